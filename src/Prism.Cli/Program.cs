@@ -1,10 +1,58 @@
+using Prism.Disks.Errors;
+
 namespace Prism.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args)
+    private const string Usage = """
+        prism: VHDX differencing-disk provisioning and fleet scanning
+
+        usage: prism <group> <command> [options]
+          prism disk create|clone|info|check|read|write|map|import|export ...
+          prism demo [DIR]          create -> clone -> write -> info -> map on a small disk
+
+        run 'prism disk --help' for the disk commands
+        """;
+
+    private static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        Console.Error.WriteLine("usage: prism disk <command> ...");
-        return args.Length == 0 ? 2 : 2;
+        if (args.Length == 0)
+        {
+            stderr.WriteLine(Usage);
+            return 2;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "disk" => DiskCommand.Run(args[1..], stdout, stderr),
+                "demo" => DemoCommand.Run(args[1..], stdout),
+                "-h" or "--help" or "help" => Help(stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"prism: {e.Message}");
+            stderr.WriteLine("run 'prism --help' for usage");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
+            or NotSupportedException or ArgumentException or DiskFormatException)
+        {
+            stderr.WriteLine($"prism: {OneLine(e.Message)}");
+            return 1;
+        }
     }
+
+    private static int Help(TextWriter stdout)
+    {
+        stdout.WriteLine(Usage);
+        return 0;
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 }

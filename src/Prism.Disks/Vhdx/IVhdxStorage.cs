@@ -1,0 +1,25 @@
+namespace Prism.Disks.Vhdx;
+
+/// <summary>
+/// The container file under a VHDX layer: positional reads and writes, length, durability barrier.
+/// Separate from the file system so tests can inject faults and simulate crashes.
+/// </summary>
+internal interface IVhdxStorage : IDisposable
+{
+    /// <summary>Path (for messages and for resolving parents).</summary>
+    string Path { get; }
+
+    bool CanWrite { get; }
+
+    long Length { get; }
+
+    /// <summary>Reads up to <c>buffer.Length</c> bytes; fewer only at end of file.</summary>
+    int Read(Span<byte> buffer, long offset);
+
+    void Write(ReadOnlySpan<byte> buffer, long offset);
+
+    void SetLength(long length);
+
+    /// <summary>Durability barrier: everything written before it is on stable storage when it returns.</summary>
+    void Flush();
+}

@@ -1,0 +1,189 @@
+using System.Runtime.InteropServices;
+using Prism.Disks.Errors;
+
+namespace Prism.Disks.Vhdx;
+
+/// <summary>
+/// Finds and opens the parent of a differencing disk from its locator (MS-VHDX 2.6.2.6): relative_path first,
+/// then volume_path, then absolute_win32_path; checks parent_linkage against the parent's DataWriteGuid.
+/// </summary>
+internal static partial class ParentResolver
+{
+    public static (VhdxDisk Parent, bool Owned) Resolve(string childPath, VhdxMetadata metadata, VhdxOpenOptions options, ChainContext chain)
+    {
+        ParentLocator locator = metadata.ParentLocator!;
+        Guid linkage = locator.ParentLinkage(childPath, 0);
+        Guid? linkage2 = locator.ParentLinkage2(childPath, 0);
+        var parentOptions = options with { Writable = false, ParentPath = null, SkipParent = false };
+        var tried = new List<string>();
+        DiskChainException? mismatch = null;
+        foreach (string candidate in Candidates(childPath, locator, options))
+        {
+            tried.Add(candidate);
+            if (!File.Exists(candidate) && !Directory.Exists(candidate))
+            {
+                continue;
+            }
+
+            if (!IsRegularFile(candidate))
+            {
+                throw new DiskChainException(childPath, candidate,
+                    $"{childPath}: parent {candidate} is not a regular file (directory, device or FIFO); refusing to open it");
+            }
+
+            VhdxDisk parent;
+            bool owned;
+            if (options.ParentCache is { } cache)
+            {
+                ChainContext fork = chain.Fork();
+                parent = cache.GetOrOpen(candidate, () => VhdxDisk.Open(candidate, parentOptions, fork));
+                owned = false;
+            }
+            else
+            {
+                parent = VhdxDisk.Open(candidate, parentOptions, chain);
+                owned = true;
+            }
+
+            if (parent.DataWriteGuid != linkage && parent.DataWriteGuid != linkage2)
+            {
+                mismatch = new DiskChainException(childPath, candidate,
+                    $"{childPath}: parent {candidate} has DataWriteGuid {parent.DataWriteGuid:B} but the child's parent_linkage is "
+                    + $"{linkage:B}: the identifiers of the parent and child disks do not match (the parent was modified or replaced "
+                    + "after the child was created)");
+                if (owned)
+                {
+                    parent.Dispose();
+                }
+
+                continue;
+            }
+
+            if (parent.LogicalSectorSize != metadata.LogicalSectorSize)
+            {
+                if (owned)
+                {
+                    parent.Dispose();
+                }
+
+                throw new DiskChainException(childPath, candidate,
+                    $"{childPath}: parent {candidate} has {parent.LogicalSectorSize}-byte logical sectors, the child {metadata.LogicalSectorSize}");
+            }
+
+            return (parent, owned);
+        }
+
+        if (mismatch is not null)
+        {
+            throw mismatch;
+        }
+
+        throw new DiskChainException(childPath, tried.FirstOrDefault(),
+            $"{childPath}: parent disk not found (parent_linkage {linkage:B}); tried: "
+            + (tried.Count == 0 ? "no usable locator path" : string.Join(", ", tried)));
+    }
+
+    private static IEnumerable<string> Candidates(string childPath, ParentLocator locator, VhdxOpenOptions options)
+    {
+        string childDir = System.IO.Path.GetDirectoryName(childPath) ?? ".";
+        if (options.ParentPath is { } explicitPath)
+        {
+            yield return System.IO.Path.GetFullPath(explicitPath);
+            yield break;
+        }
+
+        if (locator["relative_path"] is { } rel && rel.Length > 0)
+        {
+            if (IsRemote(rel))
+            {
+                RefuseRemote(childPath, rel, options);
+                yield return rel;
+            }
+            else
+            {
+                string native = ToNative(rel);
+                yield return System.IO.Path.GetFullPath(System.IO.Path.IsPathRooted(native) ? native : System.IO.Path.Combine(childDir, native));
+            }
+        }
+
+        if (OperatingSystem.IsWindows() && locator["volume_path"] is { } vol && vol.StartsWith(@"\\?\Volume{", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return vol;
+        }
+
+        if (locator["absolute_win32_path"] is { } abs && abs.Length > 0)
+        {
+            string p = abs.StartsWith(@"\\?\", StringComparison.Ordinal) && !abs.StartsWith(@"\\?\UNC\", StringComparison.OrdinalIgnoreCase)
+                ? abs[4..]
+                : abs;
+            if (IsRemote(abs))
+            {
+                RefuseRemote(childPath, abs, options);
+                yield return p;
+            }
+            else if (OperatingSystem.IsWindows() || p.StartsWith('/'))
+            {
+                yield return System.IO.Path.GetFullPath(p);
+            }
+        }
+    }
+
+    /// <summary>UNC and \\?\UNC\ paths name another machine.</summary>
+    internal static bool IsRemote(string path) =>
+        path.StartsWith(@"\\?\UNC\", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWith("//", StringComparison.Ordinal)
+        || (path.StartsWith(@"\\", StringComparison.Ordinal) && !path.StartsWith(@"\\?\", StringComparison.Ordinal)
+            && !path.StartsWith(@"\\.\", StringComparison.Ordinal));
+
+    private static void RefuseRemote(string childPath, string parentPath, VhdxOpenOptions options)
+    {
+        if (!options.AllowRemoteParents)
+        {
+            throw new DiskChainException(childPath, parentPath,
+                $"{childPath}: parent locator names a remote path {parentPath}; refusing to follow it (allow remote parents to override)");
+        }
+    }
+
+    /// <summary>Windows-style relative path to this platform's separators.</summary>
+    internal static string ToNative(string windowsPath)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return windowsPath;
+        }
+
+        string p = windowsPath.Replace('\\', '/');
+        while (p.StartsWith("./", StringComparison.Ordinal))
+        {
+            p = p[2..];
+        }
+
+        return p;
+    }
+
+    /// <summary>True only for regular files: a parent must never be a device, FIFO, socket or directory.</summary>
+    internal static bool IsRegularFile(string path)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            byte[] statxBuffer = new byte[256];
+            // statx(AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE): one fixed layout on every Linux architecture.
+            if (Statx(-100, path, 0, 1, statxBuffer) != 0)
+            {
+                return false;
+            }
+
+            int mode = BitConverter.ToUInt16(statxBuffer, 28);
+            return (mode & 0xF000) == 0x8000;
+        }
+
+        FileAttributes attributes = File.GetAttributes(path);
+        return (attributes & (FileAttributes.Directory | FileAttributes.Device)) == 0;
+    }
+
+#pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code, which this project does not allow.
+    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
+#pragma warning restore SYSLIB1054
+}
