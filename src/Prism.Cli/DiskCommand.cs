@@ -378,26 +378,49 @@ internal static class DiskCommand
         VhdxOpenOptions options = OpenOptions(a);
         a.RejectUnknown();
         using VhdxDisk disk = VhdxDisk.Open(vhdx, options);
+        ExportRaw(disk, raw);
+        stdout.WriteLine($"exported {vhdx} to {raw}: {CliArgs.FormatSize(disk.VirtualSize)}");
+        return 0;
+    }
+
+    /// <summary>Flattens the chain into a raw image; ranges no layer holds and all-zero chunks stay sparse holes.</summary>
+    internal static void ExportRaw(VhdxDisk disk, string raw)
+    {
         string temp = raw + ".prism-tmp";
         try
         {
-            using (Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write))
+            using (Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write))
             {
                 RandomAccess.SetLength(handle, disk.VirtualSize);
-                byte[] buf = new byte[4 * 1024 * 1024];
+
+                // Two buffers: the chain is read into one while the other is written out.
+                const int Chunk = 8 * 1024 * 1024;
+                byte[][] buffers = [new byte[Chunk], new byte[Chunk]];
+                Task pending = Task.CompletedTask;
+                int current = 0;
                 foreach (ChainRange r in disk.GetChainMap())
                 {
-                    for (long o = r.Offset; o < r.End; o += buf.Length)
+                    for (long o = r.Offset; o < r.End; o += Chunk)
                     {
-                        int n = (int)Math.Min(buf.Length, r.End - o);
-                        Span<byte> data = buf.AsSpan(0, n);
-                        disk.ReadExactly(data, o);
-                        if (data.ContainsAnyExcept((byte)0))
+                        int n = (int)Math.Min(Chunk, r.End - o);
+                        byte[] buf = buffers[current];
+                        disk.ReadExactly(buf.AsSpan(0, n), o);
+                        pending.GetAwaiter().GetResult();
+                        if (buf.AsSpan(0, n).ContainsAnyExcept((byte)0))
                         {
-                            RandomAccess.Write(handle, data, o);
+                            long at = o;
+                            pending = Task.Run(() => RandomAccess.Write(handle, buf.AsSpan(0, n), at));
                         }
+                        else
+                        {
+                            pending = Task.CompletedTask;
+                        }
+
+                        current ^= 1;
                     }
                 }
+
+                pending.GetAwaiter().GetResult();
             }
 
             File.Move(temp, raw, overwrite: true);
@@ -407,8 +430,5 @@ internal static class DiskCommand
             File.Delete(temp);
             throw;
         }
-
-        stdout.WriteLine($"exported {vhdx} to {raw}: {CliArgs.FormatSize(disk.VirtualSize)}");
-        return 0;
     }
 }

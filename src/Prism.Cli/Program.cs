@@ -10,6 +10,7 @@ internal static class Program
         usage: prism <group> <command> [options]
           prism disk create|clone|info|check|read|write|map|import|export ...
           prism demo [DIR]          create -> clone -> write -> info -> map on a small disk
+          prism bench disk          measure the engine against its targets and qemu-img
 
         run 'prism disk --help' for the disk commands
         """;
@@ -30,6 +31,7 @@ internal static class Program
             {
                 "disk" => DiskCommand.Run(args[1..], stdout, stderr),
                 "demo" => DemoCommand.Run(args[1..], stdout),
+                "bench" => BenchCommand.Run(args[1..], stdout),
                 "-h" or "--help" or "help" => Help(stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Prism.Disks.Vhdx;
@@ -73,6 +74,73 @@ internal sealed class FileStorage : IVhdxStorage
     }
 
     public void Flush() => RandomAccess.FlushToDisk(_handle);
+
+    /// <summary>On Linux, asks the file system for data extents (lseek SEEK_DATA/SEEK_HOLE) so sparse BAT regions are skipped.</summary>
+    public IEnumerable<(long Start, long End)> GetDataExtents(long start, long end)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            yield return (start, end);
+            yield break;
+        }
+
+        long pos = start;
+        while (pos < end)
+        {
+            long data = Seek(pos, SeekData);
+            if (data < 0)
+            {
+                // ENXIO: no data at or after pos (or the call is unsupported: then report the rest as data).
+                if (Marshal.GetLastPInvokeError() != ENXIO)
+                {
+                    yield return (pos, end);
+                }
+
+                yield break;
+            }
+
+            if (data >= end)
+            {
+                yield break;
+            }
+
+            long hole = Seek(data, SeekHole);
+            if (hole < 0 || hole > end)
+            {
+                hole = end;
+            }
+
+            yield return (data, hole);
+            pos = hole;
+        }
+    }
+
+    private const int SeekData = 3;
+    private const int SeekHole = 4;
+    private const int ENXIO = 6;
+
+    private long Seek(long offset, int whence)
+    {
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            return LSeek((int)_handle.DangerousGetHandle(), offset, whence);
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+#pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code, which this project does not allow.
+    [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern long LSeek(int fd, long offset, int whence);
+#pragma warning restore SYSLIB1054
 
     public void Dispose() => _handle.Dispose();
 }

@@ -22,4 +22,10 @@ internal interface IVhdxStorage : IDisposable
 
     /// <summary>Durability barrier: everything written before it is on stable storage when it returns.</summary>
     void Flush();
+
+    /// <summary>
+    /// The parts of [<paramref name="start"/>, <paramref name="end"/>) that may hold data, ascending; holes of a sparse
+    /// file are left out where the platform can tell. The default is the whole range.
+    /// </summary>
+    IEnumerable<(long Start, long End)> GetDataExtents(long start, long end) => [(start, end)];
 }

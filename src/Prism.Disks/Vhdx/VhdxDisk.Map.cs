@@ -57,10 +57,10 @@ public sealed partial class VhdxDisk
     private IEnumerable<ByteRange> EnumerateOwnRanges(CancellationToken cancellationToken)
     {
         long stride = ChunkRatio + 1;
+        LoadAllBatPages(cancellationToken);
         for (int firstPage = 0; firstPage < BatPageCount; firstPage += BatPagesPerRead)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            LoadBatPages(firstPage, BatPagesPerRead);
             int lastPage = Math.Min(BatPageCount, firstPage + BatPagesPerRead);
             for (int p = firstPage; p < lastPage; p++)
             {
@@ -70,15 +70,27 @@ public sealed partial class VhdxDisk
                 }
 
                 long firstIndex = (long)p * EntriesPerPage;
-                long lastIndex = Math.Min(BatEntryCount, firstIndex + EntriesPerPage);
-                for (long index = firstIndex; index < lastIndex; index++)
+                ulong[] page = BatPageEntries(p);
+                int limit = (int)Math.Min(EntriesPerPage, BatEntryCount - firstIndex);
+                int at = 0;
+                while (true)
                 {
+                    // Most entries of a sparse child are zero (NOT_PRESENT): skip them with a vectorized search.
+                    int next = page.AsSpan(at, limit - at).IndexOfAnyExcept(0UL);
+                    if (next < 0)
+                    {
+                        break;
+                    }
+
+                    at += next;
+                    long index = firstIndex + at;
+                    ulong entry = page[at];
+                    at++;
                     if (index % stride == ChunkRatio)
                     {
                         continue;
                     }
 
-                    ulong entry = GetBatEntry(index);
                     int state = StateOf(entry);
                     if (state == StateNotPresent)
                     {

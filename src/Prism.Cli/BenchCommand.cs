@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Globalization;
+using Prism.Disks.IO;
+using Prism.Disks.Vhdx;
+
+namespace Prism.Cli;
+
+/// <summary>
+/// <c>prism bench disk</c>: measures the VHDX engine's figures against their targets and, where there is one,
+/// against the peer tool (qemu-img) in the same run. Timings are wall clock, best of several runs, page cache warm.
+/// </summary>
+internal static class BenchCommand
+{
+    private const long GiB = 1L << 30;
+    private const long MiB = 1L << 20;
+
+    public static int Run(string[] args, TextWriter stdout)
+    {
+        var a = new CliArgs(args, new HashSet<string>(StringComparer.Ordinal) { "--quick" });
+        string what = a.Positionals.Count > 0 ? a.Positionals[0] : throw new UsageException("usage: prism bench disk [--dir D] [--quick] [--only clone,export,read,write,map]");
+        string? dirOption = a.Option("--dir");
+        bool quick = a.Flag("--quick");
+        string[] only = (a.Option("--only") ?? "clone,export,read,write,map").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        a.RejectUnknown();
+        if (what != "disk")
+        {
+            throw new UsageException($"unknown benchmark '{what}' (available: disk)");
+        }
+
+        string dir = dirOption ?? Path.Combine(Path.GetTempPath(), $"prism-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var rows = new List<(string Figure, string Measured, string Target, bool Pass)>();
+            if (only.Contains("clone"))
+            {
+                CloneCreation(dir, quick, rows, stdout);
+            }
+
+            if (only.Contains("export") || only.Contains("read"))
+            {
+                MakeFullDisk(dir);
+            }
+
+            if (only.Contains("export"))
+            {
+                Export(dir, rows, stdout);
+            }
+
+            if (only.Contains("read"))
+            {
+                ChainRead(dir, rows, stdout);
+            }
+
+            if (only.Contains("write"))
+            {
+                RandomWrites(dir, quick, rows, stdout);
+            }
+
+            if (only.Contains("map"))
+            {
+                AllocationMap(dir, quick, rows, stdout);
+            }
+            stdout.WriteLine();
+            stdout.WriteLine($"{"figure",-58} {"measured",-34} {"target",-22} ok");
+            foreach ((string f, string m, string t, bool p) in rows)
+            {
+                stdout.WriteLine($"{f,-58} {m,-34} {t,-22} {(p ? "yes" : "NO")}");
+            }
+
+            return rows.All(r => r.Pass) ? 0 : 1;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string F(double v, string format = "0.00") => v.ToString(format, CultureInfo.InvariantCulture);
+
+    private static void CloneCreation(string dir, bool quick, List<(string, string, string, bool)> rows, TextWriter log)
+    {
+        int n = quick ? 20 : 100;
+        foreach ((string name, long size) in new[] { ("1 GiB", GiB), ("64 TiB", 64L << 40) })
+        {
+            string parent = Path.Combine(dir, $"parent-{size}.vhdx");
+            VhdxDisk.Create(parent, new VhdxCreateOptions { VirtualSize = size });
+            var times = new List<double>();
+            for (int i = 0; i < n; i++)
+            {
+                string child = Path.Combine(dir, $"child-{size}-{i}.vhdx");
+                var sw = Stopwatch.StartNew();
+                VhdxDisk.CreateDifferencing(child, parent);
+                times.Add(sw.Elapsed.TotalMilliseconds);
+            }
+
+            times.Sort();
+            double median = times[times.Count / 2];
+            log.WriteLine($"clone creation, {name} parent: median {F(median, "0.000")} ms, p90 {F(times[times.Count * 9 / 10], "0.000")} ms over {n} (durable: fsync before rename)");
+            rows.Add(($"differencing child of a {name} parent (median of {n})", $"{F(median, "0.000")} ms", "< 5 ms", median < 5));
+        }
+    }
+
+    private static void MakeFullDisk(string dir)
+    {
+        string vhdx = Path.Combine(dir, "full-1g.vhdx");
+        VhdxDisk.Create(vhdx, new VhdxCreateOptions { VirtualSize = GiB });
+        using (VhdxDisk d = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true }))
+        {
+            byte[] buf = new byte[32 * MiB];
+            var rng = new Random(7);
+            for (long o = 0; o < GiB; o += buf.Length)
+            {
+                rng.NextBytes(buf);
+                d.Write(buf, o);
+            }
+        }
+    }
+
+    private static void Export(string dir, List<(string, string, string, bool)> rows, TextWriter log)
+    {
+        string qemu = FindTool("qemu-img");
+        string vhdx = Path.Combine(dir, "full-1g.vhdx");
+
+        string raw = Path.Combine(dir, "out.raw");
+        double prism = Best(3, () =>
+        {
+            using VhdxDisk d = VhdxDisk.Open(vhdx);
+            DiskCommand.ExportRaw(d, raw);
+        });
+        File.Delete(raw);
+        double peer = Best(3, () =>
+        {
+            RunTool(qemu, "convert", "-O", "raw", vhdx, raw);
+            File.Delete(raw);
+        });
+        double ratio = prism / peer;
+        log.WriteLine($"export 1 GiB fully allocated: prism {F(prism * 1000, "0")} ms, qemu-img convert {F(peer * 1000, "0")} ms, ratio {F(ratio)}");
+        rows.Add(("export of a full 1 GiB dynamic VHDX vs qemu-img convert -O raw", $"{F(prism * 1000, "0")} vs {F(peer * 1000, "0")} ms = {F(ratio)}", "ratio <= 1.0", ratio <= 1.0));
+    }
+
+    private static void ChainRead(string dir, List<(string, string, string, bool)> rows, TextWriter log)
+    {
+        string basePath = Path.Combine(dir, "full-1g.vhdx");
+        string c1 = Path.Combine(dir, "chain-1.vhdx");
+        string c2 = Path.Combine(dir, "chain-2.vhdx");
+        VhdxDisk.CreateDifferencing(c1, basePath);
+        ScatterWrites(c1, 2000, 64 * 1024, 11);
+        VhdxDisk.CreateDifferencing(c2, c1);
+        ScatterWrites(c2, 2000, 4096, 12);
+        byte[] buf = new byte[4 * MiB];
+        double secs = Best(3, () =>
+        {
+            using VhdxDisk d = VhdxDisk.Open(c2);
+            for (long o = 0; o < d.VirtualSize; o += buf.Length)
+            {
+                d.ReadExactly(buf, o);
+            }
+        });
+        double gbps = GiB / secs / 1e9;
+        log.WriteLine($"sequential read, 3-deep chain, 1 GiB in 4 MiB reads: {F(gbps)} GB/s");
+        rows.Add(("sequential read through a 3-deep chain (page cache)", $"{F(gbps)} GB/s", ">= 1.5 GB/s", gbps >= 1.5));
+    }
+
+    private static void ScatterWrites(string path, int count, int size, int seed)
+    {
+        using VhdxDisk d = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = true });
+        var rng = new Random(seed);
+        byte[] data = new byte[size];
+        rng.NextBytes(data);
+        for (int i = 0; i < count; i++)
+        {
+            long offset = rng.NextInt64(0, (d.VirtualSize - size) / 512) * 512;
+            d.Write(data, offset);
+        }
+    }
+
+    private static void RandomWrites(string dir, bool quick, List<(string, string, string, bool)> rows, TextWriter log)
+    {
+        int n = quick ? 50_000 : 200_000;
+        string parent = Path.Combine(dir, "rw-parent.vhdx");
+        string child = Path.Combine(dir, "rw-child.vhdx");
+        VhdxDisk.Create(parent, new VhdxCreateOptions { VirtualSize = 64 * GiB });
+        VhdxDisk.CreateDifferencing(child, parent);
+        byte[] data = new byte[4096];
+        new Random(3).NextBytes(data);
+        var rng = new Random(5);
+        long[] offsets = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            offsets[i] = rng.NextInt64(0, (64 * GiB) / 4096) * 4096;
+        }
+
+        double secs;
+        using (VhdxDisk d = VhdxDisk.Open(child, new VhdxOpenOptions { Writable = true }))
+        {
+            d.Write(data, 0); // session start (header update) outside the timed loop
+            var sw = Stopwatch.StartNew();
+            foreach (long o in offsets)
+            {
+                d.Write(data, o);
+            }
+
+            secs = sw.Elapsed.TotalSeconds;
+        }
+
+        double perSecond = n / secs;
+        log.WriteLine($"4 KiB random writes into a 64 GiB child, no flush: {F(perSecond, "0")}/s ({n} writes)");
+        rows.Add(("4 KiB random writes into a child, single thread, no flush", $"{F(perSecond, "0")}/s", ">= 50,000/s", perSecond >= 50_000));
+    }
+
+    private static void AllocationMap(string dir, bool quick, List<(string, string, string, bool)> rows, TextWriter log)
+    {
+        string parent = Path.Combine(dir, "map-parent.vhdx");
+        string child = Path.Combine(dir, "map-child.vhdx");
+        VhdxDisk.Create(parent, new VhdxCreateOptions { VirtualSize = 64L << 40 });
+        VhdxDisk.CreateDifferencing(child, parent);
+        ScatterWrites(child, 10_000, 4096, 21);
+        int ranges = 0;
+        double secs = Best(quick ? 2 : 5, () =>
+        {
+            using VhdxDisk d = VhdxDisk.Open(child);
+            ranges = d.GetChainMap().Count;
+        });
+        log.WriteLine($"allocation map of a 64 TiB child with 10,000 scattered writes (fresh open each run): {F(secs * 1000, "0.0")} ms, {ranges} ranges");
+        rows.Add(("allocation map, 64 TiB child, 10,000 scattered writes", $"{F(secs * 1000, "0.0")} ms", "< 100 ms", secs < 0.1));
+    }
+
+    private static double Best(int runs, Action action)
+    {
+        double best = double.MaxValue;
+        for (int i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            action();
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+
+        return best;
+    }
+
+    private static string FindTool(string name)
+    {
+        foreach (string d in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':'))
+        {
+            string p = Path.Combine(d, name);
+            if (File.Exists(p))
+            {
+                return p;
+            }
+        }
+
+        throw new InvalidOperationException($"{name} not found: install qemu-utils to compare against it");
+    }
+
+    private static void RunTool(string tool, params string[] args)
+    {
+        var psi = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using var p = Process.Start(psi)!;
+        p.StandardOutput.ReadToEnd();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{tool} failed: {err}");
+        }
+    }
+}
