@@ -49,12 +49,16 @@ public sealed class ClusterSizeTests
     }
 
     /// <summary>mkntfs + ntfscp of files of assorted sizes (empty, resident, one cluster, many clusters).</summary>
-    internal static string BuildVolume(TempDir dir, int clusterSize, int sectorSize, out string[] names)
+    internal static string BuildVolume(TempDir dir, int clusterSize, int sectorSize, out string[] names) =>
+        BuildVolume(dir, clusterSize >= 32768 ? 96L * 1024 * 1024 : 24L * 1024 * 1024, clusterSize, sectorSize, out names);
+
+    internal static string BuildVolumeOfSize(TempDir dir, long size, int clusterSize) => BuildVolume(dir, size, clusterSize, 512, out _);
+
+    private static string BuildVolume(TempDir dir, long size, int clusterSize, int sectorSize, out string[] names)
     {
-        long size = clusterSize >= 32768 ? 96L * 1024 * 1024 : 24L * 1024 * 1024;
-        string image = NtfsImages.Create(dir, $"c{clusterSize}-s{sectorSize}.img", size, clusterSize, sectorSize);
+        string image = NtfsImages.Create(dir, $"c{clusterSize}-s{sectorSize}-{size}.img", size, clusterSize, sectorSize);
         var rnd = new Random(clusterSize + sectorSize);
-        int[] sizes = [0, 1, 600, 4095, 4096, 70_001, 1_000_000, 3 * 1024 * 1024 + 17];
+        int[] sizes = [0, 1, 600, 4095, 4096, 70_001, 1_000_000, Math.Min(3 * 1024 * 1024 + 17, (int)(size / 4))];
         names = new string[sizes.Length];
         for (int i = 0; i < sizes.Length; i++)
         {
