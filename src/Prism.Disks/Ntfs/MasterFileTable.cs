@@ -19,6 +19,11 @@ internal sealed class MasterFileTable
     private readonly long _clusterCount;
     private NtfsStreamData _data;
     private NtfsStreamSource _source;
+    private const int ChunkSize = 64 * 1024;
+    private readonly Lock _chunkLock = new();
+    private readonly byte[] _chunk = new byte[ChunkSize];
+    private long _chunkOffset = -1;
+    private int _chunkLength;
 
     private MasterFileTable(IDiskSource volume, BootSector boot, string? name, NtfsStreamData data)
     {
@@ -120,6 +125,11 @@ internal sealed class MasterFileTable
 
     private void Complete(NtfsStreamData data)
     {
+        lock (_chunkLock)
+        {
+            _chunkOffset = -1;
+        }
+
         _data = data;
         _source = new NtfsStreamSource(_volume, data, _clusterSize, _name, 0);
     }
@@ -181,8 +191,39 @@ internal sealed class MasterFileTable
         }
 
         byte[] buffer = new byte[_recordSize];
-        _source.ReadExactly(buffer, number * _recordSize);
+        ReadThroughChunk(buffer, number * _recordSize);
         return FileRecord.Parse(buffer, number, RecordOffset(number), _clusterCount, _name);
+    }
+
+    // Directory walks touch records in runs of neighbours; reading $MFT in 64 KiB chunks saves a read call per record.
+    private void ReadThroughChunk(Span<byte> buffer, long offset)
+    {
+        long chunkStart = offset / ChunkSize * ChunkSize;
+        if (offset + buffer.Length > chunkStart + ChunkSize)
+        {
+            _source.ReadExactly(buffer, offset);
+            return;
+        }
+
+        lock (_chunkLock)
+        {
+            if (_chunkOffset != chunkStart)
+            {
+                _chunkOffset = -1;
+                int length = (int)Math.Min(ChunkSize, _source.Length - chunkStart);
+                _source.ReadExactly(_chunk.AsSpan(0, length), chunkStart);
+                _chunkLength = length;
+                _chunkOffset = chunkStart;
+            }
+
+            if (offset - chunkStart + buffer.Length > _chunkLength)
+            {
+                _source.ReadExactly(buffer, offset);
+                return;
+            }
+
+            _chunk.AsSpan((int)(offset - chunkStart), buffer.Length).CopyTo(buffer);
+        }
     }
 
     /// <summary>
