@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Text.Json;
+using Prism.Disks.Errors;
+using Prism.Disks.IO;
+using Prism.Disks.Ntfs;
+using Prism.Disks.Partitions;
+
+namespace Prism.Cli.Ntfs;
+
+/// <summary>
+/// <c>prism ntfs ls|cat|extents</c>: read-only access to the NTFS volume of a virtual disk or raw image.
+/// Volume choice: no partition table → the whole disk; <c>--partition N</c> → partition N (Linux numbering);
+/// otherwise the only NTFS partition, or the first one with a note on stderr when there are several.
+/// Exit codes: 0 ok (entries that could not be read are skipped with a warning on stderr), 1 failure, 2 usage.
+/// </summary>
+internal static class NtfsCommand
+{
+    private const string Usage = """
+        usage: prism ntfs ls DISK [PATH] [-r] [--json] [--partition N]
+               prism ntfs cat DISK PATH[:STREAM] [--output FILE] [--partition N]
+               prism ntfs extents DISK PATH [--json] [--partition N]
+        """;
+
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
+
+    internal static int Run(string[] args, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(openDisk);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (!Options.TryParse(args, out Options? o, out string? usageError))
+        {
+            stderr.WriteLine($"prism ntfs: {usageError}");
+            stderr.WriteLine(Usage);
+            return 2;
+        }
+
+        IDiskSource? disk = null;
+        try
+        {
+            disk = openDisk(o.Disk);
+            NtfsVolume volume = SelectVolume(disk, o, stderr);
+            return o.Command switch
+            {
+                "ls" => List(volume, o, stdout, stderr),
+                "cat" => Cat(volume, o, stdout, stderr),
+                _ => Extents(volume, o, stdout, stderr),
+            };
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // DiskFormatException, FileNotFoundException and EndOfStreamException are IOExceptions.
+            stderr.WriteLine($"prism ntfs: {ex.Message}");
+            return 1;
+        }
+        finally
+        {
+            (disk as IDisposable)?.Dispose();
+        }
+    }
+
+    private static NtfsVolume SelectVolume(IDiskSource disk, Options o, TextWriter stderr)
+    {
+        PartitionTable table = PartitionTable.Read(disk);
+        foreach (string warning in table.Warnings)
+        {
+            stderr.WriteLine($"prism ntfs: warning: {warning}");
+        }
+
+        if (table.Scheme == PartitionScheme.None)
+        {
+            if (o.Partition is int n)
+            {
+                throw new IOException($"{o.Disk} has no partition table, so there is no partition {n}");
+            }
+
+            return NtfsVolume.Open(disk, o.Disk);
+        }
+
+        if (o.Partition is int number)
+        {
+            Partition p = table.Partitions.FirstOrDefault(x => x.Number == number)
+                ?? throw new IOException($"{o.Disk} has no partition {number} (partitions: {Describe(table)})");
+            return NtfsVolume.Open(p, $"{o.Disk} partition {number}");
+        }
+
+        List<Partition> ntfs = [.. table.Partitions.Where(p => NtfsVolume.IsNtfs(p.Source))];
+        if (ntfs.Count == 0)
+        {
+            throw new IOException($"{o.Disk} has no NTFS partition (partitions: {Describe(table)})");
+        }
+
+        if (ntfs.Count > 1)
+        {
+            stderr.WriteLine($"prism ntfs: note: {ntfs.Count} NTFS partitions ({string.Join(", ", ntfs.Select(p => p.Number))}); " +
+                $"using partition {ntfs[0].Number}, pass --partition N to choose");
+        }
+
+        return NtfsVolume.Open(ntfs[0], $"{o.Disk} partition {ntfs[0].Number}");
+    }
+
+    private static string Describe(PartitionTable table) =>
+        table.Partitions.IsEmpty ? "none" : string.Join(", ", table.Partitions.Select(p => p.ToString()));
+
+    private static int List(NtfsVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    {
+        string path = o.Path ?? "/";
+        NtfsFileEntry target = volume.Find(path) ?? throw new FileNotFoundException($"no such file or directory: {path}");
+        IEnumerable<NtfsFileEntry> entries = target.IsDirectory
+            ? volume.Enumerate(target.Path, o.Recursive, onError: e => stderr.WriteLine($"prism ntfs: warning: skipped {e}"))
+            : [target];
+        if (o.Json)
+        {
+            stdout.Write('[');
+            bool first = true;
+            foreach (NtfsFileEntry e in entries)
+            {
+                stdout.Write(first ? "\n  " : ",\n  ");
+                first = false;
+                var item = new ListItem(e.Path, e.IsDirectory, e.Size, e.RecordNumber, [.. e.Streams.Select(s => new StreamItem(s.Name, s.Size))]);
+                stdout.Write(JsonSerializer.Serialize(item, s_json));
+            }
+
+            stdout.WriteLine(first ? "]" : "\n]");
+            return 0;
+        }
+
+        foreach (NtfsFileEntry e in entries)
+        {
+            string kind = e.IsDirectory ? "d" : e.IsReparsePoint ? "l" : "-";
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{kind} {e.Size,12} {e.RecordNumber,8} {e.LastWriteTime:yyyy-MM-dd HH:mm:ss} {e.Path}{(e.IsDirectory ? "/" : string.Empty)}"));
+            foreach (NtfsStreamInfo s in e.Streams.Where(s => s.Name.Length > 0))
+            {
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s {s.Size,12} {e.RecordNumber,8} {"",19} {e.Path}:{s.Name}"));
+            }
+        }
+
+        return 0;
+    }
+
+    private static int Cat(NtfsVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    {
+        (NtfsFileEntry entry, string stream) = Resolve(volume, o.Path!);
+        if (entry.IsDirectory && stream.Length == 0)
+        {
+            throw new IOException($"{entry.Path} is a directory");
+        }
+
+        IDiskSource content = volume.OpenStream(entry, stream);
+        Stream? target = null;
+        bool ownTarget = false;
+        if (o.Output is not null)
+        {
+            target = File.Create(o.Output);
+            ownTarget = true;
+        }
+        else if (stdout is StreamWriter writer)
+        {
+            writer.Flush();
+            target = writer.BaseStream;
+        }
+        else if (ReferenceEquals(stdout, Console.Out))
+        {
+            target = Console.OpenStandardOutput();
+            ownTarget = true;
+        }
+
+        if (target is null)
+        {
+            stderr.WriteLine("prism ntfs: this output cannot take binary data; use --output FILE");
+            return 2;
+        }
+
+        try
+        {
+            byte[] buffer = new byte[1024 * 1024];
+            for (long pos = 0; pos < content.Length;)
+            {
+                int n = content.Read(buffer, pos);
+                if (n <= 0)
+                {
+                    throw new EndOfStreamException($"{entry.Path}: stream ended at {pos} of {content.Length} bytes");
+                }
+
+                target.Write(buffer, 0, n);
+                pos += n;
+            }
+
+            target.Flush();
+        }
+        finally
+        {
+            if (ownTarget)
+            {
+                target.Dispose();
+            }
+        }
+
+        return 0;
+    }
+
+    private static int Extents(NtfsVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    {
+        NtfsFileEntry entry = volume.Find(o.Path!) ?? throw new FileNotFoundException($"no such file or directory: {o.Path}");
+        NtfsFileExtents extents = volume.GetExtents(entry);
+        if (o.Json)
+        {
+            var item = new ExtentsItem(entry.Path, entry.RecordNumber, [.. extents.MftRecords.Select(ToItem)],
+                [.. extents.Streams.Select(s => new StreamExtentsItem(s.Name, s.IsResident, [.. s.Ranges.Select(ToItem)]))]);
+            stdout.WriteLine(JsonSerializer.Serialize(item, s_json));
+            return 0;
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{entry.Path} record {entry.RecordNumber} (offsets on the disk)"));
+        foreach (ByteRange r in extents.MftRecords)
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mft      0x{r.Offset:X12} {r.Length,12}"));
+        }
+
+        foreach (NtfsStreamExtents s in extents.Streams)
+        {
+            string label = s.Name.Length == 0 ? "::$DATA" : s.Name;
+            foreach (ByteRange r in s.Ranges)
+            {
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{(s.IsResident ? "resident" : "data    ")} 0x{r.Offset:X12} {r.Length,12} {label}"));
+            }
+        }
+
+        return 0;
+    }
+
+    private static ByteRangeItem ToItem(ByteRange r) => new(r.Offset, r.Length);
+
+    // "dir/file:stream": the whole text when it names a file, otherwise split at the last ':'.
+    private static (NtfsFileEntry Entry, string Stream) Resolve(NtfsVolume volume, string path)
+    {
+        NtfsFileEntry? whole = volume.Find(path);
+        if (whole is not null)
+        {
+            return (whole, string.Empty);
+        }
+
+        int colon = path.LastIndexOf(':');
+        if (colon > 0)
+        {
+            NtfsFileEntry? file = volume.Find(path[..colon]);
+            if (file is not null)
+            {
+                string stream = path[(colon + 1)..];
+                NtfsStreamInfo? s = file.Streams.FirstOrDefault(x => string.Equals(x.Name, stream, StringComparison.OrdinalIgnoreCase));
+                return s is null ? throw new FileNotFoundException($"{file.Path} has no stream \"{stream}\"") : (file, s.Name);
+            }
+        }
+
+        throw new FileNotFoundException($"no such file: {path}");
+    }
+
+    private sealed record ListItem(string Path, bool IsDirectory, long Size, long MftRecord, StreamItem[] Streams);
+
+    private sealed record StreamItem(string Name, long Size);
+
+    private sealed record ExtentsItem(string Path, long MftRecord, ByteRangeItem[] MftRecords, StreamExtentsItem[] Streams);
+
+    private sealed record StreamExtentsItem(string Name, bool Resident, ByteRangeItem[] Ranges);
+
+    private sealed record ByteRangeItem(long Offset, long Length);
+
+    private sealed class Options
+    {
+        public required string Command { get; init; }
+
+        public required string Disk { get; init; }
+
+        public string? Path { get; init; }
+
+        public bool Recursive { get; init; }
+
+        public bool Json { get; init; }
+
+        public int? Partition { get; init; }
+
+        public string? Output { get; init; }
+
+        public static bool TryParse(string[] args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Options? options, out string? error)
+        {
+            options = null;
+            error = null;
+            if (args.Length == 0 || args[0] is not ("ls" or "cat" or "extents"))
+            {
+                error = args.Length == 0 ? "missing subcommand" : $"unknown subcommand '{args[0]}'";
+                return false;
+            }
+
+            string command = args[0];
+            var positional = new List<string>();
+            bool recursive = false, json = false;
+            int? partition = null;
+            string? output = null;
+            for (int i = 1; i < args.Length; i++)
+            {
+                string a = args[i];
+                switch (a)
+                {
+                    case "-r" or "--recursive" when command == "ls":
+                        recursive = true;
+                        break;
+                    case "--json" when command is "ls" or "extents":
+                        json = true;
+                        break;
+                    case "--partition":
+                        if (i + 1 >= args.Length || !int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
+                        {
+                            error = "--partition needs a partition number (1, 2, ...)";
+                            return false;
+                        }
+
+                        partition = n;
+                        break;
+                    case "--output" or "-o" when command == "cat":
+                        if (i + 1 >= args.Length)
+                        {
+                            error = "--output needs a file name";
+                            return false;
+                        }
+
+                        output = args[++i];
+                        break;
+                    default:
+                        if (a.StartsWith('-') && a.Length > 1)
+                        {
+                            error = $"unknown option '{a}' for {command}";
+                            return false;
+                        }
+
+                        positional.Add(a);
+                        break;
+                }
+            }
+
+            int min = command == "ls" ? 1 : 2;
+            if (positional.Count < min || positional.Count > 2)
+            {
+                error = $"{command} takes {(command == "ls" ? "DISK [PATH]" : "DISK PATH")}";
+                return false;
+            }
+
+            options = new Options
+            {
+                Command = command,
+                Disk = positional[0],
+                Path = positional.Count > 1 ? positional[1] : null,
+                Recursive = recursive,
+                Json = json,
+                Partition = partition,
+                Output = output,
+            };
+            return true;
+        }
+    }
+}

@@ -1,0 +1,281 @@
+using System.Buffers.Binary;
+using Prism.Disks.Errors;
+using Prism.Disks.IO;
+
+namespace Prism.Disks.Ntfs;
+
+/// <summary>
+/// A directory's $I30 B+-tree: $INDEX_ROOT (resident root node), $INDEX_ALLOCATION ("INDX" blocks) and $BITMAP
+/// (which blocks are in use). Walks it in collation order or descends it to find one name.
+/// </summary>
+internal sealed class DirectoryIndex
+{
+    public const string I30 = "$I30";
+    private const int MaxDepth = 64;
+    private const uint IndxMagic = 0x5844_4E49; // "INDX"
+    private const int EntryFlagSubnode = 1, EntryFlagLast = 2;
+
+    private static class RootOffsets
+    {
+        public const int IndexedType = 0, BlockSize = 8, NodeHeader = 0x10;
+    }
+
+    private static class NodeOffsets
+    {
+        public const int EntriesOffset = 0, IndexLength = 4, Flags = 0x0C, Size = 0x10;
+    }
+
+    private static class BlockOffsets
+    {
+        public const int UsaOffset = 4, UsaCount = 6, Vcn = 0x10, NodeHeader = 0x18;
+    }
+
+    private static class EntryOffsets
+    {
+        public const int FileReference = 0, Length = 8, KeyLength = 0x0A, Flags = 0x0C, Key = 0x10;
+    }
+
+    private readonly NtfsFile _dir;
+    private readonly string? _volumeName;
+    private readonly ReadOnlyMemory<byte> _root;
+    private readonly long _rootOffset;
+    private readonly NtfsStreamSource? _allocation;
+    private readonly byte[]? _bitmap;
+    private readonly int _blockSize;
+    private readonly int _vcnUnit;
+
+    public DirectoryIndex(IDiskSource volume, NtfsFile dir, int clusterSize, string? volumeName, long recordOffset)
+    {
+        _dir = dir;
+        _volumeName = volumeName;
+        NtfsStreamData? root = dir.GetStream(NtfsAttributeType.IndexRoot, I30, volumeName);
+        if (root is null || !root.IsResident || root.ResidentValue.Length < RootOffsets.NodeHeader + NodeOffsets.Size)
+        {
+            throw Error(recordOffset, "directory has no usable $INDEX_ROOT $I30");
+        }
+
+        _root = root.ResidentValue;
+        _rootOffset = recordOffset + root.ResidentValueOffset;
+        ReadOnlySpan<byte> r = _root.Span;
+        _blockSize = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(r[RootOffsets.BlockSize..]), int.MaxValue);
+        NtfsStreamData? alloc = dir.GetStream(NtfsAttributeType.IndexAllocation, I30, volumeName);
+        if (alloc is not null)
+        {
+            if (_blockSize < 256 || _blockSize > 65536 || !int.IsPow2(_blockSize))
+            {
+                throw Error(_rootOffset, $"index block size {_blockSize} is not a power of two in [256, 65536]");
+            }
+
+            _allocation = new NtfsStreamSource(volume, alloc, clusterSize, volumeName, dir.RecordNumber);
+            _vcnUnit = _blockSize >= clusterSize ? clusterSize : 512;
+            NtfsStreamData? bitmap = dir.GetStream(NtfsAttributeType.Bitmap, I30, volumeName);
+            if (bitmap is not null)
+            {
+                long needed = ((_allocation.Length / _blockSize) + 7) / 8;
+                if (bitmap.DataSize > Math.Max(needed, 8) + 4096)
+                {
+                    throw Error(_rootOffset, $"$BITMAP of {bitmap.DataSize} bytes for {_allocation.Length / _blockSize} index blocks");
+                }
+
+                _bitmap = new byte[bitmap.DataSize];
+                new NtfsStreamSource(volume, bitmap, clusterSize, volumeName, dir.RecordNumber).ReadExactly(_bitmap, 0);
+            }
+        }
+    }
+
+    /// <summary>Appends every entry (except end markers) in collation order; throws <see cref="NtfsFormatException"/> on corruption.</summary>
+    public void ReadAll(List<IndexEntry> into)
+    {
+        var visited = new HashSet<long>();
+        var stack = new Stack<Frame>();
+        stack.Push(new Frame(ParseRootNode()));
+        while (stack.Count > 0)
+        {
+            Frame top = stack.Peek();
+            if (top.Index >= top.Entries.Count)
+            {
+                stack.Pop();
+                continue;
+            }
+
+            RawEntry e = top.Entries[top.Index];
+            if (e.HasSubnode && !top.Descended)
+            {
+                top.Descended = true;
+                if (stack.Count >= MaxDepth)
+                {
+                    throw Error(_rootOffset, $"index tree deeper than {MaxDepth} levels");
+                }
+
+                if (!visited.Add(e.SubnodeVcn))
+                {
+                    throw Error(_rootOffset, $"index block VCN {e.SubnodeVcn} is referenced twice (cycle)");
+                }
+
+                stack.Push(new Frame(ReadBlock(e.SubnodeVcn)));
+                continue;
+            }
+
+            top.Index++;
+            top.Descended = false;
+            if (e.Entry is IndexEntry entry)
+            {
+                into.Add(entry);
+            }
+        }
+    }
+
+    /// <summary>Descends the tree for <paramref name="name"/> (case-insensitively via $UpCase); null when absent.</summary>
+    public IndexEntry? Find(string name, UpCaseTable upCase)
+    {
+        List<RawEntry> node = ParseRootNode();
+        var visited = new HashSet<long>();
+        for (int depth = 0; depth < MaxDepth; depth++)
+        {
+            RawEntry? next = null;
+            foreach (RawEntry e in node)
+            {
+                if (e.Entry is IndexEntry entry)
+                {
+                    int c = upCase.Compare(name, entry.Key.Name);
+                    if (c == 0)
+                    {
+                        return entry;
+                    }
+
+                    if (c > 0)
+                    {
+                        continue;
+                    }
+                }
+
+                next = e;
+                break;
+            }
+
+            if (next is not RawEntry down || !down.HasSubnode)
+            {
+                return null;
+            }
+
+            if (!visited.Add(down.SubnodeVcn))
+            {
+                throw Error(_rootOffset, $"index block VCN {down.SubnodeVcn} is referenced twice (cycle)");
+            }
+
+            node = ReadBlock(down.SubnodeVcn);
+        }
+
+        throw Error(_rootOffset, $"index tree deeper than {MaxDepth} levels");
+    }
+
+    private List<RawEntry> ParseRootNode() =>
+        ParseNode(_root.Span[RootOffsets.NodeHeader..], _rootOffset + RootOffsets.NodeHeader);
+
+    private List<RawEntry> ReadBlock(long vcn)
+    {
+        if (_allocation is null)
+        {
+            throw Error(_rootOffset, $"entry points to index block VCN {vcn} but the directory has no $INDEX_ALLOCATION");
+        }
+
+        long offset = vcn * _vcnUnit;
+        if (vcn < 0 || vcn > _allocation.Length / _vcnUnit || offset > _allocation.Length - _blockSize)
+        {
+            throw Error(_rootOffset, $"index block VCN {vcn} lies outside the {_allocation.Length}-byte $INDEX_ALLOCATION");
+        }
+
+        long blockNumber = offset / _blockSize;
+        if (_bitmap is not null && (blockNumber / 8 >= _bitmap.Length || (_bitmap[blockNumber / 8] & (1 << (int)(blockNumber % 8))) == 0))
+        {
+            throw Error(offset, $"index block VCN {vcn} is not marked in use in $BITMAP");
+        }
+
+        byte[] block = new byte[_blockSize];
+        _allocation.ReadExactly(block, offset);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(block) != IndxMagic)
+        {
+            throw Error(offset, $"index block VCN {vcn} has no \"INDX\" signature");
+        }
+
+        string? fix = FixupArray.TryApply(block, BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(BlockOffsets.UsaOffset)),
+            BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(BlockOffsets.UsaCount)));
+        if (fix is not null)
+        {
+            throw Error(offset, $"index block VCN {vcn}: {fix}");
+        }
+
+        long storedVcn = BinaryPrimitives.ReadInt64LittleEndian(block.AsSpan(BlockOffsets.Vcn));
+        if (storedVcn != vcn)
+        {
+            throw Error(offset, $"index block read at VCN {vcn} says it is VCN {storedVcn}");
+        }
+
+        return ParseNode(block.AsSpan(BlockOffsets.NodeHeader), offset + BlockOffsets.NodeHeader);
+    }
+
+    // Parses the entries of a node whose header starts at node[0]; offsets inside are relative to that header.
+    private List<RawEntry> ParseNode(ReadOnlySpan<byte> node, long nodeOffset)
+    {
+        int entriesOffset = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(node[NodeOffsets.EntriesOffset..]), int.MaxValue);
+        int indexLength = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(node[NodeOffsets.IndexLength..]), int.MaxValue);
+        if (entriesOffset < NodeOffsets.Size || indexLength > node.Length || entriesOffset > indexLength)
+        {
+            throw Error(nodeOffset, $"index node entries at 0x{entriesOffset:X}, length 0x{indexLength:X} outside the node (0x{node.Length:X})");
+        }
+
+        var entries = new List<RawEntry>();
+        int pos = entriesOffset;
+        while (true)
+        {
+            if (pos > indexLength - EntryOffsets.Key)
+            {
+                throw Error(nodeOffset + pos, "index node ends without a last-entry marker");
+            }
+
+            ReadOnlySpan<byte> e = node[pos..indexLength];
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(e[EntryOffsets.Length..]);
+            int keyLength = BinaryPrimitives.ReadUInt16LittleEndian(e[EntryOffsets.KeyLength..]);
+            int flags = BinaryPrimitives.ReadUInt16LittleEndian(e[EntryOffsets.Flags..]);
+            bool subnode = (flags & EntryFlagSubnode) != 0;
+            bool last = (flags & EntryFlagLast) != 0;
+            int minLength = EntryOffsets.Key + (last ? 0 : keyLength) + (subnode ? 8 : 0);
+            if (length < minLength || (length & 7) != 0 || length > e.Length)
+            {
+                throw Error(nodeOffset + pos, $"index entry length {length} invalid (min {minLength}, room {e.Length})");
+            }
+
+            long subnodeVcn = subnode ? BinaryPrimitives.ReadInt64LittleEndian(e[(length - 8)..]) : -1;
+            IndexEntry? entry = null;
+            if (!last)
+            {
+                FileNameAttribute key = FileNameAttribute.TryRead(e.Slice(EntryOffsets.Key, keyLength))
+                    ?? throw Error(nodeOffset + pos, $"index entry key of {keyLength} bytes is not a $FILE_NAME");
+                ulong reference = BinaryPrimitives.ReadUInt64LittleEndian(e[EntryOffsets.FileReference..]);
+                entry = new IndexEntry((long)(reference & 0x0000_FFFF_FFFF_FFFF), (ushort)(reference >> 48), key);
+            }
+
+            entries.Add(new RawEntry(entry, subnode, subnodeVcn));
+            if (last)
+            {
+                return entries;
+            }
+
+            pos += length;
+        }
+    }
+
+    private NtfsFormatException Error(long offset, string detail) =>
+        new(_volumeName, $"NTFS $I30 index of file record {_dir.RecordNumber}", offset, detail) { RecordNumber = _dir.RecordNumber };
+
+    private readonly record struct RawEntry(IndexEntry? Entry, bool HasSubnode, long SubnodeVcn);
+
+    private sealed class Frame(List<RawEntry> entries)
+    {
+        public List<RawEntry> Entries { get; } = entries;
+
+        public int Index { get; set; }
+
+        public bool Descended { get; set; }
+    }
+}

@@ -1,0 +1,235 @@
+using System.Buffers.Binary;
+using System.Collections.Immutable;
+using System.Text;
+using Prism.Disks.Errors;
+
+namespace Prism.Disks.Ntfs;
+
+/// <summary>An MFT file record ("FILE" record: header, update sequence array, attributes), fixed up and decoded.</summary>
+internal sealed class FileRecord
+{
+    public const ushort FlagInUse = 0x0001;
+    public const ushort FlagDirectory = 0x0002;
+    private const uint Magic = 0x454C_4946; // "FILE"
+    private const int MaxAttributes = 1024;
+
+    private static class Offsets
+    {
+        public const int Magic = 0, UsaOffset = 4, UsaCount = 6, SequenceNumber = 0x10, LinkCount = 0x12, FirstAttribute = 0x14,
+            Flags = 0x16, BytesInUse = 0x18, BytesAllocated = 0x1C, BaseRecord = 0x20;
+    }
+
+    private static class AttributeOffsets
+    {
+        public const int Type = 0, Length = 4, NonResident = 8, NameLength = 9, NameOffset = 0x0A, Flags = 0x0C, Id = 0x0E,
+            ValueLength = 0x10, ValueOffset = 0x14, StartVcn = 0x10, LastVcn = 0x18, RunListOffset = 0x20, CompressionUnit = 0x22,
+            AllocatedSize = 0x28, DataSize = 0x30, InitializedSize = 0x38;
+
+        public const int ResidentHeaderSize = 0x18, NonResidentHeaderSize = 0x40;
+    }
+
+    private FileRecord(long recordNumber, ushort sequence, ushort linkCount, ushort flags, long baseRecord,
+        ImmutableArray<NtfsAttribute> attributes)
+    {
+        RecordNumber = recordNumber;
+        SequenceNumber = sequence;
+        LinkCount = linkCount;
+        Flags = flags;
+        BaseRecordNumber = baseRecord;
+        Attributes = attributes;
+    }
+
+    public long RecordNumber { get; }
+
+    public ushort SequenceNumber { get; }
+
+    public ushort LinkCount { get; }
+
+    public ushort Flags { get; }
+
+    public bool InUse => (Flags & FlagInUse) != 0;
+
+    public bool IsDirectory => (Flags & FlagDirectory) != 0;
+
+    /// <summary>The base record's number for an extension record; 0 for a base record.</summary>
+    public long BaseRecordNumber { get; }
+
+    public ImmutableArray<NtfsAttribute> Attributes { get; }
+
+    /// <summary>
+    /// Applies fixups to <paramref name="buffer"/> (the whole record, modified in place) and decodes it.
+    /// Throws <see cref="NtfsFormatException"/> naming the record and its volume offset.
+    /// Not-in-use records decode only their header (attributes empty).
+    /// </summary>
+    public static FileRecord Parse(byte[] buffer, long recordNumber, long volumeOffset, long clusterCount, string? volume)
+    {
+        Span<byte> rec = buffer;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(rec) != Magic)
+        {
+            throw Error(volume, recordNumber, volumeOffset, $"signature 0x{BinaryPrimitives.ReadUInt32LittleEndian(rec):X8} is not \"FILE\"");
+        }
+
+        string? fix = FixupArray.TryApply(rec, BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.UsaOffset..]),
+            BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.UsaCount..]));
+        if (fix is not null)
+        {
+            throw Error(volume, recordNumber, volumeOffset, fix);
+        }
+
+        ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.Flags..]);
+        ushort sequence = BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.SequenceNumber..]);
+        ushort links = BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.LinkCount..]);
+        long baseRecord = (long)(BinaryPrimitives.ReadUInt64LittleEndian(rec[Offsets.BaseRecord..]) & 0x0000_FFFF_FFFF_FFFF);
+        if ((flags & FlagInUse) == 0)
+        {
+            return new FileRecord(recordNumber, sequence, links, flags, baseRecord, []);
+        }
+
+        int bytesInUse = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(rec[Offsets.BytesInUse..]), int.MaxValue);
+        int first = BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.FirstAttribute..]);
+        if (bytesInUse > rec.Length || bytesInUse < 0x30)
+        {
+            throw Error(volume, recordNumber, volumeOffset, $"bytes in use {bytesInUse} outside [0x30, {rec.Length}]");
+        }
+
+        if (first < 0x28 || first > bytesInUse - 4)
+        {
+            throw Error(volume, recordNumber, volumeOffset, $"first attribute offset 0x{first:X} outside the used part (0x{bytesInUse:X})");
+        }
+
+        var attributes = ImmutableArray.CreateBuilder<NtfsAttribute>();
+        int pos = first;
+        while (true)
+        {
+            if (pos > bytesInUse - 4)
+            {
+                throw Error(volume, recordNumber, volumeOffset + pos, "attribute list runs past the used part without an end marker");
+            }
+
+            uint type = BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..]);
+            if (type == (uint)NtfsAttributeType.End)
+            {
+                break;
+            }
+
+            if (attributes.Count >= MaxAttributes)
+            {
+                throw Error(volume, recordNumber, volumeOffset + pos, $"more than {MaxAttributes} attributes");
+            }
+
+            attributes.Add(ParseAttribute(buffer, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume));
+            pos += BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
+        }
+
+        return new FileRecord(recordNumber, sequence, links, flags, baseRecord, attributes.ToImmutable());
+    }
+
+    private static NtfsAttribute ParseAttribute(byte[] buffer, int pos, int bytesInUse, long recordNumber, long volumeOffset,
+        long clusterCount, string? volume)
+    {
+        ReadOnlySpan<byte> rec = buffer;
+        long at = volumeOffset + pos;
+        if (pos > bytesInUse - AttributeOffsets.ResidentHeaderSize)
+        {
+            throw Error(volume, recordNumber, at, "attribute header runs past the used part");
+        }
+
+        var type = (NtfsAttributeType)BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..]);
+        int length = BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
+        bool nonResident = rec[pos + AttributeOffsets.NonResident] != 0;
+        int minLength = nonResident ? AttributeOffsets.NonResidentHeaderSize : AttributeOffsets.ResidentHeaderSize;
+        if (length < minLength || (length & 7) != 0 || length > bytesInUse - pos)
+        {
+            throw Error(volume, recordNumber, at, $"attribute 0x{(uint)type:X} length {length} invalid (min {minLength}, room {bytesInUse - pos})");
+        }
+
+        ReadOnlySpan<byte> attr = rec.Slice(pos, length);
+        int nameLength = attr[AttributeOffsets.NameLength];
+        int nameOffset = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.NameOffset..]);
+        string name = string.Empty;
+        if (nameLength > 0)
+        {
+            if (nameOffset < minLength - (nonResident ? 8 : 0) || nameOffset + (2 * nameLength) > length)
+            {
+                throw Error(volume, recordNumber, at, $"attribute name at 0x{nameOffset:X} ({nameLength} chars) outside the attribute");
+            }
+
+            name = Encoding.Unicode.GetString(attr.Slice(nameOffset, 2 * nameLength));
+        }
+
+        ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.Flags..]);
+        ushort id = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.Id..]);
+        if (!nonResident)
+        {
+            long valueLength = BinaryPrimitives.ReadUInt32LittleEndian(attr[AttributeOffsets.ValueLength..]);
+            int valueOffset = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.ValueOffset..]);
+            if (valueOffset < AttributeOffsets.ResidentHeaderSize || valueOffset > length || valueLength > length - valueOffset)
+            {
+                throw Error(volume, recordNumber, at, $"resident value at 0x{valueOffset:X} ({valueLength} bytes) outside the attribute");
+            }
+
+            return new NtfsAttribute
+            {
+                Type = type,
+                Name = name,
+                Flags = flags,
+                Id = id,
+                RecordNumber = recordNumber,
+                RecordOffset = pos,
+                IsResident = true,
+                ValueOffset = pos + valueOffset,
+                Value = buffer.AsMemory(pos + valueOffset, (int)valueLength),
+            };
+        }
+
+        long startVcn = BinaryPrimitives.ReadInt64LittleEndian(attr[AttributeOffsets.StartVcn..]);
+        long lastVcn = BinaryPrimitives.ReadInt64LittleEndian(attr[AttributeOffsets.LastVcn..]);
+        int runOffset = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.RunListOffset..]);
+        int compression = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.CompressionUnit..]);
+        long allocated = BinaryPrimitives.ReadInt64LittleEndian(attr[AttributeOffsets.AllocatedSize..]);
+        long dataSize = BinaryPrimitives.ReadInt64LittleEndian(attr[AttributeOffsets.DataSize..]);
+        long initialized = BinaryPrimitives.ReadInt64LittleEndian(attr[AttributeOffsets.InitializedSize..]);
+        if (startVcn < 0 || lastVcn < startVcn - 1 || lastVcn >= clusterCount + startVcn + (1L << 32))
+        {
+            throw Error(volume, recordNumber, at, $"VCN range [{startVcn}, {lastVcn}] invalid");
+        }
+
+        if (runOffset < 0x40 || runOffset > length)
+        {
+            throw Error(volume, recordNumber, at, $"run list offset 0x{runOffset:X} outside the attribute");
+        }
+
+        if (compression > 16)
+        {
+            throw Error(volume, recordNumber, at, $"compression unit 2^{compression} clusters unsupported");
+        }
+
+        if (startVcn == 0 && (allocated < 0 || dataSize < 0 || initialized < 0 || dataSize > allocated || initialized > dataSize))
+        {
+            throw Error(volume, recordNumber, at, $"sizes allocated {allocated}, data {dataSize}, initialized {initialized} inconsistent");
+        }
+
+        ImmutableArray<DataRun> runs = DataRunDecoder.Decode(attr[runOffset..], startVcn, lastVcn - startVcn + 1, clusterCount,
+            volume, recordNumber, at + runOffset);
+        return new NtfsAttribute
+        {
+            Type = type,
+            Name = name,
+            Flags = flags,
+            Id = id,
+            RecordNumber = recordNumber,
+            RecordOffset = pos,
+            IsResident = false,
+            StartVcn = startVcn,
+            LastVcn = lastVcn,
+            CompressionUnitLog2 = compression,
+            AllocatedSize = allocated,
+            DataSize = dataSize,
+            InitializedSize = initialized,
+            Runs = runs,
+        };
+    }
+
+    public static NtfsFormatException Error(string? volume, long recordNumber, long offset, string detail) =>
+        new(volume, $"NTFS file record {recordNumber}", offset, detail) { RecordNumber = recordNumber };
+}

@@ -1,0 +1,302 @@
+using System.Collections.Immutable;
+using Prism.Disks.Errors;
+using Prism.Disks.IO;
+
+namespace Prism.Disks.Ntfs;
+
+/// <summary>
+/// The $MFT: file record N lives at byte N × record size of $MFT's own (possibly fragmented) unnamed $DATA stream.
+/// </summary>
+internal sealed class MasterFileTable
+{
+    public const int MaxAttributeListLength = 8 * 1024 * 1024;
+    public const int MaxExtensionRecords = 65536;
+
+    private readonly IDiskSource _volume;
+    private readonly string? _name;
+    private readonly int _recordSize;
+    private readonly int _clusterSize;
+    private readonly long _clusterCount;
+    private NtfsStreamData _data;
+    private NtfsStreamSource _source;
+    private const int ChunkSize = 64 * 1024;
+    private readonly Lock _chunkLock = new();
+    private readonly byte[] _chunk = new byte[ChunkSize];
+    private long _chunkOffset = -1;
+    private int _chunkLength;
+
+    private MasterFileTable(IDiskSource volume, BootSector boot, string? name, NtfsStreamData data)
+    {
+        _volume = volume;
+        _name = name;
+        _recordSize = boot.MftRecordSize;
+        _clusterSize = boot.ClusterSize;
+        _clusterCount = boot.ClusterCount;
+        _data = data;
+        _source = new NtfsStreamSource(volume, data, _clusterSize, name, 0);
+    }
+
+    public long RecordCount => _data.DataSize / _recordSize;
+
+    public int RecordSize => _recordSize;
+
+    public NtfsStreamData Data => _data;
+
+    /// <summary>
+    /// Reads record 0 at the boot sector's $MFT LCN and assembles $MFT's $DATA runs, following its $ATTRIBUTE_LIST
+    /// when the runs spill into extension records.
+    /// </summary>
+    public static MasterFileTable Open(IDiskSource volume, BootSector boot, string? name)
+    {
+        long offset = boot.MftLcn * boot.ClusterSize;
+        byte[] buffer = new byte[boot.MftRecordSize];
+        volume.ReadExactly(buffer, offset);
+        FileRecord record0 = FileRecord.Parse(buffer, 0, offset, boot.ClusterCount, name);
+        if (!record0.InUse)
+        {
+            throw FileRecord.Error(name, 0, offset, "$MFT record is not in use");
+        }
+
+        var baseFile = new NtfsFile(record0, [], record0.Attributes);
+        NtfsStreamData data = baseFile.GetStream(NtfsAttributeType.Data, string.Empty, name)
+            ?? throw FileRecord.Error(name, 0, offset, "$MFT has no $DATA attribute");
+        if (data.IsResident || data.Runs.IsDefaultOrEmpty)
+        {
+            throw FileRecord.Error(name, 0, offset, "$MFT $DATA is resident or empty");
+        }
+
+        // Until the whole mapping is known the readable size is what the known runs cover.
+        var partial = new NtfsStreamData
+        {
+            Name = string.Empty,
+            IsResident = false,
+            Runs = data.Runs,
+            DataSize = Math.Min(data.DataSize, data.MappedClusters * boot.ClusterSize),
+            AllocatedSize = data.AllocatedSize,
+            InitializedSize = Math.Min(data.InitializedSize, data.MappedClusters * boot.ClusterSize),
+        };
+        var mft = new MasterFileTable(volume, boot, name, partial);
+        NtfsAttribute? listAttr = record0.Attributes.FirstOrDefault(a => a.Type == NtfsAttributeType.AttributeList);
+        if (listAttr is null)
+        {
+            mft.Complete(data);
+            return mft;
+        }
+
+        ImmutableArray<AttributeListEntry> list = mft.ReadAttributeList(baseFile, offset);
+        var pieces = new List<NtfsAttribute>(record0.Attributes.Where(a => a.Type == NtfsAttributeType.Data && a.Name.Length == 0));
+        var seen = new HashSet<long> { 0 };
+        foreach (AttributeListEntry e in list.Where(e => e.Type == NtfsAttributeType.Data && e.RecordNumber != 0).OrderBy(e => e.StartVcn))
+        {
+            if (!seen.Add(e.RecordNumber))
+            {
+                continue;
+            }
+
+            if (seen.Count > MaxExtensionRecords)
+            {
+                throw FileRecord.Error(name, 0, offset, $"$MFT attribute list names more than {MaxExtensionRecords} records");
+            }
+
+            FileRecord ext = mft.ReadRecord(e.RecordNumber);
+            if (!ext.InUse || ext.BaseRecordNumber != 0)
+            {
+                throw FileRecord.Error(name, e.RecordNumber, mft.RecordOffset(e.RecordNumber), "$MFT extension record not in use or not owned by $MFT");
+            }
+
+            pieces.AddRange(ext.Attributes.Where(a => a.Type == NtfsAttributeType.Data && a.Name.Length == 0));
+            var merged = new NtfsFile(record0, [], [.. pieces]);
+            NtfsStreamData grown = merged.GetStream(NtfsAttributeType.Data, string.Empty, name)!;
+            mft.Complete(new NtfsStreamData
+            {
+                Name = string.Empty,
+                IsResident = false,
+                Runs = grown.Runs,
+                DataSize = Math.Min(data.DataSize, grown.MappedClusters * boot.ClusterSize),
+                AllocatedSize = data.AllocatedSize,
+                InitializedSize = Math.Min(data.InitializedSize, grown.MappedClusters * boot.ClusterSize),
+            });
+        }
+
+        var all = new NtfsFile(record0, [], [.. pieces]);
+        mft.Complete(all.GetStream(NtfsAttributeType.Data, string.Empty, name)!);
+        return mft;
+    }
+
+    private void Complete(NtfsStreamData data)
+    {
+        lock (_chunkLock)
+        {
+            _chunkOffset = -1;
+        }
+
+        _data = data;
+        _source = new NtfsStreamSource(_volume, data, _clusterSize, _name, 0);
+    }
+
+    /// <summary>Volume offset of the first byte of record <paramref name="number"/> (for error messages).</summary>
+    public long RecordOffset(long number)
+    {
+        ImmutableArray<ByteRange> ranges = RecordRanges(number);
+        return ranges.IsEmpty ? -1 : ranges[0].Offset;
+    }
+
+    /// <summary>The volume byte ranges that hold record <paramref name="number"/> (two or more when a record straddles runs).</summary>
+    public ImmutableArray<ByteRange> RecordRanges(long number)
+    {
+        var ranges = ImmutableArray.CreateBuilder<ByteRange>();
+        if (number < 0 || number >= RecordCount)
+        {
+            return ranges.ToImmutable();
+        }
+
+        long pos = number * _recordSize;
+        long end = pos + _recordSize;
+        foreach (DataRun run in _data.Runs)
+        {
+            long runStart = run.Vcn * _clusterSize;
+            long runEnd = run.NextVcn * _clusterSize;
+            if (runEnd <= pos || run.IsSparse)
+            {
+                continue;
+            }
+
+            if (runStart >= end)
+            {
+                break;
+            }
+
+            long from = Math.Max(pos, runStart);
+            long to = Math.Min(end, runEnd);
+            ByteRange r = new((run.Lcn * _clusterSize) + (from - runStart), to - from);
+            if (ranges.Count > 0 && ranges[^1].End == r.Offset)
+            {
+                ranges[^1] = new ByteRange(ranges[^1].Offset, ranges[^1].Length + r.Length);
+            }
+            else
+            {
+                ranges.Add(r);
+            }
+        }
+
+        return ranges.ToImmutable();
+    }
+
+    /// <summary>Reads and decodes one record; throws <see cref="NtfsFormatException"/> when it is outside $MFT or corrupt.</summary>
+    public FileRecord ReadRecord(long number)
+    {
+        if (number < 0 || number >= RecordCount)
+        {
+            throw FileRecord.Error(_name, number, -1, $"record number outside $MFT's {RecordCount} records");
+        }
+
+        byte[] buffer = new byte[_recordSize];
+        ReadThroughChunk(buffer, number * _recordSize);
+        return FileRecord.Parse(buffer, number, RecordOffset(number), _clusterCount, _name);
+    }
+
+    // Directory walks touch records in runs of neighbours; reading $MFT in 64 KiB chunks saves a read call per record.
+    private void ReadThroughChunk(Span<byte> buffer, long offset)
+    {
+        long chunkStart = offset / ChunkSize * ChunkSize;
+        if (offset + buffer.Length > chunkStart + ChunkSize)
+        {
+            _source.ReadExactly(buffer, offset);
+            return;
+        }
+
+        lock (_chunkLock)
+        {
+            if (_chunkOffset != chunkStart)
+            {
+                _chunkOffset = -1;
+                int length = (int)Math.Min(ChunkSize, _source.Length - chunkStart);
+                _source.ReadExactly(_chunk.AsSpan(0, length), chunkStart);
+                _chunkLength = length;
+                _chunkOffset = chunkStart;
+            }
+
+            if (offset - chunkStart + buffer.Length > _chunkLength)
+            {
+                _source.ReadExactly(buffer, offset);
+                return;
+            }
+
+            _chunk.AsSpan((int)(offset - chunkStart), buffer.Length).CopyTo(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Loads a base record and its extension records. Throws <see cref="NtfsFormatException"/> when the record is not
+    /// an in-use base record (or its sequence differs from <paramref name="expectedSequence"/>), or its attribute list is bad.
+    /// </summary>
+    public NtfsFile LoadFile(long number, ushort? expectedSequence = null)
+    {
+        FileRecord baseRecord = ReadRecord(number);
+        if (!baseRecord.InUse)
+        {
+            throw FileRecord.Error(_name, number, RecordOffset(number), "record is not in use (deleted file)");
+        }
+
+        if (baseRecord.BaseRecordNumber != 0)
+        {
+            throw FileRecord.Error(_name, number, RecordOffset(number), $"is an extension record of record {baseRecord.BaseRecordNumber}");
+        }
+
+        if (expectedSequence is ushort seq && seq != 0 && seq != baseRecord.SequenceNumber)
+        {
+            throw FileRecord.Error(_name, number, RecordOffset(number),
+                $"sequence number {baseRecord.SequenceNumber}, the reference expects {seq} (stale reference)");
+        }
+
+        var file = new NtfsFile(baseRecord, [], baseRecord.Attributes);
+        if (!baseRecord.Attributes.Any(a => a.Type == NtfsAttributeType.AttributeList))
+        {
+            return file;
+        }
+
+        ImmutableArray<AttributeListEntry> list = ReadAttributeList(file, RecordOffset(number));
+        var extensions = ImmutableArray.CreateBuilder<FileRecord>();
+        var attributes = ImmutableArray.CreateBuilder<NtfsAttribute>();
+        attributes.AddRange(baseRecord.Attributes);
+        var seen = new HashSet<long> { number };
+        foreach (AttributeListEntry e in list)
+        {
+            if (!seen.Add(e.RecordNumber))
+            {
+                continue;
+            }
+
+            if (seen.Count > MaxExtensionRecords)
+            {
+                throw FileRecord.Error(_name, number, RecordOffset(number), $"attribute list names more than {MaxExtensionRecords} records");
+            }
+
+            FileRecord ext = ReadRecord(e.RecordNumber);
+            if (!ext.InUse || ext.BaseRecordNumber != number || (e.SequenceNumber != 0 && e.SequenceNumber != ext.SequenceNumber))
+            {
+                throw FileRecord.Error(_name, e.RecordNumber, RecordOffset(e.RecordNumber),
+                    $"extension record listed by record {number} is not in use, belongs to record {ext.BaseRecordNumber} or has a different sequence number");
+            }
+
+            extensions.Add(ext);
+            attributes.AddRange(ext.Attributes);
+        }
+
+        return new NtfsFile(baseRecord, extensions.ToImmutable(), attributes.ToImmutable());
+    }
+
+    private ImmutableArray<AttributeListEntry> ReadAttributeList(NtfsFile file, long recordOffset)
+    {
+        NtfsStreamData list = file.GetStream(NtfsAttributeType.AttributeList, string.Empty, _name)
+            ?? throw FileRecord.Error(_name, file.RecordNumber, recordOffset, "unnamed $ATTRIBUTE_LIST missing");
+        if (list.DataSize > MaxAttributeListLength)
+        {
+            throw FileRecord.Error(_name, file.RecordNumber, recordOffset, $"$ATTRIBUTE_LIST of {list.DataSize} bytes exceeds {MaxAttributeListLength}");
+        }
+
+        byte[] bytes = new byte[list.DataSize];
+        new NtfsStreamSource(_volume, list, _clusterSize, _name, file.RecordNumber).ReadExactly(bytes, 0);
+        return AttributeListEntry.ReadAll(bytes, file.RecordNumber, _name);
+    }
+}

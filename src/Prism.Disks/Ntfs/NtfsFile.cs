@@ -1,0 +1,118 @@
+using System.Collections.Immutable;
+using Prism.Disks.Errors;
+
+namespace Prism.Disks.Ntfs;
+
+/// <summary>A file's base record plus the extension records its $ATTRIBUTE_LIST points to, with attributes merged.</summary>
+internal sealed class NtfsFile
+{
+    public NtfsFile(FileRecord baseRecord, ImmutableArray<FileRecord> extensions, ImmutableArray<NtfsAttribute> attributes)
+    {
+        Base = baseRecord;
+        Extensions = extensions;
+        Attributes = attributes;
+    }
+
+    public FileRecord Base { get; }
+
+    public long RecordNumber => Base.RecordNumber;
+
+    public ImmutableArray<FileRecord> Extensions { get; }
+
+    /// <summary>Attributes of the base and extension records (the $ATTRIBUTE_LIST itself included).</summary>
+    public ImmutableArray<NtfsAttribute> Attributes { get; }
+
+    public NtfsAttribute? First(NtfsAttributeType type)
+    {
+        foreach (NtfsAttribute a in Attributes)
+        {
+            if (a.Type == type)
+            {
+                return a;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Distinct stream names of the attributes of <paramref name="type"/>, in first-seen order.</summary>
+    public IEnumerable<string> StreamNames(NtfsAttributeType type)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (NtfsAttribute a in Attributes)
+        {
+            if (a.Type == type && seen.Add(a.Name))
+            {
+                yield return a.Name;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Merges the pieces of one stream (sorted by start VCN, which must be contiguous); null when the file has none.
+    /// Throws <see cref="NtfsFormatException"/> on overlapping, missing or mixed resident/non-resident pieces.
+    /// </summary>
+    public NtfsStreamData? GetStream(NtfsAttributeType type, string name, string? volume)
+    {
+        List<NtfsAttribute>? pieces = null;
+        foreach (NtfsAttribute a in Attributes)
+        {
+            if (a.Type == type && string.Equals(a.Name, name, StringComparison.Ordinal))
+            {
+                (pieces ??= []).Add(a);
+            }
+        }
+
+        if (pieces is null)
+        {
+            return null;
+        }
+
+        if (pieces.Count == 1 && pieces[0].IsResident)
+        {
+            NtfsAttribute r = pieces[0];
+            return new NtfsStreamData
+            {
+                Name = name,
+                IsResident = true,
+                ResidentValue = r.Value,
+                ResidentRecordNumber = r.RecordNumber,
+                ResidentValueOffset = r.ValueOffset,
+                DataSize = r.Value.Length,
+                AllocatedSize = r.Value.Length,
+                InitializedSize = r.Value.Length,
+            };
+        }
+
+        pieces.Sort((x, y) => x.StartVcn.CompareTo(y.StartVcn));
+        NtfsAttribute head = pieces[0];
+        var runs = ImmutableArray.CreateBuilder<DataRun>();
+        long nextVcn = 0;
+        foreach (NtfsAttribute p in pieces)
+        {
+            if (p.IsResident || p.StartVcn != nextVcn)
+            {
+                throw FileRecord.Error(volume, p.RecordNumber, p.RecordOffset,
+                    $"piece of stream 0x{(uint)type:X} \"{name}\" starts at VCN {p.StartVcn}, expected {nextVcn}"
+                    + (p.IsResident ? " (resident piece in a multi-piece stream)" : string.Empty));
+            }
+
+            runs.AddRange(p.Runs);
+            nextVcn = p.LastVcn + 1;
+        }
+
+        return new NtfsStreamData
+        {
+            Name = name,
+            IsResident = false,
+            Runs = runs.ToImmutable(),
+            DataSize = head.DataSize,
+            AllocatedSize = head.AllocatedSize,
+            InitializedSize = head.InitializedSize,
+            CompressionUnitLog2 = head.CompressionUnitLog2,
+            IsCompressed = head.IsCompressed,
+            IsSparse = head.IsSparse,
+            IsEncrypted = (head.Flags & NtfsAttribute.FlagEncrypted) != 0,
+        };
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Prism.Cli.Ntfs;
+using Prism.Disks.IO;
+using Prism.Disks.Tests.Ntfs;
+using Prism.Testing;
+
+namespace Prism.Disks.Tests.Cli;
+
+public sealed class NtfsCommandTests
+{
+    private static readonly Func<string, IDiskSource> s_open = path => new FileDiskSource(path);
+
+    [SkippableFact]
+    public void LsJson_MatchesNtfsls()
+    {
+        using var dir = new TempDir();
+        string image = ClusterSizeTests.BuildVolume(dir, 4096, 512, out _);
+        var oracle = NtfsImages.NtfsLsListing(image);
+        (int code, string stdout, string stderr) = Run(["ls", image, "-r", "--json"]);
+        Assert.True(code == 0, stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        var items = doc.RootElement.EnumerateArray().ToList();
+        Assert.Equal(oracle.Keys.Order(StringComparer.Ordinal), items.Select(i => i.GetProperty("path").GetString()!).Order(StringComparer.Ordinal));
+        foreach (JsonElement i in items)
+        {
+            var expected = oracle[i.GetProperty("path").GetString()!];
+            Assert.Equal(expected.Record, i.GetProperty("mftRecord").GetInt64());
+            Assert.Equal(expected.Size, i.GetProperty("size").GetInt64());
+            Assert.Equal(expected.IsDirectory, i.GetProperty("isDirectory").GetBoolean());
+            Assert.Equal(expected.Size, i.GetProperty("streams")[0].GetProperty("size").GetInt64());
+            Assert.Equal(string.Empty, i.GetProperty("streams")[0].GetProperty("name").GetString());
+        }
+    }
+
+    [SkippableFact]
+    public void Cat_MatchesNtfscat_ToFileAndToStdout()
+    {
+        using var dir = new TempDir();
+        string image = ClusterSizeTests.BuildVolume(dir, 4096, 512, out _);
+        const string Path = "/file-6-1000000.bin";
+        byte[] expected = NtfsImages.NtfsCat(image, Path);
+        string output = dir.File("out.bin");
+        (int code, _, string stderr) = Run(["cat", image, "FILE-6-1000000.BIN", "--output", output]);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(expected, File.ReadAllBytes(output));
+
+        using var ms = new MemoryStream();
+        using (var writer = new StreamWriter(ms, leaveOpen: true))
+        {
+            Assert.Equal(0, NtfsCommand.Run(["cat", image, Path], s_open, writer, TextWriter.Null));
+        }
+
+        Assert.Equal(expected, ms.ToArray());
+    }
+
+    [SkippableFact]
+    public void ExtentsJson_RangesHoldTheFileOnTheDisk()
+    {
+        using var dir = new TempDir();
+        string image = ClusterSizeTests.BuildVolume(dir, 4096, 512, out _);
+        (int code, string stdout, string stderr) = Run(["extents", image, "/file-5-70001.bin", "--json"]);
+        Assert.True(code == 0, stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        byte[] disk = File.ReadAllBytes(image);
+        byte[] joined = [.. doc.RootElement.GetProperty("streams")[0].GetProperty("ranges").EnumerateArray()
+            .SelectMany(r => disk.AsSpan((int)r.GetProperty("offset").GetInt64(), (int)r.GetProperty("length").GetInt64()).ToArray())];
+        byte[] expected = NtfsImages.NtfsCat(image, "/file-5-70001.bin");
+        Assert.True(expected.AsSpan().SequenceEqual(joined.AsSpan(0, expected.Length)));
+        Assert.Equal(1, doc.RootElement.GetProperty("mftRecords").GetArrayLength());
+    }
+
+    [SkippableFact]
+    public void MissingFile_FailsWithOneLine()
+    {
+        using var dir = new TempDir();
+        string image = ClusterSizeTests.BuildVolume(dir, 4096, 512, out _);
+        (int code, string stdout, string stderr) = Run(["cat", image, "/nope.txt", "--output", dir.File("x")]);
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("nope.txt", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NotAnImage_FailsWithOneLine()
+    {
+        using var dir = new TempDir();
+        string junk = dir.File("junk.img");
+        File.WriteAllBytes(junk, new byte[1024 * 1024]);
+        (int code, _, string stderr) = Run(["ls", junk]);
+        Assert.Equal(1, code);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("NTFS boot sector", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData]
+    [InlineData("frobnicate", "x")]
+    [InlineData("ls")]
+    [InlineData("cat", "disk.img")]
+    [InlineData("ls", "disk.img", "--partition", "zero")]
+    [InlineData("cat", "disk.img", "/a", "--json")]
+    public void BadArguments_ExitTwo(params string[] args)
+    {
+        (int code, _, string stderr) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains("usage:", stderr, StringComparison.Ordinal);
+    }
+
+    private static (int Code, string StdOut, string StdErr) Run(string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = NtfsCommand.Run(args, s_open, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}
