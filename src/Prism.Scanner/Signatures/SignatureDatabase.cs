@@ -125,6 +125,18 @@ public sealed class SignatureDatabase
         return new SignatureDatabase(loader);
     }
 
+    /// <summary>Loads database texts keyed by file name (the extension picks the format); for tests and embedded sets.</summary>
+    internal static SignatureDatabase LoadFromText(params (string FileName, string Text)[] files)
+    {
+        var loader = new SignatureLoader();
+        foreach ((string fileName, string text) in files)
+        {
+            loader.LoadString(fileName, text);
+        }
+
+        return new SignatureDatabase(loader);
+    }
+
     /// <summary>Starts scanning one file fed in consecutive chunks.</summary>
     /// <param name="expectedLength">The file's length when known: hashing is then skipped unless some hash signature has that size.</param>
     public ScanSession CreateSession(long? expectedLength = null) => new(this, expectedLength);

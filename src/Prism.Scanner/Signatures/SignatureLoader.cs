@@ -57,6 +57,21 @@ internal sealed class SignatureLoader
         LoadFile(path);
     }
 
+    /// <summary>Loads database text as if read from a file named <paramref name="source"/> (its extension picks the format).</summary>
+    public void LoadString(string source, string text)
+    {
+        using var reader = new StreamReader(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)));
+        string ext = Path.GetExtension(source).ToLowerInvariant();
+        if (ext is ".hdb" or ".hsb" or ".ndb")
+        {
+            LoadText(source, ext, reader);
+        }
+        else
+        {
+            ReportUnsupportedFile(source, ext, reader);
+        }
+    }
+
     private static bool IsSupportedExtension(string ext) =>
         ext.ToLowerInvariant() is ".hdb" or ".hsb" or ".ndb" or ".cvd" or ".cld";
 
@@ -200,7 +215,17 @@ internal sealed class SignatureLoader
         }
 
         (int? minLevel, int? maxLevel) = ParseLevels(f, 4);
-        SignatureOffset offset = SignatureOffset.Parse(f[2]);
+        SignatureOffset offset;
+        try
+        {
+            offset = SignatureOffset.Parse(f[2]);
+        }
+        catch (NotSupportedException) when (target == 0)
+        {
+            // ClamAV rejects the whole database for this ("Invalid offset type for target 0"), so do we.
+            throw new FormatException($"offset {f[2]} needs an executable target type, not 0");
+        }
+
         List<HexPatternParser.RawSegment> raw = HexPatternParser.Parse(f[3]);
         EnsureLevels(minLevel, maxLevel);
 
