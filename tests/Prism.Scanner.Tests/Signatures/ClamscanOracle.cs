@@ -8,13 +8,13 @@ internal static class ClamscanOracle
     private const string UnofficialSuffix = ".UNOFFICIAL";
 
     /// <summary>
-    /// clamscan --allmatch over <paramref name="files"/> with only the given databases; returns the signature names
+    /// clamscan (--allmatch unless told otherwise) over <paramref name="files"/> with only the given databases; returns the signature names
     /// found per file (ClamAV's ".UNOFFICIAL" suffix removed). Files without findings map to an empty set.
     /// </summary>
-    public static Dictionary<string, SortedSet<string>> Scan(IReadOnlyList<string> databases, IReadOnlyList<string> files)
+    public static Dictionary<string, SortedSet<string>> Scan(IReadOnlyList<string> databases, IReadOnlyList<string> files, bool allMatch = true)
     {
         string clamscan = Oracle.Require("clamscan", "clamav");
-        var args = new List<string> { "--no-summary", "--allmatch", "--bytecode=no", "--max-filesize=4000M", "--max-scansize=4000M" };
+        var args = new List<string> { "--no-summary", allMatch ? "--allmatch" : "--allmatch=no", "--bytecode=no", "--max-filesize=4000M", "--max-scansize=4000M" };
         foreach (string db in databases)
         {
             args.Add("-d");

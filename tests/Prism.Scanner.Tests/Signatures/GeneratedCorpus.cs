@@ -128,6 +128,16 @@ internal sealed class GeneratedCorpus
             hashed ??= data;
         }
 
+        // Files that should stay clean: random bytes plus only spoiled instances.
+        for (int i = 0; i < 2; i++)
+        {
+            byte[] data = Fragment(rng.Next(5_000, 200_000));
+            Embed(rng, data, instances, spoiledOnly: true);
+            string path = Path.Combine(dataDir, $"clean{i:D2}.bin");
+            File.WriteAllBytes(path, data);
+            files.Add(path);
+        }
+
         // Hash signatures: EICAR's MD5 and SHA-256 (sized), SHA-1 of one sample, an any-size MD5, and a size mismatch.
 #pragma warning disable CA5351, CA5350 // ClamAV hdb/hsb signatures are MD5 and SHA-1.
         string hdb = $"{Hex(MD5.HashData(eicar))}:{eicar.Length}:Prism.Test.EicarMd5\n"
@@ -142,7 +152,7 @@ internal sealed class GeneratedCorpus
     }
 
     /// <summary>Places a random subset of matching or spoiled instances without overlaps.</summary>
-    private static void Embed(Random rng, byte[] data, List<Instance> instances)
+    private static void Embed(Random rng, byte[] data, List<Instance> instances, bool spoiledOnly = false)
     {
         var used = new List<(int Start, int End)>();
         bool TryPlace(byte[] bytes, int position)
@@ -164,7 +174,7 @@ internal sealed class GeneratedCorpus
                 continue;
             }
 
-            byte[] bytes = rng.Next(4) == 0 ? instance.Spoiled : instance.Match;
+            byte[] bytes = spoiledOnly || rng.Next(4) == 0 ? instance.Spoiled : instance.Match;
             for (int attempt = 0; attempt < 20; attempt++)
             {
                 int position;
