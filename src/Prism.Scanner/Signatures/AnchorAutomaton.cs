@@ -13,7 +13,7 @@ namespace Prism.Scanner.Signatures;
 internal sealed class AnchorAutomaton
 {
     /// <summary>Root skipping pays off only when a random byte rarely leaves the root.</summary>
-    private const int MaxSkipFirstBytes = 24;
+    public const int MaxSkipFirstBytes = 24;
 
     /// <summary>Refuse automata whose table would pass ~1 GiB.</summary>
     private const int MaxStates = 1 << 20;
@@ -38,8 +38,8 @@ internal sealed class AnchorAutomaton
 
     public bool IsEmpty => _firstOutputState >= _table.Length;
 
-    /// <summary>Builds the automaton; keyword ids are the indices in <paramref name="keywords"/>.</summary>
-    public static AnchorAutomaton Build(IReadOnlyList<byte[]> keywords)
+    /// <summary>Builds the automaton; a hit on keywords[i] reports ids[i].</summary>
+    public static AnchorAutomaton Build(IReadOnlyList<byte[]> keywords, IReadOnlyList<int> ids)
     {
         // Trie: goto edges in a dictionary keyed by state * 256 + byte.
         var edges = new Dictionary<int, int>();
@@ -65,7 +65,7 @@ internal sealed class AnchorAutomaton
                 s = next;
             }
 
-            (outputsByState[s] ??= []).Add(k);
+            (outputsByState[s] ??= []).Add(ids[k]);
         }
 
         int n = outputsByState.Count;

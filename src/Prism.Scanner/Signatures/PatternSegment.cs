@@ -9,8 +9,8 @@ namespace Prism.Scanner.Signatures;
 /// </summary>
 internal sealed class PatternSegment
 {
-    /// <summary>Longest anchor fed to the automaton; the rest of a long fixed run is verified.</summary>
-    public const int MaxAnchorLength = 8;
+    /// <summary>Longest anchor fed to the matchers (<see cref="QuadAnchorFilter"/> keys); the rest of a long fixed run is verified.</summary>
+    public const int MaxAnchorLength = QuadAnchorFilter.KeyLength;
 
     /// <summary>Most options of an alternative used as anchors.</summary>
     private const int MaxAnchorOptions = 32;

@@ -136,6 +136,13 @@ public sealed class ScanSession : IDisposable
             _state = _db.Automaton.Run(_state, fresh, ref sink);
         }
 
+        if (_db.Quad is { } quad)
+        {
+            // The quad filter indexes the whole window (history included) so keys straddling the boundary are seen.
+            var quadSink = new HitSink(this, window, windowBase, windowBase, end);
+            quad.Run(window, from, ref quadSink);
+        }
+
         _total = end;
         if (_pending.Count > 0)
         {
@@ -186,38 +193,43 @@ public sealed class ScanSession : IDisposable
     {
         foreach (int keyword in _db.Automaton.OutputsOf(state))
         {
-            int signature = _db.KeywordSignature[keyword];
-            if (_detected[signature])
-            {
-                continue;
-            }
+            OnKeyword(keyword, anchorEnd, window, windowBase, availableEnd);
+        }
+    }
 
-            BodySignature body = _db.Bodies[signature];
-            var hit = new Hit(keyword, anchorEnd - _db.KeywordLength[keyword]);
-            if (body.Offset.Kind == SignatureOffsetKind.FromEnd)
-            {
-                _eofCandidates.Add(hit);
-                continue;
-            }
+    private void OnKeyword(int keyword, long anchorEnd, ReadOnlySpan<byte> window, long windowBase, long availableEnd)
+    {
+        int signature = _db.KeywordSignature[keyword];
+        if (_detected[signature])
+        {
+            return;
+        }
 
-            PatternSegment segment = body.Segments[_db.KeywordSegment[keyword]];
-            if (_db.KeywordSegment[keyword] == 0 && body.Offset.Kind == SignatureOffsetKind.Absolute)
-            {
-                (long min, long max) = body.Offset.StartRange(null);
-                if (hit.AnchorStart - segment.MinBefore < min || hit.AnchorStart - segment.MaxBefore > max)
-                {
-                    continue;
-                }
-            }
+        BodySignature body = _db.Bodies[signature];
+        var hit = new Hit(keyword, anchorEnd - _db.KeywordLength[keyword]);
+        if (body.Offset.Kind == SignatureOffsetKind.FromEnd)
+        {
+            _eofCandidates.Add(hit);
+            return;
+        }
 
-            if (anchorEnd + segment.MaxAfter > availableEnd)
+        PatternSegment segment = body.Segments[_db.KeywordSegment[keyword]];
+        if (_db.KeywordSegment[keyword] == 0 && body.Offset.Kind == SignatureOffsetKind.Absolute)
+        {
+            (long min, long max) = body.Offset.StartRange(null);
+            if (hit.AnchorStart - segment.MinBefore < min || hit.AnchorStart - segment.MaxBefore > max)
             {
-                _pending.Add(hit);
+                return;
             }
-            else
-            {
-                Verify(hit, window, windowBase, fileLength: null);
-            }
+        }
+
+        if (anchorEnd + segment.MaxAfter > availableEnd)
+        {
+            _pending.Add(hit);
+        }
+        else
+        {
+            Verify(hit, window, windowBase, fileLength: null);
         }
     }
 
@@ -372,7 +384,7 @@ public sealed class ScanSession : IDisposable
 
     /// <summary>Forwards automaton hits, translated to absolute offsets, to the session.</summary>
     private readonly ref struct HitSink(ScanSession session, ReadOnlySpan<byte> window, long windowBase, long runBase, long availableEnd)
-        : IAnchorSink
+        : IAnchorSink, IQuadSink
     {
         private readonly ScanSession _session = session;
         private readonly ReadOnlySpan<byte> _window = window;
@@ -382,5 +394,8 @@ public sealed class ScanSession : IDisposable
 
         public void OnAnchorEnd(int state, int endIndex) =>
             _session.OnAnchor(state, _runBase + endIndex, _window, _windowBase, _availableEnd);
+
+        public void OnKeyword(int keyword, int endIndex) =>
+            _session.OnKeyword(keyword, _runBase + endIndex, _window, _windowBase, _availableEnd);
     }
 }

@@ -11,7 +11,7 @@ public sealed class SignatureDatabase
 {
     private const int StreamChunkSize = 1 << 20;
 
-    private SignatureDatabase(SignatureLoader loaded)
+    private SignatureDatabase(SignatureLoader loaded, AnchorStrategy strategy = AnchorStrategy.Auto)
     {
         Bodies = [.. loaded.Bodies];
         Md5 = loaded.Md5;
@@ -54,7 +54,7 @@ public sealed class SignatureDatabase
         KeywordSignature = [.. keywordSignature];
         KeywordSegment = [.. keywordSegment];
         KeywordLength = keywords.Select(k => k.Length).ToArray();
-        Automaton = AnchorAutomaton.Build(keywords);
+        (Automaton, Quad) = BuildMatchers(keywords, strategy);
         SignatureSetHash = ComputeSetHash();
     }
 
@@ -96,7 +96,11 @@ public sealed class SignatureDatabase
 
     internal HashSignatureSet Sha256 { get; }
 
+    /// <summary>The DFA over anchors that <see cref="Quad"/> does not take (all of them for small sets).</summary>
     internal AnchorAutomaton Automaton { get; }
+
+    /// <summary>The hashed 4-byte anchor filter for large sets; null when the DFA takes every anchor.</summary>
+    internal QuadAnchorFilter? Quad { get; }
 
     internal int[] KeywordSignature { get; }
 
@@ -113,7 +117,10 @@ public sealed class SignatureDatabase
     /// </summary>
     /// <exception cref="SignatureFormatException">A malformed line (the message names file and line) or a corrupt archive.</exception>
     /// <exception cref="FileNotFoundException">A path does not exist.</exception>
-    public static SignatureDatabase Load(params string[] paths)
+    public static SignatureDatabase Load(params string[] paths) => Load(AnchorStrategy.Auto, paths);
+
+    /// <summary>As <see cref="Load(string[])"/>, with the anchor matcher chosen by the caller (tests, benchmarks).</summary>
+    internal static SignatureDatabase Load(AnchorStrategy strategy, params string[] paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
         var loader = new SignatureLoader();
@@ -122,11 +129,15 @@ public sealed class SignatureDatabase
             loader.LoadPath(path);
         }
 
-        return new SignatureDatabase(loader);
+        return new SignatureDatabase(loader, strategy);
     }
 
     /// <summary>Loads database texts keyed by file name (the extension picks the format); for tests and embedded sets.</summary>
-    internal static SignatureDatabase LoadFromText(params (string FileName, string Text)[] files)
+    internal static SignatureDatabase LoadFromText(params (string FileName, string Text)[] files) =>
+        LoadFromText(AnchorStrategy.Auto, files);
+
+    /// <summary>As <see cref="LoadFromText(ValueTuple{string, string}[])"/>, with the anchor matcher chosen by the caller.</summary>
+    internal static SignatureDatabase LoadFromText(AnchorStrategy strategy, params (string FileName, string Text)[] files)
     {
         var loader = new SignatureLoader();
         foreach ((string fileName, string text) in files)
@@ -134,7 +145,7 @@ public sealed class SignatureDatabase
             loader.LoadString(fileName, text);
         }
 
-        return new SignatureDatabase(loader);
+        return new SignatureDatabase(loader, strategy);
     }
 
     /// <summary>Starts scanning one file fed in consecutive chunks.</summary>
@@ -185,6 +196,29 @@ public sealed class SignatureDatabase
         }
     }
 
+    /// <summary>
+    /// Small anchor sets (few distinct first bytes) get one DFA with vectorised root skipping; larger sets send their
+    /// 4-byte anchors to the cache-friendly <see cref="QuadAnchorFilter"/> and only shorter anchors to the DFA.
+    /// </summary>
+    private static (AnchorAutomaton Automaton, QuadAnchorFilter? Quad) BuildMatchers(List<byte[]> keywords, AnchorStrategy strategy)
+    {
+        int distinctFirstBytes = keywords.Select(k => k[0]).Distinct().Count();
+        bool useQuad = strategy == AnchorStrategy.QuadWherePossible
+            || (strategy == AnchorStrategy.Auto && distinctFirstBytes > AnchorAutomaton.MaxSkipFirstBytes);
+        var dfaKeywords = new List<byte[]>();
+        var dfaIds = new List<int>();
+        var quadKeywords = new List<byte[]>();
+        var quadIds = new List<int>();
+        for (int i = 0; i < keywords.Count; i++)
+        {
+            bool quad = useQuad && keywords[i].Length == QuadAnchorFilter.KeyLength;
+            (quad ? quadKeywords : dfaKeywords).Add(keywords[i]);
+            (quad ? quadIds : dfaIds).Add(i);
+        }
+
+        return (AnchorAutomaton.Build(dfaKeywords, dfaIds), quadKeywords.Count > 0 ? new QuadAnchorFilter(quadKeywords, quadIds) : null);
+    }
+
     private string ComputeSetHash()
     {
         var lines = new List<string>();
@@ -205,4 +239,17 @@ public sealed class SignatureDatabase
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
+}
+
+/// <summary>How anchors are split between <see cref="AnchorAutomaton"/> and <see cref="QuadAnchorFilter"/>.</summary>
+internal enum AnchorStrategy
+{
+    /// <summary>Chosen from the anchor set (see <c>BuildMatchers</c>).</summary>
+    Auto,
+
+    /// <summary>Every anchor in the DFA.</summary>
+    AutomatonOnly,
+
+    /// <summary>Every 4-byte anchor in the quad filter.</summary>
+    QuadWherePossible,
 }

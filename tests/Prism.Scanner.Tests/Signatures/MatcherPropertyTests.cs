@@ -35,9 +35,17 @@ public sealed class MatcherPropertyTests
         }
 
         string ndb = string.Join('\n', signatures.Select(s => s.NdbLine)) + "\n";
-        SignatureDatabase db = SignatureDatabase.LoadFromText(("random.ndb", ndb));
-        Assert.Empty(db.Issues);
         var expected = new SortedSet<string>(signatures.Where(s => ReferenceMatcher.Matches(s, data)).Select(s => s.Name), StringComparer.Ordinal);
+        foreach (AnchorStrategy strategy in new[] { AnchorStrategy.AutomatonOnly, AnchorStrategy.QuadWherePossible })
+        {
+            SignatureDatabase db = SignatureDatabase.LoadFromText(strategy, ("random.ndb", ndb));
+            Assert.Empty(db.Issues);
+            CheckAllChunkings(db, data, expected, rng, $"{strategy}\n{ndb}");
+        }
+    }
+
+    private static void CheckAllChunkings(SignatureDatabase db, byte[] data, SortedSet<string> expected, Random rng, string ndb)
+    {
 
         Check(expected, db.Scan(data), "whole", ndb);
         Check(expected, db.Scan(new MemoryStream(data)), "stream", ndb);
