@@ -1,0 +1,138 @@
+namespace Prism.Scanner.Signatures;
+
+/// <summary>Kinds of element in a body (ndb) signature segment.</summary>
+internal enum PatternElementKind
+{
+    /// <summary>A run of bytes, each with a mask (0xFF exact, 0xF0/0x0F nibble, 0x00 "??").</summary>
+    Bytes,
+
+    /// <summary>A bounded gap: {n}, {-n}, {n-m}, [n-m].</summary>
+    Gap,
+
+    /// <summary>(aa|bbcc|...) or, negated, !(aa|bb).</summary>
+    Alternatives,
+}
+
+/// <summary>One element of a body signature segment (ClamAV "Body-based signature content format").</summary>
+internal sealed class PatternElement
+{
+    private PatternElement(PatternElementKind kind, byte[] values, byte[] masks, int minLength, int maxLength,
+        PatternElement[] options, bool negated)
+    {
+        Kind = kind;
+        Values = values;
+        Masks = masks;
+        MinLength = minLength;
+        MaxLength = maxLength;
+        Options = options;
+        Negated = negated;
+    }
+
+    public PatternElementKind Kind { get; }
+
+    /// <summary>Byte values of a <see cref="PatternElementKind.Bytes"/> run, already masked.</summary>
+    public byte[] Values { get; }
+
+    /// <summary>Masks of a <see cref="PatternElementKind.Bytes"/> run.</summary>
+    public byte[] Masks { get; }
+
+    /// <summary>Fewest bytes this element consumes.</summary>
+    public int MinLength { get; }
+
+    /// <summary>Most bytes this element consumes.</summary>
+    public int MaxLength { get; }
+
+    /// <summary>The options of an <see cref="PatternElementKind.Alternatives"/> element (each a Bytes element).</summary>
+    public PatternElement[] Options { get; }
+
+    /// <summary>True for !(..): matches any bytes of the options' (common) length that no option matches.</summary>
+    public bool Negated { get; }
+
+    public bool IsFullyFixed
+    {
+        get
+        {
+            if (Kind != PatternElementKind.Bytes)
+            {
+                return false;
+            }
+
+            foreach (byte m in Masks)
+            {
+                if (m != 0xFF)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    public static PatternElement FromBytes(byte[] values, byte[] masks)
+    {
+        var masked = new byte[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            masked[i] = (byte)(values[i] & masks[i]);
+        }
+
+        return new PatternElement(PatternElementKind.Bytes, masked, masks, values.Length, values.Length, [], false);
+    }
+
+    public static PatternElement FromGap(int min, int max) =>
+        new(PatternElementKind.Gap, [], [], min, max, [], false);
+
+    public static PatternElement FromAlternatives(PatternElement[] options, bool negated)
+    {
+        int min = int.MaxValue, max = 0;
+        foreach (PatternElement o in options)
+        {
+            min = Math.Min(min, o.MinLength);
+            max = Math.Max(max, o.MaxLength);
+        }
+
+        return new PatternElement(PatternElementKind.Alternatives, [], [], min, max, options, negated);
+    }
+
+    /// <summary>True when the bytes run matches <paramref name="data"/> at <paramref name="index"/> (caller checked the length).</summary>
+    public bool BytesMatchAt(ReadOnlySpan<byte> data, int index)
+    {
+        byte[] values = Values, masks = Masks;
+        for (int k = 0; k < values.Length; k++)
+        {
+            if ((data[index + k] & masks[k]) != values[k])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Canonical text (lower-case hex, ClamAV syntax) for the signature-set hash.</summary>
+    public string ToCanonical()
+    {
+        switch (Kind)
+        {
+            case PatternElementKind.Bytes:
+                var sb = new System.Text.StringBuilder(Values.Length * 2);
+                for (int i = 0; i < Values.Length; i++)
+                {
+                    sb.Append(Masks[i] switch
+                    {
+                        0xFF => Values[i].ToString("x2"),
+                        0xF0 => (Values[i] >> 4).ToString("x") + "?",
+                        0x0F => "?" + (Values[i] & 0xF).ToString("x"),
+                        _ => "??",
+                    });
+                }
+
+                return sb.ToString();
+            case PatternElementKind.Gap:
+                return $"{{{MinLength}-{MaxLength}}}";
+            default:
+                return (Negated ? "!(" : "(") + string.Join('|', Options.Select(o => o.ToCanonical())) + ")";
+        }
+    }
+}

@@ -1,0 +1,315 @@
+using System.Diagnostics;
+
+namespace Prism.Scanner.Signatures;
+
+/// <summary>
+/// One '*'-separated part of a body signature, split around its anchor: the fixed bytes the multi-pattern
+/// automaton looks for. A hit on the anchor is verified by matching <see cref="After"/> forwards and
+/// <see cref="Before"/> backwards from it.
+/// </summary>
+internal sealed class PatternSegment
+{
+    /// <summary>Longest anchor fed to the matchers (<see cref="QuadAnchorFilter"/> keys); the rest of a long fixed run is verified.</summary>
+    public const int MaxAnchorLength = QuadAnchorFilter.KeyLength;
+
+    /// <summary>Most options of an alternative used as anchors.</summary>
+    private const int MaxAnchorOptions = 32;
+
+    private PatternSegment(PatternElement[] before, byte[][] anchors, PatternElement[] after, int minDistance, string canonical)
+    {
+        Before = before;
+        Anchors = anchors;
+        After = after;
+        MinDistanceFromPrevious = minDistance;
+        Canonical = canonical;
+        foreach (PatternElement e in before)
+        {
+            MinBefore += e.MinLength;
+            MaxBefore += e.MaxLength;
+        }
+
+        foreach (PatternElement e in after)
+        {
+            MinAfter += e.MinLength;
+            MaxAfter += e.MaxLength;
+        }
+
+        foreach (byte[] a in anchors)
+        {
+            AnchorMaxLength = Math.Max(AnchorMaxLength, a.Length);
+        }
+    }
+
+    /// <summary>Elements before the anchor, nearest first (matched backwards).</summary>
+    public PatternElement[] Before { get; }
+
+    /// <summary>The fixed keyword(s); several when the anchor is an alternative.</summary>
+    public byte[][] Anchors { get; }
+
+    /// <summary>Elements after the anchor, in order.</summary>
+    public PatternElement[] After { get; }
+
+    /// <summary>Fewest bytes between the previous part's end and this part's start ({n-} gives n).</summary>
+    public int MinDistanceFromPrevious { get; }
+
+    public int MinBefore { get; }
+
+    public int MaxBefore { get; }
+
+    public int MinAfter { get; }
+
+    public int MaxAfter { get; }
+
+    public int AnchorMaxLength { get; }
+
+    /// <summary>Longest byte span a match of this part can cover.</summary>
+    public int MaxSpan => MaxBefore + AnchorMaxLength + MaxAfter;
+
+    /// <summary>ClamAV-syntax text of this part (for the signature-set hash).</summary>
+    public string Canonical { get; }
+
+    /// <summary>Chooses the anchor; throws <see cref="NotSupportedException"/> when the part has no fixed byte to anchor on.</summary>
+    public static PatternSegment Compile(HexPatternParser.RawSegment raw)
+    {
+        List<PatternElement> elements = raw.Elements;
+        string canonical = string.Concat(elements.Select(e => e.ToCanonical()));
+
+        // Longest run of exact bytes inside one Bytes element.
+        int bestElement = -1, bestStart = 0, bestLength = 0;
+        for (int ei = 0; ei < elements.Count; ei++)
+        {
+            PatternElement e = elements[ei];
+            if (e.Kind != PatternElementKind.Bytes)
+            {
+                continue;
+            }
+
+            int run = 0;
+            for (int k = 0; k <= e.Masks.Length; k++)
+            {
+                if (k < e.Masks.Length && e.Masks[k] == 0xFF)
+                {
+                    run++;
+                    continue;
+                }
+
+                if (run > bestLength)
+                {
+                    bestLength = run;
+                    bestElement = ei;
+                    bestStart = k - run;
+                }
+
+                run = 0;
+            }
+        }
+
+        // An alternative of fixed options is a better anchor when its shortest option beats the fixed run.
+        int bestAlternative = -1, bestAlternativeLength = 0;
+        for (int ei = 0; ei < elements.Count; ei++)
+        {
+            PatternElement e = elements[ei];
+            if (e.Kind == PatternElementKind.Alternatives && !e.Negated && e.Options.Length <= MaxAnchorOptions
+                && Array.TrueForAll(e.Options, o => o.IsFullyFixed) && e.MinLength > bestAlternativeLength)
+            {
+                bestAlternative = ei;
+                bestAlternativeLength = e.MinLength;
+            }
+        }
+
+        if (bestLength == 0 && bestAlternative < 0)
+        {
+            throw new NotSupportedException("part '" + canonical + "' has no fixed byte to anchor on");
+        }
+
+        var before = new List<PatternElement>();
+        var after = new List<PatternElement>();
+        byte[][] anchors;
+        if (bestAlternativeLength > Math.Min(bestLength, MaxAnchorLength))
+        {
+            anchors = elements[bestAlternative].Options.Select(o => o.Values).ToArray();
+            before.AddRange(elements.Take(bestAlternative));
+            after.AddRange(elements.Skip(bestAlternative + 1));
+        }
+        else
+        {
+            PatternElement host = elements[bestElement];
+            int length = Math.Min(bestLength, MaxAnchorLength);
+            anchors = [host.Values.AsSpan(bestStart, length).ToArray()];
+            before.AddRange(elements.Take(bestElement));
+            if (bestStart > 0)
+            {
+                before.Add(PatternElement.FromBytes(host.Values[..bestStart], host.Masks[..bestStart]));
+            }
+
+            int rightStart = bestStart + length;
+            if (rightStart < host.Values.Length)
+            {
+                after.Add(PatternElement.FromBytes(host.Values[rightStart..], host.Masks[rightStart..]));
+            }
+
+            after.AddRange(elements.Skip(bestElement + 1));
+        }
+
+        before.Reverse();
+        return new PatternSegment([.. before], anchors, [.. after], raw.MinDistanceFromPrevious, canonical);
+    }
+
+    /// <summary>
+    /// Verifies a hit of anchor <paramref name="anchorLength"/> bytes long at absolute <paramref name="anchorStart"/>.
+    /// <paramref name="window"/> holds the bytes from absolute <paramref name="windowBase"/>; bytes outside it count as
+    /// absent (the caller keeps enough history and waits for enough look-ahead). The match must start within
+    /// [<paramref name="startMin"/>, <paramref name="startMax"/>]. Returns the latest such start and the earliest end.
+    /// </summary>
+    public bool TryMatch(ReadOnlySpan<byte> window, long windowBase, long anchorStart, int anchorLength,
+        long startMin, long startMax, out long start, out long end)
+    {
+        end = 0;
+        if (!MatchBackward(Before, 0, window, windowBase, anchorStart, startMin, startMax, out start))
+        {
+            return false;
+        }
+
+        return MatchForward(After, 0, window, windowBase, anchorStart + anchorLength, out end);
+    }
+
+    private static bool MatchForward(PatternElement[] elements, int i, ReadOnlySpan<byte> window, long windowBase,
+        long position, out long end)
+    {
+        long windowEnd = windowBase + window.Length;
+        for (; i < elements.Length; i++)
+        {
+            PatternElement e = elements[i];
+            switch (e.Kind)
+            {
+                case PatternElementKind.Bytes:
+                    if (position + e.MaxLength > windowEnd || !e.BytesMatchAt(window, (int)(position - windowBase)))
+                    {
+                        end = 0;
+                        return false;
+                    }
+
+                    position += e.MaxLength;
+                    break;
+                case PatternElementKind.Gap:
+                    for (int g = e.MinLength; g <= e.MaxLength && position + g <= windowEnd; g++)
+                    {
+                        if (MatchForward(elements, i + 1, window, windowBase, position + g, out end))
+                        {
+                            return true;
+                        }
+                    }
+
+                    end = 0;
+                    return false;
+                default:
+                    if (e.Negated)
+                    {
+                        if (position + e.MaxLength > windowEnd || AnyOptionMatches(e, window, (int)(position - windowBase)))
+                        {
+                            end = 0;
+                            return false;
+                        }
+
+                        position += e.MaxLength;
+                        break;
+                    }
+
+                    foreach (PatternElement o in e.Options)
+                    {
+                        if (position + o.MaxLength <= windowEnd && o.BytesMatchAt(window, (int)(position - windowBase))
+                            && MatchForward(elements, i + 1, window, windowBase, position + o.MaxLength, out end))
+                        {
+                            return true;
+                        }
+                    }
+
+                    end = 0;
+                    return false;
+            }
+        }
+
+        end = position;
+        return true;
+    }
+
+    private static bool MatchBackward(PatternElement[] elements, int i, ReadOnlySpan<byte> window, long windowBase,
+        long position, long startMin, long startMax, out long start)
+    {
+        Debug.Assert(position >= windowBase || position < startMin, "history window too short");
+        for (; i < elements.Length; i++)
+        {
+            if (position < startMin)
+            {
+                start = 0;
+                return false;
+            }
+
+            PatternElement e = elements[i];
+            switch (e.Kind)
+            {
+                case PatternElementKind.Bytes:
+                    position -= e.MaxLength;
+                    if (position < windowBase || !e.BytesMatchAt(window, (int)(position - windowBase)))
+                    {
+                        start = 0;
+                        return false;
+                    }
+
+                    break;
+                case PatternElementKind.Gap:
+                    for (int g = e.MinLength; g <= e.MaxLength && position - g >= windowBase && position - g >= startMin; g++)
+                    {
+                        if (MatchBackward(elements, i + 1, window, windowBase, position - g, startMin, startMax, out start))
+                        {
+                            return true;
+                        }
+                    }
+
+                    start = 0;
+                    return false;
+                default:
+                    if (e.Negated)
+                    {
+                        position -= e.MaxLength;
+                        if (position < windowBase || AnyOptionMatches(e, window, (int)(position - windowBase)))
+                        {
+                            start = 0;
+                            return false;
+                        }
+
+                        break;
+                    }
+
+                    foreach (PatternElement o in e.Options)
+                    {
+                        long p = position - o.MaxLength;
+                        if (p >= windowBase && o.BytesMatchAt(window, (int)(p - windowBase))
+                            && MatchBackward(elements, i + 1, window, windowBase, p, startMin, startMax, out start))
+                        {
+                            return true;
+                        }
+                    }
+
+                    start = 0;
+                    return false;
+            }
+        }
+
+        start = position;
+        return position >= startMin && position <= startMax;
+    }
+
+    private static bool AnyOptionMatches(PatternElement alternative, ReadOnlySpan<byte> window, int index)
+    {
+        foreach (PatternElement o in alternative.Options)
+        {
+            if (o.BytesMatchAt(window, index))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

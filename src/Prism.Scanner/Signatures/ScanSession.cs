@@ -1,0 +1,401 @@
+using System.Security.Cryptography;
+
+namespace Prism.Scanner.Signatures;
+
+/// <summary>
+/// Scans one file fed as consecutive chunks in a single pass: body signatures (matches may span chunk boundaries)
+/// and, when the database has hash signatures for this file's size, MD5/SHA-1/SHA-256 of the whole file.
+/// Not thread-safe; one session per file.
+/// </summary>
+public sealed class ScanSession : IDisposable
+{
+    /// <summary>Appends larger than this are processed in pieces, bounding the session's buffer.</summary>
+    private const int MaxPiece = 4 << 20;
+
+    private const int MinBufferSize = 256 << 10;
+
+    private readonly SignatureDatabase _db;
+    private readonly long? _expectedLength;
+    private readonly bool[] _detected;
+    private readonly List<Detection> _detections = [];
+    private readonly List<Hit> _pending = [];
+    private readonly List<Hit> _eofCandidates = [];
+    private Dictionary<int, List<(long Start, long End)>[]>? _partMatches;
+    private IncrementalHash? _md5, _sha1, _sha256;
+    private byte[] _buffer = [];
+    private int _bufferLength;
+    private long _bufferBase;
+    private long _total;
+    private int _state;
+    private bool _completed;
+
+    internal ScanSession(SignatureDatabase db, long? expectedLength)
+    {
+        _db = db;
+        _expectedLength = expectedLength;
+        _detected = new bool[db.Bodies.Length];
+#pragma warning disable CA5351 // MD5 and SHA-1 are what ClamAV's hdb/hsb signatures name files by.
+        _md5 = WantsHash(db.Md5) ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+        _sha1 = WantsHash(db.Sha1) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
+#pragma warning restore CA5351
+        _sha256 = WantsHash(db.Sha256) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+    }
+
+    /// <summary>Bytes fed so far.</summary>
+    public long Length => _total;
+
+    /// <summary>Feeds the next chunk of the file.</summary>
+    /// <exception cref="InvalidOperationException">The session was already completed.</exception>
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0)
+        {
+            int n = Math.Min(data.Length, MaxPiece);
+            data[..n].CopyTo(GetAppendSpace(n));
+            CommitAppend(n);
+            data = data[n..];
+        }
+    }
+
+    /// <summary>Ends the file and returns every signature that matched it (each signature once).</summary>
+    /// <exception cref="InvalidOperationException">The session was already completed.</exception>
+    public IReadOnlyList<Detection> Complete()
+    {
+        ThrowIfCompleted();
+        return Finish(_buffer.AsSpan(0, _bufferLength), _bufferBase);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _md5?.Dispose();
+        _sha1?.Dispose();
+        _sha256?.Dispose();
+        _md5 = _sha1 = _sha256 = null;
+        _completed = true;
+    }
+
+    /// <summary>Scans a whole file in place, without copying it into the session.</summary>
+    internal IReadOnlyList<Detection> ScanWhole(ReadOnlySpan<byte> data)
+    {
+        Feed(data, 0, 0);
+        return Finish(data, 0);
+    }
+
+    /// <summary>Space for at least <paramref name="sizeHint"/> more bytes, to be filled and then passed to <see cref="CommitAppend"/>.</summary>
+    internal Span<byte> GetAppendSpace(int sizeHint) => GetAppendMemory(sizeHint).Span;
+
+    internal Memory<byte> GetAppendMemory(int sizeHint)
+    {
+        ThrowIfCompleted();
+        EnsureSpace(sizeHint);
+        return _buffer.AsMemory(_bufferLength, sizeHint);
+    }
+
+    internal void CommitAppend(int count)
+    {
+        ThrowIfCompleted();
+        int from = _bufferLength;
+        _bufferLength += count;
+        Feed(_buffer.AsSpan(0, _bufferLength), _bufferBase, from);
+    }
+
+    private void EnsureSpace(int count)
+    {
+        if (_bufferLength + count <= _buffer.Length)
+        {
+            return;
+        }
+
+        // Keep only the history still needed: pending look-ahead, EOF candidates, bytes before anchors.
+        int keep = Math.Min(_bufferLength, _db.RetainLength);
+        int needed = keep + count;
+        byte[] target = _buffer;
+        if (needed > _buffer.Length)
+        {
+            target = new byte[Math.Max(MinBufferSize, Math.Max(needed, 2 * _db.RetainLength) + count)];
+        }
+
+        Buffer.BlockCopy(_buffer, _bufferLength - keep, target, 0, keep);
+        _bufferBase += _bufferLength - keep;
+        _bufferLength = keep;
+        _buffer = target;
+    }
+
+    /// <summary>Processes window[from..]: the new bytes; window[..from] is history starting at absolute <paramref name="windowBase"/>.</summary>
+    private void Feed(ReadOnlySpan<byte> window, long windowBase, int from)
+    {
+        ReadOnlySpan<byte> fresh = window[from..];
+        long freshBase = windowBase + from;
+        long end = freshBase + fresh.Length;
+        UpdateHashes(fresh, end);
+
+        var sink = new HitSink(this, window, windowBase, freshBase, end);
+        if (!_db.Automaton.IsEmpty)
+        {
+            _state = _db.Automaton.Run(_state, fresh, ref sink);
+        }
+
+        if (_db.Quad is { } quad)
+        {
+            // The quad filter indexes the whole window (history included) so keys straddling the boundary are seen.
+            var quadSink = new HitSink(this, window, windowBase, windowBase, end);
+            quad.Run(window, from, ref quadSink);
+        }
+
+        _total = end;
+        if (_pending.Count > 0)
+        {
+            VerifyPending(window, windowBase, final: false);
+        }
+
+        if (_eofCandidates.Count > 0)
+        {
+            _eofCandidates.RemoveAll(h => h.AnchorStart < _total - _db.Bodies[_db.KeywordSignature[h.Keyword]].Offset.Value);
+        }
+    }
+
+    private void UpdateHashes(ReadOnlySpan<byte> fresh, long end)
+    {
+        if (_md5 is not null)
+        {
+            _md5 = Update(_md5, _db.Md5, fresh, end);
+        }
+
+        if (_sha1 is not null)
+        {
+            _sha1 = Update(_sha1, _db.Sha1, fresh, end);
+        }
+
+        if (_sha256 is not null)
+        {
+            _sha256 = Update(_sha256, _db.Sha256, fresh, end);
+        }
+    }
+
+    /// <summary>Hashes the bytes, or drops the hasher once the file outgrows every size a signature names.</summary>
+    private IncrementalHash? Update(IncrementalHash hash, HashSignatureSet set, ReadOnlySpan<byte> fresh, long end)
+    {
+        if (_expectedLength is null && !set.HasAnySize && end > set.MaxSize)
+        {
+            hash.Dispose();
+            return null;
+        }
+
+        hash.AppendData(fresh);
+        return hash;
+    }
+
+    private bool WantsHash(HashSignatureSet set) =>
+        set.Count > 0 && (_expectedLength is not long n || set.Wants(n));
+
+    private void OnAnchor(int state, long anchorEnd, ReadOnlySpan<byte> window, long windowBase, long availableEnd)
+    {
+        foreach (int keyword in _db.Automaton.OutputsOf(state))
+        {
+            OnKeyword(keyword, anchorEnd, window, windowBase, availableEnd);
+        }
+    }
+
+    private void OnKeyword(int keyword, long anchorEnd, ReadOnlySpan<byte> window, long windowBase, long availableEnd)
+    {
+        int signature = _db.KeywordSignature[keyword];
+        if (_detected[signature])
+        {
+            return;
+        }
+
+        BodySignature body = _db.Bodies[signature];
+        var hit = new Hit(keyword, anchorEnd - _db.KeywordLength[keyword]);
+        if (body.Offset.Kind == SignatureOffsetKind.FromEnd)
+        {
+            _eofCandidates.Add(hit);
+            return;
+        }
+
+        PatternSegment segment = body.Segments[_db.KeywordSegment[keyword]];
+        if (_db.KeywordSegment[keyword] == 0 && body.Offset.Kind == SignatureOffsetKind.Absolute)
+        {
+            (long min, long max) = body.Offset.StartRange(null);
+            if (hit.AnchorStart - segment.MinBefore < min || hit.AnchorStart - segment.MaxBefore > max)
+            {
+                return;
+            }
+        }
+
+        if (anchorEnd + segment.MaxAfter > availableEnd)
+        {
+            _pending.Add(hit);
+        }
+        else
+        {
+            Verify(hit, window, windowBase, fileLength: null);
+        }
+    }
+
+    private void VerifyPending(ReadOnlySpan<byte> window, long windowBase, bool final)
+    {
+        int kept = 0;
+        for (int i = 0; i < _pending.Count; i++)
+        {
+            Hit hit = _pending[i];
+            PatternSegment segment = _db.Bodies[_db.KeywordSignature[hit.Keyword]].Segments[_db.KeywordSegment[hit.Keyword]];
+            if (final || hit.AnchorStart + _db.KeywordLength[hit.Keyword] + segment.MaxAfter <= _total)
+            {
+                Verify(hit, window, windowBase, fileLength: null);
+            }
+            else
+            {
+                _pending[kept++] = hit;
+            }
+        }
+
+        _pending.RemoveRange(kept, _pending.Count - kept);
+    }
+
+    private void Verify(Hit hit, ReadOnlySpan<byte> window, long windowBase, long? fileLength)
+    {
+        int signature = _db.KeywordSignature[hit.Keyword];
+        if (_detected[signature])
+        {
+            return;
+        }
+
+        BodySignature body = _db.Bodies[signature];
+        int part = _db.KeywordSegment[hit.Keyword];
+        (long min, long max) = part == 0 ? body.Offset.StartRange(fileLength) : (0, long.MaxValue);
+        if (!body.Segments[part].TryMatch(window, windowBase, hit.AnchorStart, _db.KeywordLength[hit.Keyword], min, max,
+                out long start, out long end))
+        {
+            return;
+        }
+
+        if (body.Segments.Length == 1)
+        {
+            _detected[signature] = true;
+            _detections.Add(new Detection(body.Name, start));
+            return;
+        }
+
+        _partMatches ??= [];
+        if (!_partMatches.TryGetValue(signature, out List<(long, long)>[]? parts))
+        {
+            parts = new List<(long, long)>[body.Segments.Length];
+            for (int i = 0; i < parts.Length; i++)
+            {
+                parts[i] = [];
+            }
+
+            _partMatches.Add(signature, parts);
+        }
+
+        parts[part].Add((start, end));
+    }
+
+    private IReadOnlyList<Detection> Finish(ReadOnlySpan<byte> window, long windowBase)
+    {
+        _completed = true;
+        VerifyPending(window, windowBase, final: true);
+        foreach (Hit hit in _eofCandidates)
+        {
+            Verify(hit, window, windowBase, _total);
+        }
+
+        if (_partMatches is not null)
+        {
+            foreach ((int signature, List<(long Start, long End)>[] parts) in _partMatches)
+            {
+                if (ChainStart(_db.Bodies[signature], parts) is long start)
+                {
+                    _detections.Add(new Detection(_db.Bodies[signature].Name, start));
+                }
+            }
+        }
+
+        FinishHash(ref _md5, _db.Md5);
+        FinishHash(ref _sha1, _db.Sha1);
+        FinishHash(ref _sha256, _db.Sha256);
+        return _detections.AsReadOnly();
+    }
+
+    /// <summary>
+    /// Start of the first part when the parts occur in order, each starting at least its minimum distance after the
+    /// previous part's end (ClamAV's '*' and {n-}); greedy on earliest ends. Null when they do not.
+    /// </summary>
+    private static long? ChainStart(BodySignature body, List<(long Start, long End)>[] parts)
+    {
+        long previousEnd = long.MinValue;
+        long firstStart = 0;
+        for (int p = 0; p < parts.Length; p++)
+        {
+            long bestEnd = long.MaxValue, bestStart = 0;
+            long minStart = p == 0 ? long.MinValue : previousEnd + body.Segments[p].MinDistanceFromPrevious;
+            foreach ((long start, long end) in parts[p])
+            {
+                if (start >= minStart && end < bestEnd)
+                {
+                    bestEnd = end;
+                    bestStart = start;
+                }
+            }
+
+            if (bestEnd == long.MaxValue)
+            {
+                return null;
+            }
+
+            if (p == 0)
+            {
+                firstStart = bestStart;
+            }
+
+            previousEnd = bestEnd;
+        }
+
+        return firstStart;
+    }
+
+    private void FinishHash(ref IncrementalHash? hash, HashSignatureSet set)
+    {
+        if (hash is null)
+        {
+            return;
+        }
+
+        if (set.Wants(_total))
+        {
+            set.CollectMatches(Convert.ToHexStringLower(hash.GetHashAndReset()), _total, _detections);
+        }
+
+        hash.Dispose();
+        hash = null;
+    }
+
+    private void ThrowIfCompleted()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("the scan session is already complete");
+        }
+    }
+
+    /// <summary>An anchor occurrence awaiting verification.</summary>
+    private readonly record struct Hit(int Keyword, long AnchorStart);
+
+    /// <summary>Forwards automaton hits, translated to absolute offsets, to the session.</summary>
+    private readonly ref struct HitSink(ScanSession session, ReadOnlySpan<byte> window, long windowBase, long runBase, long availableEnd)
+        : IAnchorSink, IQuadSink
+    {
+        private readonly ScanSession _session = session;
+        private readonly ReadOnlySpan<byte> _window = window;
+        private readonly long _windowBase = windowBase;
+        private readonly long _runBase = runBase;
+        private readonly long _availableEnd = availableEnd;
+
+        public void OnAnchorEnd(int state, int endIndex) =>
+            _session.OnAnchor(state, _runBase + endIndex, _window, _windowBase, _availableEnd);
+
+        public void OnKeyword(int keyword, int endIndex) =>
+            _session.OnKeyword(keyword, _runBase + endIndex, _window, _windowBase, _availableEnd);
+    }
+}

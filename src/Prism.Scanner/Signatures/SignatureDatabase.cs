@@ -1,0 +1,255 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Prism.Scanner.Signatures;
+
+/// <summary>
+/// A loaded set of ClamAV signatures (hdb, hsb, ndb, or cvd/cld archives holding them) with its compiled matcher.
+/// Immutable and thread-safe: create one <see cref="ScanSession"/> per file.
+/// </summary>
+public sealed class SignatureDatabase
+{
+    private const int StreamChunkSize = 1 << 20;
+
+    private SignatureDatabase(SignatureLoader loaded, AnchorStrategy strategy = AnchorStrategy.Auto)
+    {
+        Bodies = [.. loaded.Bodies];
+        Md5 = loaded.Md5;
+        Sha1 = loaded.Sha1;
+        Sha256 = loaded.Sha256;
+        Issues = loaded.Issues.AsReadOnly();
+
+        var keywords = new List<byte[]>();
+        var keywordSignature = new List<int>();
+        var keywordSegment = new List<int>();
+        int maxSpan = 0;
+        int retain = 0;
+        for (int b = 0; b < Bodies.Length; b++)
+        {
+            BodySignature body = Bodies[b];
+            HasUnboundedSignatures |= body.IsUnbounded;
+            HasEofAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.FromEnd;
+            HasStartAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.Absolute;
+            maxSpan = Math.Max(maxSpan, body.MaxSegmentSpan);
+            for (int s = 0; s < body.Segments.Length; s++)
+            {
+                PatternSegment segment = body.Segments[s];
+                retain = Math.Max(retain, segment.MaxSpan);
+                if (body.Offset.Kind == SignatureOffsetKind.FromEnd)
+                {
+                    retain = (int)Math.Min(int.MaxValue / 2, Math.Max(retain, body.Offset.Value + segment.MaxBefore + segment.AnchorMaxLength));
+                }
+
+                foreach (byte[] anchor in segment.Anchors)
+                {
+                    keywords.Add(anchor);
+                    keywordSignature.Add(b);
+                    keywordSegment.Add(s);
+                }
+            }
+        }
+
+        MaxPatternLength = maxSpan;
+        RetainLength = retain + 1;
+        KeywordSignature = [.. keywordSignature];
+        KeywordSegment = [.. keywordSegment];
+        KeywordLength = keywords.Select(k => k.Length).ToArray();
+        (Automaton, Quad) = BuildMatchers(keywords, strategy);
+        SignatureSetHash = ComputeSetHash();
+    }
+
+    /// <summary>Number of signatures loaded (hash plus body).</summary>
+    public int SignatureCount => HashSignatureCount + BodySignatureCount;
+
+    /// <summary>Number of whole-file hash signatures loaded (MD5, SHA-1, SHA-256).</summary>
+    public int HashSignatureCount => Md5.Count + Sha1.Count + Sha256.Count;
+
+    /// <summary>Number of body (ndb) signatures loaded.</summary>
+    public int BodySignatureCount => Bodies.Length;
+
+    /// <summary>Lines, files and archive members not loaded (unsupported features, out-of-range functionality levels).</summary>
+    public IReadOnlyList<SignatureIssue> Issues { get; }
+
+    /// <summary>Lower-case hex SHA-256 over the sorted canonical form of the loaded signatures; a cache key for results.</summary>
+    public string SignatureSetHash { get; }
+
+    /// <summary>
+    /// Longest byte span one match of a bounded signature (or one '*'-separated part) can cover. A chunked scanner
+    /// that overlaps chunks by this many bytes sees every bounded match whole.
+    /// </summary>
+    public int MaxPatternLength { get; }
+
+    /// <summary>True when some signature has '*' or {n-} gaps: its parts may lie arbitrarily far apart.</summary>
+    public bool HasUnboundedSignatures { get; }
+
+    /// <summary>True when some signature is anchored to the end of the file (EOF-n): it needs the file's true length.</summary>
+    public bool HasEofAnchoredSignatures { get; }
+
+    /// <summary>True when some signature is anchored at a fixed offset from the file's start.</summary>
+    public bool HasStartAnchoredSignatures { get; }
+
+    internal BodySignature[] Bodies { get; }
+
+    internal HashSignatureSet Md5 { get; }
+
+    internal HashSignatureSet Sha1 { get; }
+
+    internal HashSignatureSet Sha256 { get; }
+
+    /// <summary>The DFA over anchors that <see cref="Quad"/> does not take (all of them for small sets).</summary>
+    internal AnchorAutomaton Automaton { get; }
+
+    /// <summary>The hashed 4-byte anchor filter for large sets; null when the DFA takes every anchor.</summary>
+    internal QuadAnchorFilter? Quad { get; }
+
+    internal int[] KeywordSignature { get; }
+
+    internal int[] KeywordSegment { get; }
+
+    internal int[] KeywordLength { get; }
+
+    /// <summary>Bytes of history a session keeps so that pending and EOF-relative matches can be verified.</summary>
+    internal int RetainLength { get; }
+
+    /// <summary>
+    /// Loads signature files (.hdb, .hsb, .ndb, .cvd, .cld) or directories of them (like clamscan -d).
+    /// Unsupported lines and files are listed in <see cref="Issues"/>.
+    /// </summary>
+    /// <exception cref="SignatureFormatException">A malformed line (the message names file and line) or a corrupt archive.</exception>
+    /// <exception cref="FileNotFoundException">A path does not exist.</exception>
+    public static SignatureDatabase Load(params string[] paths) => Load(AnchorStrategy.Auto, paths);
+
+    /// <summary>As <see cref="Load(string[])"/>, with the anchor matcher chosen by the caller (tests, benchmarks).</summary>
+    internal static SignatureDatabase Load(AnchorStrategy strategy, params string[] paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var loader = new SignatureLoader();
+        foreach (string path in paths)
+        {
+            loader.LoadPath(path);
+        }
+
+        return new SignatureDatabase(loader, strategy);
+    }
+
+    /// <summary>Loads database texts keyed by file name (the extension picks the format); for tests and embedded sets.</summary>
+    internal static SignatureDatabase LoadFromText(params (string FileName, string Text)[] files) =>
+        LoadFromText(AnchorStrategy.Auto, files);
+
+    /// <summary>As <see cref="LoadFromText(ValueTuple{string, string}[])"/>, with the anchor matcher chosen by the caller.</summary>
+    internal static SignatureDatabase LoadFromText(AnchorStrategy strategy, params (string FileName, string Text)[] files)
+    {
+        var loader = new SignatureLoader();
+        foreach ((string fileName, string text) in files)
+        {
+            loader.LoadString(fileName, text);
+        }
+
+        return new SignatureDatabase(loader, strategy);
+    }
+
+    /// <summary>Starts scanning one file fed in consecutive chunks.</summary>
+    /// <param name="expectedLength">The file's length when known: hashing is then skipped unless some hash signature has that size.</param>
+    public ScanSession CreateSession(long? expectedLength = null) => new(this, expectedLength);
+
+    /// <summary>Scans one whole file held in memory.</summary>
+    public IReadOnlyList<Detection> Scan(ReadOnlySpan<byte> data)
+    {
+        var session = new ScanSession(this, data.Length);
+        return session.ScanWhole(data);
+    }
+
+    /// <summary>Scans a stream from its current position to its end.</summary>
+    public IReadOnlyList<Detection> Scan(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ScanSession session = CreateSession(stream.CanSeek ? stream.Length - stream.Position : null);
+        while (true)
+        {
+            Span<byte> space = session.GetAppendSpace(StreamChunkSize);
+            int read = stream.Read(space);
+            if (read == 0)
+            {
+                return session.Complete();
+            }
+
+            session.CommitAppend(read);
+        }
+    }
+
+    /// <summary>Scans a stream from its current position to its end, reading asynchronously.</summary>
+    public async Task<IReadOnlyList<Detection>> ScanAsync(Stream stream, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ScanSession session = CreateSession(stream.CanSeek ? stream.Length - stream.Position : null);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Memory<byte> space = session.GetAppendMemory(StreamChunkSize);
+            int read = await stream.ReadAsync(space, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return session.Complete();
+            }
+
+            session.CommitAppend(read);
+        }
+    }
+
+    /// <summary>
+    /// Small anchor sets (few distinct first bytes) get one DFA with vectorised root skipping; larger sets send their
+    /// 4-byte anchors to the cache-friendly <see cref="QuadAnchorFilter"/> and only shorter anchors to the DFA.
+    /// </summary>
+    private static (AnchorAutomaton Automaton, QuadAnchorFilter? Quad) BuildMatchers(List<byte[]> keywords, AnchorStrategy strategy)
+    {
+        int distinctFirstBytes = keywords.Select(k => k[0]).Distinct().Count();
+        bool useQuad = strategy == AnchorStrategy.QuadWherePossible
+            || (strategy == AnchorStrategy.Auto && distinctFirstBytes > AnchorAutomaton.MaxSkipFirstBytes);
+        var dfaKeywords = new List<byte[]>();
+        var dfaIds = new List<int>();
+        var quadKeywords = new List<byte[]>();
+        var quadIds = new List<int>();
+        for (int i = 0; i < keywords.Count; i++)
+        {
+            bool quad = useQuad && keywords[i].Length == QuadAnchorFilter.KeyLength;
+            (quad ? quadKeywords : dfaKeywords).Add(keywords[i]);
+            (quad ? quadIds : dfaIds).Add(i);
+        }
+
+        return (AnchorAutomaton.Build(dfaKeywords, dfaIds), quadKeywords.Count > 0 ? new QuadAnchorFilter(quadKeywords, quadIds) : null);
+    }
+
+    private string ComputeSetHash()
+    {
+        var lines = new List<string>();
+        lines.AddRange(Md5.CanonicalLines);
+        lines.AddRange(Sha1.CanonicalLines);
+        lines.AddRange(Sha256.CanonicalLines);
+        foreach (BodySignature b in Bodies)
+        {
+            lines.Add(b.ToCanonical());
+        }
+
+        lines.Sort(StringComparer.Ordinal);
+        var text = new StringBuilder();
+        foreach (string line in lines)
+        {
+            text.Append(line).Append('\n');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+}
+
+/// <summary>How anchors are split between <see cref="AnchorAutomaton"/> and <see cref="QuadAnchorFilter"/>.</summary>
+internal enum AnchorStrategy
+{
+    /// <summary>Chosen from the anchor set (see <c>BuildMatchers</c>).</summary>
+    Auto,
+
+    /// <summary>Every anchor in the DFA.</summary>
+    AutomatonOnly,
+
+    /// <summary>Every 4-byte anchor in the quad filter.</summary>
+    QuadWherePossible,
+}

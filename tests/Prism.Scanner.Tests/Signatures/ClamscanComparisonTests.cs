@@ -1,0 +1,58 @@
+using Prism.Scanner.Signatures;
+using Prism.Testing;
+using Xunit.Abstractions;
+
+namespace Prism.Scanner.Tests.Signatures;
+
+/// <summary>Prism's built-in engine against clamscan --allmatch on the same custom database and files.</summary>
+public sealed class ClamscanComparisonTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    public static TheoryData<int, bool> Seeds => new() { { 1, false }, { 2, false }, { 3, true }, { 4, true } };
+
+    [SkippableTheory]
+    [MemberData(nameof(Seeds))]
+    public void Scan_GeneratedFiles_SameSignatureNamesAsClamscan(int seed, bool quadFilter)
+    {
+        GeneratedCorpus corpus = GeneratedCorpus.Create(_dir, seed, fileCount: 10, maxFileSize: 2_600_000);
+        Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([corpus.DatabaseDirectory], corpus.Files);
+
+        // Guard against a vacuous comparison: the oracle must have found plenty.
+        Assert.True(expected.Values.Sum(s => s.Count) >= 10, "clamscan found too little for a meaningful comparison");
+
+        SignatureDatabase db = SignatureDatabase.Load(quadFilter ? AnchorStrategy.QuadWherePossible : AnchorStrategy.AutomatonOnly, corpus.DatabaseDirectory);
+        Assert.Contains(db.Issues, i => i.Reason.Contains("target type 1", StringComparison.Ordinal));
+        Assert.Contains(db.Issues, i => i.Reason.Contains("EP+0", StringComparison.Ordinal));
+        foreach (string file in corpus.Files)
+        {
+            output.WriteLine($"{Path.GetFileName(file)}: {string.Join(", ", expected[file])}");
+            byte[] data = File.ReadAllBytes(file);
+            AssertSame(expected[file], db.Scan(data), file, "whole span");
+            using (FileStream stream = File.OpenRead(file))
+            {
+                AssertSame(expected[file], db.Scan(stream), file, "stream");
+            }
+
+            foreach (int chunk in new[] { 1 << 16, 1 << 20, 4099 })
+            {
+                using ScanSession session = db.CreateSession();
+                for (int offset = 0; offset < data.Length; offset += chunk)
+                {
+                    session.Append(data.AsSpan(offset, Math.Min(chunk, data.Length - offset)));
+                }
+
+                AssertSame(expected[file], session.Complete(), file, $"chunks of {chunk}");
+            }
+        }
+    }
+
+    private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string file, string how)
+    {
+        var names = new SortedSet<string>(actual.Select(d => d.SignatureName), StringComparer.Ordinal);
+        Assert.True(expected.SetEquals(names),
+            $"{Path.GetFileName(file)} ({how}): clamscan [{string.Join(", ", expected)}] vs Prism [{string.Join(", ", names)}]");
+    }
+}
