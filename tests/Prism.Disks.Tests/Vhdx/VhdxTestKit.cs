@@ -113,4 +113,37 @@ internal static class VhdxTestKit
         var errors = disk.Check().Where(i => i.Severity == VhdxCheckSeverity.Error).Select(i => i.Message).ToList();
         Assert.True(errors.Count == 0, $"{disk.Path}: Check() errors: {string.Join("; ", errors)}");
     }
+    public const string ChainSha256Script = """
+        import sys, hashlib, pyvhdi
+        files = []
+        for p in sys.argv[1:]:
+            f = pyvhdi.file()
+            f.open(p)
+            files.append(f)
+        for i in range(1, len(files)):
+            files[i].set_parent(files[i - 1])
+        top = files[-1]
+        size = top.get_media_size()
+        h = hashlib.sha256()
+        off = 0
+        while off < size:
+            n = min(4 << 20, size - off)
+            data = top.read_buffer_at_offset(n, off)
+            assert len(data) == n, (off, len(data))
+            h.update(data)
+            off += n
+        print(size)
+        print(h.hexdigest())
+        """;
+
+    /// <summary>Size and sha256 of the top of a chain (base first) as pyvhdi reads it.</summary>
+    public static (long Size, string Sha256) PyvhdiSha256(TempDir dir, IReadOnlyList<string> chainBaseFirst)
+    {
+        string python = Oracle.RequirePythonModule("pyvhdi", "python3-libvhdi");
+        string script = dir.File("chain-sha.py");
+        File.WriteAllText(script, ChainSha256Script);
+        ProcessResult r = Oracle.Run(python, [script, .. chainBaseFirst]);
+        string[] lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return (long.Parse(lines[0].Trim()), lines[1].Trim());
+    }
 }
