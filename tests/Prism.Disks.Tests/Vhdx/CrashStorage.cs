@@ -71,7 +71,7 @@ internal sealed class CrashStorage : IVhdxStorage
     /// </summary>
     public byte[] Recover(int mode, Random rng)
     {
-        var image = new MemoryStorage(Path, _durable.ToArray(), canWrite: true);
+        var image = new MemoryStorage(Path, _durable.ToArray(), canWrite: true, copy: false);
         foreach ((long offset, byte[]? data, long newLength) in _pending)
         {
             if (mode == 0)

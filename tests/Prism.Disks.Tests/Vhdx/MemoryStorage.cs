@@ -9,10 +9,11 @@ internal sealed class MemoryStorage : IVhdxStorage
     private long _length;
     private readonly long _maxLength;
 
-    public MemoryStorage(string path, byte[] image, bool canWrite, long maxLength = 256L * 1024 * 1024)
+    /// <summary>Wraps a copy of <paramref name="image"/>, or the array itself when <paramref name="copy"/> is false.</summary>
+    public MemoryStorage(string path, byte[] image, bool canWrite, long maxLength = 256L * 1024 * 1024, bool copy = true)
     {
         Path = path;
-        _data = (byte[])image.Clone();
+        _data = copy ? (byte[])image.Clone() : image;
         _length = image.Length;
         CanWrite = canWrite;
         _maxLength = maxLength;

@@ -39,9 +39,9 @@ internal static class VhdxTestKit
     }
 
     /// <summary>Opens a VHDX image held in memory (the internal storage entry point).</summary>
-    public static VhdxDisk OpenMemory(byte[] image, string path, bool writable = false, VhdxOpenOptions? options = null)
+    public static VhdxDisk OpenMemory(byte[] image, string path, bool writable = false, VhdxOpenOptions? options = null, bool copy = true)
     {
-        var storage = new MemoryStorage(path, image, writable);
+        var storage = new MemoryStorage(path, image, writable, copy: copy || writable);
         return VhdxDisk.Open(storage, (options ?? new VhdxOpenOptions()) with { Writable = writable }, new ChainContext(64));
     }
 
