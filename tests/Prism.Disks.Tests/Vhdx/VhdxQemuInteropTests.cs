@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using Prism.Disks.Vhdx;
+using Prism.Testing;
+
+namespace Prism.Disks.Tests.Vhdx;
+
+/// <summary>qemu as the oracle: Prism reads what qemu wrote, and qemu reads (and checks) what Prism wrote.</summary>
+public sealed class VhdxQemuInteropTests
+{
+    private const long MiB = VhdxTestKit.MiB;
+
+    public static TheoryData<string, long> QemuBlockSizes => new()
+    {
+        { "1M", 48 * MiB },
+        { "8M", 100 * MiB },
+        { "32M", 96 * MiB },
+        { "256M", 300 * MiB },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(QemuBlockSizes))]
+    public void Read_QemuWrittenDynamicDisk_MatchesQemuConvert(string blockSize, long size)
+    {
+        string qemuImg = VhdxTestKit.QemuImg();
+        string qemuIo = VhdxTestKit.QemuIo();
+        using var dir = new TempDir();
+        string path = dir.File("q.vhdx");
+        Oracle.Run(qemuImg, ["create", "-q", "-f", "vhdx", "-o", $"block_size={blockSize}", path, size.ToString()]);
+        long bs = long.Parse(blockSize.TrimEnd('M')) * MiB;
+        var rng = new Random(blockSize.GetHashCode(StringComparison.Ordinal) & 0xFFFF);
+        var writes = new List<(long Offset, int Length)>
+        {
+            (0, 512),
+            (bs - 1000, 3000), // crosses the first block boundary
+            (size - 4096, 4096), // the last sector(s)
+            (rng.NextInt64(1, size - 200_000), rng.Next(1, 200_000)),
+            (rng.NextInt64(1, size - 200_000), rng.Next(1, 200_000)),
+        };
+        if (size > 2 * bs)
+        {
+            writes.Add(((2 * bs) - 7, 14)); // second boundary, unaligned both ends
+        }
+
+        var args = new List<string> { "-f", "vhdx" };
+        for (int i = 0; i < writes.Count; i++)
+        {
+            args.Add("-c");
+            args.Add($"write -P 0x{0x31 + i:x2} {writes[i].Offset} {writes[i].Length}");
+        }
+
+        args.Add(path);
+        Oracle.Run(qemuIo, args);
+        string raw = dir.File("q.raw");
+        Oracle.Run(qemuImg, ["convert", "-f", "vhdx", "-O", "raw", path, raw]);
+        string expected;
+        using (FileStream f = File.OpenRead(raw))
+        {
+            expected = Convert.ToHexStringLower(SHA256.HashData(f));
+        }
+
+        using VhdxDisk disk = VhdxDisk.Open(path);
+        Assert.Equal(bs, disk.BlockSize);
+        Assert.Equal(size, disk.VirtualSize);
+        Assert.Equal(expected, VhdxTestKit.DiskSha256(disk));
+        byte[] probe = new byte[3000];
+        disk.Read(probe, bs - 1000);
+        Assert.False(probe.AsSpan().ContainsAnyExcept((byte)0x32), "block-crossing write reads back wrong");
+        VhdxTestKit.AssertNoCheckErrors(disk);
+    }
+
+    public static TheoryData<VhdxDiskType, long, int, long> PrismGeometries => new()
+    {
+        { VhdxDiskType.Dynamic, MiB, 512, 40 * MiB },
+        { VhdxDiskType.Dynamic, 8 * MiB, 4096, 40 * MiB },
+        { VhdxDiskType.Dynamic, 32 * MiB, 512, 40 * MiB },
+        { VhdxDiskType.Dynamic, 256 * MiB, 4096, 20 * MiB },
+        { VhdxDiskType.Fixed, MiB, 4096, 16 * MiB },
+        { VhdxDiskType.Fixed, 2 * MiB, 512, 10 * MiB },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(PrismGeometries))]
+    public void Write_PrismDisk_QemuCheckCleanAndConvertMatchesModel(VhdxDiskType type, long blockSize, int lss, long size)
+    {
+        VhdxTestKit.QemuImg();
+        using var dir = new TempDir();
+        string path = dir.File("p.vhdx");
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = size, Type = type, BlockSize = blockSize, LogicalSectorSize = lss });
+        byte[] model = new byte[size];
+        var rng = new Random((int)(blockSize / MiB) + lss + (int)type);
+        using (VhdxDisk disk = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = true }))
+        {
+            for (int i = 0; i < 12; i++)
+            {
+                (long offset, byte[] data) = VhdxTestKit.RandomWrite(rng, size, 3 * (int)MiB);
+                VhdxTestKit.WriteBoth(disk, model, data, offset);
+                if (i % 4 == 3)
+                {
+                    disk.Flush();
+                }
+            }
+
+            // Block boundary, unaligned on both sides.
+            VhdxTestKit.WriteBoth(disk, model, VhdxTestKit.RandomBytes(rng, 1001), Math.Min(blockSize, size / 2) - 333);
+        }
+
+        if (lss == 512)
+        {
+            VhdxTestKit.AssertQemuCheckClean(path);
+            byte[] qemu = VhdxTestKit.QemuConvertRaw(path, dir);
+            VhdxTestKit.AssertSameBytes(model, qemu, "qemu-img convert vs model");
+        }
+        else
+        {
+            // qemu 7.2 opens only 512-byte logical sectors ("Operation not supported"); libvhdi is the oracle here.
+            (long libSize, string libSha) = VhdxTestKit.PyvhdiSha256(dir, [path]);
+            Assert.Equal(size, libSize);
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(model)), libSha);
+        }
+        using VhdxDisk again = VhdxDisk.Open(path);
+        Assert.Equal(type, again.Type);
+        Assert.Equal(Guid.Empty, again.LogGuid);
+        VhdxTestKit.AssertSameBytes(model, VhdxTestKit.ReadAll(again), "Prism read vs model");
+        VhdxTestKit.AssertNoCheckErrors(again);
+    }
+
+    [SkippableFact]
+    public void Create_PrismDisk_QemuInfoReportsSizeAndClusterSize()
+    {
+        string qemuImg = VhdxTestKit.QemuImg();
+        using var dir = new TempDir();
+        string path = dir.File("i.vhdx");
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = 24 * MiB, BlockSize = 4 * MiB });
+        ProcessResult r = Oracle.Run(qemuImg, ["info", "--output=json", path]);
+        using var json = System.Text.Json.JsonDocument.Parse(r.StdOut);
+        Assert.Equal("vhdx", json.RootElement.GetProperty("format").GetString());
+        Assert.Equal(24 * MiB, json.RootElement.GetProperty("virtual-size").GetInt64());
+        Assert.Equal(4 * MiB, json.RootElement.GetProperty("cluster-size").GetInt64());
+    }
+}
