@@ -7,5 +7,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     qemu-utils python3 python3-libvhdi libvhdi-utils ntfs-3g libfsntfs-utils \
-    clamav clamav-daemon fuse3 bzip2 xz-utils ca-certificates >/dev/null
+    clamav clamav-daemon fuse3 fdisk bzip2 xz-utils ca-certificates >/dev/null
 command -v dotnet >/dev/null || { echo "bootstrap: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }

@@ -9,6 +9,7 @@ internal sealed class UsageException(string message) : Exception(message);
 internal sealed class CliArgs
 {
     private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _multi = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
     public CliArgs(IEnumerable<string> args, IReadOnlySet<string> flags)
@@ -49,7 +50,23 @@ internal sealed class CliArgs
             }
 
             _options[name] = value;
+            if (value is not null)
+            {
+                if (!_multi.TryGetValue(name, out List<string>? list))
+                {
+                    _multi[name] = list = [];
+                }
+
+                list.Add(value);
+            }
         }
+    }
+
+    /// <summary>Every value given for a repeatable option (<c>--signatures a.hdb --signatures b.ndb</c>).</summary>
+    public IReadOnlyList<string> Options(string name)
+    {
+        _used.Add(name);
+        return _multi.TryGetValue(name, out List<string>? list) ? list : [];
     }
 
     public List<string> Positionals { get; } = [];

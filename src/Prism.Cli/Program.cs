@@ -9,6 +9,8 @@ internal static class Program
 
         usage: prism <group> <command> [options]
           prism disk create|clone|info|check|read|write|map|import|export ...
+          prism ntfs ls|cat|extents DISK ...   files inside a guest disk (VHDX chain or raw image)
+          prism scan PARENT CLONE... --signatures FILE...   fleet malware scan
           prism demo [DIR]          create -> clone -> write -> info -> map on a small disk
           prism bench disk          measure the engine against its targets and qemu-img
 
@@ -32,6 +34,8 @@ internal static class Program
                 "disk" => DiskCommand.Run(args[1..], stdout, stderr),
                 "demo" => DemoCommand.Run(args[1..], stdout),
                 "bench" => BenchCommand.Run(args[1..], stdout),
+                "scan" => ScanCommand.Run(args[1..], stdout, stderr),
+                "ntfs" => Ntfs.NtfsCommand.Run(args[1..], OpenDisk, stdout, stderr),
                 "-h" or "--help" or "help" => Help(stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
@@ -48,6 +52,20 @@ internal static class Program
             stderr.WriteLine($"prism: {OneLine(e.Message)}");
             return 1;
         }
+    }
+
+    /// <summary>Opens a disk for reading: a VHDX (with its chain) or, failing the signature, a raw image.</summary>
+    internal static Prism.Disks.IO.IDiskSource OpenDisk(string path)
+    {
+        Span<byte> sig = stackalloc byte[8];
+        using (FileStream fs = File.OpenRead(path))
+        {
+            fs.ReadAtLeast(sig, 8, throwOnEndOfStream: false);
+        }
+
+        return sig.SequenceEqual("vhdxfile"u8)
+            ? Prism.Disks.Vhdx.VhdxDisk.Open(path)
+            : new Prism.Disks.IO.FileDiskSource(path);
     }
 
     private static int Help(TextWriter stdout)

@@ -1,0 +1,92 @@
+using Prism.Disks.IO;
+
+namespace Prism.Scanner.Fleet;
+
+/// <summary>One detection in a disk: a file stream (or raw region) and the signature that matched it.</summary>
+/// <param name="Path">Path from the volume root with '/' separators (prefixed by the volume when a disk has several),
+/// or "$raw@0x..." for space no file system claims.</param>
+/// <param name="Stream">Alternate data stream name, or null for the unnamed data stream.</param>
+/// <param name="Signature">Signature name.</param>
+/// <param name="Offset">Offset of the match inside the stream, when the engine reports it.</param>
+/// <param name="Partition">Partition number of the volume (0 when the disk has no partition table or for raw space).</param>
+public sealed record Finding(string Path, string? Stream, string Signature, long? Offset, int Partition);
+
+/// <summary>What a scan of one disk found and what it cost.</summary>
+public sealed class DiskReport
+{
+    /// <summary>The disk's path.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>Findings, sorted by path, stream, signature.</summary>
+    public IReadOnlyList<Finding> Findings { get; init; } = [];
+
+    /// <summary>Bytes read through the disk (metadata and content).</summary>
+    public long BytesRead { get; init; }
+
+    /// <summary>Bytes of file streams and raw regions whose verdict came from the parent without being read.</summary>
+    public long BytesInherited { get; init; }
+
+    /// <summary>Wall-clock seconds.</summary>
+    public double Seconds { get; init; }
+
+    /// <summary>Files or structures that could not be scanned (reported, never silently skipped).</summary>
+    public IReadOnlyList<string> Errors { get; init; } = [];
+
+    /// <summary>True when the disk was not scanned because its DataWriteGuid and the signatures are unchanged since a clean scan.</summary>
+    public bool Cached { get; init; }
+
+    /// <summary>Number of file streams scanned (read) in this disk.</summary>
+    public int StreamsScanned { get; init; }
+
+    /// <summary>Number of file streams whose verdict was inherited.</summary>
+    public int StreamsInherited { get; init; }
+
+    /// <summary>Bytes of this disk's own divergent ranges (layers above the shared parent).</summary>
+    public long DivergentBytes { get; init; }
+}
+
+/// <summary>Result of a fleet scan.</summary>
+public sealed class FleetReport
+{
+    /// <summary>The shared parent (not scanned in --full mode).</summary>
+    public required DiskReport Parent { get; init; }
+
+    /// <summary>True when the parent's verdicts came from the verdict store.</summary>
+    public bool ParentFromStore { get; init; }
+
+    /// <summary>One report per clone, in the order given.</summary>
+    public required IReadOnlyList<DiskReport> Clones { get; init; }
+
+    /// <summary>"fleet" or "full".</summary>
+    public required string Mode { get; init; }
+
+    /// <summary>Engine name.</summary>
+    public required string Engine { get; init; }
+
+    /// <summary>Total wall-clock seconds.</summary>
+    public double Seconds { get; init; }
+}
+
+/// <summary>Progress of a fleet scan (for progress bars).</summary>
+/// <param name="Stage">What is being scanned.</param>
+/// <param name="Done">Disks finished.</param>
+/// <param name="Total">Disks in all.</param>
+/// <param name="BytesRead">Bytes read so far.</param>
+public readonly record struct FleetProgress(string Stage, int Done, int Total, long BytesRead);
+
+/// <summary>The verdict of one file stream of the parent: reused by clones whose copy of it did not change.</summary>
+internal sealed record StreamVerdict(long Size, IReadOnlyList<EngineHit> Hits);
+
+/// <summary>Key of a file stream: volume (by its disk offset), MFT record and sequence, stream name.</summary>
+internal readonly record struct StreamKey(long Volume, long Record, ushort Sequence, string Stream);
+
+/// <summary>A raw unit (allocated space no file system claims) and what it matched.</summary>
+internal sealed record RawVerdict(ByteRange Range, IReadOnlyList<EngineHit> Hits);
+
+/// <summary>Everything a clone needs from its parent's scan.</summary>
+internal sealed class Baseline
+{
+    public Dictionary<StreamKey, StreamVerdict> Streams { get; } = [];
+
+    public List<RawVerdict> Raw { get; } = [];
+}

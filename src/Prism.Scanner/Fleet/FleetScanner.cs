@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using Prism.Disks.Errors;
+using Prism.Disks.IO;
+using Prism.Disks.Vhdx;
+
+namespace Prism.Scanner.Fleet;
+
+/// <summary>
+/// Scans a parent and its clones: the parent once, then in each clone only the files whose MFT records or content
+/// touch the clone's own divergent ranges (from the BAT and sector bitmaps). Each clone's findings equal what a full,
+/// independent scan of that clone reports.
+/// </summary>
+public sealed class FleetScanner
+{
+    private readonly IScanEngine _engine;
+    private readonly FleetScanOptions _options;
+
+    /// <summary>Creates a scanner over <paramref name="engine"/>.</summary>
+    public FleetScanner(IScanEngine engine, FleetScanOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        _engine = engine;
+        _options = options ?? new FleetScanOptions();
+    }
+
+    /// <summary>Scans <paramref name="parentPath"/> and <paramref name="clonePaths"/> (children at any depth below it).</summary>
+    /// <exception cref="DiskFormatException">The parent cannot be read (a broken clone is reported in its own entry instead).</exception>
+    public async Task<FleetReport> ScanAsync(string parentPath, IReadOnlyList<string> clonePaths, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parentPath);
+        ArgumentNullException.ThrowIfNull(clonePaths);
+        var total = Stopwatch.StartNew();
+        using var cache = new VhdxParentCache();
+        var openOptions = new VhdxOpenOptions { ParentCache = cache, AllowRemoteParents = _options.AllowRemoteParents };
+        using VhdxDisk parent = VhdxDisk.Open(parentPath, openOptions);
+        string parentKey = $"{parent.DiskId:D}:{parent.DataWriteGuid:D}:{_engine.SignatureSetHash}";
+        DiskReport parentReport;
+        Baseline? baseline = null;
+        bool fromStore = false;
+        int done = 0;
+        if (_options.Full)
+        {
+            parentReport = new DiskReport { Path = parent.Path };
+        }
+        else
+        {
+            baseline = _options.Store?.TryLoadBaseline(parentKey);
+            if (baseline is not null)
+            {
+                fromStore = true;
+                parentReport = _options.Store!.LoadParentReport(parentKey, parent.Path);
+            }
+            else
+            {
+                _options.Progress?.Report(new FleetProgress($"parent {Path.GetFileName(parent.Path)}", 0, clonePaths.Count + 1, 0));
+                DiskScanner.Result r = await new DiskScanner(_engine)
+                    .ScanAsync(parent.Path, parent, parent.GetChainMap(cancellationToken), null, [], cancellationToken).ConfigureAwait(false);
+                parentReport = r.Report;
+                baseline = r.Produced;
+                _options.Store?.SaveBaseline(parentKey, baseline, parentReport);
+            }
+        }
+
+        var reports = new DiskReport[clonePaths.Count];
+        long bytesSoFar = parentReport.BytesRead;
+        await Parallel.ForEachAsync(Enumerable.Range(0, clonePaths.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelism), CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                reports[i] = await ScanCloneAsync(clonePaths[i], parent, baseline, openOptions, ct).ConfigureAwait(false);
+                long bytes = Interlocked.Add(ref bytesSoFar, reports[i].BytesRead);
+                _options.Progress?.Report(new FleetProgress(Path.GetFileName(clonePaths[i]), Interlocked.Increment(ref done), clonePaths.Count, bytes));
+            }).ConfigureAwait(false);
+
+        return new FleetReport
+        {
+            Parent = parentReport,
+            ParentFromStore = fromStore,
+            Clones = reports,
+            Mode = _options.Full ? "full" : "fleet",
+            Engine = _engine.Name,
+            Seconds = total.Elapsed.TotalSeconds,
+        };
+    }
+
+    private async Task<DiskReport> ScanCloneAsync(string clonePath, VhdxDisk parent, Baseline? baseline, VhdxOpenOptions openOptions,
+        CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        string full = Path.GetFullPath(clonePath);
+        try
+        {
+            using VhdxDisk clone = VhdxDisk.Open(full, openOptions);
+            IReadOnlyList<VhdxDisk> chain = clone.Chain;
+            int shared = -1;
+            for (int i = 0; i < chain.Count; i++)
+            {
+                if (chain[i].DataWriteGuid == parent.DataWriteGuid && chain[i].DiskId == parent.DiskId)
+                {
+                    shared = i;
+                    break;
+                }
+            }
+
+            if (shared <= 0)
+            {
+                throw new DiskChainException(full, parent.Path,
+                    $"{full}: is not a clone of {parent.Path} (its chain does not contain DataWriteGuid {parent.DataWriteGuid:B})");
+            }
+
+            string cloneKey = $"{clone.DataWriteGuid:D}:{_engine.SignatureSetHash}:{(_options.Full ? "full" : "fleet")}";
+            if (_options.Store?.TryLoadCleanClone(full, cloneKey) is { } cached)
+            {
+                return cached;
+            }
+
+            IReadOnlyList<ChainRange> map = clone.GetChainMap(cancellationToken);
+            var divergent = new List<ByteRange>();
+            foreach (ChainRange r in map)
+            {
+                if (r.Layer < shared)
+                {
+                    if (divergent.Count > 0 && divergent[^1].End == r.Offset)
+                    {
+                        divergent[^1] = new ByteRange(divergent[^1].Offset, divergent[^1].Length + r.Length);
+                    }
+                    else
+                    {
+                        divergent.Add(new ByteRange(r.Offset, r.Length));
+                    }
+                }
+            }
+
+            DiskScanner.Result result = await new DiskScanner(_engine)
+                .ScanAsync(full, clone, map, _options.Full ? null : baseline, _options.Full ? [] : divergent, cancellationToken,
+                    _options.Full ? null : chain[shared])
+                .ConfigureAwait(false);
+            DiskReport report = result.Report;
+            if (_options.Full)
+            {
+                report = new DiskReport
+                {
+                    Path = report.Path,
+                    Findings = report.Findings,
+                    BytesRead = report.BytesRead,
+                    BytesInherited = 0,
+                    Seconds = sw.Elapsed.TotalSeconds,
+                    Errors = report.Errors,
+                    StreamsScanned = report.StreamsScanned,
+                    DivergentBytes = divergent.Sum(r => r.Length),
+                };
+            }
+
+            _options.Store?.SaveClone(full, cloneKey, report);
+            return report;
+        }
+        catch (Exception e) when (e is IOException or DiskChainException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return new DiskReport { Path = full, Errors = [e.Message], Seconds = sw.Elapsed.TotalSeconds };
+        }
+    }
+}
