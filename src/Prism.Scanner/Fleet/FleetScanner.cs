@@ -109,7 +109,7 @@ public sealed class FleetScanner
             }
 
             string cloneKey = $"{clone.DataWriteGuid:D}:{_engine.SignatureSetHash}:{(_options.Full ? "full" : "fleet")}";
-            if (_options.Store?.TryLoadCleanClone(full, cloneKey) is { } cached)
+            if (_options.Store?.TryLoadClone(full, cloneKey) is { } cached)
             {
                 return cached;
             }

@@ -5,7 +5,7 @@ namespace Prism.Scanner.Fleet;
 
 /// <summary>
 /// SQLite store of scan results (WAL, one file): a parent's per-stream verdicts keyed by its identity (disk id +
-/// DataWriteGuid) and the signature set, and each clone's last result keyed by its DataWriteGuid and the signatures.
+/// DataWriteGuid) and the signature set, and each clone's last error-free result keyed by its DataWriteGuid and the signatures.
 /// Safe with concurrent scans (transactions, busy timeout). A corrupted store is rebuilt, never trusted.
 /// </summary>
 public sealed class VerdictStore : IDisposable
@@ -159,15 +159,28 @@ public sealed class VerdictStore : IDisposable
             ("$t", DateTime.UtcNow.ToString("O")));
     }
 
-    internal DiskReport? TryLoadCleanClone(string path, string cloneKey)
+    /// <summary>
+    /// The stored result of a clone whose DataWriteGuid and signature set are unchanged since it was scanned without
+    /// errors: its findings are reused and nothing of it is read.
+    /// </summary>
+    internal DiskReport? TryLoadClone(string path, string cloneKey)
     {
-        string? json = QueryString("SELECT report FROM clones WHERE path = $p AND clone_key = $k AND clean = 1;", ("$p", path), ("$k", cloneKey));
+        string? json = QueryString("SELECT report FROM clones WHERE path = $p AND clone_key = $k;", ("$p", path), ("$k", cloneKey));
         if (json is null)
         {
             return null;
         }
 
-        return new DiskReport { Path = path, Cached = true };
+        try
+        {
+            StoredReport r = JsonSerializer.Deserialize<StoredReport>(json, s_json) ?? throw new JsonException("null report");
+            return r.Errors.Count > 0 ? null : new DiskReport { Path = path, Findings = r.Findings, Cached = true, DivergentBytes = r.DivergentBytes };
+        }
+        catch (JsonException)
+        {
+            Execute("DELETE FROM clones WHERE path = $p;", ("$p", path));
+            return null;
+        }
     }
 
     internal void SaveClone(string path, string cloneKey, DiskReport report)
