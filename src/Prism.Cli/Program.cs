@@ -11,6 +11,7 @@ internal static class Program
           prism disk create|clone|info|check|read|write|map|import|export ...
           prism ntfs ls|cat|extents DISK ...   files inside a guest disk (VHDX chain or raw image)
           prism scan PARENT CLONE... --signatures FILE...   fleet malware scan
+          prism golden add|list|remove, prism clone new|list|reset|remove|merge|promote, prism catalog verify
           prism demo [DIR]          create -> clone -> write -> info -> map on a small disk
           prism bench disk          measure the engine against its targets and qemu-img
 
@@ -35,6 +36,7 @@ internal static class Program
                 "demo" => DemoCommand.Run(args[1..], stdout),
                 "bench" => BenchCommand.Run(args[1..], stdout),
                 "scan" => ScanCommand.Run(args[1..], stdout, stderr),
+                "golden" or "clone" or "catalog" => CatalogCommands.Run(args[0], args[1..], stdout, stderr),
                 "ntfs" => Ntfs.NtfsCommand.Run(args[1..], OpenDisk, stdout, stderr),
                 "-h" or "--help" or "help" => Help(stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
@@ -47,7 +49,7 @@ internal static class Program
             return 2;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
-            or NotSupportedException or ArgumentException or DiskFormatException)
+            or NotSupportedException or ArgumentException or DiskFormatException or Microsoft.Data.Sqlite.SqliteException)
         {
             stderr.WriteLine($"prism: {OneLine(e.Message)}");
             return 1;

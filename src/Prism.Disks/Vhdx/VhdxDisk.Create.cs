@@ -55,6 +55,25 @@ public sealed partial class VhdxDisk
         }
 
         using VhdxDisk parent = Open(parentFull, new VhdxOpenOptions { AllowRemoteParents = options.AllowRemoteParents });
+        CreateDifferencing(childFull, parent, options);
+    }
+
+    /// <summary>
+    /// Creates a differencing child of an already open <paramref name="parent"/> (batch creation opens the parent once).
+    /// </summary>
+    /// <exception cref="IOException">The child exists or cannot be written.</exception>
+    public static void CreateDifferencing(string childPath, VhdxDisk parent, VhdxDifferencingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(childPath);
+        ArgumentNullException.ThrowIfNull(parent);
+        options ??= new VhdxDifferencingOptions();
+        string parentFull = parent.Path;
+        string childFull = System.IO.Path.GetFullPath(childPath);
+        if (string.Equals(parentFull, childFull, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("a disk cannot be its own parent", nameof(childPath));
+        }
+
         long blockSize = options.BlockSize ?? DefaultDifferencingBlockSize;
         ValidateGeometry(parent.VirtualSize, blockSize, parent.LogicalSectorSize, parent.PhysicalSectorSize, options.LogSize);
         var entries = new List<KeyValuePair<string, string>>
@@ -75,7 +94,7 @@ public sealed partial class VhdxDisk
 
         if (entries.Count == 1)
         {
-            throw new ArgumentException($"no usable path from {childFull} to the parent {parentFull}", nameof(parentPath));
+            throw new ArgumentException($"no usable path from {childFull} to the parent {parentFull}", nameof(parent));
         }
 
         var layout = new CreateLayout(parent.VirtualSize, blockSize, parent.LogicalSectorSize, options.LogSize, hasParent: true);

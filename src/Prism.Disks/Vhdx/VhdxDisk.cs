@@ -143,12 +143,30 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
         return Open(path, options, new ChainContext(options.MaxChainDepth));
     }
 
+    /// <summary>True when the file carries the read-only attribute (Windows) or no write permission bit (Unix).</summary>
+    public static bool IsSealed(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return (File.GetAttributes(path) & FileAttributes.ReadOnly) != 0;
+        }
+
+        return (File.GetUnixFileMode(path) & (UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) == 0;
+    }
+
     internal static VhdxDisk Open(string path, VhdxOpenOptions options, ChainContext chain)
     {
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full))
         {
             throw new FileNotFoundException($"{full}: no such file", full);
+        }
+
+        if (options.Writable && IsSealed(full))
+        {
+            throw new UnauthorizedAccessException(
+                $"{full} is read-only (sealed golden image or write-protected file); Prism refuses to write to it: "
+                + "every clone of a golden reads its sectors, and a write would silently break them all");
         }
 
         IVhdxStorage storage = FileStorage.Open(full, options.Writable);
