@@ -1,90 +1,139 @@
-using System.Diagnostics;
+using System.IO.Compression;
 using System.Text;
+using Prism.Disks.IO;
+using Prism.Disks.Ntfs;
+using Prism.Disks.Partitions;
 using Prism.Disks.Vhdx;
+using Prism.Provisioner.Catalog;
+using Prism.Provisioner.Cloning;
+using Prism.Scanner.Fleet;
+using Prism.Scanner.Signatures;
 
 namespace Prism.Cli;
 
-/// <summary><c>prism demo [DIR]</c>: the main job on an embedded default, end to end, in a few seconds.</summary>
+/// <summary>
+/// <c>prism demo [DIR]</c>: Prism's main job on the golden NTFS disk shipped inside the CLI: register and seal it,
+/// stamp out clones, let some diverge the way guests would (a rewritten library, an infected file, a boot-sector
+/// style infection in unpartitioned space), then run the fleet scan and show what it found and what it did not read.
+/// </summary>
 internal static class DemoCommand
 {
+    private const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
     public static int Run(string[] args, TextWriter stdout)
     {
         var a = new CliArgs(args, new HashSet<string>(StringComparer.Ordinal) { "--keep" });
-        string dir = a.Positionals.Count > 0
-            ? a.Positionals[0]
-            : Path.Combine(Path.GetTempPath(), $"prism-demo-{Environment.ProcessId}");
+        string dir = Path.GetFullPath(a.Positionals.Count > 0 ? a.Positionals[0] : Path.Combine(Path.GetTempPath(), $"prism-demo-{Environment.ProcessId}"));
+        int count = a.Int("--clones") ?? 8;
         bool keep = a.Flag("--keep") || a.Positionals.Count > 0;
         a.RejectUnknown();
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        {
+            throw new UsageException($"{dir} is not empty; give an empty or new directory");
+        }
+
         Directory.CreateDirectory(dir);
         try
         {
-            string golden = Path.Combine(dir, "golden.vhdx");
-            string[] clones = [Path.Combine(dir, "web-01.vhdx"), Path.Combine(dir, "web-02.vhdx")];
-            foreach (string f in clones.Append(golden))
+            string golden = Path.Combine(dir, "golden-ntfs.vhdx");
+            using (Stream res = typeof(DemoCommand).Assembly.GetManifestResourceStream("Prism.Cli.Demo.golden-ntfs.vhdx.gz")!)
+            using (var gz = new GZipStream(res, CompressionMode.Decompress))
+            using (FileStream f = File.Create(golden))
             {
-                File.Delete(f);
+                gz.CopyTo(f);
             }
 
-            stdout.WriteLine($"1. create a 64 GiB dynamic golden disk: {golden}");
-            VhdxDisk.Create(golden, new VhdxCreateOptions { VirtualSize = 64L << 30 });
-            using (VhdxDisk g = VhdxDisk.Open(golden, new VhdxOpenOptions { Writable = true }))
+            stdout.WriteLine($"1. golden image unpacked: {golden}");
+            using (VhdxDisk g = VhdxDisk.Open(golden))
             {
-                byte[] image = new byte[8 << 20];
-                new Random(42).NextBytes(image);
-                g.Write(image, 0);
-                g.Write(Encoding.ASCII.GetBytes("golden image v1"), 1L << 30);
-                g.Flush();
+                NtfsVolume v = NtfsVolume.Open(PartitionTable.Read(g).Partitions[0]);
+                stdout.WriteLine($"   {CliArgs.FormatSize(g.VirtualSize)} VHDX, NTFS volume \"{v.VolumeLabel}\" with {v.Enumerate().Count(e => !e.IsDirectory)} files");
             }
 
-            stdout.WriteLine("2. clone it twice (differencing children that share the golden's sectors):");
-            foreach (string c in clones)
+            using var catalog = PrismCatalog.Open(Path.Combine(dir, "catalog.db"));
+            var manager = new CloneManager(catalog);
+            manager.AddGolden(golden, "web-golden");
+            stdout.WriteLine("2. registered and sealed as web-golden (read-only: Prism refuses any write to it)");
+
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            IReadOnlyList<CloneRecord> clones = manager.NewClones("web-golden", manager.NextNames("web", count));
+            stdout.WriteLine($"3. {clones.Count} clones created in {sw.Elapsed.TotalMilliseconds:0.0} ms (each shares every sector of the golden)");
+
+            stdout.WriteLine("4. guests write to their disks:");
+            Diverge(clones[0].Path, "lib2.dll", infect: false, stdout);
+            Diverge(clones[1].Path, "lib3.dll", infect: true, stdout);
+            using (VhdxDisk c = VhdxDisk.Open(clones[2].Path, new VhdxOpenOptions { Writable = true }))
             {
-                var sw = Stopwatch.StartNew();
-                VhdxDisk.CreateDifferencing(c, golden);
-                stdout.WriteLine($"   {Path.GetFileName(c)} in {sw.Elapsed.TotalMilliseconds:0.00} ms");
+                c.Write(Encoding.ASCII.GetBytes(Eicar), 64 * 1024);
+                stdout.WriteLine($"   {Path.GetFileName(clones[2].Path)}: test signature written into unpartitioned space (0x10000), outside any file");
             }
 
-            stdout.WriteLine("3. let web-01 diverge like a guest would (4 KiB + an unaligned 1000 bytes):");
-            using (VhdxDisk c = VhdxDisk.Open(clones[0], new VhdxOpenOptions { Writable = true }))
+            foreach (CloneStatus s in manager.ListClones().Take(4))
             {
-                c.Write(new byte[4096].AsSpan().ToArray().Select(_ => (byte)0x5A).ToArray(), 4L << 20);
-                c.Write(Encoding.ASCII.GetBytes(new string('x', 1000)), (1L << 30) + 100);
-                c.Flush();
+                stdout.WriteLine($"   {s.Record.Name}: holds {CliArgs.FormatSize(s.AllocatedBytes)} of its own ({s.DivergencePercent:0.000}% of the disk)");
             }
 
-            stdout.WriteLine("4. info:");
-            foreach (string c in clones)
+            string db = Path.Combine(dir, "demo.ndb");
+            File.WriteAllText(db, $"Demo.EICAR-Test-Signature:0:*:{Convert.ToHexStringLower(Encoding.ASCII.GetBytes(Eicar))}\n");
+            var engine = new BuiltinEngine(SignatureDatabase.Load(db));
+            List<string> paths = clones.Select(c => c.Path).ToList();
+            FleetReport fleet = new FleetScanner(engine).ScanAsync(golden, paths).GetAwaiter().GetResult();
+            FleetReport full = new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(golden, paths).GetAwaiter().GetResult();
+
+            stdout.WriteLine("5. fleet scan (golden read once, then only what each clone changed):");
+            stdout.WriteLine($"   {"disk",-22} {"findings",-52} {"read",10} {"not re-read",12}");
+            stdout.WriteLine($"   {"web-golden",-22} {"-",-52} {CliArgs.FormatSize(fleet.Parent.BytesRead),10} {"",12}");
+            foreach (DiskReport r in fleet.Clones)
             {
-                using VhdxDisk d = VhdxDisk.Open(c);
-                stdout.WriteLine($"   {Path.GetFileName(c)}: {d.Type}, virtual {CliArgs.FormatSize(d.VirtualSize)}, file {CliArgs.FormatSize(d.FileSize)}, "
-                    + $"holds {d.GetAllocatedBytes()} bytes of its own, parent {Path.GetFileName(d.Parent!.Path)}");
+                string found = r.Findings.Count == 0 ? "clean" : string.Join("; ", r.Findings.Select(f => $"{f.Signature} in {f.Path}"));
+                stdout.WriteLine($"   {Path.GetFileNameWithoutExtension(r.Path),-22} {Trim(found, 52),-52} {CliArgs.FormatSize(r.BytesRead),10} {CliArgs.FormatSize(r.BytesInherited),12}");
             }
 
-            stdout.WriteLine("5. map of web-01 (layer 0 = the clone, 1 = golden):");
-            using (VhdxDisk d = VhdxDisk.Open(clones[0]))
-            {
-                foreach (ChainRange r in d.GetChainMap())
-                {
-                    stdout.WriteLine($"   0x{r.Offset:X10} +0x{r.Length:X8}  layer {r.Layer} ({Path.GetFileName(d.Chain[r.Layer].Path)})");
-                }
-
-                byte[] check = new byte[15];
-                d.ReadExactly(check, 1L << 30);
-                stdout.WriteLine($"   web-01 reads \"{Encoding.ASCII.GetString(check)}\" at 1 GiB (own sectors over the golden's)");
-            }
-
-            stdout.WriteLine(keep ? $"files kept in {dir}" : "done");
-            return 0;
+            long fleetRead = fleet.Parent.BytesRead + fleet.Clones.Sum(c => c.BytesRead);
+            long fullRead = full.Clones.Sum(c => c.BytesRead);
+            bool same = fleet.Clones.Zip(full.Clones).All(p => p.First.Findings.Select(f => (f.Path, f.Signature)).SequenceEqual(p.Second.Findings.Select(f => (f.Path, f.Signature))));
+            stdout.WriteLine($"6. the fleet scan read {CliArgs.FormatSize(fleetRead)}; scanning every clone in full reads {CliArgs.FormatSize(fullRead)}: "
+                + $"{CliArgs.FormatSize(Math.Max(0, fullRead - fleetRead))} not read ({(fullRead == 0 ? 0 : 100.0 * (fullRead - fleetRead) / fullRead):0}%), findings identical: {(same ? "yes" : "NO")}");
+            stdout.WriteLine(keep ? $"files kept in {dir}" : "done (files removed; run 'prism demo DIR' to keep them)");
+            return same ? 0 : 1;
         }
         finally
         {
             if (!keep)
             {
+                foreach (string f in Directory.EnumerateFiles(dir))
+                {
+                    File.SetAttributes(f, FileAttributes.Normal);
+                }
+
                 Directory.Delete(dir, recursive: true);
             }
         }
     }
 
-    private static void ReadExactly(this VhdxDisk disk, Span<byte> buffer, long offset) =>
-        Prism.Disks.IO.DiskSourceExtensions.ReadExactly(disk, buffer, offset);
+    private static string Trim(string s, int n) => s.Length <= n ? s : s[..(n - 3)] + "...";
+
+    /// <summary>Rewrites a file's clusters in place through the clone, as the guest's file system would.</summary>
+    private static void Diverge(string clonePath, string file, bool infect, TextWriter stdout)
+    {
+        using VhdxDisk c = VhdxDisk.Open(clonePath, new VhdxOpenOptions { Writable = true });
+        NtfsVolume v = NtfsVolume.Open(PartitionTable.Read(c).Partitions[0]);
+        NtfsFileEntry e = v.Find("/" + file) ?? throw new InvalidOperationException($"demo disk lacks {file}");
+        IReadOnlyList<ByteRange> ranges = v.GetExtents(e).Streams[0].Ranges;
+        var rng = new Random(file.Length);
+        foreach (ByteRange r in ranges)
+        {
+            byte[] data = new byte[r.Length];
+            rng.NextBytes(data);
+            if (infect && r == ranges[0])
+            {
+                Encoding.ASCII.GetBytes(Eicar).CopyTo(data, 100);
+            }
+
+            c.Write(data, r.Offset);
+        }
+
+        c.Flush();
+        stdout.WriteLine($"   {Path.GetFileName(clonePath)}: {file} rewritten{(infect ? " and infected with a test signature" : "")}");
+    }
 }
