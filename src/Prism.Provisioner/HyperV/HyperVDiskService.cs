@@ -49,7 +49,7 @@ public sealed class HyperVDiskService : IDisposable
         if (request.Location is < 0 || request.Location >= capacity)
         {
             throw new ArgumentOutOfRangeException(nameof(request),
-                $"location {request.Location} is outside 0-{capacity - 1} for a {Name(request.Controller)} controller");
+                $"location {request.Location} is outside 0-{capacity - 1} for {(request.Controller == HyperVControllerType.Ide ? "an IDE" : "a SCSI")} controller");
         }
 
         HyperVVirtualMachine vm = await FindVmAsync(request.VmName, cancellationToken).ConfigureAwait(false);
