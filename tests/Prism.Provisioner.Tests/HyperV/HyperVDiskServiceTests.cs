@@ -8,7 +8,10 @@ public sealed class HyperVDiskServiceTests
 
     private static readonly HyperVRetryOptions s_fast = new()
     {
-        BaseDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero, UseJitter = false, JobPollInterval = TimeSpan.Zero,
+        BaseDelay = TimeSpan.Zero,
+        MaxDelay = TimeSpan.Zero,
+        UseJitter = false,
+        JobPollInterval = TimeSpan.Zero,
     };
 
     private static HyperVDiskService Service(FakeHyperVHost host) => new(host, s_fast, TimeProvider.System);
@@ -64,7 +67,10 @@ public sealed class HyperVDiskServiceTests
 
         HyperVAttachment a = await service.AttachAsync(new HyperVAttachRequest
         {
-            VmName = "web01", DiskPath = Clone, Controller = HyperVControllerType.Ide, Location = 1,
+            VmName = "web01",
+            DiskPath = Clone,
+            Controller = HyperVControllerType.Ide,
+            Location = 1,
         });
 
         var drive = CimXml.Properties(CimXml.Parse(host.EmbeddedInstances[0]));
@@ -277,7 +283,9 @@ public sealed class HyperVDiskServiceTests
 
         await service.CreateDiskAsync(new VirtualHardDiskSettings
         {
-            Path = @"C:\Clones\c.vhdx", Type = VirtualHardDiskType.Differencing, ParentPath = @"C:\Golden\g.vhdx",
+            Path = @"C:\Clones\c.vhdx",
+            Type = VirtualHardDiskType.Differencing,
+            ParentPath = @"C:\Golden\g.vhdx",
         });
 
         Assert.Equal(["CreateVirtualHardDisk", "GetJob j3", "GetJob j3"], host.Calls);
