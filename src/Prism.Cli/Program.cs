@@ -12,6 +12,7 @@ internal static class Program
           prism ntfs ls|cat|extents DISK ...   files inside a guest disk (VHDX chain or raw image)
           prism scan PARENT CLONE... --signatures FILE...   fleet malware scan
           prism golden add|list|remove, prism clone new|list|reset|remove|merge|promote, prism catalog verify
+          prism vm attach|detach|create-disk ...   Hyper-V (Windows hosts with Hyper-V only)
           prism demo [DIR]          create -> clone -> write -> info -> map on a small disk
           prism bench disk          measure the engine against its targets and qemu-img
 
@@ -37,6 +38,7 @@ internal static class Program
                 "bench" => BenchCommand.Run(args[1..], stdout),
                 "scan" => ScanCommand.Run(args[1..], stdout, stderr),
                 "golden" or "clone" or "catalog" => CatalogCommands.Run(args[0], args[1..], stdout, stderr),
+                "vm" => Vm.VmCommand.Run(args[1..], stdout, stderr),
                 "ntfs" => Ntfs.NtfsCommand.Run(args[1..], OpenDisk, stdout, stderr),
                 "-h" or "--help" or "help" => Help(stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
