@@ -68,9 +68,9 @@ public static partial class NtfsImages
     }
 
     /// <summary>"ntfsls -R -l -i" parsed: path -> (record, size, isDirectory); "." and ".." entries dropped.</summary>
-    public static Dictionary<string, (long Record, long Size, bool IsDirectory)> NtfsLsListing(string image)
+    public static Dictionary<string, (long Record, long Size, bool IsDirectory)> NtfsLsListing(string image, params string[] extraOptions)
     {
-        string output = Oracle.Run(Oracle.Require("ntfsls", "ntfs-3g"), ["-R", "-l", "-i", "-F", image]).StdOut;
+        string output = Oracle.Run(Oracle.Require("ntfsls", "ntfs-3g"), ["-R", "-l", "-i", "-F", .. extraOptions, image]).StdOut;
         var result = new Dictionary<string, (long, long, bool)>(StringComparer.Ordinal);
         string dir = string.Empty;
         foreach (string line in output.Split('\n'))
