@@ -35,9 +35,7 @@ internal sealed class NtfsStreamSource : IDiskSource
             throw Error(0, $"compressed stream with compression unit 2^{data.CompressionUnitLog2} and {clusterSize}-byte clusters is unsupported");
         }
 
-        long limit = data.IsCompressed
-            ? data.MappedClusters * clusterSize
-            : data.Runs.IsDefaultOrEmpty ? 0 : data.MappedClusters * clusterSize;
+        long limit = data.MappedClusters * clusterSize;
         if (!data.IsResident && data.DataSize > limit)
         {
             throw Error(0, $"data size {data.DataSize} exceeds the {limit} bytes its runs map");
