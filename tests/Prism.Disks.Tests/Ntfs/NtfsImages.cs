@@ -103,11 +103,19 @@ public static partial class NtfsImages
         return result;
     }
 
-    /// <summary>File content through ntfscat (by path; "path" may carry no stream).</summary>
-    public static byte[] NtfsCat(string image, string path)
+    /// <summary>File content through ntfscat (by path; a named $DATA stream with <paramref name="stream"/>).</summary>
+    public static byte[] NtfsCat(string image, string path, string? stream = null)
     {
         string ntfscat = Oracle.Require("ntfscat", "ntfs-3g");
         var psi = new System.Diagnostics.ProcessStartInfo(ntfscat) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (!string.IsNullOrEmpty(stream))
+        {
+            psi.ArgumentList.Add("-a");
+            psi.ArgumentList.Add("0x80");
+            psi.ArgumentList.Add("-n");
+            psi.ArgumentList.Add(stream);
+        }
+
         psi.ArgumentList.Add(image);
         psi.ArgumentList.Add(path.TrimStart('/'));
         using var p = System.Diagnostics.Process.Start(psi)!;
