@@ -43,11 +43,14 @@ internal sealed class DirectoryIndex
     private readonly byte[]? _bitmap;
     private readonly int _blockSize;
     private readonly int _vcnUnit;
+    private readonly int _clusterSize;
+    private readonly NtfsStreamData? _allocationData;
 
     public DirectoryIndex(IDiskSource volume, NtfsFile dir, int clusterSize, string? volumeName, long recordOffset)
     {
         _dir = dir;
         _volumeName = volumeName;
+        _clusterSize = clusterSize;
         NtfsStreamData? root = dir.GetStream(NtfsAttributeType.IndexRoot, I30, volumeName);
         if (root is null || !root.IsResident || root.ResidentValue.Length < RootOffsets.NodeHeader + NodeOffsets.Size)
         {
@@ -67,6 +70,7 @@ internal sealed class DirectoryIndex
             }
 
             _allocation = new NtfsStreamSource(volume, alloc, clusterSize, volumeName, dir.RecordNumber);
+            _allocationData = alloc;
             _vcnUnit = _blockSize >= clusterSize ? clusterSize : 512;
             NtfsStreamData? bitmap = dir.GetStream(NtfsAttributeType.Bitmap, I30, volumeName);
             if (bitmap is not null)
@@ -185,33 +189,34 @@ internal sealed class DirectoryIndex
             throw Error(_rootOffset, $"index block VCN {vcn} lies outside the {_allocation.Length}-byte $INDEX_ALLOCATION");
         }
 
+        long at = ToVolumeOffset(offset);
         long blockNumber = offset / _blockSize;
         if (_bitmap is not null && (blockNumber / 8 >= _bitmap.Length || (_bitmap[blockNumber / 8] & (1 << (int)(blockNumber % 8))) == 0))
         {
-            throw Error(offset, $"index block VCN {vcn} is not marked in use in $BITMAP");
+            throw Error(at, $"index block VCN {vcn} is not marked in use in $BITMAP");
         }
 
         byte[] block = new byte[_blockSize];
         _allocation.ReadExactly(block, offset);
         if (BinaryPrimitives.ReadUInt32LittleEndian(block) != IndxMagic)
         {
-            throw Error(offset, $"index block VCN {vcn} has no \"INDX\" signature");
+            throw Error(at, $"index block VCN {vcn} has no \"INDX\" signature");
         }
 
         string? fix = FixupArray.TryApply(block, BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(BlockOffsets.UsaOffset)),
             BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(BlockOffsets.UsaCount)));
         if (fix is not null)
         {
-            throw Error(offset, $"index block VCN {vcn}: {fix}");
+            throw Error(at, $"index block VCN {vcn}: {fix}");
         }
 
         long storedVcn = BinaryPrimitives.ReadInt64LittleEndian(block.AsSpan(BlockOffsets.Vcn));
         if (storedVcn != vcn)
         {
-            throw Error(offset, $"index block read at VCN {vcn} says it is VCN {storedVcn}");
+            throw Error(at, $"index block read at VCN {vcn} says it is VCN {storedVcn}");
         }
 
-        return ParseNode(block.AsSpan(BlockOffsets.NodeHeader), offset + BlockOffsets.NodeHeader);
+        return ParseNode(block.AsSpan(BlockOffsets.NodeHeader), at + BlockOffsets.NodeHeader);
     }
 
     // Parses the entries of a node whose header starts at node[0]; offsets inside are relative to that header.
@@ -263,6 +268,21 @@ internal sealed class DirectoryIndex
 
             pos += length;
         }
+    }
+
+    // Index blocks are at most 64 KiB and cluster-aligned runs hold them whole or in cluster pieces;
+    // the block's first byte is what error messages point at.
+    private long ToVolumeOffset(long streamOffset)
+    {
+        foreach (DataRun run in _allocationData!.Runs)
+        {
+            if (streamOffset < run.NextVcn * _clusterSize)
+            {
+                return run.IsSparse ? streamOffset : (run.Lcn * _clusterSize) + (streamOffset - (run.Vcn * _clusterSize));
+            }
+        }
+
+        return streamOffset;
     }
 
     private NtfsFormatException Error(long offset, string detail) =>

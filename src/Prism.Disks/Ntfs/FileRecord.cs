@@ -230,6 +230,7 @@ internal sealed class FileRecord
         };
     }
 
+    /// <summary>An error about record <paramref name="recordNumber"/>; a negative <paramref name="offset"/> means unknown.</summary>
     public static NtfsFormatException Error(string? volume, long recordNumber, long offset, string detail) =>
-        new(volume, $"NTFS file record {recordNumber}", offset, detail) { RecordNumber = recordNumber };
+        new(volume, $"NTFS file record {recordNumber}", offset < 0 ? null : offset, detail) { RecordNumber = recordNumber };
 }

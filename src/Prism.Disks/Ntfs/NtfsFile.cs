@@ -35,17 +35,24 @@ internal sealed class NtfsFile
         return null;
     }
 
-    /// <summary>Distinct stream names of the attributes of <paramref name="type"/>, in first-seen order.</summary>
-    public IEnumerable<string> StreamNames(NtfsAttributeType type)
+    /// <summary>Distinct stream names of the attributes of <paramref name="type"/>, sorted ordinally (unnamed first).</summary>
+    public List<string> StreamNames(NtfsAttributeType type)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var names = new List<string>(1);
         foreach (NtfsAttribute a in Attributes)
         {
-            if (a.Type == type && seen.Add(a.Name))
+            if (a.Type == type && !names.Contains(a.Name))
             {
-                yield return a.Name;
+                names.Add(a.Name);
             }
         }
+
+        if (names.Count > 1)
+        {
+            names.Sort(StringComparer.Ordinal);
+        }
+
+        return names;
     }
 
     /// <summary>

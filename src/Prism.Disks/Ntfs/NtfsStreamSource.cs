@@ -10,6 +10,7 @@ namespace Prism.Disks.Ntfs;
 /// </summary>
 internal sealed class NtfsStreamSource : IDiskSource
 {
+    private const long MaxUnitBytes = 1024 * 1024;
     private readonly IDiskSource _volume;
     private readonly NtfsStreamData _data;
     private readonly int _clusterSize;
@@ -26,14 +27,15 @@ internal sealed class NtfsStreamSource : IDiskSource
         _clusterSize = clusterSize;
         _volumeName = volumeName;
         _recordNumber = recordNumber;
-        if (!data.IsResident && data.IsCompressed && (data.CompressionUnitLog2 == 0 || clusterSize > 4096))
+        // NTFS compresses in units of 16 clusters of at most 4 KiB; accept up to 1 MiB units so a corrupt
+        // compression-unit field cannot make us allocate hundreds of MiB per unit.
+        if (!data.IsResident && data.IsCompressed
+            && (data.CompressionUnitLog2 == 0 || clusterSize > 4096 || ((long)clusterSize << data.CompressionUnitLog2) > MaxUnitBytes))
         {
-            throw Error(0, $"compressed stream with compression unit 2^{data.CompressionUnitLog2} and {clusterSize}-byte clusters");
+            throw Error(0, $"compressed stream with compression unit 2^{data.CompressionUnitLog2} and {clusterSize}-byte clusters is unsupported");
         }
 
-        long limit = data.IsCompressed
-            ? data.MappedClusters * clusterSize
-            : data.Runs.IsDefaultOrEmpty ? 0 : data.MappedClusters * clusterSize;
+        long limit = data.MappedClusters * clusterSize;
         if (!data.IsResident && data.DataSize > limit)
         {
             throw Error(0, $"data size {data.DataSize} exceeds the {limit} bytes its runs map");

@@ -242,8 +242,8 @@ public sealed class NtfsVolume
 
     private NtfsFileEntry CreateEntry(NtfsFile file, string path, string name, long parent, FileNameAttribute? key)
     {
-        var streams = new List<NtfsStreamInfo>();
-        foreach (string streamName in file.StreamNames(NtfsAttributeType.Data).OrderBy(n => n, StringComparer.Ordinal))
+        var streams = new List<NtfsStreamInfo>(1);
+        foreach (string streamName in file.StreamNames(NtfsAttributeType.Data))
         {
             NtfsStreamData data = file.GetStream(NtfsAttributeType.Data, streamName, Name)!;
             if (!data.IsResident)

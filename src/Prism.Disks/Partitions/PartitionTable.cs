@@ -139,13 +139,15 @@ public sealed class PartitionTable
 
             long entryOffset = MbrSector.EntriesOffset + (slot * MbrEntry.Size);
             CheckInside(e.FirstLba, e.SectorCount, diskSectors, $"MBR partition entry {slot + 1}", entryOffset);
+            // The extended container is not a data partition; its logical partitions are listed instead.
             if (e.IsExtended)
             {
                 extended.Add((e, slot));
+                continue;
             }
 
-            partitions.Add(new Partition(disk, slot + 1, e.FirstLba, e.IsExtended ? Math.Min(e.SectorCount, 2) : e.SectorCount,
-                sectorSize, e.Type, Guid.Empty, Guid.Empty, string.Empty, 0, isLogical: false));
+            partitions.Add(new Partition(disk, slot + 1, e.FirstLba, e.SectorCount, sectorSize, e.Type, Guid.Empty, Guid.Empty,
+                string.Empty, 0, isLogical: false));
         }
 
         if (extended.Count > 1)
@@ -158,8 +160,6 @@ public sealed class PartitionTable
             ReadLogicals(disk, sectorSize, extended[0].Entry, diskSectors, partitions);
         }
 
-        // Linux reports the extended container itself with a 1- or 2-sector length; callers want data partitions.
-        partitions.RemoveAll(p => p.MbrType is 0x05 or 0x0F or 0x85 && !p.IsLogical);
         return new PartitionTable(PartitionScheme.Mbr, sectorSize, partitions.ToImmutable(), false, [], Guid.Empty);
     }
 

@@ -107,6 +107,51 @@ public sealed class NtfsCommandTests
         Assert.Contains("usage:", stderr, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public void TwoNtfsPartitions_FirstIsUsedWithANote_PartitionOptionChooses()
+    {
+        using var dir = new TempDir();
+        string first = ClusterSizeTests.BuildVolumeOfSize(dir, 16L * 1024 * 1024, 4096);
+        string second = NtfsImages.Create(dir, "second.img", 16L * 1024 * 1024, 4096);
+        using (var host = new TempDir())
+        {
+            string file = host.File("only-in-second.txt");
+            File.WriteAllText(file, "second partition");
+            NtfsImages.Copy(second, file, "only-in-second.txt");
+        }
+
+        byte[] disk = new byte[40 * 1024 * 1024];
+        File.ReadAllBytes(first).CopyTo(disk, 2048 * 512);
+        File.ReadAllBytes(second).CopyTo(disk, (2048 + 32768) * 512);
+        WriteMbrEntry(disk, 0, 0x07, 2048, 32768);
+        WriteMbrEntry(disk, 1, 0x07, 2048 + 32768, 32768);
+        string image = dir.File("two.img");
+        File.WriteAllBytes(image, disk);
+
+        (int code, string stdout, string stderr) = Run(["ls", image]);
+        Assert.Equal(0, code);
+        Assert.Contains("using partition 1", stderr, StringComparison.Ordinal);
+        Assert.Contains("/file-6-1000000.bin", stdout, StringComparison.Ordinal);
+
+        (code, stdout, stderr) = Run(["ls", image, "--partition", "2", "--json"]);
+        Assert.True(code == 0, stderr);
+        Assert.Empty(stderr);
+        Assert.Contains("\"/only-in-second.txt\"", stdout, StringComparison.Ordinal);
+        Assert.Equal(NtfsImages.NtfsLsListing(second)["/only-in-second.txt"].Record,
+            JsonDocument.Parse(stdout).RootElement[0].GetProperty("mftRecord").GetInt64());
+
+        (code, _, stderr) = Run(["ls", image, "--partition", "3"]);
+        Assert.Equal(1, code);
+        Assert.Contains("no partition 3", stderr, StringComparison.Ordinal);
+    }
+
+    private static void WriteMbrEntry(byte[] disk, int slot, byte type, uint firstLba, uint sectors)
+    {
+        new Prism.Disks.Partitions.MbrEntry(0, type, firstLba, sectors).Write(disk.AsSpan(0x1BE + (16 * slot)));
+        disk[0x1FE] = 0x55;
+        disk[0x1FF] = 0xAA;
+    }
+
     private static (int Code, string StdOut, string StdErr) Run(string[] args)
     {
         var stdout = new StringWriter();

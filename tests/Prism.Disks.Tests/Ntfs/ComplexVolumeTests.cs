@@ -55,6 +55,37 @@ public sealed partial class ComplexVolumeTests(ComplexVolumeFixture fixture) : I
         }
     }
 
+    [SkippableFact]
+    public void RecordSequenceAndSizes_MatchFsntfsinfo()
+    {
+        string image = fixture.RequireImage();
+        string fsntfsinfo = Oracle.Require("fsntfsinfo", "libfsntfs-utils");
+        using var source = new FileDiskSource(image);
+        NtfsVolume volume = NtfsVolume.Open(source, image);
+        NtfsFileEntry[] sample = [.. volume.Enumerate().Where((_, i) => i % 11 == 0).Append(volume.Find("/fragmented.bin")!)
+            .Append(volume.Find("/dir0/ads.txt")!).Append(volume.Find("/c/packed.txt")!)];
+        foreach (NtfsFileEntry e in sample)
+        {
+            string info = Oracle.Run(fsntfsinfo, ["-E", e.RecordNumber.ToString(System.Globalization.CultureInfo.InvariantCulture), image]).StdOut;
+            Assert.Contains($"File reference\t\t\t: {e.RecordNumber}-{e.SequenceNumber}\n", info, StringComparison.Ordinal);
+            if (!e.IsDirectory)
+            {
+                // One $DATA attribute block with a "Data size" per stream (continuation pieces carry none).
+                long[] sizes = [.. info.Split("\nAttribute: ")
+                    .Where(block => DataType().IsMatch(block))
+                    .SelectMany(block => DataSize().Matches(block))
+                    .Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+                Assert.Equal(sizes.Order(), e.Streams.Select(s => s.Size).Order());
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^\tType\t+: \$DATA ", RegexOptions.Multiline)]
+    private static partial Regex DataType();
+
+    [GeneratedRegex(@"Data size\t+: (\d+) bytes")]
+    private static partial Regex DataSize();
+
     [GeneratedRegex(@"from mft record (\d+)")]
     private static partial Regex FromRecord();
 

@@ -70,6 +70,44 @@ public sealed class FuzzTests(ComplexVolumeFixture fixture) : IClassFixture<Comp
         Assert.True(total.Elapsed < TimeSpan.FromSeconds(120), $"fuzzing took {total.Elapsed}");
     }
 
+    [SkippableFact]
+    public void CorruptIndexBlock_ReportedWithDirectoryRecordAndVolumeOffset()
+    {
+        fixture.RequireImage();
+        byte[] bytes = (byte[])fixture.Bytes!.Clone();
+        int block = FindStructures(bytes, "INDX")[^1];
+        bytes[block] = (byte)'X';
+        var errors = new List<NtfsEnumerationError>();
+        _ = NtfsVolume.Open(new MemoryDiskSource(bytes), "corrupt").Enumerate(includeSystemFiles: true, onError: errors.Add).Count();
+        NtfsEnumerationError error = Assert.Single(errors);
+        var ex = Assert.IsType<NtfsFormatException>(error.Exception);
+        Assert.Equal(block, ex.FileOffset);
+        Assert.Equal(error.RecordNumber, ex.RecordNumber);
+        Assert.Contains($"$I30 index of file record {error.RecordNumber} at 0x{block:X}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void CorruptFileRecord_ReportedWithRecordNumberAndOffset()
+    {
+        fixture.RequireImage();
+        byte[] bytes = (byte[])fixture.Bytes!.Clone();
+        NtfsVolume clean = NtfsVolume.Open(new MemoryDiskSource(fixture.Bytes!), "clean");
+        int cleanCount = clean.Enumerate().Count();
+        NtfsFileEntry victim = clean.Find("/dir2/entry-005-xxxxx.txt")!;
+        long offset = clean.GetExtents(victim).MftRecords[0].Offset;
+        Assert.True(bytes.AsSpan((int)offset, 4).SequenceEqual("FILE"u8), $"{victim} at 0x{offset:X}");
+        bytes[offset + 0x18] = 0x10; // bytes in use below the header size
+        bytes[offset + 0x19] = 0;
+        var errors = new List<NtfsEnumerationError>();
+        int listed = NtfsVolume.Open(new MemoryDiskSource(bytes), "corrupt").Enumerate(onError: errors.Add).Count();
+        NtfsEnumerationError error = Assert.Single(errors);
+        Assert.Equal(cleanCount - 1, listed);
+        Assert.Equal(victim.Path, error.Path);
+        var ex = Assert.IsType<NtfsFormatException>(error.Exception);
+        Assert.Equal(victim.RecordNumber, ex.RecordNumber);
+        Assert.Contains($"NTFS file record {victim.RecordNumber} at 0x{offset:X}", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void RandomLznt1Input_NeverThrowsOrOverruns()
     {

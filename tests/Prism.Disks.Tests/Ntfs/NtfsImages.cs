@@ -68,9 +68,9 @@ public static partial class NtfsImages
     }
 
     /// <summary>"ntfsls -R -l -i" parsed: path -> (record, size, isDirectory); "." and ".." entries dropped.</summary>
-    public static Dictionary<string, (long Record, long Size, bool IsDirectory)> NtfsLsListing(string image)
+    public static Dictionary<string, (long Record, long Size, bool IsDirectory)> NtfsLsListing(string image, params string[] extraOptions)
     {
-        string output = Oracle.Run(Oracle.Require("ntfsls", "ntfs-3g"), ["-R", "-l", "-i", "-F", image]).StdOut;
+        string output = Oracle.Run(Oracle.Require("ntfsls", "ntfs-3g"), ["-R", "-l", "-i", "-F", .. extraOptions, image]).StdOut;
         var result = new Dictionary<string, (long, long, bool)>(StringComparer.Ordinal);
         string dir = string.Empty;
         foreach (string line in output.Split('\n'))
@@ -103,11 +103,19 @@ public static partial class NtfsImages
         return result;
     }
 
-    /// <summary>File content through ntfscat (by path; "path" may carry no stream).</summary>
-    public static byte[] NtfsCat(string image, string path)
+    /// <summary>File content through ntfscat (by path; a named $DATA stream with <paramref name="stream"/>).</summary>
+    public static byte[] NtfsCat(string image, string path, string? stream = null)
     {
         string ntfscat = Oracle.Require("ntfscat", "ntfs-3g");
         var psi = new System.Diagnostics.ProcessStartInfo(ntfscat) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (!string.IsNullOrEmpty(stream))
+        {
+            psi.ArgumentList.Add("-a");
+            psi.ArgumentList.Add("0x80");
+            psi.ArgumentList.Add("-n");
+            psi.ArgumentList.Add(stream);
+        }
+
         psi.ArgumentList.Add(image);
         psi.ArgumentList.Add(path.TrimStart('/'));
         using var p = System.Diagnostics.Process.Start(psi)!;

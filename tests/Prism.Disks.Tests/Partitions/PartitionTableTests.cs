@@ -123,6 +123,25 @@ public sealed partial class PartitionTableTests
         ClusterSizeTests.AssertMatchesOracles(NtfsVolume.Open(PartitionTable.Read(source).Partitions.Single(p => p.Number == 6)), volumeImage);
     }
 
+    [SkippableFact]
+    public void Mbr4096_WithLogicals_MatchesPartxWithFourKSectors()
+    {
+        using var dir = new TempDir();
+        const int SectorSize = 4096;
+        byte[] bytes = new byte[64 * 1024 * 1024];
+        WriteEntry(bytes, 0, 0, new MbrEntry(0, 0x07, 256, 4096), SectorSize);
+        WriteEntry(bytes, 0, 1, new MbrEntry(0, 0x05, 4608, 8192), SectorSize);
+        WriteEntry(bytes, 4608, 0, new MbrEntry(0, 0x83, 256, 2048), SectorSize);
+        WriteEntry(bytes, 4608, 1, new MbrEntry(0, 0x05, 2560, 3072), SectorSize);
+        WriteEntry(bytes, 4608 + 2560, 0, new MbrEntry(0, 0x07, 256, 2048), SectorSize);
+        string disk = dir.File("mbr4k.img");
+        File.WriteAllBytes(disk, bytes);
+        var expected = Partx(disk, SectorSize);
+        PartitionTable table = PartitionTable.Read(new MemoryDiskSource(bytes), SectorSize);
+        Assert.Equal(3, table.Partitions.Length);
+        AssertSame(expected.Where(p => p.Type is not ("0xf" or "0x5")).ToList(), table);
+    }
+
     [Fact]
     public void Mbr_EbrChainLoop_ThrowsTypedError()
     {
@@ -176,9 +195,9 @@ public sealed partial class PartitionTableTests
         return b;
     }
 
-    private static void WriteEntry(byte[] disk, long sectorLba, int slot, MbrEntry entry)
+    private static void WriteEntry(byte[] disk, long sectorLba, int slot, MbrEntry entry, int sectorSize = 512)
     {
-        Span<byte> sector = disk.AsSpan((int)(sectorLba * 512), 512);
+        Span<byte> sector = disk.AsSpan((int)(sectorLba * sectorSize), 512);
         entry.Write(sector[(MbrSector.EntriesOffset + (slot * MbrEntry.Size))..]);
         BinaryPrimitives.WriteUInt16LittleEndian(sector[MbrSector.SignatureOffset..], MbrSector.BootSignature);
     }
