@@ -16,6 +16,9 @@ internal static class ScanCommand
         usage: prism scan PARENT CLONE... --signatures FILE... [--engine builtin|clamd] [--clamd SOCKET|HOST:PORT]
                           [--json F] [--store F] [--full] [--parallel N] [--quiet]
                prism scan --dir DIR --signatures FILE... [options as above]
+               prism scan --catalog [F] --signatures FILE... [--report-dir D] [--keep N] [options as above]
+          --catalog     scan every golden of the catalog with its registered clones (the nightly task)
+          --report-dir  write a timestamped JSON report there and keep the newest --keep N (default 14)
           --signatures  ClamAV .hdb/.hsb/.ndb/.cvd/.cld files or directories (repeat, or list several after it)
           --full        scan every clone in full, independently (the baseline)
           --store F     SQLite verdict store: reuse the parent's verdicts, skip unchanged clean clones
@@ -35,13 +38,16 @@ internal static class ScanCommand
             return args.Length == 0 ? 2 : 0;
         }
 
-        var a = new CliArgs(ExpandSignatureLists(args), new HashSet<string>(StringComparer.Ordinal) { "--full", "--quiet", "--allow-remote-parents" });
+        var a = new CliArgs(ExpandSignatureLists(CatalogWithoutValue(args)), new HashSet<string>(StringComparer.Ordinal) { "--full", "--quiet", "--allow-remote-parents" });
         IReadOnlyList<string> signatureArgs = a.Options("--signatures");
         string engineName = a.Option("--engine") ?? "builtin";
         string? clamd = a.Option("--clamd");
         string? json = a.Option("--json");
         string? storePath = a.Option("--store");
         string? dir = a.Option("--dir");
+        string? catalogOption = a.Option("--catalog");
+        string? reportDir = a.Option("--report-dir");
+        int keepReports = a.Int("--keep") ?? 14;
         bool full = a.Flag("--full");
         bool quiet = a.Flag("--quiet");
         bool allowRemote = a.Flag("--allow-remote-parents");
@@ -63,7 +69,20 @@ internal static class ScanCommand
         }
 
         List<(string Parent, List<string> Clones)> groups;
-        if (dir is not null)
+        string? catalogPath = null;
+        if (catalogOption is not null)
+        {
+            catalogPath = Prism.Provisioner.Catalog.PrismCatalog.ResolvePath(catalogOption.Length == 0 ? null : catalogOption);
+            using var catalog = Prism.Provisioner.Catalog.PrismCatalog.Open(catalogPath);
+            var clonesByGolden = catalog.Clones().ToLookup(c => c.Golden);
+            groups = catalog.Goldens().Select(g => (g.Path, clonesByGolden[g.Name].Select(c => c.Path).ToList())).ToList();
+            if (groups.Count == 0)
+            {
+                stderr.WriteLine($"prism: the catalog {catalogPath} has no golden images; nothing to scan");
+                return 0;
+            }
+        }
+        else if (dir is not null)
         {
             groups = FindChains(dir, allowRemote, stderr);
         }
@@ -71,7 +90,7 @@ internal static class ScanCommand
         {
             if (a.Positionals.Count < 1)
             {
-                throw new UsageException("scan needs PARENT [CLONE...] or --dir DIR");
+                throw new UsageException("scan needs PARENT [CLONE...], --dir DIR or --catalog");
             }
 
             groups = [(a.Positionals[0], a.Positionals.Skip(1).ToList())];
@@ -124,6 +143,26 @@ internal static class ScanCommand
                 WriteJson(json, reports);
             }
 
+            DateTime started = DateTime.UtcNow - TimeSpan.FromSeconds(reports.Sum(r => r.Seconds));
+            string? reportPath = null;
+            if (reportDir is not null)
+            {
+                Directory.CreateDirectory(reportDir);
+                reportPath = Path.Combine(reportDir, $"prism-scan-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}.json");
+                WriteJson(reportPath, reports);
+                foreach (string old in Directory.EnumerateFiles(reportDir, "prism-scan-*.json").Order(StringComparer.Ordinal).Reverse().Skip(Math.Max(1, keepReports)))
+                {
+                    File.Delete(old);
+                }
+            }
+
+            if (catalogPath is not null)
+            {
+                using var catalog = Prism.Provisioner.Catalog.PrismCatalog.Open(catalogPath);
+                catalog.AddScanRun(new Prism.Provisioner.Catalog.ScanRun(started, DateTime.UtcNow, reportPath ?? json,
+                    reports.Sum(r => r.Clones.Count), reports.Sum(r => r.Parent.Findings.Count + r.Clones.Sum(c => c.Findings.Count))));
+            }
+
             bool errors = reports.Any(r => r.Parent.Errors.Count > 0 || r.Clones.Any(c => c.Errors.Count > 0));
             bool found = reports.Any(r => r.Parent.Findings.Count > 0 || r.Clones.Any(c => c.Findings.Count > 0));
             return errors ? 2 : found ? 1 : 0;
@@ -133,6 +172,22 @@ internal static class ScanCommand
             stderr.WriteLine($"prism: {e.Message.ReplaceLineEndings(" ")}");
             return 2;
         }
+    }
+
+    /// <summary>"--catalog" may come without a value (the default catalog): give it an empty one.</summary>
+    private static string[] CatalogWithoutValue(string[] args)
+    {
+        var list = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            list.Add(args[i]);
+            if (args[i] == "--catalog" && (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
+            {
+                list.Add(string.Empty);
+            }
+        }
+
+        return [.. list];
     }
 
     /// <summary>Lets several files follow one --signatures: "--signatures a.hdb b.ndb" → two options.</summary>
