@@ -170,6 +170,8 @@ internal sealed class AnchorAutomaton
     /// Runs the automaton over <paramref name="data"/> from <paramref name="state"/> (pre-multiplied) and returns the
     /// final state. For every position where a keyword ends, calls <paramref name="sink"/> with the index just past it.
     /// </summary>
+    // A hot loop entered once per chunk: compile it optimised at once instead of starting at tier 0.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Run<TSink>(int state, ReadOnlySpan<byte> data, ref TSink sink)
         where TSink : struct, IAnchorSink, allows ref struct
     {
