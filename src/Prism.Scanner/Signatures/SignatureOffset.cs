@@ -18,8 +18,8 @@ internal readonly record struct SignatureOffset(SignatureOffsetKind Kind, long V
             return Any;
         }
 
-        if (text.StartsWith("EP", StringComparison.Ordinal) || text.StartsWith("SE", StringComparison.Ordinal)
-            || text.StartsWith("SL", StringComparison.Ordinal) || text.StartsWith('S') || text.StartsWith("VI", StringComparison.Ordinal)
+        // EP+n/EP-n (entry point), Sx+n, SEx, SL+n (sections), VI (version info) and $n$ macros need a parsed executable.
+        if (text.StartsWith("EP", StringComparison.Ordinal) || text.StartsWith('S') || text.StartsWith("VI", StringComparison.Ordinal)
             || text.StartsWith('$'))
         {
             throw new NotSupportedException($"offset {text} (executable-relative or macro) is not supported");

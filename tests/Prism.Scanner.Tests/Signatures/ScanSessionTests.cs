@@ -35,6 +35,22 @@ public sealed class ScanSessionTests
     }
 
     [Fact]
+    public async Task ScanAsync_SameAsScan_AndHonoursCancellation()
+    {
+        var rng = new Random(5);
+        byte[] data = new byte[(2 << 20) + 7];
+        rng.NextBytes(data);
+        "ABCDEFGH"u8.CopyTo(data.AsSpan((1 << 20) - 3));
+        SignatureDatabase db = SignatureDatabase.LoadFromText(("a.ndb", "A:0:*:41424344{2}4748\nB:0:*:5a5a5a5a5a\n"));
+        IReadOnlyList<Detection> expected = db.Scan(data);
+        Assert.Equal([new Detection("A", (1 << 20) - 3)], expected);
+        Assert.Equal(expected, await db.ScanAsync(new MemoryStream(data)));
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => db.ScanAsync(new MemoryStream(data), cts.Token));
+    }
+
+    [Fact]
     public void Complete_Twice_Throws_And_AppendAfterComplete_Throws()
     {
         SignatureDatabase db = SignatureDatabase.LoadFromText(("a.ndb", "A:0:*:41424344\n"));
