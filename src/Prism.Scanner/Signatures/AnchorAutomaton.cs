@@ -1,6 +1,7 @@
-using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Prism.Scanner.Signatures;
 
@@ -22,9 +23,9 @@ internal sealed class AnchorAutomaton
     private readonly int _firstOutputState;
     private readonly int[] _outputStart;
     private readonly int[] _outputs;
-    private readonly SearchValues<byte>? _rootSkip;
+    private readonly RootSkip? _rootSkip;
 
-    private AnchorAutomaton(int[] table, int firstOutputState, int[] outputStart, int[] outputs, SearchValues<byte>? rootSkip, int stateCount)
+    private AnchorAutomaton(int[] table, int firstOutputState, int[] outputStart, int[] outputs, RootSkip? rootSkip, int stateCount)
     {
         _table = table;
         _firstOutputState = firstOutputState;
@@ -155,7 +156,7 @@ internal sealed class AnchorAutomaton
             firstBytes.Add(k[0]);
         }
 
-        SearchValues<byte>? skip = firstBytes.Count is > 0 and <= MaxSkipFirstBytes ? SearchValues.Create([.. firstBytes]) : null;
+        RootSkip? skip = firstBytes.Count is > 0 and <= MaxSkipFirstBytes ? new RootSkip([.. firstBytes]) : null;
         return new AnchorAutomaton(table, firstOutput * 256, outputStart, [.. outputList], skip, n);
     }
 
@@ -170,6 +171,8 @@ internal sealed class AnchorAutomaton
     /// Runs the automaton over <paramref name="data"/> from <paramref name="state"/> (pre-multiplied) and returns the
     /// final state. For every position where a keyword ends, calls <paramref name="sink"/> with the index just past it.
     /// </summary>
+    // A hot loop entered once per chunk: compile it optimised at once instead of starting at tier 0.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Run<TSink>(int state, ReadOnlySpan<byte> data, ref TSink sink)
         where TSink : struct, IAnchorSink, allows ref struct
     {
@@ -178,18 +181,16 @@ internal sealed class AnchorAutomaton
         int threshold = _firstOutputState;
         int length = data.Length;
         int i = 0;
-        SearchValues<byte>? skip = _rootSkip;
+        RootSkip? skip = _rootSkip;
         while (i < length)
         {
             if (state == 0 && skip is not null)
             {
-                int j = data[i..].IndexOfAny(skip);
-                if (j < 0)
+                i = skip.IndexOfAny(data, i);
+                if (i < 0)
                 {
                     break;
                 }
-
-                i += j;
             }
 
             state = Unsafe.Add(ref table, state + Unsafe.Add(ref input, i));
@@ -201,6 +202,83 @@ internal sealed class AnchorAutomaton
         }
 
         return state;
+    }
+}
+
+/// <summary>
+/// Finds the next byte that can start an anchor by comparing 32 (or 16) bytes at a time against each first byte.
+/// Hand-rolled rather than SearchValues so the whole scan loop is JIT-compiled optimised from its first call.
+/// </summary>
+internal sealed class RootSkip
+{
+    private readonly Vector256<byte>[] _wide;
+    private readonly Vector128<byte>[] _narrow;
+    private readonly bool[] _isFirst = new bool[256];
+
+    public RootSkip(byte[] firstBytes)
+    {
+        _wide = firstBytes.Select(b => Vector256.Create(b)).ToArray();
+        _narrow = firstBytes.Select(b => Vector128.Create(b)).ToArray();
+        foreach (byte b in firstBytes)
+        {
+            _isFirst[b] = true;
+        }
+    }
+
+    /// <summary>Index of the first byte at or after <paramref name="start"/> that starts some anchor, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int IndexOfAny(ReadOnlySpan<byte> data, int start)
+    {
+        ref byte input = ref MemoryMarshal.GetReference(data);
+        int i = start;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<byte>[] wide = _wide;
+            for (; i <= data.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                Vector256<byte> block = Vector256.LoadUnsafe(ref input, (nuint)i);
+                Vector256<byte> hits = Vector256.Equals(block, wide[0]);
+                for (int k = 1; k < wide.Length; k++)
+                {
+                    hits |= Vector256.Equals(block, wide[k]);
+                }
+
+                uint mask = hits.ExtractMostSignificantBits();
+                if (mask != 0)
+                {
+                    return i + BitOperations.TrailingZeroCount(mask);
+                }
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Vector128<byte>[] narrow = _narrow;
+            for (; i <= data.Length - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                Vector128<byte> block = Vector128.LoadUnsafe(ref input, (nuint)i);
+                Vector128<byte> hits = Vector128.Equals(block, narrow[0]);
+                for (int k = 1; k < narrow.Length; k++)
+                {
+                    hits |= Vector128.Equals(block, narrow[k]);
+                }
+
+                uint mask = hits.ExtractMostSignificantBits();
+                if (mask != 0)
+                {
+                    return i + BitOperations.TrailingZeroCount(mask);
+                }
+            }
+        }
+
+        for (; i < data.Length; i++)
+        {
+            if (_isFirst[Unsafe.Add(ref input, i)])
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 }
 

@@ -25,6 +25,8 @@ internal sealed class BodySignature
     /// <summary>True when the signature has '*' or {n-}: its parts can be arbitrarily far apart.</summary>
     public bool IsUnbounded => Segments.Length > 1;
 
+    /// <summary>ClamAV-syntax line with gaps normalised to {n-m} and part separators to '*' or {n-}.</summary>
     public string ToCanonical() =>
-        $"ndb:{Name}:0:{Offset}:{string.Join("{" + "*" + "}", Segments.Select(s => s.MinDistanceFromPrevious + ">" + s.Canonical))}";
+        $"ndb:{Name}:0:{Offset}:" + string.Concat(Segments.Select((s, i) =>
+            (i == 0 ? string.Empty : s.MinDistanceFromPrevious > 0 ? $"{{{s.MinDistanceFromPrevious}-}}" : "*") + s.Canonical));
 }

@@ -74,8 +74,9 @@ internal sealed class PatternSegment
         List<PatternElement> elements = raw.Elements;
         string canonical = string.Concat(elements.Select(e => e.ToCanonical()));
 
-        // Longest run of exact bytes inside one Bytes element.
-        int bestElement = -1, bestStart = 0, bestLength = 0;
+        // The best window of up to MaxAnchorLength exact bytes inside one Bytes element: longest first, then the most
+        // distinct values with the fewest 00/FF bytes, which are common in disk images and would flood verification.
+        int bestElement = -1, bestStart = 0, bestLength = 0, bestScore = int.MinValue;
         for (int ei = 0; ei < elements.Count; ei++)
         {
             PatternElement e = elements[ei];
@@ -93,11 +94,14 @@ internal sealed class PatternSegment
                     continue;
                 }
 
-                if (run > bestLength)
+                int length = Math.Min(run, MaxAnchorLength);
+                for (int start = k - run; start + length <= k && length > 0; start++)
                 {
-                    bestLength = run;
-                    bestElement = ei;
-                    bestStart = k - run;
+                    int score = AnchorScore(e.Values.AsSpan(start, length));
+                    if (length > bestLength || (length == bestLength && score > bestScore))
+                    {
+                        (bestElement, bestStart, bestLength, bestScore) = (ei, start, length, score);
+                    }
                 }
 
                 run = 0;
@@ -125,7 +129,7 @@ internal sealed class PatternSegment
         var before = new List<PatternElement>();
         var after = new List<PatternElement>();
         byte[][] anchors;
-        if (bestAlternativeLength > Math.Min(bestLength, MaxAnchorLength))
+        if (bestAlternativeLength > bestLength)
         {
             anchors = elements[bestAlternative].Options.Select(o => o.Values).ToArray();
             before.AddRange(elements.Take(bestAlternative));
@@ -134,7 +138,7 @@ internal sealed class PatternSegment
         else
         {
             PatternElement host = elements[bestElement];
-            int length = Math.Min(bestLength, MaxAnchorLength);
+            int length = bestLength;
             anchors = [host.Values.AsSpan(bestStart, length).ToArray()];
             before.AddRange(elements.Take(bestElement));
             if (bestStart > 0)
@@ -153,6 +157,25 @@ internal sealed class PatternSegment
 
         before.Reverse();
         return new PatternSegment([.. before], anchors, [.. after], raw.MinDistanceFromPrevious, canonical);
+    }
+
+    private static int AnchorScore(ReadOnlySpan<byte> window)
+    {
+        int score = 0;
+        for (int i = 0; i < window.Length; i++)
+        {
+            if (window[..i].IndexOf(window[i]) < 0)
+            {
+                score += 2;
+            }
+
+            if (window[i] is 0x00 or 0xFF)
+            {
+                score--;
+            }
+        }
+
+        return score;
     }
 
     /// <summary>

@@ -56,6 +56,8 @@ internal sealed class QuadAnchorFilter
     /// Reports every key occurrence in <paramref name="window"/> that ends after index <paramref name="from"/> (the
     /// bytes before it are history already scanned): <paramref name="sink"/> gets each keyword id and the index just past it.
     /// </summary>
+    // A hot loop entered once per chunk: compile it optimised at once instead of starting at tier 0.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run<TSink>(ReadOnlySpan<byte> window, int from, ref TSink sink)
         where TSink : struct, IQuadSink, allows ref struct
     {

@@ -20,7 +20,7 @@ public sealed class ScanSession : IDisposable
     private readonly List<Detection> _detections = [];
     private readonly List<Hit> _pending = [];
     private readonly List<Hit> _eofCandidates = [];
-    private Dictionary<int, List<(long Start, long End)>[]>? _partMatches;
+    private Dictionary<int, PartChain>? _chains;
     private IncrementalHash? _md5, _sha1, _sha256;
     private byte[] _buffer = [];
     private int _bufferLength;
@@ -277,19 +277,70 @@ public sealed class ScanSession : IDisposable
             return;
         }
 
-        _partMatches ??= [];
-        if (!_partMatches.TryGetValue(signature, out List<(long, long)>[]? parts))
+        _chains ??= [];
+        if (!_chains.TryGetValue(signature, out PartChain? chain))
         {
-            parts = new List<(long, long)>[body.Segments.Length];
-            for (int i = 0; i < parts.Length; i++)
-            {
-                parts[i] = [];
-            }
-
-            _partMatches.Add(signature, parts);
+            chain = new PartChain(body.Segments.Length);
+            _chains.Add(signature, chain);
         }
 
-        parts[part].Add((start, end));
+        OfferPart(signature, body, chain, part, start, end);
+    }
+
+    /// <summary>
+    /// Records a match of part <paramref name="part"/> of a '*'/{n-} signature. Parts must occur in order, each
+    /// starting at least its minimum distance after the previous part's end; per part the chain with the earliest end
+    /// is kept (greedy is optimal). A match that arrives before the previous part's (verification waits for
+    /// look-ahead, so arrival order can differ from file order) waits until no earlier match can still arrive.
+    /// </summary>
+    private void OfferPart(int signature, BodySignature body, PartChain chain, int part, long start, long end)
+    {
+        long firstStart = start;
+        if (part > 0)
+        {
+            long previousEnd = chain.End[part - 1];
+            if (previousEnd == long.MaxValue || start < previousEnd + body.Segments[part].MinDistanceFromPrevious)
+            {
+                List<(long Start, long End)> waiting = chain.Waiting[part];
+                if (waiting.Count >= 64)
+                {
+                    long horizon = _total - _db.RetainLength;
+                    long best = chain.End[part];
+                    waiting.RemoveAll(w => w.Start < horizon || w.End >= best);
+                }
+
+                waiting.Add((start, end));
+                return;
+            }
+
+            firstStart = chain.FirstStart[part - 1];
+        }
+
+        if (end >= chain.End[part])
+        {
+            return;
+        }
+
+        chain.End[part] = end;
+        chain.FirstStart[part] = firstStart;
+        if (part == body.Segments.Length - 1)
+        {
+            _detected[signature] = true;
+            _detections.Add(new Detection(body.Name, firstStart));
+            return;
+        }
+
+        List<(long Start, long End)> next = chain.Waiting[part + 1];
+        long threshold = end + body.Segments[part + 1].MinDistanceFromPrevious;
+        for (int i = 0; i < next.Count && !_detected[signature]; i++)
+        {
+            if (next[i].Start >= threshold)
+            {
+                (long s, long e) = next[i];
+                next.RemoveAt(i--);
+                OfferPart(signature, body, chain, part + 1, s, e);
+            }
+        }
     }
 
     private IReadOnlyList<Detection> Finish(ReadOnlySpan<byte> window, long windowBase)
@@ -301,58 +352,10 @@ public sealed class ScanSession : IDisposable
             Verify(hit, window, windowBase, _total);
         }
 
-        if (_partMatches is not null)
-        {
-            foreach ((int signature, List<(long Start, long End)>[] parts) in _partMatches)
-            {
-                if (ChainStart(_db.Bodies[signature], parts) is long start)
-                {
-                    _detections.Add(new Detection(_db.Bodies[signature].Name, start));
-                }
-            }
-        }
-
         FinishHash(ref _md5, _db.Md5);
         FinishHash(ref _sha1, _db.Sha1);
         FinishHash(ref _sha256, _db.Sha256);
         return _detections.AsReadOnly();
-    }
-
-    /// <summary>
-    /// Start of the first part when the parts occur in order, each starting at least its minimum distance after the
-    /// previous part's end (ClamAV's '*' and {n-}); greedy on earliest ends. Null when they do not.
-    /// </summary>
-    private static long? ChainStart(BodySignature body, List<(long Start, long End)>[] parts)
-    {
-        long previousEnd = long.MinValue;
-        long firstStart = 0;
-        for (int p = 0; p < parts.Length; p++)
-        {
-            long bestEnd = long.MaxValue, bestStart = 0;
-            long minStart = p == 0 ? long.MinValue : previousEnd + body.Segments[p].MinDistanceFromPrevious;
-            foreach ((long start, long end) in parts[p])
-            {
-                if (start >= minStart && end < bestEnd)
-                {
-                    bestEnd = end;
-                    bestStart = start;
-                }
-            }
-
-            if (bestEnd == long.MaxValue)
-            {
-                return null;
-            }
-
-            if (p == 0)
-            {
-                firstStart = bestStart;
-            }
-
-            previousEnd = bestEnd;
-        }
-
-        return firstStart;
     }
 
     private void FinishHash(ref IncrementalHash? hash, HashSignatureSet set)
@@ -377,6 +380,28 @@ public sealed class ScanSession : IDisposable
         {
             throw new InvalidOperationException("the scan session is already complete");
         }
+    }
+
+    /// <summary>Progress of one multi-part signature: per part, the earliest chain end and its first part's start.</summary>
+    private sealed class PartChain
+    {
+        public PartChain(int parts)
+        {
+            End = new long[parts];
+            Array.Fill(End, long.MaxValue);
+            FirstStart = new long[parts];
+            Waiting = new List<(long Start, long End)>[parts];
+            for (int i = 0; i < parts; i++)
+            {
+                Waiting[i] = [];
+            }
+        }
+
+        public long[] End { get; }
+
+        public long[] FirstStart { get; }
+
+        public List<(long Start, long End)>[] Waiting { get; }
     }
 
     /// <summary>An anchor occurrence awaiting verification.</summary>

@@ -6,13 +6,13 @@ public sealed class SignatureFormatException : IOException
     internal SignatureFormatException(string source, int lineNumber, string detail, Exception? inner = null)
         : base(lineNumber > 0 ? $"{source}:{lineNumber}: {detail}" : $"{source}: {detail}", inner)
     {
-        Source = source;
+        FilePath = source;
         LineNumber = lineNumber;
         Detail = detail;
     }
 
     /// <summary>The database file (for archive members "archive.cvd:member.ndb").</summary>
-    public new string Source { get; }
+    public string FilePath { get; }
 
     /// <summary>1-based line number of the bad line; 0 when the whole file is bad (e.g. a corrupt .cvd header).</summary>
     public int LineNumber { get; }

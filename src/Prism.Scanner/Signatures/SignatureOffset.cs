@@ -18,8 +18,8 @@ internal readonly record struct SignatureOffset(SignatureOffsetKind Kind, long V
             return Any;
         }
 
-        if (text.StartsWith("EP", StringComparison.Ordinal) || text.StartsWith("SE", StringComparison.Ordinal)
-            || text.StartsWith("SL", StringComparison.Ordinal) || text.StartsWith('S') || text.StartsWith("VI", StringComparison.Ordinal)
+        // EP+n/EP-n (entry point), Sx+n, SEx, SL+n (sections), VI (version info) and $n$ macros need a parsed executable.
+        if (text.StartsWith("EP", StringComparison.Ordinal) || text.StartsWith('S') || text.StartsWith("VI", StringComparison.Ordinal)
             || text.StartsWith('$'))
         {
             throw new NotSupportedException($"offset {text} (executable-relative or macro) is not supported");
@@ -46,7 +46,8 @@ internal readonly record struct SignatureOffset(SignatureOffsetKind Kind, long V
     public (long Min, long Max) StartRange(long? fileLength) => Kind switch
     {
         SignatureOffsetKind.Absolute => (Value, Value + MaxShift),
-        SignatureOffsetKind.FromEnd when fileLength is long n => (n - Value, n - Value + MaxShift),
+        // Like ClamAV, EOF-n in a file shorter than n bytes is no valid offset at all, even if a shift would reach 0.
+        SignatureOffsetKind.FromEnd when fileLength is long n => Value > n ? (1, 0) : (n - Value, n - Value + MaxShift),
         _ => (0, long.MaxValue),
     };
 

@@ -102,6 +102,13 @@ internal sealed class GeneratedCorpus
         f = Fragment(24);
         Add("Prism.Test.Eof", "EOF-300", Hex(f), new("Eof", f, Spoil(f, 3), EofDistance: 300));
 
+        f = Fragment(24);
+        Add("Prism.Test.EofShift", "EOF-400,50", Hex(f), new("EofShift", f, Spoil(f, 3), EofDistance: 400 - rng.Next(0, 51)));
+
+        // EOF-n beyond the start of a short file: the shifted range would reach offset 0 (eicar.com is 68 bytes).
+        ndb.Append("Prism.Test.EofBeyond:0:EOF-70,5:").Append(Hex(eicar.AsSpan(0, 10))).Append('\n');
+        ndb.Append("Prism.Test.EofWithin:0:EOF-68,5:").Append(Hex(eicar.AsSpan(0, 10))).Append('\n');
+
         // Lines both engines leave unused on raw data: a PE-only target and an entry-point offset.
         ndb.Append("Prism.Test.PeOnly:1:*:").Append(Hex(eicar)).Append('\n');
         ndb.Append("Prism.Test.EntryPoint:1:EP+0:").Append(Hex(eicar)).Append('\n');

@@ -130,10 +130,11 @@ internal static class SignatureGenerator
                 }
                 else
                 {
-                    int min = rng.Next(0, 10);
+                    int min = rng.Next(0, 12);
                     hex.Append('{').Append(min).Append("-}");
                     regex.Append(@"[\s\S]{").Append(min).Append(",}");
-                    AddRandom(rng, alphabet, instance, min + rng.Next(0, 10));
+                    // Sometimes closer than the minimum: an instance that must not match.
+                    AddRandom(rng, alphabet, instance, rng.Next(0, min + 10));
                 }
             }
 

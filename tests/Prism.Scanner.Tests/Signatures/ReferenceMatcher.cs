@@ -25,6 +25,11 @@ internal static class ReferenceMatcher
         }
         else if (s.FromEnd is long e)
         {
+            if (e > data.Length)
+            {
+                return false;
+            }
+
             (lo, hi) = (data.Length - e, data.Length - e + s.Shift);
         }
         else

@@ -40,7 +40,7 @@ public sealed class SignatureLoaderTests : IDisposable
         string path = _dir.File(fileName);
         File.WriteAllText(path, text);
         SignatureFormatException e = Assert.Throws<SignatureFormatException>(() => SignatureDatabase.Load(path));
-        Assert.Equal(path, e.Source);
+        Assert.Equal(path, e.FilePath);
         Assert.Equal(line, e.LineNumber);
         Assert.StartsWith($"{path}:{line}: ", e.Message, StringComparison.Ordinal);
         Assert.Contains(detail, e.Detail, StringComparison.Ordinal);
