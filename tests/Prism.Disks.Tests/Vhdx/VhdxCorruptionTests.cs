@@ -181,7 +181,7 @@ public sealed class VhdxCorruptionTests
         Assert.Contains(disk.Check(), i => i.Message.Contains("region table", StringComparison.Ordinal));
     }
 
-    public static TheoryData<string> BadRegionTables => new() { "unknown-required", "missing-bat", "overlaps-log", "unaligned", "duplicate", "count" };
+    public static TheoryData<string> BadRegionTables => new() { "unknown-required", "missing-bat", "overlaps-log", "unaligned", "duplicate", "count", "bat-beyond-eof" };
 
     [Theory]
     [MemberData(nameof(BadRegionTables))]
@@ -212,6 +212,10 @@ public sealed class VhdxCorruptionTests
                     break;
                 case "duplicate":
                     t[16..32].CopyTo(t[48..]);
+                    break;
+                case "bat-beyond-eof":
+                    // A BAT far past the end of the file read as all zeros, and the first flush wrote a page at 2^55.
+                    BinaryPrimitives.WriteUInt64LittleEndian(t[32..], 1UL << 55);
                     break;
                 default:
                     BinaryPrimitives.WriteUInt32LittleEndian(t[8..], 5000);
@@ -511,5 +515,178 @@ public sealed class VhdxCorruptionTests
             Assert.True(e is VhdxFormatException, $"writable={writable}: expected VhdxFormatException, got {e?.GetType().Name ?? "success"}: {e?.Message}");
             Assert.Contains("0x", e!.Message, StringComparison.Ordinal);
         }
+    }
+
+    // ---- seeded random mutations ----
+
+    private static byte[] DirtyLogImage()
+    {
+        byte[] image = Dynamic();
+        byte[] batPage = image.AsSpan((int)BatOffset, 4096).ToArray();
+        long len = image.Length;
+        return WithLog(image, VhdxLog.BuildEntry(1, 0, Guid.NewGuid(), len / MiB * MiB, len, [(BatOffset, batPage)]));
+    }
+
+    private static byte[] ChildImage()
+    {
+        using var dir = new TempDir();
+        string parent = dir.File("p.vhdx");
+        string child = dir.File("c.vhdx");
+        VhdxDisk.Create(parent, new VhdxCreateOptions { VirtualSize = 8 * MiB, BlockSize = MiB });
+        VhdxDisk.CreateDifferencing(child, parent, new VhdxDifferencingOptions { BlockSize = MiB });
+        using (VhdxDisk d = VhdxDisk.Open(child, new VhdxOpenOptions { Writable = true }))
+        {
+            var rng = new Random(8);
+            for (int i = 0; i < 8; i++)
+            {
+                (long offset, byte[] data) = VhdxTestKit.RandomWrite(rng, d.VirtualSize, 300_000);
+                d.Write(data, offset);
+            }
+        }
+
+        return File.ReadAllBytes(child);
+    }
+
+    public static TheoryData<string> MutationSeeds => new() { "dynamic", "dirty-log", "differencing" };
+
+    [Theory]
+    [MemberData(nameof(MutationSeeds))]
+    public void Open_RandomSingleFieldMutations_OnlyTypedErrorsOrConsistentOpen(string seedImage)
+    {
+        byte[] original = seedImage switch
+        {
+            "dynamic" => Dynamic(),
+            "dirty-log" => DirtyLogImage(),
+            _ => ChildImage(),
+        };
+        using (VhdxDisk sane = VhdxTestKit.OpenMemory(original, FakePath, options: new VhdxOpenOptions { SkipParent = true }))
+        {
+            VhdxTestKit.AssertNoCheckErrors(sane);
+        }
+
+        byte[] image = (byte[])original.Clone();
+        int window = (int)Math.Min(4 * MiB, image.Length);
+        var rng = new Random(seedImage.Length * 7919);
+        int opened = 0;
+        int rejected = 0;
+        var slowest = TimeSpan.Zero;
+        for (int iteration = 0; iteration < 1000; iteration++)
+        {
+            string what = Mutate(image, rng);
+            bool writable = iteration % 8 == 0;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            Exception? e = Record.Exception(() =>
+            {
+                byte[] target = writable ? (byte[])image.Clone() : image;
+                using VhdxDisk disk = VhdxTestKit.OpenMemory(target, FakePath, writable, new VhdxOpenOptions { SkipParent = true }, copy: false);
+                ReadEverything(disk);
+                Assert.NotNull(disk.Check());
+                if (writable)
+                {
+                    disk.Write(new byte[] { 0xEE, 0xEE, 0xEE }, disk.VirtualSize / 3);
+                    disk.Flush();
+                }
+            });
+            sw.Stop();
+            slowest = sw.Elapsed > slowest ? sw.Elapsed : slowest;
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"iteration {iteration} ({what}) took {sw.Elapsed}");
+            if (e is null)
+            {
+                opened++;
+            }
+            else
+            {
+                rejected++;
+                Assert.True(e is VhdxFormatException or DiskChainException,
+                    $"iteration {iteration} ({what}, writable={writable}): {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+                if (e is VhdxFormatException)
+                {
+                    Assert.Contains(FakePath, e.Message, StringComparison.Ordinal);
+                    Assert.Contains("0x", e.Message, StringComparison.Ordinal);
+                }
+                else
+                {
+                    Assert.Contains(FakePath, e.Message, StringComparison.Ordinal);
+                }
+            }
+
+            original.AsSpan(0, window).CopyTo(image);
+        }
+
+        // Both outcomes must actually occur, or the mutations are not reaching the parser.
+        Assert.True(opened > 50 && rejected > 50, $"opened {opened}, rejected {rejected}");
+    }
+
+    private static void ReadEverything(VhdxDisk disk)
+    {
+        byte[] buf = new byte[MiB];
+        long step = Math.Max(MiB, disk.VirtualSize / 16);
+        for (long o = 0; o < disk.VirtualSize; o += step)
+        {
+            try
+            {
+                disk.Read(buf, o);
+            }
+            catch (DiskChainException)
+            {
+                // A sector that lives in the (skipped) parent: fine, the rest must still be readable.
+            }
+        }
+
+        Assert.True(disk.GetAllocatedRanges().Count() >= 0);
+    }
+
+    /// <summary>One mutation inside the first 4 MiB (headers, region tables, log, metadata, BAT); re-stamps checksums most of the time.</summary>
+    private static string Mutate(byte[] image, Random rng)
+    {
+        (long start, int length, int crcStart, int crcLength) = rng.Next(10) switch
+        {
+            0 => (VhdxLayout.Header1Offset, 80, (int)VhdxLayout.Header1Offset, VhdxHeader.Size),
+            1 => (VhdxLayout.Header2Offset, 80, (int)VhdxLayout.Header2Offset, VhdxHeader.Size),
+            2 => (VhdxLayout.RegionTable1Offset, 80, (int)VhdxLayout.RegionTable1Offset, VhdxLayout.RegionTableSize),
+            3 => (VhdxLayout.RegionTable2Offset, 80, (int)VhdxLayout.RegionTable2Offset, VhdxLayout.RegionTableSize),
+            4 => (LogOffset, 8192, (int)LogOffset, -1),
+            5 or 6 => (MetadataOffset, 0, -1, 0),
+            7 or 8 => (BatOffset, 4096, -1, 0),
+            _ => (0, (int)Math.Min(4 * MiB, image.Length), -1, 0),
+        };
+        if (start == MetadataOffset)
+        {
+            // Either the table (header + entries) or the items.
+            (start, length) = rng.Next(2) == 0 ? (MetadataOffset, 32 + (7 * 32)) : (MetadataOffset + 0x10000, 0x400);
+        }
+
+        int width = rng.Next(4) switch { 0 => 1, 1 => 2, 2 => 4, _ => 8 };
+        long at = start + (rng.Next(Math.Max(1, length - width)) / width * width);
+        ulong value = rng.Next(6) switch
+        {
+            0 => 0,
+            1 => ulong.MaxValue,
+            2 => (ulong)rng.NextInt64(),
+            3 => (ulong)rng.Next(0, 256) * (ulong)MiB,
+            4 => BinaryPrimitives.ReadUInt64LittleEndian(image.AsSpan((int)at)) ^ (1UL << rng.Next(width * 8)),
+            _ => (uint)rng.Next(0, 8) | ((ulong)(uint)rng.Next(0, 16) << 20),
+        };
+        Span<byte> v = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(v, value);
+        v[..width].CopyTo(image.AsSpan((int)at));
+        bool stamp = crcStart >= 0 && rng.Next(10) < 8;
+        if (stamp)
+        {
+            if (crcLength < 0)
+            {
+                uint entryLength = BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(crcStart + 8));
+                if (entryLength >= 4096 && entryLength <= MiB && entryLength % 4096 == 0)
+                {
+                    VhdxChecksum.Stamp(image.AsSpan(crcStart, (int)entryLength), 4);
+                }
+            }
+            else
+            {
+                VhdxChecksum.Stamp(image.AsSpan(crcStart, crcLength), 4);
+            }
+        }
+
+        return $"{width}-byte 0x{value:X} at 0x{at:X}{(stamp ? " + crc" : "")}";
     }
 }
