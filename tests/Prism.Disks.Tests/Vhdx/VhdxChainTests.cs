@@ -301,4 +301,38 @@ public sealed class VhdxChainTests
             Assert.True(owner[s] == mapped[s], $"sector {s}: model layer {owner[s]}, map layer {mapped[s]}");
         }
     }
+
+    [Fact]
+    public async Task Read_ConcurrentReadersOnAChain_SeeTheModel()
+    {
+        using var dir = new TempDir();
+        string parent = MakeBase(dir);
+        string child = MakeChild(dir, parent, "c.vhdx");
+        byte[] model;
+        using (VhdxDisk c = VhdxDisk.Open(child, new VhdxOpenOptions { Writable = true }))
+        {
+            model = VhdxTestKit.ReadAll(c);
+            var rng = new Random(12);
+            for (int i = 0; i < 40; i++)
+            {
+                (long offset, byte[] data) = VhdxTestKit.RandomWrite(rng, Size, 40_000);
+                VhdxTestKit.WriteBoth(c, model, data, offset);
+            }
+        }
+
+        using VhdxDisk disk = VhdxDisk.Open(child);
+        Task[] readers = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            var rng = new Random(t);
+            for (int i = 0; i < 400; i++)
+            {
+                long offset = rng.NextInt64(0, Size - 1);
+                byte[] buf = new byte[(int)Math.Min(rng.Next(1, 200_000), Size - offset)];
+                disk.Read(buf, offset);
+                VhdxTestKit.AssertSameBytes(model.AsSpan((int)offset, buf.Length), buf, $"reader {t} at 0x{offset:X}");
+            }
+        })).ToArray();
+        await Task.WhenAll(readers);
+    }
 }
+
