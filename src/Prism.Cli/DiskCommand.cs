@@ -126,7 +126,8 @@ internal static class DiskCommand
         IReadOnlyList<VhdxDisk> chain = disk.Chain;
         if (json)
         {
-            using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
+            using var jsonBuffer = new MemoryStream();
+            using var w = new Utf8JsonWriter(jsonBuffer, new JsonWriterOptions { Indented = true });
             w.WriteStartObject();
             w.WriteString("path", disk.Path);
             w.WriteString("format", "vhdx");
@@ -164,7 +165,7 @@ internal static class DiskCommand
             w.WriteNumber("depth", chain.Count);
             w.WriteEndObject();
             w.Flush();
-            Console.Out.Flush();
+            WriteJson(stdout, jsonBuffer);
             return 0;
         }
 
@@ -203,7 +204,8 @@ internal static class DiskCommand
         bool errors = issues.Any(i => i.Issue.Severity == VhdxCheckSeverity.Error);
         if (json)
         {
-            using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
+            using var jsonBuffer = new MemoryStream();
+            using var w = new Utf8JsonWriter(jsonBuffer, new JsonWriterOptions { Indented = true });
             w.WriteStartObject();
             w.WriteString("path", Path.GetFullPath(path));
             w.WriteBoolean("consistent", !errors);
@@ -220,6 +222,7 @@ internal static class DiskCommand
             w.WriteEndArray();
             w.WriteEndObject();
             w.Flush();
+            WriteJson(stdout, jsonBuffer);
         }
         else
         {
@@ -232,6 +235,13 @@ internal static class DiskCommand
         }
 
         return errors ? 1 : 0;
+    }
+
+    /// <summary>JSON goes to the command's stdout writer (not around it to the process stdout), newline-terminated.</summary>
+    private static void WriteJson(TextWriter stdout, MemoryStream json)
+    {
+        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length));
+        stdout.Flush();
     }
 
     private static int Read(CliArgs a, TextWriter stdout)
@@ -300,7 +310,8 @@ internal static class DiskCommand
         IReadOnlyList<ChainRange> map = disk.GetChainMap();
         if (json)
         {
-            using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = false });
+            using var jsonBuffer = new MemoryStream();
+            using var w = new Utf8JsonWriter(jsonBuffer, new JsonWriterOptions { Indented = false });
             w.WriteStartArray();
             foreach (ChainRange r in map)
             {
@@ -314,7 +325,7 @@ internal static class DiskCommand
 
             w.WriteEndArray();
             w.Flush();
-            Console.Out.Flush();
+            WriteJson(stdout, jsonBuffer);
             return 0;
         }
 

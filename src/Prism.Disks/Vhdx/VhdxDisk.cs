@@ -308,6 +308,13 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
         long logEnd = (long)header.LogOffset + header.LogLength;
         foreach (RegionTableEntry e in table!.Entries)
         {
+            bool known = e.Guid == VhdxLayout.BatRegion || e.Guid == VhdxLayout.MetadataRegion;
+            if (known && e.End > storage.Length)
+            {
+                throw new VhdxFormatException(path, "VHDX region table entry", VhdxLayout.RegionTable1Offset,
+                    $"region {e.Guid} at 0x{e.FileOffset:X} length 0x{e.Length:X} extends past the end of the file (0x{storage.Length:X})");
+            }
+
             if (header.LogLength > 0 && e.FileOffset < logEnd && (long)header.LogOffset < e.End)
             {
                 throw new VhdxFormatException(path, "VHDX region table entry", VhdxLayout.RegionTable1Offset,

@@ -206,7 +206,11 @@ internal static class VhdxLog
         return new LogEntry(offset, (int)length, tail, seq, (long)flushed, (long)last, descriptors);
     }
 
-    /// <summary>Checks replay targets: nothing below the region tables (headers are never logged).</summary>
+    /// <summary>
+    /// Checks replay targets: nothing below the region tables (headers are never logged), and nothing past the entry's
+    /// LastFileOffset (MS-VHDX 2.3.1.1: the file size that holds every structure), so a corrupt descriptor cannot make
+    /// a replay write (or zero) an unbounded range.
+    /// </summary>
     public static void ValidateTargets(IReadOnlyList<LogEntry> sequence, string? path, long logFileOffset)
     {
         foreach (LogEntry e in sequence)
@@ -217,6 +221,12 @@ internal static class VhdxLog
                 {
                     throw new VhdxFormatException(path, "VHDX log entry", logFileOffset + e.LogOffset,
                         $"descriptor targets 0x{d.FileOffset:X}, inside the file identifier/header area");
+                }
+
+                if (d.Length > e.LastFileOffset - d.FileOffset)
+                {
+                    throw new VhdxFormatException(path, "VHDX log entry", logFileOffset + e.LogOffset,
+                        $"descriptor targets 0x{d.FileOffset:X} length 0x{d.Length:X}, past the entry's LastFileOffset 0x{e.LastFileOffset:X}");
                 }
             }
         }

@@ -61,7 +61,7 @@ public sealed class VhdxModelPropertyTests
             Run(scenario);
             return true;
         });
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(40), property);
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(30), property);
     }
 
     private static void Run(Scenario s)
