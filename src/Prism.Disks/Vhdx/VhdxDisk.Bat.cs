@@ -174,6 +174,12 @@ public sealed partial class VhdxDisk
             ThrowBadEntry(batIndex, entry, "payload block points into the 1 MiB header area");
         }
 
+        if (offset > _storage.Length - BlockSize)
+        {
+            ThrowBadEntry(batIndex, entry,
+                $"payload block at 0x{offset:X} extends past the end of the file (0x{_storage.Length:X}); the file is truncated or the entry is corrupt");
+        }
+
         return offset;
     }
 

@@ -171,6 +171,35 @@ public sealed class VhdxCorpusTests
         Assert.Equal(before, VhdxTestKit.FileSha256(path));
     }
 
+    [SkippableFact]
+    public void Read_HyperVDifferencingOverAllZeroParent_MatchesSourcesContentSha()
+    {
+        using var dir = new TempDir();
+        string path = Corpus.Unpack("vhdx/differencing.avhdx.gz", dir);
+
+        // An empty 8 GiB parent whose header carries the child's parent_linkage as its DataWriteGuid.
+        string parent = dir.File("zero-parent.vhdx");
+        VhdxDisk.Create(parent, new VhdxCreateOptions { VirtualSize = 8L << 30, BlockSize = 32 * MiB });
+        var linkage = Guid.Parse("ff34003b-11ed-4cf8-a166-b2be05e20b80");
+        using (var f = new FileStream(parent, FileMode.Open, FileAccess.ReadWrite))
+        {
+            byte[] buf = new byte[VhdxHeader.Size];
+            foreach (long at in new[] { VhdxLayout.Header1Offset, VhdxLayout.Header2Offset })
+            {
+                f.Position = at;
+                f.ReadExactly(buf);
+                Assert.True(VhdxHeader.TryRead(buf, out VhdxHeader h));
+                (h with { DataWriteGuid = linkage }).Write(buf);
+                f.Position = at;
+                f.Write(buf);
+            }
+        }
+
+        using VhdxDisk disk = VhdxDisk.Open(path, new VhdxOpenOptions { ParentPath = parent });
+        Assert.Equal(parent, disk.Parent!.Path);
+        Assert.Equal("fc5c91bfd8f7ee388cf482dc7eb6cef64b39a7e1bd043516ee95887b839f2b78", VhdxTestKit.DiskSha256(disk));
+    }
+
     private static long FirstGap(ByteRange[] ranges) => ranges[0].Offset > 0 ? 0 : ranges[0].End;
 
     [SkippableFact]

@@ -358,6 +358,37 @@ public sealed class VhdxCorruptionTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ReadWrite_FullyPresentBlockFarPastEndOfFile_ThrowsFormatException(bool writable)
+    {
+        // A real file: the 44-bit FileOffsetMB can point 1 PiB away, which a file system cannot hold.
+        using var dir = new TempDir();
+        string path = dir.File("far.vhdx");
+        byte[] image = Dynamic();
+        int index = FirstPresentEntry(image);
+        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan((int)BatOffset + (index * 8), 8), (1UL << 50) | VhdxDisk.StateFullyPresent);
+        File.WriteAllBytes(path, image);
+        using VhdxDisk disk = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = writable });
+        Exception? e = Record.Exception(() =>
+        {
+            if (writable)
+            {
+                disk.Write(new byte[] { 1, 2, 3 }, (index * MiB) + 10);
+                disk.Flush();
+            }
+            else
+            {
+                disk.Read(new byte[4096], index * MiB);
+            }
+        });
+        VhdxFormatException f = Assert.IsType<VhdxFormatException>(e);
+        Assert.Contains(path, f.Message, StringComparison.Ordinal);
+        Assert.Contains($"0x{BatOffset + (index * 8):X}", f.Message, StringComparison.Ordinal);
+        Assert.True(new FileInfo(path).Length < 64 * MiB);
+    }
+
     // ---- parent locators ----
 
     private static byte[] ChildWithLocator(byte[] locator)
