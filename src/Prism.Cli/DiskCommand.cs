@@ -405,8 +405,9 @@ internal static class DiskCommand
                 RandomAccess.SetLength(handle, disk.VirtualSize);
 
                 // Two buffers: the chain is read into one while the other is written out.
-                const int Chunk = 8 * 1024 * 1024;
-                byte[][] buffers = [new byte[Chunk], new byte[Chunk]];
+                // Pinned buffers stay mapped: a plain large array may be handed back to the OS between GCs and fault again.
+                const int Chunk = 2 * 1024 * 1024;
+                byte[][] buffers = [GC.AllocateUninitializedArray<byte>(Chunk, pinned: true), GC.AllocateUninitializedArray<byte>(Chunk, pinned: true)];
                 Task pending = Task.CompletedTask;
                 int current = 0;
                 foreach (ChainRange r in disk.GetChainMap())
