@@ -1,0 +1,87 @@
+using Prism.Scanner.Clamd;
+using Prism.Scanner.Fleet;
+using Prism.Scanner.Signatures;
+using Prism.Scanner.Tests.Clamd;
+using Xunit.Abstractions;
+
+namespace Prism.Scanner.Tests.Fleet;
+
+/// <summary>Fleet findings of guest-like clones against clamscan over each flattened clone and against --full.</summary>
+public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelper output) : IClassFixture<GoldenFleetFixture>
+{
+    [SkippableFact]
+    public async Task FleetFindingsEqualClamscanAllMatchAndFullScan()
+    {
+        fixture.Require();
+        var engine = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+
+        Assert.Empty(fleet.Parent.Errors);
+        FleetDisks.AssertSame(fixture.ClamscanOf(fixture.GoldenPath), FleetDisks.Hits(fleet.Parent), "parent vs clamscan");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < fixture.Clones.Count; i++)
+        {
+            (string name, string path) = fixture.Clones[i];
+            DiskReport f = fleet.Clones[i];
+            DiskReport u = full.Clones[i];
+            Assert.Empty(f.Errors);
+            Assert.Empty(u.Errors);
+            HashSet<Hit> oracle = fixture.ClamscanOf(path);
+            seen.UnionWith(oracle.Select(h => h.Signature));
+            FleetDisks.AssertSame(oracle, FleetDisks.Hits(u), $"{name}: --full vs clamscan");
+            FleetDisks.AssertSame(oracle, FleetDisks.Hits(f), $"{name}: fleet vs clamscan");
+            Assert.True(f.BytesRead <= u.BytesRead, $"{name}: fleet read {f.BytesRead} > full {u.BytesRead}");
+            output.WriteLine($"{name,-16} findings {f.Findings.Count,2} fleet read {f.BytesRead,11:N0} inherited {f.BytesInherited,11:N0} "
+                + $"scanned {f.StreamsScanned,3} reused {f.StreamsInherited,3} divergent {f.DivergentBytes,10:N0} | full read {u.BytesRead,11:N0}");
+        }
+
+        output.WriteLine($"parent read {fleet.Parent.BytesRead:N0}; fleet {fleet.Seconds:0.00}s, full {full.Seconds:0.00}s");
+
+        // The divergences did what they were built to do: every signature kind occurs somewhere, the clones differ.
+        Assert.Equal(["Prism.Fleet.Ads", "Prism.Fleet.Eicar", "Prism.Fleet.Md5", "Prism.Fleet.Plain", "Prism.Fleet.Sha256", "Prism.Fleet.Straddle", "Prism.Fleet.Wild"],
+            seen.Order(StringComparer.Ordinal));
+        HashSet<Hit> golden = fixture.ClamscanOf(fixture.GoldenPath);
+        foreach ((string name, string path) in fixture.Clones)
+        {
+            Assert.True(name == "untouched" == fixture.ClamscanOf(path).SetEquals(golden), $"{name}: clamscan sees {(name == "untouched" ? "a change" : "no change")}");
+        }
+
+        // The untouched clone reads (almost) nothing of file content: it inherits the parent's verdicts.
+        DiskReport untouched = fleet.Clones[fixture.Clones.FindIndex(c => c.Name == "untouched")];
+        Assert.Equal(0, untouched.StreamsScanned);
+        Assert.Equal(0, untouched.DivergentBytes);
+    }
+
+    [SkippableFact]
+    public async Task ClamdEngineMatchesClamscanFirstMatch()
+    {
+        fixture.Require();
+        using var clamd = new ClamdFixture(fixture.DatabaseDirectory);
+        clamd.Require();
+        var client = new ClamdClient(ClamdEndpoint.Parse(clamd.SocketPath));
+        var engine = new ClamdEngine(client, await client.GetVersionAsync());
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        Check("parent", fixture.ClamscanOf(fixture.GoldenPath), fleet.Parent);
+        for (int i = 0; i < fixture.Clones.Count; i++)
+        {
+            HashSet<Hit> oracle = fixture.ClamscanOf(fixture.Clones[i].Path);
+            Check(fixture.Clones[i].Name + " fleet", oracle, fleet.Clones[i]);
+            Check(fixture.Clones[i].Name + " full", oracle, full.Clones[i]);
+        }
+
+        static void Check(string what, HashSet<Hit> allMatch, DiskReport report)
+        {
+            Assert.Empty(report.Errors);
+            var infected = allMatch.Select(h => (h.Path, h.Stream)).ToHashSet();
+            var reported = report.Findings.Select(f => (f.Path, f.Stream)).ToList();
+            Assert.True(reported.Count == reported.Distinct().Count(), $"{what}: clamd reports one signature per stream");
+            Assert.True(infected.SetEquals(reported), $"{what}: infected streams differ: clamscan [{string.Join(", ", infected)}] clamd [{string.Join(", ", reported)}]");
+            foreach (Finding f in report.Findings)
+            {
+                Assert.Contains(new Hit(f.Path, f.Stream, f.Signature.Replace(".UNOFFICIAL", "", StringComparison.Ordinal)), allMatch);
+            }
+        }
+    }
+}
