@@ -2,12 +2,16 @@ using Prism.Scanner.Clamd;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
 using Prism.Scanner.Tests.Clamd;
+using Prism.Disks.IO;
+using Prism.Disks.Vhdx;
+using Prism.Testing;
 using Xunit.Abstractions;
 
 namespace Prism.Scanner.Tests.Fleet;
 
 /// <summary>Fleet findings of guest-like clones against clamscan over each flattened clone and against --full.</summary>
-public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelper output) : IClassFixture<GoldenFleetFixture>
+[Collection(GoldenFleetCollection.Name)]
+public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelper output)
 {
     [SkippableFact]
     public async Task FleetFindingsEqualClamscanAllMatchAndFullScan()
@@ -83,5 +87,45 @@ public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelp
                 Assert.Contains(new Hit(f.Path, f.Stream, f.Signature.Replace(".UNOFFICIAL", "", StringComparison.Ordinal)), allMatch);
             }
         }
+    }
+
+    /// <summary>
+    /// Raw space (the MBR gap) holds a signature twice; the clone overwrites the first occurrence only. The engine names
+    /// each signature once (first match), so the fleet scan must still find the second occurrence the parent never
+    /// reported. Expected: clamscan over the clone's raw region, and --full.
+    /// </summary>
+    [SkippableFact]
+    public async Task RawSpaceRescanFindsALaterOccurrenceOfADestroyedParentMatch()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string parent = dir.File("parent.vhdx");
+        File.Copy(fixture.GoldenPath, parent);
+        FleetDisks.WriteRaw(parent, 64 << 10, fixture.Plain);
+        FleetDisks.WriteRaw(parent, 768 << 10, fixture.Plain);
+        string clone = dir.File("clone.vhdx");
+        VhdxDisk.CreateDifferencing(clone, parent);
+        byte[] noise = new byte[4096];
+        new Random(5).NextBytes(noise);
+        FleetDisks.WriteRaw(clone, 64 << 10, noise);
+
+        // Bounded body signatures only: the scanner may rescan just windows around the clone's raw writes.
+        var engine = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases.Where(d => d.EndsWith(".ndb", StringComparison.Ordinal)).ToArray()));
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(parent, [clone]);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(parent, [clone]);
+
+        string rawRegion = dir.File("mbr-gap.bin");
+        using (VhdxDisk flat = VhdxDisk.Open(clone))
+        {
+            byte[] gap = new byte[FleetDisks.PartitionStart];
+            flat.ReadExactly(gap, 0);
+            File.WriteAllBytes(rawRegion, gap);
+        }
+
+        SortedSet<string> expected = Signatures.ClamscanOracle.Scan([.. fixture.Databases.Where(d => d.EndsWith(".ndb", StringComparison.Ordinal))], [rawRegion])[rawRegion];
+        Assert.Contains("Prism.Fleet.Plain", expected);
+        Assert.Equal(expected, full.Clones[0].Findings.Where(f => f.Path.StartsWith("$raw", StringComparison.Ordinal)).Select(f => f.Signature).Order(StringComparer.Ordinal));
+        Assert.Equal(expected, fleet.Clones[0].Findings.Where(f => f.Path.StartsWith("$raw", StringComparison.Ordinal)).Select(f => f.Signature).Order(StringComparer.Ordinal));
+        FleetDisks.AssertSame(FleetDisks.Hits(full.Clones[0]), FleetDisks.Hits(fleet.Clones[0]), "fleet vs --full");
     }
 }
