@@ -153,6 +153,17 @@ internal sealed class DiskScanner
     private async Task<IReadOnlyList<EngineHit>> ScanWindowsAsync(IDiskSource disk, ByteRange unit, IReadOnlyList<EngineHit> parentHits,
         IReadOnlyList<ByteRange> divergent, CancellationToken cancellationToken)
     {
+        // The engine names each signature once, at its first match. When a parent match touches a changed byte (or
+        // its offset is unknown), a later occurrence of that signature outside every window was never reported and
+        // would be lost: rescan the whole unit.
+        foreach (EngineHit h in parentHits)
+        {
+            if (h.Offset is not long o || Touches([new ByteRange(unit.Offset + o, _overlap + 1)], divergent))
+            {
+                return await _engine.ScanAsync(disk.Slice(unit.Offset, unit.Length), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         var windows = new List<ByteRange>();
         foreach (ByteRange d in divergent)
         {
