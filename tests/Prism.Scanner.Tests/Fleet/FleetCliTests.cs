@@ -130,4 +130,25 @@ public sealed class FleetCliTests(GoldenFleetFixture fixture)
         Assert.Equal(0, c[2].GetProperty("errors").GetArrayLength());
         Assert.Equal(fleet.Clones[2].Findings.Count, c[2].GetProperty("findings").GetArrayLength());
     }
+
+    /// <summary>--dir: a clone whose chain is broken cannot be grouped under a parent; it must still fail the run (exit 2), not vanish.</summary>
+    [SkippableFact]
+    public void DirModeReportsABrokenCloneInsteadOfSkippingIt()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string parent = dir.File("a-parent.vhdx");
+        File.Copy(fixture.GoldenPath, parent);
+        string broken = dir.File("b-broken.vhdx");
+        VhdxDisk.CreateDifferencing(broken, parent);
+        FleetDisks.WriteRaw(parent, 256 << 10, new byte[4096]);
+        string good = dir.File("c-good.vhdx");
+        VhdxDisk.CreateDifferencing(good, parent);
+
+        // Signatures the golden does not match (SHA-256 only): the good part of the fleet is clean.
+        (int exit, string stdout, string stderr) = Prism(["--dir", dir.Path, "--signatures", fixture.Databases.Single(d => d.EndsWith(".hsb", StringComparison.Ordinal))]);
+        Assert.Contains("c-good.vhdx", stdout, StringComparison.Ordinal);
+        Assert.True(exit == 2, $"exit {exit} although b-broken.vhdx could not be scanned: {stderr}{stdout}");
+        Assert.Contains("b-broken.vhdx", stdout + stderr, StringComparison.Ordinal);
+    }
 }

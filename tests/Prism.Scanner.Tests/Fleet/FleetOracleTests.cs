@@ -128,4 +128,38 @@ public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelp
         Assert.Equal(expected, fleet.Clones[0].Findings.Where(f => f.Path.StartsWith("$raw", StringComparison.Ordinal)).Select(f => f.Signature).Order(StringComparer.Ordinal));
         FleetDisks.AssertSame(FleetDisks.Hits(full.Clones[0]), FleetDisks.Hits(fleet.Clones[0]), "fleet vs --full");
     }
+
+    /// <summary>
+    /// clamd refuses streams longer than its StreamMaxLength (4 MiB in the fixture). A 32 MiB raw unit (allocated
+    /// space no partition claims) must become an error of that disk, not abort the fleet; small raw units and the
+    /// clones are still scanned, and fleet equals --full.
+    /// </summary>
+    [SkippableFact]
+    public async Task ClamdRefusingAnOversizedRawUnitIsReportedNotFatal()
+    {
+        fixture.Require();
+        using var clamd = new ClamdFixture(fixture.DatabaseDirectory);
+        clamd.Require();
+        using var dir = new TempDir();
+        string parent = dir.File("raw-parent.vhdx");
+        VhdxDisk.Create(parent, new VhdxCreateOptions { VirtualSize = 128L << 20 });
+        byte[] sector = new byte[4096];
+        new Random(9).NextBytes(sector);
+        FleetDisks.WriteRaw(parent, 8 << 20, sector);
+        string clone = dir.File("raw-clone.vhdx");
+        VhdxDisk.CreateDifferencing(clone, parent);
+        byte[] infected = new byte[4096];
+        fixture.Eicar.CopyTo(infected, 512);
+        FleetDisks.WriteRaw(clone, 100L << 20, infected);
+
+        var client = new ClamdClient(ClamdEndpoint.Parse(clamd.SocketPath));
+        var engine = new ClamdEngine(client, await client.GetVersionAsync());
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(parent, [clone]);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(parent, [clone]);
+        Assert.Contains(fleet.Parent.Errors, e => e.Contains("$raw@0x0", StringComparison.Ordinal));
+        Assert.Contains(fleet.Clones[0].Errors, e => e.Contains("$raw@0x0", StringComparison.Ordinal));
+        Assert.Equal(full.Clones[0].Errors, fleet.Clones[0].Errors);
+        Assert.Contains(fleet.Clones[0].Findings, f => f.Path == $"$raw@0x{100L << 20:X}" && f.Signature.StartsWith("Prism.Fleet.Eicar", StringComparison.Ordinal));
+        FleetDisks.AssertSame(FleetDisks.Hits(full.Clones[0]), FleetDisks.Hits(fleet.Clones[0]), "fleet vs --full");
+    }
 }
