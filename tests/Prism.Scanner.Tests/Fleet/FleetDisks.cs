@@ -235,7 +235,7 @@ internal static class FleetDisks
     }
 
     /// <summary>
-    /// clamscan over every file and every alternate data stream of the volume (ntfs-3g read-only mounts: the xattr
+    /// clamscan over every file and every alternate data stream (of files and directories) of the volume (ntfs-3g read-only mounts: the xattr
     /// interface lists the streams, the windows interface opens "file:stream"), mapped back to volume paths.
     /// </summary>
     public static HashSet<Hit> Clamscan(string volume, string scratch, IReadOnlyList<string> databases, bool allMatch = true)
@@ -244,7 +244,7 @@ internal static class FleetDisks
 import os, sys
 m = sys.argv[1]
 for root, dirs, files in os.walk(m):
-    for f in files:
+    for f in dirs + files:
         p = os.path.join(root, f)
         for x in os.listxattr(p):
             if x.startswith('user.'):

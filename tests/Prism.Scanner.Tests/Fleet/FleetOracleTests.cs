@@ -51,6 +51,17 @@ public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelp
             Assert.True(name == "untouched" == fixture.ClamscanOf(path).SetEquals(golden), $"{name}: clamscan sees {(name == "untouched" ? "a change" : "no change")}");
         }
 
+        // A named stream on a directory is scanned like any other.
+        Assert.Contains(fixture.ClamscanOf(fixture.Clones.Single(c => c.Name == "ads").Path), h => h.Path == "/rename" && h.Stream == "dirstream");
+
+        // The middle of a chain can be the parent: the grandchild against the clone it was made from.
+        string added = fixture.Clones.Single(c => c.Name == "added").Path;
+        string grandchild = fixture.Clones.Single(c => c.Name == "grandchild").Path;
+        FleetReport sub = await new FleetScanner(engine).ScanAsync(added, [grandchild]);
+        FleetDisks.AssertSame(fixture.ClamscanOf(added), FleetDisks.Hits(sub.Parent), "added as parent vs clamscan");
+        FleetDisks.AssertSame(fixture.ClamscanOf(grandchild), FleetDisks.Hits(sub.Clones[0]), "grandchild below added vs clamscan");
+        Assert.True(sub.Clones[0].DivergentBytes < fleet.Clones[fixture.Clones.FindIndex(c => c.Name == "grandchild")].DivergentBytes);
+
         // The untouched clone reads (almost) nothing of file content: it inherits the parent's verdicts.
         DiskReport untouched = fleet.Clones[fixture.Clones.FindIndex(c => c.Name == "untouched")];
         Assert.Equal(0, untouched.StreamsScanned);

@@ -122,16 +122,16 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
     }
 
     [SkippableFact]
-    public async Task TwoScansAtOnceOnOneStoreBothSucceed()
+    public async Task ScansAtOnceOnOneStoreAllSucceed()
     {
         fixture.Require();
         using var dir = new TempDir();
         BuiltinEngine engine = ShaOnly();
         FleetReport reference = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
         string storePath = dir.File("shared.db");
-        for (int round = 0; round < 3; round++)
+        for (int round = 0; round < 4; round++)
         {
-            using var start = new Barrier(2);
+            using var start = new Barrier(3);
             Task<(FleetReport, bool)> Run() => Task.Run(async () =>
             {
                 start.SignalAndWait();
@@ -139,7 +139,7 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
                 FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store, MaxParallelism = 1 }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
                 return (r, store.WasRebuilt);
             });
-            (FleetReport, bool)[] results = await Task.WhenAll(Run(), Run());
+            (FleetReport, bool)[] results = await Task.WhenAll(Run(), Run(), Run());
             foreach ((FleetReport r, bool rebuilt) in results)
             {
                 Assert.False(rebuilt, $"round {round}: a store in use by another scan was treated as damaged and rebuilt");
@@ -149,6 +149,84 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
                     FleetDisks.AssertSame(FleetDisks.Hits(reference.Clones[i]), FleetDisks.Hits(r.Clones[i]), $"round {round}: clone {i}");
                 }
             }
+        }
+    }
+
+    [SkippableFact]
+    public async Task ChangedSignaturesInvalidateParentVerdictsAndCleanClones()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string storePath = dir.File("verdicts.db");
+        BuiltinEngine sha = ShaOnly();
+        using (VerdictStore store = VerdictStore.Open(storePath))
+        {
+            await new FleetScanner(sha, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        }
+
+        // Same store, a different signature set (all of them): nothing may be served from the SHA-only results.
+        var all = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
+        FleetReport reference = await new FleetScanner(all, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        using (VerdictStore store = VerdictStore.Open(storePath))
+        {
+            FleetReport r = await new FleetScanner(all, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+            Assert.False(r.ParentFromStore);
+            Assert.NotEqual(0, r.Parent.BytesRead);
+            for (int i = 0; i < r.Clones.Count; i++)
+            {
+                Assert.False(r.Clones[i].Cached);
+                FleetDisks.AssertSame(FleetDisks.Hits(reference.Clones[i]), FleetDisks.Hits(r.Clones[i]), $"clone {i}");
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void CliSecondRunWithStoreTakesTheParentFromIt()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string store = dir.File("cli.db");
+        string sig = fixture.Databases.Single(d => d.EndsWith(".hsb", StringComparison.Ordinal));
+        var docs = new List<System.Text.Json.JsonDocument>();
+        try
+        {
+            for (int run = 0; run < 2; run++)
+            {
+                string json = dir.File($"run{run}.json");
+                var stdout = new StringWriter();
+                var stderr = new StringWriter();
+                int exit = global::Prism.Cli.Program.Run(["scan", fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", sig, "--store", store, "--json", json, "--quiet"], stdout, stderr);
+                Assert.True(exit == 1, $"run {run}: exit {exit}: {stderr}{stdout}");
+                docs.Add(System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)));
+            }
+
+            System.Text.Json.JsonElement first = docs[0].RootElement, second = docs[1].RootElement;
+            Assert.False(first.GetProperty("parent").GetProperty("cached").GetBoolean());
+            Assert.True(second.GetProperty("parent").GetProperty("cached").GetBoolean());
+            Assert.Equal(0, second.GetProperty("parent").GetProperty("bytesRead").GetInt64());
+            int cached = 0;
+            for (int i = 0; i < fixture.Clones.Count; i++)
+            {
+                System.Text.Json.JsonElement a = first.GetProperty("clones")[i], b = second.GetProperty("clones")[i];
+                bool clean = a.GetProperty("findings").GetArrayLength() == 0;
+                Assert.Equal(clean, b.GetProperty("cached").GetBoolean());
+                Assert.Equal(a.GetProperty("findings").GetArrayLength(), b.GetProperty("findings").GetArrayLength());
+                if (clean)
+                {
+                    Assert.Equal(0, b.GetProperty("bytesRead").GetInt64());
+                    cached++;
+                }
+                else
+                {
+                    Assert.NotEqual(0, b.GetProperty("bytesRead").GetInt64());
+                }
+            }
+
+            Assert.InRange(cached, 1, fixture.Clones.Count - 1);
+        }
+        finally
+        {
+            docs.ForEach(d => d.Dispose());
         }
     }
 }

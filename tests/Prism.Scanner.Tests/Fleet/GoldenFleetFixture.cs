@@ -167,6 +167,7 @@ public sealed class GoldenFleetFixture : IDisposable
             File.WriteAllBytes(Path.Combine(mnt, "host.txt:evil"), Embed(Frag(8_000), AdsPattern, 7_000));
             File.WriteAllBytes(Path.Combine(mnt, "data", "file01.bin:Zone.Identifier"), Encoding.ASCII.GetBytes("[ZoneTransfer]\nZoneId=3\n"));
             File.WriteAllBytes(Path.Combine(mnt, "host2.txt:evil"), Frag(6_000));
+            File.WriteAllBytes(Path.Combine(mnt, "rename:dirstream"), Embed(Frag(700), AdsPattern, 300));
         }));
         AddClone("hashes", "golden", (v, m) => FleetDisks.WithMount(v, m, mnt =>
         {
