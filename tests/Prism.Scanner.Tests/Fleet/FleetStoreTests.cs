@@ -229,4 +229,50 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
             docs.ForEach(d => d.Dispose());
         }
     }
+
+    /// <summary>
+    /// A store whose write lock another scan holds (longer than the busy timeout) is busy, not damaged: it must not be
+    /// deleted and rebuilt under the other scan, and its verdicts must survive.
+    /// </summary>
+    [SkippableFact]
+    public async Task AStoreLockedByAnotherScanIsNeverDeleted()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string storePath = dir.File("busy.db");
+        BuiltinEngine engine = ShaOnly();
+        using (VerdictStore store = VerdictStore.Open(storePath))
+        {
+            await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        }
+
+        using (var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={storePath};Pooling=False"))
+        {
+            holder.Open();
+            using Microsoft.Data.Sqlite.SqliteTransaction tx = holder.BeginTransaction();
+            using (Microsoft.Data.Sqlite.SqliteCommand cmd = holder.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = "INSERT OR REPLACE INTO meta (key, value) VALUES ('holder', 'x');";
+                cmd.ExecuteNonQuery();
+            }
+
+            try
+            {
+                using VerdictStore busy = await Task.Run(() => VerdictStore.Open(storePath));
+                Assert.False(busy.WasRebuilt, "a locked store was treated as damaged and rebuilt");
+            }
+            catch (IOException e)
+            {
+                output.WriteLine($"busy store refused: {e.Message}");
+            }
+
+            tx.Rollback();
+        }
+
+        using VerdictStore after = VerdictStore.Open(storePath);
+        Assert.False(after.WasRebuilt);
+        Assert.True((await new FleetScanner(engine, new FleetScanOptions { Store = after }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths)).ParentFromStore,
+            "the parent verdicts stored before the lock are gone");
+    }
 }
