@@ -86,6 +86,22 @@ public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelp
             Check(fixture.Clones[i].Name + " full", oracle, full.Clones[i]);
         }
 
+        // The CLI with --engine clamd reports the same.
+        using var dir = new TempDir();
+        string json = dir.File("clamd.json");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = global::Prism.Cli.Program.Run(["scan", fixture.GoldenPath, .. fixture.ClonePaths, "--engine", "clamd", "--clamd", clamd.SocketPath, "--json", json, "--quiet"], stdout, stderr);
+        Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");
+        using System.Text.Json.JsonDocument doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal("clamd", doc.RootElement.GetProperty("engine").GetString());
+        for (int i = 0; i < fixture.Clones.Count; i++)
+        {
+            var cli = doc.RootElement.GetProperty("clones")[i].GetProperty("findings").EnumerateArray()
+                .Select(f => new Hit(f.GetProperty("path").GetString()!, f.GetProperty("stream").ValueKind == System.Text.Json.JsonValueKind.Null ? null : f.GetProperty("stream").GetString(), f.GetProperty("signature").GetString()!));
+            FleetDisks.AssertSame(FleetDisks.Hits(fleet.Clones[i]), cli, fixture.Clones[i].Name + " CLI --engine clamd vs API");
+        }
+
         static void Check(string what, HashSet<Hit> allMatch, DiskReport report)
         {
             Assert.Empty(report.Errors);
