@@ -69,6 +69,7 @@ internal static class ScanCommand
         }
 
         List<(string Parent, List<string> Clones)> groups;
+        var unscannable = new List<string>();
         string? catalogPath = null;
         if (catalogOption is not null)
         {
@@ -84,7 +85,7 @@ internal static class ScanCommand
         }
         else if (dir is not null)
         {
-            groups = FindChains(dir, allowRemote, stderr);
+            groups = FindChains(dir, allowRemote, stderr, unscannable);
         }
         else
         {
@@ -138,6 +139,11 @@ internal static class ScanCommand
                 PrintTable(r, stdout);
             }
 
+            foreach (string u in unscannable)
+            {
+                stdout.WriteLine($"  ERROR {u}");
+            }
+
             if (json is not null)
             {
                 WriteJson(json, reports);
@@ -163,7 +169,7 @@ internal static class ScanCommand
                     reports.Sum(r => r.Clones.Count), reports.Sum(r => r.Parent.Findings.Count + r.Clones.Sum(c => c.Findings.Count))));
             }
 
-            bool errors = reports.Any(r => r.Parent.Errors.Count > 0 || r.Clones.Any(c => c.Errors.Count > 0));
+            bool errors = unscannable.Count > 0 || reports.Any(r => r.Parent.Errors.Count > 0 || r.Clones.Any(c => c.Errors.Count > 0));
             bool found = reports.Any(r => r.Parent.Findings.Count > 0 || r.Clones.Any(c => c.Findings.Count > 0));
             return errors ? 2 : found ? 1 : 0;
         }
@@ -246,7 +252,7 @@ internal static class ScanCommand
     }
 
     /// <summary>Every differencing chain in <paramref name="dir"/>, grouped by the base disk it ends in.</summary>
-    private static List<(string Parent, List<string> Clones)> FindChains(string dir, bool allowRemote, TextWriter stderr)
+    private static List<(string Parent, List<string> Clones)> FindChains(string dir, bool allowRemote, TextWriter stderr, List<string> unscannable)
     {
         if (!Directory.Exists(dir))
         {
@@ -278,7 +284,10 @@ internal static class ScanCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                // A disk whose chain cannot be opened (e.g. its parent changed after it was created) is not scanned:
+                // that is an error of the run, never a silent skip.
                 stderr.WriteLine($"prism: skipping {file}: {e.Message.ReplaceLineEndings(" ")}");
+                unscannable.Add($"{file}: {e.Message.ReplaceLineEndings(" ")}");
             }
         }
 

@@ -111,18 +111,28 @@ internal sealed class DiskScanner
             cancellationToken.ThrowIfCancellationRequested();
             IReadOnlyList<EngineHit> hits;
             RawVerdict? parentUnit = baseline?.Raw.FirstOrDefault(r => r.Range == unit);
-            if (parentUnit is not null && !Touches([unit], divergent))
+            try
             {
-                hits = parentUnit.Hits;
-                inherited += unit.Length;
+                if (parentUnit is not null && !Touches([unit], divergent))
+                {
+                    hits = parentUnit.Hits;
+                    inherited += unit.Length;
+                }
+                else if (parentUnit is not null && _windowedRaw)
+                {
+                    hits = await ScanWindowsAsync(counting, unit, parentUnit.Hits, divergent, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    hits = await _engine.ScanAsync(counting.Slice(unit.Offset, unit.Length), cancellationToken).ConfigureAwait(false);
+                }
             }
-            else if (parentUnit is not null && _windowedRaw)
+            catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
             {
-                hits = await ScanWindowsAsync(counting, unit, parentUnit.Hits, divergent, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                hits = await _engine.ScanAsync(counting.Slice(unit.Offset, unit.Length), cancellationToken).ConfigureAwait(false);
+                // E.g. clamd refusing a unit longer than its StreamMaxLength: an error of this disk, not of the fleet.
+                // No verdict is produced, so clones rescan (and report) the unit themselves.
+                errors.Add($"$raw@0x{unit.Offset:X}: {e.Message}");
+                continue;
             }
 
             produced.Raw.Add(new RawVerdict(unit, hits));
@@ -153,6 +163,17 @@ internal sealed class DiskScanner
     private async Task<IReadOnlyList<EngineHit>> ScanWindowsAsync(IDiskSource disk, ByteRange unit, IReadOnlyList<EngineHit> parentHits,
         IReadOnlyList<ByteRange> divergent, CancellationToken cancellationToken)
     {
+        // The engine names each signature once, at its first match. When a parent match touches a changed byte (or
+        // its offset is unknown), a later occurrence of that signature outside every window was never reported and
+        // would be lost: rescan the whole unit.
+        foreach (EngineHit h in parentHits)
+        {
+            if (h.Offset is not long o || Touches([new ByteRange(unit.Offset + o, _overlap + 1)], divergent))
+            {
+                return await _engine.ScanAsync(disk.Slice(unit.Offset, unit.Length), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         var windows = new List<ByteRange>();
         foreach (ByteRange d in divergent)
         {

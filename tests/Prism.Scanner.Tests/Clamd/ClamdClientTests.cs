@@ -19,9 +19,9 @@ public sealed class ClamdClientTests(ClamdFixture fixture) : IClassFixture<Clamd
     public async Task ScanStream_GeneratedFiles_AgreeWithClamscan()
     {
         fixture.Require();
-        IReadOnlyList<string> files = fixture.Corpus.Files;
-        Dictionary<string, SortedSet<string>> all = ClamscanOracle.Scan([fixture.Corpus.DatabaseDirectory], files);
-        Dictionary<string, SortedSet<string>> first = ClamscanOracle.Scan([fixture.Corpus.DatabaseDirectory], files, allMatch: false);
+        IReadOnlyList<string> files = fixture.Corpus!.Files;
+        Dictionary<string, SortedSet<string>> all = ClamscanOracle.Scan([fixture.Corpus!.DatabaseDirectory], files);
+        Dictionary<string, SortedSet<string>> first = ClamscanOracle.Scan([fixture.Corpus!.DatabaseDirectory], files, allMatch: false);
         Assert.Contains(all.Values, s => s.Count > 0);
         Assert.Contains(all.Values, s => s.Count == 0);
         foreach (string file in files)

@@ -17,8 +17,15 @@ public sealed class ClamdFixture : IDisposable
     private readonly StringBuilder _log = new();
 
     public ClamdFixture()
+        : this(null)
     {
-        Corpus = GeneratedCorpus.Create(_dir, seed: 7, fileCount: 8, maxFileSize: 2_600_000);
+    }
+
+    /// <summary>A clamd over <paramref name="databaseDirectory"/> (the generated corpus's database when null).</summary>
+    internal ClamdFixture(string? databaseDirectory)
+    {
+        Corpus = databaseDirectory is null ? GeneratedCorpus.Create(_dir, seed: 7, fileCount: 8, maxFileSize: 2_600_000) : null;
+        DatabaseDirectory = databaseDirectory ?? Corpus!.DatabaseDirectory;
         SocketPath = _dir.File("clamd.sock");
         string? clamd = Oracle.Find("/usr/sbin/clamd");
         if (clamd is null)
@@ -29,7 +36,7 @@ public sealed class ClamdFixture : IDisposable
         string conf = _dir.File("clamd.conf");
         File.WriteAllText(conf, string.Join('\n',
             $"LocalSocket {SocketPath}",
-            $"DatabaseDirectory {Corpus.DatabaseDirectory}",
+            $"DatabaseDirectory {DatabaseDirectory}",
             $"TemporaryDirectory {_dir.Path}",
             "Foreground yes",
             $"StreamMaxLength {StreamMaxLength / 1024}K",
@@ -66,7 +73,11 @@ public sealed class ClamdFixture : IDisposable
         }
     }
 
-    internal GeneratedCorpus Corpus { get; }
+    /// <summary>The generated corpus (null when the fixture was given its own database directory).</summary>
+    internal GeneratedCorpus? Corpus { get; }
+
+    /// <summary>The directory clamd loads its signatures from.</summary>
+    public string DatabaseDirectory { get; }
 
     public string SocketPath { get; }
 

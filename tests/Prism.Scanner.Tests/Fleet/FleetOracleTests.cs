@@ -1,0 +1,192 @@
+using Prism.Scanner.Clamd;
+using Prism.Scanner.Fleet;
+using Prism.Scanner.Signatures;
+using Prism.Scanner.Tests.Clamd;
+using Prism.Disks.IO;
+using Prism.Disks.Vhdx;
+using Prism.Testing;
+using Xunit.Abstractions;
+
+namespace Prism.Scanner.Tests.Fleet;
+
+/// <summary>Fleet findings of guest-like clones against clamscan over each flattened clone and against --full.</summary>
+[Collection(GoldenFleetCollection.Name)]
+public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task FleetFindingsEqualClamscanAllMatchAndFullScan()
+    {
+        fixture.Require();
+        var engine = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+
+        Assert.Empty(fleet.Parent.Errors);
+        FleetDisks.AssertSame(fixture.ClamscanOf(fixture.GoldenPath), FleetDisks.Hits(fleet.Parent), "parent vs clamscan");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < fixture.Clones.Count; i++)
+        {
+            (string name, string path) = fixture.Clones[i];
+            DiskReport f = fleet.Clones[i];
+            DiskReport u = full.Clones[i];
+            Assert.Empty(f.Errors);
+            Assert.Empty(u.Errors);
+            HashSet<Hit> oracle = fixture.ClamscanOf(path);
+            seen.UnionWith(oracle.Select(h => h.Signature));
+            FleetDisks.AssertSame(oracle, FleetDisks.Hits(u), $"{name}: --full vs clamscan");
+            FleetDisks.AssertSame(oracle, FleetDisks.Hits(f), $"{name}: fleet vs clamscan");
+            Assert.True(f.BytesRead <= u.BytesRead, $"{name}: fleet read {f.BytesRead} > full {u.BytesRead}");
+            output.WriteLine($"{name,-16} findings {f.Findings.Count,2} fleet read {f.BytesRead,11:N0} inherited {f.BytesInherited,11:N0} "
+                + $"scanned {f.StreamsScanned,3} reused {f.StreamsInherited,3} divergent {f.DivergentBytes,10:N0} | full read {u.BytesRead,11:N0}");
+        }
+
+        output.WriteLine($"parent read {fleet.Parent.BytesRead:N0}; fleet {fleet.Seconds:0.00}s, full {full.Seconds:0.00}s");
+
+        // The divergences did what they were built to do: every signature kind occurs somewhere, the clones differ.
+        Assert.Equal(["Prism.Fleet.Ads", "Prism.Fleet.Eicar", "Prism.Fleet.Md5", "Prism.Fleet.Plain", "Prism.Fleet.Sha256", "Prism.Fleet.Straddle", "Prism.Fleet.Wild"],
+            seen.Order(StringComparer.Ordinal));
+        HashSet<Hit> golden = fixture.ClamscanOf(fixture.GoldenPath);
+        foreach ((string name, string path) in fixture.Clones)
+        {
+            Assert.True(name == "untouched" == fixture.ClamscanOf(path).SetEquals(golden), $"{name}: clamscan sees {(name == "untouched" ? "a change" : "no change")}");
+        }
+
+        // A named stream on a directory is scanned like any other.
+        Assert.Contains(fixture.ClamscanOf(fixture.Clones.Single(c => c.Name == "ads").Path), h => h.Path == "/rename" && h.Stream == "dirstream");
+
+        // The middle of a chain can be the parent: the grandchild against the clone it was made from.
+        string added = fixture.Clones.Single(c => c.Name == "added").Path;
+        string grandchild = fixture.Clones.Single(c => c.Name == "grandchild").Path;
+        FleetReport sub = await new FleetScanner(engine).ScanAsync(added, [grandchild]);
+        FleetDisks.AssertSame(fixture.ClamscanOf(added), FleetDisks.Hits(sub.Parent), "added as parent vs clamscan");
+        FleetDisks.AssertSame(fixture.ClamscanOf(grandchild), FleetDisks.Hits(sub.Clones[0]), "grandchild below added vs clamscan");
+        Assert.True(sub.Clones[0].DivergentBytes < fleet.Clones[fixture.Clones.FindIndex(c => c.Name == "grandchild")].DivergentBytes);
+
+        // The untouched clone reads (almost) nothing of file content: it inherits the parent's verdicts.
+        DiskReport untouched = fleet.Clones[fixture.Clones.FindIndex(c => c.Name == "untouched")];
+        Assert.Equal(0, untouched.StreamsScanned);
+        Assert.Equal(0, untouched.DivergentBytes);
+    }
+
+    [SkippableFact]
+    public async Task ClamdEngineMatchesClamscanFirstMatch()
+    {
+        fixture.Require();
+        using var clamd = new ClamdFixture(fixture.DatabaseDirectory);
+        clamd.Require();
+        var client = new ClamdClient(ClamdEndpoint.Parse(clamd.SocketPath));
+        var engine = new ClamdEngine(client, await client.GetVersionAsync());
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        Check("parent", fixture.ClamscanOf(fixture.GoldenPath), fleet.Parent);
+        for (int i = 0; i < fixture.Clones.Count; i++)
+        {
+            HashSet<Hit> oracle = fixture.ClamscanOf(fixture.Clones[i].Path);
+            Check(fixture.Clones[i].Name + " fleet", oracle, fleet.Clones[i]);
+            Check(fixture.Clones[i].Name + " full", oracle, full.Clones[i]);
+        }
+
+        // The CLI with --engine clamd reports the same.
+        using var dir = new TempDir();
+        string json = dir.File("clamd.json");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = global::Prism.Cli.Program.Run(["scan", fixture.GoldenPath, .. fixture.ClonePaths, "--engine", "clamd", "--clamd", clamd.SocketPath, "--json", json, "--quiet"], stdout, stderr);
+        Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");
+        using System.Text.Json.JsonDocument doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal("clamd", doc.RootElement.GetProperty("engine").GetString());
+        for (int i = 0; i < fixture.Clones.Count; i++)
+        {
+            var cli = doc.RootElement.GetProperty("clones")[i].GetProperty("findings").EnumerateArray()
+                .Select(f => new Hit(f.GetProperty("path").GetString()!, f.GetProperty("stream").ValueKind == System.Text.Json.JsonValueKind.Null ? null : f.GetProperty("stream").GetString(), f.GetProperty("signature").GetString()!));
+            FleetDisks.AssertSame(FleetDisks.Hits(fleet.Clones[i]), cli, fixture.Clones[i].Name + " CLI --engine clamd vs API");
+        }
+
+        static void Check(string what, HashSet<Hit> allMatch, DiskReport report)
+        {
+            Assert.Empty(report.Errors);
+            var infected = allMatch.Select(h => (h.Path, h.Stream)).ToHashSet();
+            var reported = report.Findings.Select(f => (f.Path, f.Stream)).ToList();
+            Assert.True(reported.Count == reported.Distinct().Count(), $"{what}: clamd reports one signature per stream");
+            Assert.True(infected.SetEquals(reported), $"{what}: infected streams differ: clamscan [{string.Join(", ", infected)}] clamd [{string.Join(", ", reported)}]");
+            foreach (Finding f in report.Findings)
+            {
+                Assert.Contains(new Hit(f.Path, f.Stream, f.Signature.Replace(".UNOFFICIAL", "", StringComparison.Ordinal)), allMatch);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Raw space (the MBR gap) holds a signature twice; the clone overwrites the first occurrence only. The engine names
+    /// each signature once (first match), so the fleet scan must still find the second occurrence the parent never
+    /// reported. Expected: clamscan over the clone's raw region, and --full.
+    /// </summary>
+    [SkippableFact]
+    public async Task RawSpaceRescanFindsALaterOccurrenceOfADestroyedParentMatch()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string parent = dir.File("parent.vhdx");
+        File.Copy(fixture.GoldenPath, parent);
+        FleetDisks.WriteRaw(parent, 64 << 10, fixture.Plain);
+        FleetDisks.WriteRaw(parent, 768 << 10, fixture.Plain);
+        string clone = dir.File("clone.vhdx");
+        VhdxDisk.CreateDifferencing(clone, parent);
+        byte[] noise = new byte[4096];
+        new Random(5).NextBytes(noise);
+        FleetDisks.WriteRaw(clone, 64 << 10, noise);
+
+        // Bounded body signatures only: the scanner may rescan just windows around the clone's raw writes.
+        var engine = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases.Where(d => d.EndsWith(".ndb", StringComparison.Ordinal)).ToArray()));
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(parent, [clone]);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(parent, [clone]);
+
+        string rawRegion = dir.File("mbr-gap.bin");
+        using (VhdxDisk flat = VhdxDisk.Open(clone))
+        {
+            byte[] gap = new byte[FleetDisks.PartitionStart];
+            flat.ReadExactly(gap, 0);
+            File.WriteAllBytes(rawRegion, gap);
+        }
+
+        SortedSet<string> expected = Signatures.ClamscanOracle.Scan([.. fixture.Databases.Where(d => d.EndsWith(".ndb", StringComparison.Ordinal))], [rawRegion])[rawRegion];
+        Assert.Contains("Prism.Fleet.Plain", expected);
+        Assert.Equal(expected, full.Clones[0].Findings.Where(f => f.Path.StartsWith("$raw", StringComparison.Ordinal)).Select(f => f.Signature).Order(StringComparer.Ordinal));
+        Assert.Equal(expected, fleet.Clones[0].Findings.Where(f => f.Path.StartsWith("$raw", StringComparison.Ordinal)).Select(f => f.Signature).Order(StringComparer.Ordinal));
+        FleetDisks.AssertSame(FleetDisks.Hits(full.Clones[0]), FleetDisks.Hits(fleet.Clones[0]), "fleet vs --full");
+    }
+
+    /// <summary>
+    /// clamd refuses streams longer than its StreamMaxLength (4 MiB in the fixture). A 32 MiB raw unit (allocated
+    /// space no partition claims) must become an error of that disk, not abort the fleet; small raw units and the
+    /// clones are still scanned, and fleet equals --full.
+    /// </summary>
+    [SkippableFact]
+    public async Task ClamdRefusingAnOversizedRawUnitIsReportedNotFatal()
+    {
+        fixture.Require();
+        using var clamd = new ClamdFixture(fixture.DatabaseDirectory);
+        clamd.Require();
+        using var dir = new TempDir();
+        string parent = dir.File("raw-parent.vhdx");
+        VhdxDisk.Create(parent, new VhdxCreateOptions { VirtualSize = 128L << 20 });
+        byte[] sector = new byte[4096];
+        new Random(9).NextBytes(sector);
+        FleetDisks.WriteRaw(parent, 8 << 20, sector);
+        string clone = dir.File("raw-clone.vhdx");
+        VhdxDisk.CreateDifferencing(clone, parent);
+        byte[] infected = new byte[4096];
+        fixture.Eicar.CopyTo(infected, 512);
+        FleetDisks.WriteRaw(clone, 100L << 20, infected);
+
+        var client = new ClamdClient(ClamdEndpoint.Parse(clamd.SocketPath));
+        var engine = new ClamdEngine(client, await client.GetVersionAsync());
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(parent, [clone]);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(parent, [clone]);
+        Assert.Contains(fleet.Parent.Errors, e => e.Contains("$raw@0x0", StringComparison.Ordinal));
+        Assert.Contains(fleet.Clones[0].Errors, e => e.Contains("$raw@0x0", StringComparison.Ordinal));
+        Assert.Equal(full.Clones[0].Errors, fleet.Clones[0].Errors);
+        Assert.Contains(fleet.Clones[0].Findings, f => f.Path == $"$raw@0x{100L << 20:X}" && f.Signature.StartsWith("Prism.Fleet.Eicar", StringComparison.Ordinal));
+        FleetDisks.AssertSame(FleetDisks.Hits(full.Clones[0]), FleetDisks.Hits(fleet.Clones[0]), "fleet vs --full");
+    }
+}

@@ -1,0 +1,278 @@
+using Prism.Disks.Vhdx;
+using Prism.Scanner.Fleet;
+using Prism.Scanner.Signatures;
+using Prism.Testing;
+using Xunit.Abstractions;
+
+namespace Prism.Scanner.Tests.Fleet;
+
+/// <summary>The verdict store across runs: parent verdicts reused, unchanged clean clones skipped, damage rebuilt, concurrency.</summary>
+[Collection(GoldenFleetCollection.Name)]
+public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelper output)
+{
+    /// <summary>Only the SHA-256 signature: the golden and most clones are clean, the "hashes" clone is infected.</summary>
+    private BuiltinEngine ShaOnly() => new(SignatureDatabase.Load(fixture.Databases.Where(d => d.EndsWith(".hsb", StringComparison.Ordinal)).ToArray()));
+
+    [SkippableFact]
+    public async Task SecondRunReusesParentVerdictsAndSkipsOnlyUnchangedCleanClones()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        BuiltinEngine engine = ShaOnly();
+        string extra = dir.File("extra.vhdx");
+        VhdxDisk.CreateDifferencing(extra, fixture.GoldenPath);
+        string[] clones = [.. fixture.ClonePaths, extra];
+        FleetReport reference = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, clones);
+        string storePath = dir.File("verdicts.db");
+        FleetReport first;
+        using (VerdictStore store = VerdictStore.Open(storePath))
+        {
+            Assert.False(store.WasRebuilt);
+            first = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, clones);
+        }
+
+        // The clean extra clone changes between the runs: it must be rescanned, not served from the store.
+        byte[] sector = new byte[4096];
+        new Random(3).NextBytes(sector);
+        FleetDisks.WriteRaw(extra, 512 << 10, sector);
+        FleetReport second;
+        using (VerdictStore store = VerdictStore.Open(storePath))
+        {
+            second = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, clones);
+        }
+
+        Assert.False(first.ParentFromStore);
+        Assert.True(second.ParentFromStore);
+        Assert.Equal(0, second.Parent.BytesRead);
+        Assert.Equal(FleetDisks.Hits(first.Parent), FleetDisks.Hits(second.Parent));
+        Assert.Contains(reference.Clones, c => c.Findings.Count > 0);
+        Assert.Contains(reference.Clones, c => c.Findings.Count == 0);
+        for (int i = 0; i < clones.Length; i++)
+        {
+            DiskReport r = reference.Clones[i], a = first.Clones[i], b = second.Clones[i];
+            string name = Path.GetFileName(clones[i]);
+            output.WriteLine($"{name,-22} first read {a.BytesRead,10:N0} cached {a.Cached,-5} second read {b.BytesRead,10:N0} cached {b.Cached,-5} findings {b.Findings.Count}");
+            Assert.Empty(b.Errors);
+            Assert.False(a.Cached, name);
+            FleetDisks.AssertSame(FleetDisks.Hits(r), FleetDisks.Hits(a), name + " first run vs --full");
+            FleetDisks.AssertSame(FleetDisks.Hits(r), FleetDisks.Hits(b), name + " second run vs --full");
+            bool unchangedClean = r.Findings.Count == 0 && clones[i] != extra;
+            Assert.True(b.Cached == unchangedClean, $"{name}: cached {b.Cached}, expected {unchangedClean}");
+            if (unchangedClean)
+            {
+                Assert.Equal(0, b.BytesRead);
+            }
+        }
+
+        Assert.True(second.Clones[^1].BytesRead > 0, "the changed clean clone was rescanned");
+    }
+
+    [SkippableFact]
+    public async Task DamagedStoreIsRebuiltAndTheScanStillSucceeds()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        var engine = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
+        FleetReport reference = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        var rng = new Random(11);
+
+        // 1: pure garbage. 2: a real store whose pages after the SQLite header are overwritten.
+        string garbage = dir.File("garbage.db");
+        byte[] bytes = new byte[64 << 10];
+        rng.NextBytes(bytes);
+        File.WriteAllBytes(garbage, bytes);
+        string damaged = dir.File("damaged.db");
+        using (VerdictStore store = VerdictStore.Open(damaged))
+        {
+            await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (string f in new[] { damaged + "-wal", damaged + "-shm" }.Where(File.Exists))
+        {
+            File.Delete(f);
+        }
+
+        using (FileStream fs = new(damaged, FileMode.Open, FileAccess.ReadWrite))
+        {
+            Assert.True(fs.Length > 4096, $"store is {fs.Length} bytes");
+            byte[] page = new byte[fs.Length - 100];
+            rng.NextBytes(page);
+            fs.Position = 100;
+            fs.Write(page);
+        }
+
+        foreach (string path in new[] { garbage, damaged })
+        {
+            using VerdictStore store = VerdictStore.Open(path);
+            Assert.True(store.WasRebuilt, path);
+            FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+            Assert.False(r.ParentFromStore);
+            for (int i = 0; i < r.Clones.Count; i++)
+            {
+                Assert.Empty(r.Clones[i].Errors);
+                FleetDisks.AssertSame(FleetDisks.Hits(reference.Clones[i]), FleetDisks.Hits(r.Clones[i]), $"{path}: clone {i}");
+            }
+
+            // And the rebuilt store works: the next run takes the parent from it.
+            using VerdictStore again = VerdictStore.Open(path);
+            Assert.False(again.WasRebuilt);
+            Assert.True((await new FleetScanner(engine, new FleetScanOptions { Store = again }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths)).ParentFromStore);
+        }
+    }
+
+    [SkippableFact]
+    public async Task ScansAtOnceOnOneStoreAllSucceed()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        BuiltinEngine engine = ShaOnly();
+        FleetReport reference = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        string storePath = dir.File("shared.db");
+        for (int round = 0; round < 4; round++)
+        {
+            using var start = new Barrier(3);
+            Task<(FleetReport, bool)> Run() => Task.Run(async () =>
+            {
+                start.SignalAndWait();
+                using VerdictStore store = VerdictStore.Open(storePath);
+                FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store, MaxParallelism = 1 }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+                return (r, store.WasRebuilt);
+            });
+            (FleetReport, bool)[] results = await Task.WhenAll(Run(), Run(), Run());
+            foreach ((FleetReport r, bool rebuilt) in results)
+            {
+                Assert.False(rebuilt, $"round {round}: a store in use by another scan was treated as damaged and rebuilt");
+                for (int i = 0; i < r.Clones.Count; i++)
+                {
+                    Assert.Empty(r.Clones[i].Errors);
+                    FleetDisks.AssertSame(FleetDisks.Hits(reference.Clones[i]), FleetDisks.Hits(r.Clones[i]), $"round {round}: clone {i}");
+                }
+            }
+        }
+    }
+
+    [SkippableFact]
+    public async Task ChangedSignaturesInvalidateParentVerdictsAndCleanClones()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string storePath = dir.File("verdicts.db");
+        BuiltinEngine sha = ShaOnly();
+        using (VerdictStore store = VerdictStore.Open(storePath))
+        {
+            await new FleetScanner(sha, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        }
+
+        // Same store, a different signature set (all of them): nothing may be served from the SHA-only results.
+        var all = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
+        FleetReport reference = await new FleetScanner(all, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        using (VerdictStore store = VerdictStore.Open(storePath))
+        {
+            FleetReport r = await new FleetScanner(all, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+            Assert.False(r.ParentFromStore);
+            Assert.NotEqual(0, r.Parent.BytesRead);
+            for (int i = 0; i < r.Clones.Count; i++)
+            {
+                Assert.False(r.Clones[i].Cached);
+                FleetDisks.AssertSame(FleetDisks.Hits(reference.Clones[i]), FleetDisks.Hits(r.Clones[i]), $"clone {i}");
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void CliSecondRunWithStoreTakesTheParentFromIt()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string store = dir.File("cli.db");
+        string sig = fixture.Databases.Single(d => d.EndsWith(".hsb", StringComparison.Ordinal));
+        var docs = new List<System.Text.Json.JsonDocument>();
+        try
+        {
+            for (int run = 0; run < 2; run++)
+            {
+                string json = dir.File($"run{run}.json");
+                var stdout = new StringWriter();
+                var stderr = new StringWriter();
+                int exit = global::Prism.Cli.Program.Run(["scan", fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", sig, "--store", store, "--json", json, "--quiet"], stdout, stderr);
+                Assert.True(exit == 1, $"run {run}: exit {exit}: {stderr}{stdout}");
+                docs.Add(System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)));
+            }
+
+            System.Text.Json.JsonElement first = docs[0].RootElement, second = docs[1].RootElement;
+            Assert.False(first.GetProperty("parent").GetProperty("cached").GetBoolean());
+            Assert.True(second.GetProperty("parent").GetProperty("cached").GetBoolean());
+            Assert.Equal(0, second.GetProperty("parent").GetProperty("bytesRead").GetInt64());
+            int cached = 0;
+            for (int i = 0; i < fixture.Clones.Count; i++)
+            {
+                System.Text.Json.JsonElement a = first.GetProperty("clones")[i], b = second.GetProperty("clones")[i];
+                bool clean = a.GetProperty("findings").GetArrayLength() == 0;
+                Assert.Equal(clean, b.GetProperty("cached").GetBoolean());
+                Assert.Equal(a.GetProperty("findings").GetArrayLength(), b.GetProperty("findings").GetArrayLength());
+                if (clean)
+                {
+                    Assert.Equal(0, b.GetProperty("bytesRead").GetInt64());
+                    cached++;
+                }
+                else
+                {
+                    Assert.NotEqual(0, b.GetProperty("bytesRead").GetInt64());
+                }
+            }
+
+            Assert.InRange(cached, 1, fixture.Clones.Count - 1);
+        }
+        finally
+        {
+            docs.ForEach(d => d.Dispose());
+        }
+    }
+
+    /// <summary>
+    /// A store whose write lock another scan holds (longer than the busy timeout) is busy, not damaged: it must not be
+    /// deleted and rebuilt under the other scan, and its verdicts must survive.
+    /// </summary>
+    [SkippableFact]
+    public async Task AStoreLockedByAnotherScanIsNeverDeleted()
+    {
+        fixture.Require();
+        using var dir = new TempDir();
+        string storePath = dir.File("busy.db");
+        BuiltinEngine engine = ShaOnly();
+        using (VerdictStore store = VerdictStore.Open(storePath))
+        {
+            await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        }
+
+        using (var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={storePath};Pooling=False"))
+        {
+            holder.Open();
+            using Microsoft.Data.Sqlite.SqliteTransaction tx = holder.BeginTransaction();
+            using (Microsoft.Data.Sqlite.SqliteCommand cmd = holder.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = "INSERT OR REPLACE INTO meta (key, value) VALUES ('holder', 'x');";
+                cmd.ExecuteNonQuery();
+            }
+
+            try
+            {
+                using VerdictStore busy = await Task.Run(() => VerdictStore.Open(storePath));
+                Assert.False(busy.WasRebuilt, "a locked store was treated as damaged and rebuilt");
+            }
+            catch (IOException e)
+            {
+                output.WriteLine($"busy store refused: {e.Message}");
+            }
+
+            tx.Rollback();
+        }
+
+        using VerdictStore after = VerdictStore.Open(storePath);
+        Assert.False(after.WasRebuilt);
+        Assert.True((await new FleetScanner(engine, new FleetScanOptions { Store = after }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths)).ParentFromStore,
+            "the parent verdicts stored before the lock are gone");
+    }
+}
