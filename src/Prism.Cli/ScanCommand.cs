@@ -154,7 +154,13 @@ internal static class ScanCommand
             if (reportDir is not null)
             {
                 Directory.CreateDirectory(reportDir);
-                reportPath = Path.Combine(reportDir, $"prism-scan-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}.json");
+                string stamp = $"prism-scan-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'.'fff'Z'}";
+                reportPath = Path.Combine(reportDir, stamp + ".json");
+                for (int n = 2; File.Exists(reportPath); n++)
+                {
+                    reportPath = Path.Combine(reportDir, $"{stamp}-{n}.json");
+                }
+
                 WriteJson(reportPath, reports);
                 foreach (string old in Directory.EnumerateFiles(reportDir, "prism-scan-*.json").Order(StringComparer.Ordinal).Reverse().Skip(Math.Max(1, keepReports)))
                 {
