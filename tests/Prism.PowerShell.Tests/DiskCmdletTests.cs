@@ -64,7 +64,9 @@ public sealed class DiskCmdletTests : IDisposable
     [Fact]
     public void NewPrismDisk_BadSectorSize_IsRejectedByValidation()
     {
-        Assert.ThrowsAny<ParameterBindingException>(() => _shell.Run("New-PrismDisk bad.vhdx 8MB -LogicalSectorSizeBytes 1024"));
+        ErrorRecord e = _shell.RunTerminating("New-PrismDisk bad.vhdx 8MB -LogicalSectorSizeBytes 1024");
+
+        PrismShell.AssertError(e, "ParameterArgumentValidationError", ErrorCategory.InvalidData);
         Assert.False(File.Exists(_dir.File("bad.vhdx")));
     }
 

@@ -59,11 +59,15 @@ internal sealed class PrismShell : IDisposable
         return _ps.Invoke();
     }
 
-    /// <summary>Runs a script that must end in a terminating error and returns its record.</summary>
+    /// <summary>
+    /// Runs a script that must end in a terminating error and returns its record. Only a terminating error reaches the
+    /// catch block without -ErrorAction Stop; a non-terminating one would leave the marker string as the output.
+    /// </summary>
     public ErrorRecord RunTerminating(string script)
     {
-        Exception e = Assert.ThrowsAny<RuntimeException>(() => Run(script));
-        return Assert.IsAssignableFrom<IContainsErrorRecord>(e).ErrorRecord;
+        Collection<PSObject> output = Run($"try {{ {script}; 'no terminating error' }} catch {{ $_ }}");
+        object result = Assert.Single(output).BaseObject;
+        return Assert.IsType<ErrorRecord>(result);
     }
 
     /// <summary>Asserts a single error record with the given id (the first part of FullyQualifiedErrorId) and category.</summary>

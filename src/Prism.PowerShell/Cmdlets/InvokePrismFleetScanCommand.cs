@@ -21,6 +21,8 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
+    private const int ActivityId = 2;
+
     private readonly CancellationTokenSource _stop = new();
 
     /// <summary>The parent (golden) disk.</summary>
@@ -130,16 +132,17 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
         var scanner = new FleetScanner(engine, options);
         Task<FleetReport> scan = Task.Run(() => scanner.ScanAsync(parent, _clones, _stop.Token));
         _ = scan.ContinueWith(_ => updates.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        var record = new ProgressRecord(2, $"Scanning {Path.GetFileName(parent)} and {_clones.Count} clone(s)", "starting");
+        // A new record per update: the host (or Streams.Progress) may keep the ones already written.
+        string activity = $"Scanning {Path.GetFileName(parent)} and {_clones.Count} clone(s)";
         foreach (FleetProgress p in updates.GetConsumingEnumerable())
         {
-            record.StatusDescription = $"{p.Done} of {p.Total}: {p.Stage} ({p.BytesRead} bytes read)";
-            record.PercentComplete = p.Total == 0 ? 100 : Math.Clamp(100 * p.Done / p.Total, 0, 100);
-            WriteProgress(record);
+            WriteProgress(new ProgressRecord(ActivityId, activity, $"{p.Done} of {p.Total}: {p.Stage} ({p.BytesRead} bytes read)")
+            {
+                PercentComplete = p.Total == 0 ? 100 : Math.Clamp(100 * p.Done / p.Total, 0, 100),
+            });
         }
 
-        record.RecordType = ProgressRecordType.Completed;
-        WriteProgress(record);
+        WriteProgress(new ProgressRecord(ActivityId, activity, "done") { RecordType = ProgressRecordType.Completed });
         return scan.GetAwaiter().GetResult();
     }
 

@@ -68,16 +68,13 @@ public sealed class NewPrismCloneCommand : PrismCatalogCmdletBase
                 return;
             }
 
-            var progress = new ProgressRecord(ActivityId, $"Creating clones of {Golden}", $"0 of {approved.Count}");
-            var reporter = new SyncProgress(done =>
+            string activity = $"Creating clones of {Golden}";
+            var reporter = new SyncProgress(done => WriteProgress(new ProgressRecord(ActivityId, activity, $"{done} of {approved.Count}: {approved[done - 1]}")
             {
-                progress.StatusDescription = $"{done} of {approved.Count}: {approved[done - 1]}";
-                progress.PercentComplete = (int)(100L * done / approved.Count);
-                WriteProgress(progress);
-            });
+                PercentComplete = (int)(100L * done / approved.Count),
+            }));
             IReadOnlyList<CloneRecord> created = Manager.NewClones(golden, approved, directory, Owner, reporter);
-            progress.RecordType = ProgressRecordType.Completed;
-            WriteProgress(progress);
+            WriteProgress(new ProgressRecord(ActivityId, activity, $"{created.Count} created") { RecordType = ProgressRecordType.Completed });
             long virtualSize;
             using (VhdxDisk first = VhdxDisk.Open(created[0].Path, new VhdxOpenOptions { SkipParent = true }))
             {
