@@ -9,15 +9,23 @@ namespace Prism.PowerShell;
 /// Runs when pwsh imports the module. pwsh resolves native libraries from its own deps.json, which knows nothing of
 /// the module's SQLite build (runtimes/&lt;rid&gt;/native/e_sqlite3): this resolver finds it in the module folder.
 /// </summary>
-public sealed class PrismModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+public sealed class PrismModuleInitializer : IModuleAssemblyInitializer
 {
+    private static int s_registered;
+
     private static readonly string s_moduleDirectory = Path.GetDirectoryName(typeof(PrismModuleInitializer).Assembly.Location) ?? AppContext.BaseDirectory;
 
-    /// <summary>Registers the native library resolver.</summary>
-    public void OnImport() => AssemblyLoadContext.Default.ResolvingUnmanagedDll += ResolveNative;
-
-    /// <summary>Unregisters the native library resolver.</summary>
-    public void OnRemove(PSModuleInfo psModuleInfo) => AssemblyLoadContext.Default.ResolvingUnmanagedDll -= ResolveNative;
+    /// <summary>
+    /// Registers the native library resolver, once per process: every runspace that imports the module calls this, and
+    /// the library, once loaded, stays loaded for all of them (so it is never unregistered).
+    /// </summary>
+    public void OnImport()
+    {
+        if (Interlocked.Exchange(ref s_registered, 1) == 0)
+        {
+            AssemblyLoadContext.Default.ResolvingUnmanagedDll += ResolveNative;
+        }
+    }
 
     /// <summary>Zero when the library is not one of the module's (the next resolver, or the failure, follows).</summary>
     private static IntPtr ResolveNative(Assembly assembly, string name)

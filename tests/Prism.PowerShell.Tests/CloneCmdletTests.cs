@@ -254,6 +254,13 @@ public sealed class CloneCmdletTests : IDisposable
         Assert.False(File.Exists(_dir.File("web2.vhdx")));
         Assert.True(File.Exists(_dir.File("db1.vhdx")));
         Assert.True(File.Exists(_golden));
+
+        // A relative file path resolves against the PowerShell location ($dir), not the test process's directory.
+        Assert.NotEqual(_dir.Path, Environment.CurrentDirectory);
+        _shell.Run("Remove-PrismClone db1.vhdx -Confirm:$false");
+        Assert.Empty(_shell.Errors);
+        Assert.Empty(CatalogClones());
+        Assert.False(File.Exists(_dir.File("db1.vhdx")));
     }
 
     [Fact]

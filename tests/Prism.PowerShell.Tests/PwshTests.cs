@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Prism.Disks.Vhdx;
 using Prism.Provisioner.Catalog;
 using Prism.Testing;
 
@@ -116,7 +117,8 @@ public sealed class PwshTests : IDisposable
             $id = try { New-PrismClone -Golden nope -Name x; 'no error' } catch { $_.FullyQualifiedErrorId }
             $table = Get-PrismClone | Format-Table | Out-String -Width 200
             [pscustomobject]@{
-                Disks = @($disks | Select-Object Path, VhdFormat, @{ n = 'VhdType'; e = { "$($_.VhdType)" } }, ParentPath, Size)
+                Disks = @($disks | Select-Object Path, VhdFormat, @{ n = 'VhdType'; e = { "$($_.VhdType)" } }, ParentPath, Size,
+                    FileSize, BlockSize, @{ n = 'DiskIdentifier'; e = { "$($_.DiskIdentifier)" } }, AllocatedBytes)
                 ErrorId = $id
                 Table = $table
             } | ConvertTo-Json -Depth 4 -Compress
@@ -131,7 +133,18 @@ public sealed class PwshTests : IDisposable
             Assert.Equal("Differencing", d.GetProperty("VhdType").GetString());
             Assert.Equal(_dir.File("golden.vhdx"), d.GetProperty("ParentPath").GetString());
             Assert.Equal(32L << 20, d.GetProperty("Size").GetInt64());
+            string path = d.GetProperty("Path").GetString()!;
+            if (File.Exists(path))
+            {
+                using VhdxDisk disk = VhdxDisk.Open(path);
+                Assert.Equal(disk.FileSize, d.GetProperty("FileSize").GetInt64());
+                Assert.Equal(disk.BlockSize, d.GetProperty("BlockSize").GetInt64());
+                Assert.Equal(disk.DiskId, Guid.Parse(d.GetProperty("DiskIdentifier").GetString()!));
+                Assert.Equal(disk.GetAllocatedBytes(), d.GetProperty("AllocatedBytes").GetInt64());
+            }
         });
+        Assert.Equal(["web-0001.vhdx", "web-0002.vhdx", "web-0003.vhdx"],
+            disks.Select(d => Path.GetFileName(d.GetProperty("Path").GetString()!)).Order(StringComparer.Ordinal));
         Assert.StartsWith("PrismGoldenNotFound,", json.RootElement.GetProperty("ErrorId").GetString(), StringComparison.Ordinal);
         string table = json.RootElement.GetProperty("Table").GetString()!;
         Assert.Contains("Diverged%", table, StringComparison.Ordinal);

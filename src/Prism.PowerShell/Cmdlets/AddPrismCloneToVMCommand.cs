@@ -44,7 +44,7 @@ public sealed class AddPrismCloneToVMCommand : PrismCatalogCmdletBase
         CloneRecord? clone = null;
         try
         {
-            clone = FindClone(Name)
+            clone = FindClone(NameOrResolvedPath(Name))
                 ?? throw new ProvisionerException("PrismCloneNotFound", $"no clone named or at '{Name}' in the catalog {OpenCatalog().Path}");
             string reason = OperatingSystem.IsWindows()
                 ? "Hyper-V is not available on this host: this build of Prism has no Hyper-V integration"

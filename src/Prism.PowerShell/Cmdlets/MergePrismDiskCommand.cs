@@ -24,7 +24,7 @@ public sealed class MergePrismDiskCommand : PrismCatalogCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        string target = File.Exists(ResolveNewPath(Path)) ? ResolveNewPath(Path) : Path;
+        string target = NameOrResolvedPath(Path);
         try
         {
             RefuseGolden(target, "merging into");

@@ -50,12 +50,7 @@ public sealed class NewPrismCloneCommand : PrismCatalogCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        string golden = Golden;
-        string resolved = ResolveNewPath(Golden);
-        if (File.Exists(resolved))
-        {
-            golden = resolved;
-        }
+        string golden = NameOrResolvedPath(Golden);
 
         try
         {

@@ -49,6 +49,16 @@ public abstract class PrismCatalogCmdletBase : PrismCmdletBase
         }
     }
 
+    /// <summary>
+    /// A catalog name stays as it is; a file that exists relative to the current PowerShell location becomes its full
+    /// path (the manager would otherwise resolve it against the process directory).
+    /// </summary>
+    private protected string NameOrResolvedPath(string nameOrPath)
+    {
+        string resolved = ResolveNewPath(nameOrPath);
+        return File.Exists(resolved) ? resolved : nameOrPath;
+    }
+
     /// <summary>The catalog record of the clone called (or at) <paramref name="nameOrPath"/>, or null.</summary>
     private protected CloneRecord? FindClone(string nameOrPath)
     {

@@ -16,10 +16,12 @@ public sealed class RemovePrismCloneCommand : PrismCatalogCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        foreach (string n in Name)
+        foreach (string name in Name)
         {
+            string n = name;
             try
             {
+                n = NameOrResolvedPath(name);
                 RefuseGolden(n, "removing");
                 if (!ShouldProcess(FindClone(n)?.Path ?? n, "Remove clone (delete its file and catalog record)"))
                 {

@@ -21,10 +21,12 @@ public sealed class ResetPrismCloneCommand : PrismCatalogCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        foreach (string n in Name)
+        foreach (string name in Name)
         {
+            string n = name;
             try
             {
+                n = NameOrResolvedPath(name);
                 RefuseGolden(n, "resetting");
                 if (!ShouldProcess(FindClone(n)?.Path ?? n, "Reset clone (discard all its changes)"))
                 {
