@@ -24,6 +24,7 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
     private const int ActivityId = 2;
 
     private readonly CancellationTokenSource _stop = new();
+    private readonly List<string> _clones = [];
 
     /// <summary>The parent (golden) disk.</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -56,8 +57,6 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
     [Parameter]
     [ValidateRange(1, 256)]
     public int MaxParallelism { get; set; } = Environment.ProcessorCount;
-
-    private readonly List<string> _clones = [];
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -94,6 +93,11 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
             {
                 File.WriteAllText(ResolveNewPath(JsonPath), JsonSerializer.Serialize(report, s_json));
             }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // Ctrl+C / Stop(): the scan stopped early; report it as PowerShell expects of a stopped pipeline.
+            throw new PipelineStoppedException();
         }
         catch (Exception e) when (IsExpected(e))
         {
@@ -132,6 +136,7 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
         var scanner = new FleetScanner(engine, options);
         Task<FleetReport> scan = Task.Run(() => scanner.ScanAsync(parent, _clones, _stop.Token));
         _ = scan.ContinueWith(_ => updates.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
         // A new record per update: the host (or Streams.Progress) may keep the ones already written.
         string activity = $"Scanning {Path.GetFileName(parent)} and {_clones.Count} clone(s)";
         foreach (FleetProgress p in updates.GetConsumingEnumerable())
