@@ -116,6 +116,18 @@ public sealed class CloneCmdletTests : IDisposable
     }
 
     [Fact]
+    public void NewPrismClone_GoldenByRelativePath_ResolvesAgainstPowerShellLocation()
+    {
+        AddGolden();
+
+        PrismClone clone = _shell.Single<PrismClone>("New-PrismClone -Golden base.vhdx -Name p1");
+
+        Assert.Equal("base", clone.Golden);
+        Assert.Equal(_dir.File("p1.vhdx"), clone.Path);
+        Assert.Equal(_golden, clone.ParentPath);
+    }
+
+    [Fact]
     public void NewPrismClone_Count20_EmitsProgressPerClone()
     {
         AddGolden();

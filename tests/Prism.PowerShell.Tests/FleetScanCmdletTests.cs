@@ -67,6 +67,20 @@ public sealed class FleetScanCmdletTests : IDisposable
     }
 
     [Fact]
+    public void InvokePrismFleetScan_Store_SecondRunSkipsUnchangedCleanClone()
+    {
+        const string Scan = "Invoke-PrismFleetScan parent.vhdx clean.vhdx, infected.vhdx -Signatures test.ndb -Store verdicts.db";
+        FleetReport first = _shell.Single<FleetReport>(Scan);
+        FleetReport second = _shell.Single<FleetReport>(Scan);
+
+        Assert.False(first.ParentFromStore);
+        Assert.True(second.ParentFromStore);
+        Assert.True(second.Clones.Single(c => c.Path == _dir.File("clean.vhdx")).Cached);
+        Assert.Equal("Prism.Test.Marker", Assert.Single(second.Clones.Single(c => c.Path == _dir.File("infected.vhdx")).Findings).Signature);
+        Assert.True(File.Exists(_dir.File("verdicts.db")));
+    }
+
+    [Fact]
     public void InvokePrismFleetScan_MissingSignatures_TerminatingObjectNotFound()
     {
         ErrorRecord e = _shell.RunTerminating("Invoke-PrismFleetScan parent.vhdx infected.vhdx -Signatures none.ndb");
