@@ -1,0 +1,49 @@
+using System.Management.Automation;
+using Prism.Provisioner.Catalog;
+
+namespace Prism.PowerShell.Cmdlets;
+
+/// <summary>
+/// <para type="synopsis">Merges a registered clone into its parent (as Merge-VHD) and removes the clone.</para>
+/// <para type="description">Refused when the parent is a sealed golden image or has other children.</para>
+/// </summary>
+[Cmdlet(VerbsData.Merge, "PrismDisk", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(PrismDiskInfo))]
+public sealed class MergePrismDiskCommand : PrismCatalogCmdletBase
+{
+    /// <summary>The clone's file (or catalog name).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = null!;
+
+    /// <summary>Write the merged parent's disk object.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        string target = NameOrResolvedPath(Path);
+        try
+        {
+            RefuseGolden(target, "merging into");
+            CloneRecord? clone = FindClone(target);
+            string what = clone is null ? target : $"{clone.Path} into its parent {clone.ParentPath}";
+            if (!ShouldProcess(what, "Merge VHDX into its parent"))
+            {
+                return;
+            }
+
+            Manager.MergeClone(target);
+            if (PassThru && clone is not null)
+            {
+                WriteObject(PrismDiskInfo.Read(clone.ParentPath));
+            }
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            WriteItemError(e, target);
+        }
+    }
+}

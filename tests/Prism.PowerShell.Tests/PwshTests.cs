@@ -1,0 +1,159 @@
+using System.Text.Json;
+using Prism.Disks.Vhdx;
+using Prism.Provisioner.Catalog;
+using Prism.Testing;
+
+namespace Prism.PowerShell.Tests;
+
+/// <summary>
+/// The module in a real pwsh 7.6.9 process: the powershell dotnet tool pinned in .config/dotnet-tools.json, run from the
+/// repository root. Skips when the tool cannot be restored, unless PRISM_REQUIRE_ORACLES=1.
+/// </summary>
+public sealed class PwshTests : IDisposable
+{
+    private static readonly string[] s_cmdlets =
+    [
+        "Add-PrismCloneToVM", "Add-PrismGolden", "Get-PrismClone", "Get-PrismDisk", "Get-PrismGolden", "Invoke-PrismFleetScan",
+        "Merge-PrismDisk", "New-PrismClone", "New-PrismDisk", "Remove-PrismClone", "Reset-PrismClone", "Test-PrismDisk",
+    ];
+
+    private static readonly Lazy<string?> s_restoreFailure = new(Restore);
+
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static string RepoRoot
+    {
+        get
+        {
+            for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            {
+                if (File.Exists(Path.Combine(d.FullName, ".config", "dotnet-tools.json")))
+                {
+                    return d.FullName;
+                }
+            }
+
+            throw new InvalidOperationException($"no .config/dotnet-tools.json above {AppContext.BaseDirectory}");
+        }
+    }
+
+    /// <summary>The module folder: src/Prism.PowerShell/bin/&lt;configuration of this test build&gt;/net10.0.</summary>
+    private static string ModuleDirectory
+    {
+        get
+        {
+            string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+            string dir = Path.Combine(RepoRoot, "src", "Prism.PowerShell", "bin", configuration, "net10.0");
+            Assert.True(File.Exists(Path.Combine(dir, "Prism.psd1")), $"module not built at {dir}");
+            return dir;
+        }
+    }
+
+    private static string? Restore()
+    {
+        ProcessResult r = Oracle.Run("dotnet", ["tool", "restore"], check: false, workingDirectory: RepoRoot, timeoutMs: 300_000);
+        return r.ExitCode == 0 ? null : $"dotnet tool restore failed ({r.ExitCode}): {r.StdErr}{r.StdOut}";
+    }
+
+    private static void RequirePwsh()
+    {
+        string? failure = s_restoreFailure.Value;
+        if (failure is null)
+        {
+            return;
+        }
+
+        if (Oracle.Required)
+        {
+            throw new InvalidOperationException(failure + " and PRISM_REQUIRE_ORACLES=1");
+        }
+
+        Skip.If(true, "pwsh 7.6.9 (dotnet tool 'powershell') unavailable: " + failure);
+    }
+
+    private static ProcessResult Pwsh(string script)
+    {
+        string command = $"$ErrorActionPreference = 'Stop'; Import-Module '{Path.Combine(ModuleDirectory, "Prism.psd1")}'; {script}";
+        ProcessResult r = Oracle.Run("dotnet", ["tool", "run", "pwsh", "-NoProfile", "-NonInteractive", "-Command", command],
+            check: false, workingDirectory: RepoRoot, timeoutMs: 120_000);
+        Assert.True(r.ExitCode == 0, $"pwsh exited {r.ExitCode}: {r.StdErr}{r.StdOut}");
+        return r;
+    }
+
+    [SkippableFact]
+    public void Pwsh769_ImportsModule_GetCommandListsEveryCmdlet()
+    {
+        RequirePwsh();
+
+        ProcessResult r = Pwsh("""
+            [pscustomobject]@{
+                Version = $PSVersionTable.PSVersion.ToString()
+                Module = (Get-Module Prism).Version.ToString()
+                Commands = @(Get-Command -Module Prism | Sort-Object Name | ForEach-Object Name)
+            } | ConvertTo-Json -Compress
+            """);
+
+        using JsonDocument json = JsonDocument.Parse(r.StdOut);
+        Assert.Equal("7.6.9", json.RootElement.GetProperty("Version").GetString());
+        Assert.Equal("0.1.0", json.RootElement.GetProperty("Module").GetString());
+        Assert.Equal(s_cmdlets, json.RootElement.GetProperty("Commands").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [SkippableFact]
+    public void Pwsh769_EndToEndPipeline_GoldenClonesDisksAndErrors()
+    {
+        RequirePwsh();
+        string cat = _dir.File("catalog.db");
+
+        ProcessResult r = Pwsh($$"""
+            Set-Location -LiteralPath '{{_dir.Path}}'
+            $PSDefaultParameterValues['*-Prism*:Catalog'] = '{{cat}}'
+            New-PrismDisk -Path golden.vhdx -SizeBytes 32MB | Add-PrismGolden -Name gold | Out-Null
+            New-PrismClone -Golden gold -Count 3 -Prefix web | Out-Null
+            $disks = Get-ChildItem -Filter web-*.vhdx | Get-PrismDisk
+            Get-PrismClone web-0003 | Remove-PrismClone -Confirm:$false
+            $id = try { New-PrismClone -Golden nope -Name x; 'no error' } catch { $_.FullyQualifiedErrorId }
+            $table = Get-PrismClone | Format-Table | Out-String -Width 200
+            [pscustomobject]@{
+                Disks = @($disks | Select-Object Path, VhdFormat, @{ n = 'VhdType'; e = { "$($_.VhdType)" } }, ParentPath, Size,
+                    FileSize, BlockSize, @{ n = 'DiskIdentifier'; e = { "$($_.DiskIdentifier)" } }, AllocatedBytes)
+                ErrorId = $id
+                Table = $table
+            } | ConvertTo-Json -Depth 4 -Compress
+            """);
+
+        using JsonDocument json = JsonDocument.Parse(r.StdOut);
+        JsonElement[] disks = json.RootElement.GetProperty("Disks").EnumerateArray().ToArray();
+        Assert.Equal(3, disks.Length);
+        Assert.All(disks, d =>
+        {
+            Assert.Equal("VHDX", d.GetProperty("VhdFormat").GetString());
+            Assert.Equal("Differencing", d.GetProperty("VhdType").GetString());
+            Assert.Equal(_dir.File("golden.vhdx"), d.GetProperty("ParentPath").GetString());
+            Assert.Equal(32L << 20, d.GetProperty("Size").GetInt64());
+            string path = d.GetProperty("Path").GetString()!;
+            if (File.Exists(path))
+            {
+                using VhdxDisk disk = VhdxDisk.Open(path);
+                Assert.Equal(disk.FileSize, d.GetProperty("FileSize").GetInt64());
+                Assert.Equal(disk.BlockSize, d.GetProperty("BlockSize").GetInt64());
+                Assert.Equal(disk.DiskId, Guid.Parse(d.GetProperty("DiskIdentifier").GetString()!));
+                Assert.Equal(disk.GetAllocatedBytes(), d.GetProperty("AllocatedBytes").GetInt64());
+            }
+        });
+        Assert.Equal(["web-0001.vhdx", "web-0002.vhdx", "web-0003.vhdx"],
+            disks.Select(d => Path.GetFileName(d.GetProperty("Path").GetString()!)).Order(StringComparer.Ordinal));
+        Assert.StartsWith("PrismGoldenNotFound,", json.RootElement.GetProperty("ErrorId").GetString(), StringComparison.Ordinal);
+        string table = json.RootElement.GetProperty("Table").GetString()!;
+        Assert.Contains("Diverged%", table, StringComparison.Ordinal);
+        Assert.Contains("web-0002", table, StringComparison.Ordinal);
+        Assert.DoesNotContain("web-0003", table, StringComparison.Ordinal);
+
+        using PrismCatalog catalog = PrismCatalog.Open(cat);
+        Assert.Equal(["web-0001", "web-0002"], catalog.Clones().Select(c => c.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("gold", Assert.Single(catalog.Goldens()).Name);
+        Assert.False(File.Exists(_dir.File("web-0003.vhdx")));
+    }
+}
