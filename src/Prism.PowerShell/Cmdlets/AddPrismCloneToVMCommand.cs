@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Prism.Provisioner;
 using Prism.Provisioner.Catalog;
+using Prism.Provisioner.HyperV;
 
 namespace Prism.PowerShell.Cmdlets;
 
@@ -17,8 +18,9 @@ public enum PrismControllerType
 /// <summary>
 /// <para type="synopsis">Attaches a clone's disk to a Hyper-V virtual machine (Windows with Hyper-V only).</para>
 /// <para type="description">
-/// This build has no Hyper-V host integration: on every host the clone is validated, then the command ends with a
-/// terminating error (PrismHyperVUnavailable) that says so.
+/// Goes through Hyper-V's WMI v2 provider (Msvm_VirtualSystemManagementService.AddResourceSettings: a synthetic disk
+/// drive, then the virtual hard disk). On a host without Hyper-V it ends with a terminating error
+/// (PrismHyperVUnavailable). Not yet run against a real Hyper-V host (see README).
 /// </para>
 /// </summary>
 [Cmdlet(VerbsCommon.Add, "PrismCloneToVM", SupportsShouldProcess = true)]
@@ -46,11 +48,28 @@ public sealed class AddPrismCloneToVMCommand : PrismCatalogCmdletBase
         {
             clone = FindClone(NameOrResolvedPath(Name))
                 ?? throw new ProvisionerException("PrismCloneNotFound", $"no clone named or at '{Name}' in the catalog {OpenCatalog().Path}");
-            string reason = OperatingSystem.IsWindows()
-                ? "Hyper-V is not available on this host: this build of Prism has no Hyper-V integration"
-                : "Hyper-V is not available on this host (Hyper-V runs only on Windows)";
-            throw new ProvisionerException("PrismHyperVUnavailable",
-                $"{reason}; cannot attach {clone.Path} to VM '{VMName}' on its {ControllerType} controller");
+            if (!ShouldProcess(clone.Path, $"attach to VM '{VMName}' on its {ControllerType} controller"))
+            {
+                return;
+            }
+
+            HyperVAttachment attached;
+            try
+            {
+                using HyperVDiskService service = HyperVDiskService.Connect();
+                attached = service.AttachAsync(new HyperVAttachRequest
+                {
+                    VmName = VMName,
+                    DiskPath = clone.Path,
+                    Controller = ControllerType == PrismControllerType.Ide ? HyperVControllerType.Ide : HyperVControllerType.Scsi,
+                }).GetAwaiter().GetResult();
+            }
+            catch (HyperVUnavailableException e)
+            {
+                throw new ProvisionerException("PrismHyperVUnavailable", $"{e.Message}; cannot attach {clone.Path} to VM '{VMName}'", e);
+            }
+
+            WriteObject(attached);
         }
         catch (Exception e) when (IsExpected(e))
         {
