@@ -295,8 +295,21 @@ public sealed class CloneManager
     private CloneRecord GetClone(string nameOrPath)
     {
         string full = Path.GetFullPath(nameOrPath);
-        return _catalog.Clones().FirstOrDefault(c => c.Name == nameOrPath || c.Path == full)
-            ?? throw new ProvisionerException("PrismCloneNotFound", $"no clone named or at '{nameOrPath}' in the catalog {_catalog.Path}");
+        CloneRecord? clone = _catalog.Clones().FirstOrDefault(c => c.Name == nameOrPath || c.Path == full);
+        if (clone is not null)
+        {
+            return clone;
+        }
+
+        GoldenImage? golden = _catalog.Goldens().FirstOrDefault(g => g.Name == nameOrPath || g.Path == full);
+        if (golden is not null)
+        {
+            throw new ProvisionerException("PrismGoldenSealed",
+                $"'{nameOrPath}' is the golden image {golden.Name} ({golden.Path}), not a clone: a golden is sealed (read-only) because every clone "
+                + "reads its sectors, so it is never reset, merged or removed as a clone (use 'prism golden remove' to unregister it)");
+        }
+
+        throw new ProvisionerException("PrismCloneNotFound", $"no clone named or at '{nameOrPath}' in the catalog {_catalog.Path}");
     }
 
     private List<CloneRecord> ChildrenOf(string path) => _catalog.Clones().Where(c => c.ParentPath == path).ToList();
