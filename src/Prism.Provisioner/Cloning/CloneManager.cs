@@ -406,6 +406,7 @@ public sealed class CloneManager
         }
 
         string merged = TempPath(parent.Path);
+        string backup = TempPath(parent.Path);
         string trash = TempPath(clone.Path);
         try
         {
@@ -430,7 +431,8 @@ public sealed class CloneManager
 
             Step("merge:written");
             File.Move(clone.Path, trash);
-            File.Move(merged, parent.Path, overwrite: true);
+            // The original parent is kept as a backup until the catalog commits, so a later failure can restore it.
+            File.Replace(merged, parent.Path, backup);
             Step("merge:swapped");
             _catalog.InTransaction((c, tx) =>
             {
@@ -441,6 +443,11 @@ public sealed class CloneManager
         catch
         {
             TryDelete(merged);
+            if (File.Exists(backup))
+            {
+                File.Move(backup, parent.Path, overwrite: true);
+            }
+
             if (File.Exists(trash) && !File.Exists(clone.Path))
             {
                 File.Move(trash, clone.Path);
@@ -450,6 +457,7 @@ public sealed class CloneManager
         }
 
         TryDelete(trash);
+        TryDelete(backup);
     }
 
     /// <summary>Flattens a clone into a new standalone golden image (sealed and registered); the old golden and its clones are untouched.</summary>
