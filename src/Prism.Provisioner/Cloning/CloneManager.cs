@@ -323,6 +323,12 @@ public sealed class CloneManager
             throw new ProvisionerException("PrismCloneHasChildren", $"clone {clone.Name} is the parent of other clones; resetting it would break them");
         }
 
+        GoldenImage? goldenParent = _catalog.Goldens().FirstOrDefault(g => g.Path == clone.ParentPath);
+        if (goldenParent is not null)
+        {
+            CheckGoldenUnchanged(goldenParent);
+        }
+
         string temp = TempPath(clone.Path);
         try
         {

@@ -56,6 +56,24 @@ public sealed class SealedGoldenTests
     }
 
     [Fact]
+    public void ResetAgainstAGoldenModifiedBehindPrismsBackIsRefused()
+    {
+        using var f = new ProvisionerFixture();
+        GoldenImage g = f.MakeGolden();
+        f.Manager.NewClones("base", ["c1"]);
+        ProvisionerFixture.WriteInto(f.File("c1.vhdx"), 0, ProvisionerFixture.Pattern(4096, 9));
+        ProvisionerFixture.MakeWritable(g.Path);
+        ProvisionerFixture.WriteInto(g.Path, 4096, ProvisionerFixture.Pattern(4096, 123));
+        string c1File = ProvisionerFixture.FileHash(f.File("c1.vhdx"));
+
+        // Like clone new: a fresh child of a modified golden would not match what was sealed.
+        var e = Assert.Throws<ProvisionerException>(() => f.Manager.ResetClone("c1"));
+        Assert.Equal("PrismGoldenModified", e.ErrorId);
+        Assert.Contains("was modified", e.Message, StringComparison.Ordinal);
+        Assert.Equal(c1File, ProvisionerFixture.FileHash(f.File("c1.vhdx")));
+    }
+
+    [Fact]
     public void CloneNewAfterTheGoldenWasModifiedBehindPrismsBackIsRefused()
     {
         using var f = new ProvisionerFixture();
