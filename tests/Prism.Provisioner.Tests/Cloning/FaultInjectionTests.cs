@@ -60,6 +60,30 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
+    public void CloneNewCancelledHalfwayRemovesWhatItCreated()
+    {
+        using var f = new ProvisionerFixture();
+        f.MakeGolden();
+        f.Manager.NewClones("base", ["keep"]);
+        ProvisionerFixture.State before = f.Snapshot();
+        using var cts = new CancellationTokenSource();
+        var progress = new CancelAt(4, cts);
+        Assert.ThrowsAny<OperationCanceledException>(() => f.Manager.NewClones("base", f.Manager.NextNames("n", 10), progress: progress, cancellationToken: cts.Token));
+        f.AssertSameState(before);
+    }
+
+    private sealed class CancelAt(int at, CancellationTokenSource cts) : IProgress<int>
+    {
+        public void Report(int value)
+        {
+            if (value == at)
+            {
+                cts.Cancel();
+            }
+        }
+    }
+
+    [Fact]
     public void GoldenAddSealedStep()
     {
         using var f = new ProvisionerFixture();

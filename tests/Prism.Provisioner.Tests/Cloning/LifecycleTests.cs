@@ -310,6 +310,10 @@ public sealed class LifecycleTests
         f.Manager.NewClones("base2", ["n1"]);
         Assert.Equal(devContent, ProvisionerFixture.ContentHash(f.File("n1.vhdx")));
         Assert.Equal("PrismGoldenExists", Assert.Throws<ProvisionerException>(() => f.Manager.PromoteClone("other", "base2")).ErrorId);
+        // A golden name already taken, at a free path: refused by the catalog, and the flattened file is removed again.
+        Assert.Equal("PrismGoldenExists", Assert.Throws<ProvisionerException>(() => f.Manager.PromoteClone("other", "base", f.File("free.vhdx"))).ErrorId);
+        Assert.False(File.Exists(f.File("free.vhdx")));
+        Assert.Equal(["base", "base2"], f.Catalog.Goldens().Select(x => x.Name));
         Assert.Empty(f.Manager.Verify(false));
     }
 
