@@ -317,6 +317,33 @@ public sealed class LifecycleTests
         Assert.Empty(f.Manager.Verify(false));
     }
 
+    [Fact]
+    public void PromoteAndResetWorkOnACloneOfAClone()
+    {
+        using var f = new ProvisionerFixture();
+        f.MakeGolden();
+        f.Manager.NewClones("base", ["mid"]);
+        ProvisionerFixture.WriteInto(f.File("mid.vhdx"), 10 * MiB, ProvisionerFixture.Pattern(3 * (int)MiB, 21));
+        string midContent = ProvisionerFixture.ContentHash(f.File("mid.vhdx"));
+        f.Manager.NewClones("mid", ["leaf"]);
+        ProvisionerFixture.WriteInto(f.File("leaf.vhdx"), 11 * MiB + 512, ProvisionerFixture.Pattern(4096, 22));
+        ProvisionerFixture.WriteInto(f.File("leaf.vhdx"), 63 * MiB, ProvisionerFixture.Pattern(65536, 23));
+        string leafContent = ProvisionerFixture.ContentHash(f.File("leaf.vhdx"));
+
+        GoldenImage flat = f.Manager.PromoteClone("leaf", "flat");
+        Assert.Equal(leafContent, ProvisionerFixture.ContentHash(flat.Path));
+        using (VhdxDisk d = VhdxDisk.Open(flat.Path))
+        {
+            Assert.Null(d.Parent);
+        }
+
+        f.Manager.ResetClone("leaf");
+        Assert.Equal(midContent, ProvisionerFixture.ContentHash(f.File("leaf.vhdx")));
+        Assert.Equal(midContent, ProvisionerFixture.ContentHash(f.File("mid.vhdx")));
+        Assert.Equal(leafContent, ProvisionerFixture.ContentHash(flat.Path));
+        Assert.Empty(f.Manager.Verify(false));
+    }
+
     private sealed class SyncProgress(Action<int> report) : IProgress<int>
     {
         public void Report(int value) => report(value);
