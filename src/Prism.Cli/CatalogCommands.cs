@@ -42,7 +42,7 @@ internal static class CatalogCommands
         {
             ("golden", "add") => GoldenAdd(a, manager, stdout),
             ("golden", "list") => GoldenList(a, catalog, stdout),
-            ("golden", "remove") => Simple(a, stdout, n => manager.RemoveGolden(n, a.Flag("--force")), "removed golden"),
+            ("golden", "remove") => GoldenRemove(a, manager, stdout),
             ("clone", "new") => CloneNew(a, manager, stdout, stderr),
             ("clone", "list") => CloneList(a, manager, stdout),
             ("clone", "reset") => Simple(a, stdout, manager.ResetClone, "reset"),
@@ -61,6 +61,13 @@ internal static class CatalogCommands
         action(name);
         stdout.WriteLine($"{done} {name}");
         return 0;
+    }
+
+    private static int GoldenRemove(CliArgs a, CloneManager m, TextWriter stdout)
+    {
+        // Read the flag before Simple's RejectUnknown, which otherwise rejects --force as an unknown option.
+        bool force = a.Flag("--force");
+        return Simple(a, stdout, n => m.RemoveGolden(n, force), "removed golden");
     }
 
     private static int GoldenAdd(CliArgs a, CloneManager m, TextWriter stdout)

@@ -295,8 +295,21 @@ public sealed class CloneManager
     private CloneRecord GetClone(string nameOrPath)
     {
         string full = Path.GetFullPath(nameOrPath);
-        return _catalog.Clones().FirstOrDefault(c => c.Name == nameOrPath || c.Path == full)
-            ?? throw new ProvisionerException("PrismCloneNotFound", $"no clone named or at '{nameOrPath}' in the catalog {_catalog.Path}");
+        CloneRecord? clone = _catalog.Clones().FirstOrDefault(c => c.Name == nameOrPath || c.Path == full);
+        if (clone is not null)
+        {
+            return clone;
+        }
+
+        GoldenImage? golden = _catalog.Goldens().FirstOrDefault(g => g.Name == nameOrPath || g.Path == full);
+        if (golden is not null)
+        {
+            throw new ProvisionerException("PrismGoldenSealed",
+                $"'{nameOrPath}' is the golden image {golden.Name} ({golden.Path}), not a clone: a golden is sealed (read-only) because every clone "
+                + "reads its sectors, so it is never reset, merged or removed as a clone (use 'prism golden remove' to unregister it)");
+        }
+
+        throw new ProvisionerException("PrismCloneNotFound", $"no clone named or at '{nameOrPath}' in the catalog {_catalog.Path}");
     }
 
     private List<CloneRecord> ChildrenOf(string path) => _catalog.Clones().Where(c => c.ParentPath == path).ToList();
@@ -308,6 +321,12 @@ public sealed class CloneManager
         if (ChildrenOf(clone.Path).Count > 0)
         {
             throw new ProvisionerException("PrismCloneHasChildren", $"clone {clone.Name} is the parent of other clones; resetting it would break them");
+        }
+
+        GoldenImage? goldenParent = _catalog.Goldens().FirstOrDefault(g => g.Path == clone.ParentPath);
+        if (goldenParent is not null)
+        {
+            CheckGoldenUnchanged(goldenParent);
         }
 
         string temp = TempPath(clone.Path);
@@ -393,6 +412,7 @@ public sealed class CloneManager
         }
 
         string merged = TempPath(parent.Path);
+        string backup = TempPath(parent.Path);
         string trash = TempPath(clone.Path);
         try
         {
@@ -417,7 +437,8 @@ public sealed class CloneManager
 
             Step("merge:written");
             File.Move(clone.Path, trash);
-            File.Move(merged, parent.Path, overwrite: true);
+            // The original parent is kept as a backup until the catalog commits, so a later failure can restore it.
+            File.Replace(merged, parent.Path, backup);
             Step("merge:swapped");
             _catalog.InTransaction((c, tx) =>
             {
@@ -428,6 +449,11 @@ public sealed class CloneManager
         catch
         {
             TryDelete(merged);
+            if (File.Exists(backup))
+            {
+                File.Move(backup, parent.Path, overwrite: true);
+            }
+
             if (File.Exists(trash) && !File.Exists(clone.Path))
             {
                 File.Move(trash, clone.Path);
@@ -437,6 +463,7 @@ public sealed class CloneManager
         }
 
         TryDelete(trash);
+        TryDelete(backup);
     }
 
     /// <summary>Flattens a clone into a new standalone golden image (sealed and registered); the old golden and its clones are untouched.</summary>
