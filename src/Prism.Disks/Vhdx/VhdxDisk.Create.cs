@@ -207,7 +207,7 @@ public sealed partial class VhdxDisk
                 byte[] ident = new byte[VhdxLayout.RegionTableSize];
                 "vhdxfile"u8.CopyTo(ident);
                 Encoding.Unicode.GetBytes(creator.Length > 255 ? creator[..255] : creator, ident.AsSpan(8));
-                storage.Write(ident, 0);
+                WriteTrimmed(storage, ident, 0);
 
                 var header = new VhdxHeader(0, Guid.NewGuid(), Guid.NewGuid(), Guid.Empty, 0, 1, (uint)layout.LogLength, (ulong)layout.LogOffset);
                 byte[] buf = new byte[VhdxHeader.Size];
@@ -222,9 +222,9 @@ public sealed partial class VhdxDisk
                 ]);
                 byte[] table = new byte[VhdxLayout.RegionTableSize];
                 regions.Write(table);
-                storage.Write(table, VhdxLayout.RegionTable1Offset);
-                storage.Write(table, VhdxLayout.RegionTable2Offset);
-                storage.Write(metadata, layout.MetadataOffset);
+                WriteTrimmed(storage, table, VhdxLayout.RegionTable1Offset);
+                WriteTrimmed(storage, table, VhdxLayout.RegionTable2Offset);
+                WriteTrimmed(storage, metadata, layout.MetadataOffset);
                 if (isFixed)
                 {
                     WriteFixedBat(storage, layout);
@@ -243,6 +243,19 @@ public sealed partial class VhdxDisk
         {
             TryDelete(temp);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> up to its last non-zero 4 KiB page: the new file is zero past that anyway (it is
+    /// extended with SetLength), so a clone costs a few KiB on disk instead of a mostly-zero 1 MiB metadata region.
+    /// </summary>
+    private static void WriteTrimmed(FileStorage storage, byte[] data, long offset)
+    {
+        int last = data.AsSpan().LastIndexOfAnyExcept((byte)0);
+        if (last >= 0)
+        {
+            storage.Write(data.AsSpan(0, (int)Math.Min(data.Length, VhdxLayout.RoundUp(last + 1, 4096))), offset);
         }
     }
 
