@@ -19,11 +19,13 @@ internal sealed class MasterFileTable
     private readonly long _clusterCount;
     private NtfsStreamData _data;
     private NtfsStreamSource _source;
-    private const int ChunkSize = 64 * 1024;
+    private const int ChunkSize = 16 * 1024;
+    private const int ChunkSlots = 8;
     private readonly Lock _chunkLock = new();
-    private readonly byte[] _chunk = new byte[ChunkSize];
-    private long _chunkOffset = -1;
-    private int _chunkLength;
+    private readonly byte[][] _chunks = [.. Enumerable.Range(0, ChunkSlots).Select(_ => new byte[ChunkSize])];
+    private readonly long[] _chunkOffsets = [.. Enumerable.Repeat(-1L, ChunkSlots)];
+    private readonly int[] _chunkLengths = new int[ChunkSlots];
+    private int _nextSlot;
 
     private MasterFileTable(IDiskSource volume, BootSector boot, string? name, NtfsStreamData data)
     {
@@ -127,7 +129,7 @@ internal sealed class MasterFileTable
     {
         lock (_chunkLock)
         {
-            _chunkOffset = -1;
+            Array.Fill(_chunkOffsets, -1L);
         }
 
         _data = data;
@@ -195,7 +197,7 @@ internal sealed class MasterFileTable
         return FileRecord.Parse(buffer, number, RecordOffset(number), _clusterCount, _name);
     }
 
-    // Directory walks touch records in runs of neighbours; reading $MFT in 64 KiB chunks saves a read call per record.
+    // Directory walks touch records in runs of neighbours; reading $MFT in 16 KiB chunks saves a read call per record.
     private void ReadThroughChunk(Span<byte> buffer, long offset)
     {
         long chunkStart = offset / ChunkSize * ChunkSize;
@@ -207,22 +209,27 @@ internal sealed class MasterFileTable
 
         lock (_chunkLock)
         {
-            if (_chunkOffset != chunkStart)
+            // A few small chunks, not one large one: a directory walk alternates between a directory's record and its
+            // children's, and a single 64 KiB window re-read itself for nearly every record (tens of MB per volume).
+            int slot = Array.IndexOf(_chunkOffsets, chunkStart);
+            if (slot < 0)
             {
-                _chunkOffset = -1;
+                slot = _nextSlot;
+                _nextSlot = (_nextSlot + 1) % ChunkSlots;
+                _chunkOffsets[slot] = -1;
                 int length = (int)Math.Min(ChunkSize, _source.Length - chunkStart);
-                _source.ReadExactly(_chunk.AsSpan(0, length), chunkStart);
-                _chunkLength = length;
-                _chunkOffset = chunkStart;
+                _source.ReadExactly(_chunks[slot].AsSpan(0, length), chunkStart);
+                _chunkLengths[slot] = length;
+                _chunkOffsets[slot] = chunkStart;
             }
 
-            if (offset - chunkStart + buffer.Length > _chunkLength)
+            if (offset - chunkStart + buffer.Length > _chunkLengths[slot])
             {
                 _source.ReadExactly(buffer, offset);
                 return;
             }
 
-            _chunk.AsSpan((int)(offset - chunkStart), buffer.Length).CopyTo(buffer);
+            _chunks[slot].AsSpan((int)(offset - chunkStart), buffer.Length).CopyTo(buffer);
         }
     }
 
