@@ -19,8 +19,8 @@ internal sealed class MasterFileTable
     private readonly long _clusterCount;
     private NtfsStreamData _data;
     private NtfsStreamSource _source;
-    private const int ChunkSize = 16 * 1024;
-    private const int ChunkSlots = 8;
+    private const int ChunkSize = 4 * 1024;
+    private const int ChunkSlots = 256;
     private readonly Lock _chunkLock = new();
     private readonly byte[][] _chunks = [.. Enumerable.Range(0, ChunkSlots).Select(_ => new byte[ChunkSize])];
     private readonly long[] _chunkOffsets = [.. Enumerable.Repeat(-1L, ChunkSlots)];
@@ -197,7 +197,7 @@ internal sealed class MasterFileTable
         return FileRecord.Parse(buffer, number, RecordOffset(number), _clusterCount, _name);
     }
 
-    // Directory walks touch records in runs of neighbours; reading $MFT in 16 KiB chunks saves a read call per record.
+    // Directory walks touch records in runs of neighbours; reading $MFT in 4 KiB chunks saves read calls.
     private void ReadThroughChunk(Span<byte> buffer, long offset)
     {
         long chunkStart = offset / ChunkSize * ChunkSize;
@@ -209,8 +209,8 @@ internal sealed class MasterFileTable
 
         lock (_chunkLock)
         {
-            // A few small chunks, not one large one: a directory walk alternates between a directory's record and its
-            // children's, and a single 64 KiB window re-read itself for nearly every record (tens of MB per volume).
+            // Many page-sized chunks, not one large window: a directory walk visits records in name order, which is not
+            // record order, and a single 64 KiB window re-read itself for nearly every record (tens of MB per volume).
             int slot = Array.IndexOf(_chunkOffsets, chunkStart);
             if (slot < 0)
             {
