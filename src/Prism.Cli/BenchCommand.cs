@@ -128,18 +128,25 @@ internal static class BenchCommand
         string qemu = FindTool("qemu-img");
         string vhdx = Path.Combine(dir, "full-1g.vhdx");
 
+        // Interleaved, best of five, with the page cache's dirty data written back before every run: otherwise the
+        // run that follows another one pays for its predecessor's 1 GiB of writeback.
         string raw = Path.Combine(dir, "out.raw");
-        double prism = Best(3, () =>
+        double prism = double.MaxValue;
+        double peer = double.MaxValue;
+        for (int i = 0; i < 5; i++)
         {
-            using VhdxDisk d = VhdxDisk.Open(vhdx);
-            DiskCommand.ExportRaw(d, raw);
-        });
-        File.Delete(raw);
-        double peer = Best(3, () =>
-        {
-            RunTool(qemu, "convert", "-O", "raw", vhdx, raw);
+            RunTool("/bin/sync");
+            prism = Math.Min(prism, Best(1, () =>
+            {
+                using VhdxDisk d = VhdxDisk.Open(vhdx);
+                DiskCommand.ExportRaw(d, raw);
+            }));
             File.Delete(raw);
-        });
+            RunTool("/bin/sync");
+            peer = Math.Min(peer, Best(1, () => RunTool(qemu, "convert", "-O", "raw", vhdx, raw)));
+            File.Delete(raw);
+        }
+
         double ratio = prism / peer;
         log.WriteLine($"export 1 GiB fully allocated: prism {F(prism * 1000, "0")} ms, qemu-img convert {F(peer * 1000, "0")} ms, ratio {F(ratio)}");
         rows.Add(("export of a full 1 GiB dynamic VHDX vs qemu-img convert -O raw", $"{F(prism * 1000, "0")} vs {F(peer * 1000, "0")} ms = {F(ratio)}", "ratio <= 1.0", ratio <= 1.0));

@@ -405,34 +405,32 @@ internal static class DiskCommand
                 RandomAccess.SetLength(handle, disk.VirtualSize);
 
                 // Two buffers: the chain is read into one while the other is written out.
-                // Pinned buffers stay mapped: a plain large array may be handed back to the OS between GCs and fault again.
+                // Chunks of the map are copied by one worker per core with positional reads and writes (the chain is
+                // safe for concurrent reads): the copy is memory-bound, and one thread leaves half the machine idle.
                 const int Chunk = 2 * 1024 * 1024;
-                byte[][] buffers = [GC.AllocateUninitializedArray<byte>(Chunk, pinned: true), GC.AllocateUninitializedArray<byte>(Chunk, pinned: true)];
-                Task pending = Task.CompletedTask;
-                int current = 0;
+                var chunks = new List<(long Offset, int Length)>();
                 foreach (ChainRange r in disk.GetChainMap())
                 {
                     for (long o = r.Offset; o < r.End; o += Chunk)
                     {
-                        int n = (int)Math.Min(Chunk, r.End - o);
-                        byte[] buf = buffers[current];
-                        disk.ReadExactly(buf.AsSpan(0, n), o);
-                        pending.GetAwaiter().GetResult();
-                        if (buf.AsSpan(0, n).ContainsAnyExcept((byte)0))
-                        {
-                            long at = o;
-                            pending = Task.Run(() => RandomAccess.Write(handle, buf.AsSpan(0, n), at));
-                        }
-                        else
-                        {
-                            pending = Task.CompletedTask;
-                        }
-
-                        current ^= 1;
+                        chunks.Add((o, (int)Math.Min(Chunk, r.End - o)));
                     }
                 }
 
-                pending.GetAwaiter().GetResult();
+                Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                    () => GC.AllocateUninitializedArray<byte>(Chunk, pinned: true),
+                    (c, _, buf) =>
+                    {
+                        Span<byte> data = buf.AsSpan(0, c.Length);
+                        disk.ReadExactly(data, c.Offset);
+                        if (data.ContainsAnyExcept((byte)0))
+                        {
+                            RandomAccess.Write(handle, data, c.Offset);
+                        }
+
+                        return buf;
+                    },
+                    _ => { });
             }
 
             File.Move(temp, raw, overwrite: true);
