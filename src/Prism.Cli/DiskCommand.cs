@@ -9,8 +9,9 @@ internal static class DiskCommand
 {
     public const string Usage = """
         usage: prism disk <command> ...
-          create PATH --size S [--type dynamic|fixed] [--block-size S] [--logical-sector 512|4096] [--physical-sector 512|4096]
-          clone PARENT CHILD [--block-size S] [--windows-parent-path P]
+          create PATH --size S [--type dynamic|fixed] [--block-size S] [--logical-sector 512|4096] [--physical-sector 512|4096] [--via-hyperv]
+          clone PARENT CHILD [--block-size S] [--windows-parent-path P] [--via-hyperv]
+            (--via-hyperv: Hyper-V's Msvm_ImageManagementService makes the file; Windows hosts with Hyper-V only)
           info PATH [--json]
           check PATH [--json]
           read PATH --offset N --length N [--output F]
@@ -21,10 +22,15 @@ internal static class DiskCommand
         sizes: 512, 0x200, 4KiB, 64GiB, 1.5MiB, 10MB
         """;
 
-    private static readonly HashSet<string> s_flags = new(StringComparer.Ordinal) { "--json", "--allow-remote-parents" };
+    private static readonly HashSet<string> s_flags = new(StringComparer.Ordinal) { "--json", "--allow-remote-parents", "--via-hyperv" };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args.Length > 0 && args[0] is "create" or "clone" && args.Contains("--via-hyperv"))
+        {
+            return ViaHyperV(args, stdout, stderr);
+        }
+
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             stdout.WriteLine(Usage);
@@ -45,6 +51,31 @@ internal static class DiskCommand
             "export" => Export(a, stdout),
             _ => throw new UsageException($"unknown disk command '{args[0]}'"),
         };
+    }
+
+    /// <summary>
+    /// <c>create ... --via-hyperv</c> and <c>clone PARENT CHILD --via-hyperv</c>: the disk is made by Hyper-V's
+    /// Msvm_ImageManagementService (through <c>prism vm create-disk</c>) instead of by Prism's own writer.
+    /// </summary>
+    private static int ViaHyperV(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var rest = args.Where(x => x != "--via-hyperv").ToList();
+        List<string> vm;
+        if (rest[0] == "clone")
+        {
+            if (rest.Count < 3)
+            {
+                throw new UsageException("clone needs PARENT CHILD");
+            }
+
+            vm = ["create-disk", rest[2], "--type", "differencing", "--parent", rest[1], .. rest.Skip(3)];
+        }
+        else
+        {
+            vm = ["create-disk", .. rest.Skip(1)];
+        }
+
+        return Vm.VmCommand.Run([.. vm], stdout, stderr);
     }
 
     private static VhdxOpenOptions OpenOptions(CliArgs a, bool writable = false) =>

@@ -54,6 +54,46 @@ internal sealed class DiskScanner
         foreach ((NtfsVolume volume, int number) in volumes)
         {
             var done = new Dictionary<StreamKey, IReadOnlyList<EngineHit>>();
+            VolumeBaseline? known = baseline?.Volumes.GetValueOrDefault(volume.DiskOffset);
+            if (known is not null && known.Number == number && !Touches(known.Metadata, divergent))
+            {
+                // The clone left the boot sector and every MFT record alone: same files, same names, same runs.
+                foreach (StreamEntry s in known.Streams)
+                {
+                    if (!done.TryGetValue(s.Key, out IReadOnlyList<EngineHit>? hits))
+                    {
+                        if (!Touches(s.Content, divergent) && baseline!.Streams.TryGetValue(s.Key, out StreamVerdict? verdict))
+                        {
+                            hits = verdict.Hits;
+                            inherited += s.Size;
+                            reused++;
+                        }
+                        else
+                        {
+                            try
+                            {
+                                NtfsFileEntry entry = volume.Find(s.Path)
+                                    ?? throw new NtfsFormatException(path, "NTFS directory index", null, $"{s.Path} vanished although no MFT record changed");
+                                hits = await _engine.ScanAsync(volume.OpenStream(entry, s.Key.Stream), cancellationToken).ConfigureAwait(false);
+                                scanned++;
+                            }
+                            catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
+                            {
+                                errors.Add($"partition {number}: {s.Path}{(s.Key.Stream.Length > 0 ? ":" + s.Key.Stream : "")}: {e.Message}");
+                                continue;
+                            }
+                        }
+
+                        done[s.Key] = hits;
+                    }
+
+                    AddFindings(findings, s.Path, s.Key.Stream.Length == 0 ? null : s.Key.Stream, number, hits);
+                }
+
+                continue;
+            }
+
+            List<StreamEntry>? entries = baseline is null ? [] : null;
             foreach (NtfsFileEntry entry in volume.Enumerate("/", recursive: true, includeSystemFiles: false,
                 onError: e => errors.Add($"partition {number}: {e}"), cancellationToken))
             {
@@ -102,7 +142,18 @@ internal sealed class DiskScanner
                     }
 
                     AddFindings(findings, entry.Path, stream.Name.Length == 0 ? null : stream.Name, number, hits);
+                    if (entries is not null)
+                    {
+                        extents ??= volume.GetExtents(entry);
+                        IReadOnlyList<ByteRange> content = extents.Streams.FirstOrDefault(x => x.Name == stream.Name)?.Ranges ?? extents.MftRecords;
+                        entries.Add(new StreamEntry(entry.Path, key, stream.Size, content));
+                    }
                 }
+            }
+
+            if (entries is not null && MetadataRanges(volume) is { } metadata)
+            {
+                produced.Volumes[volume.DiskOffset] = new VolumeBaseline(number, metadata, entries);
             }
         }
 
@@ -220,6 +271,34 @@ internal sealed class DiskScanner
         }
 
         return result;
+    }
+
+    /// <summary>The boot sector and the $MFT's data (every file record lives there), or null when $MFT cannot be mapped.</summary>
+    private static List<ByteRange>? MetadataRanges(NtfsVolume volume)
+    {
+        try
+        {
+            NtfsFileEntry? mft = volume.Find("/$MFT");
+            if (mft is null)
+            {
+                return null;
+            }
+
+            var ranges = new List<ByteRange> { new(volume.DiskOffset, 16 * 1024) };
+            NtfsFileExtents e = volume.GetExtents(mft);
+            ranges.AddRange(e.MftRecords);
+            foreach (NtfsStreamExtents s in e.Streams)
+            {
+                ranges.AddRange(s.Ranges);
+            }
+
+            ranges.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+            return ranges;
+        }
+        catch (DiskFormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -83,10 +83,23 @@ internal readonly record struct StreamKey(long Volume, long Record, ushort Seque
 /// <summary>A raw unit (allocated space no file system claims) and what it matched.</summary>
 internal sealed record RawVerdict(ByteRange Range, IReadOnlyList<EngineHit> Hits);
 
+/// <summary>One stream of the parent's volume as enumerated: where it is and where its bytes are.</summary>
+internal sealed record StreamEntry(string Path, StreamKey Key, long Size, IReadOnlyList<ByteRange> Content);
+
+/// <summary>
+/// A parent volume's file list with sector maps, and the ranges that hold its metadata (boot sector, $MFT). A clone
+/// that changed none of that metadata has exactly the same files, names and runs: only streams whose content
+/// touches its divergence need reading, and the volume need not be enumerated again.
+/// </summary>
+internal sealed record VolumeBaseline(int Number, IReadOnlyList<ByteRange> Metadata, IReadOnlyList<StreamEntry> Streams);
+
 /// <summary>Everything a clone needs from its parent's scan.</summary>
 internal sealed class Baseline
 {
     public Dictionary<StreamKey, StreamVerdict> Streams { get; } = [];
 
     public List<RawVerdict> Raw { get; } = [];
+
+    /// <summary>Per volume (by its disk offset); absent when the baseline came from the store.</summary>
+    public Dictionary<long, VolumeBaseline> Volumes { get; } = [];
 }
