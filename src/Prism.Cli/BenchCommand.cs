@@ -16,9 +16,9 @@ internal static class BenchCommand
 
     public static int Run(string[] args, TextWriter stdout)
     {
-        var a = new CliArgs(args, new HashSet<string>(StringComparer.Ordinal) { "--quick", "--keep" });
+        var a = new CliArgs(args, new HashSet<string>(StringComparer.Ordinal) { "--quick", "--keep", "--skip-peers" });
         string what = a.Positionals.Count > 0 ? a.Positionals[0]
-            : throw new UsageException("usage: prism bench disk [--dir D] [--quick] [--only clone,export,read,write,map] | prism bench scan [--size 2GiB] [--clones 50] [--divergence 0.01] [--idle-clones 100] [--dir D] [--keep]");
+            : throw new UsageException("usage: prism bench disk [--dir D] [--quick] [--only clone,export,read,write,map] | prism bench scan [--size 2GiB] [--clones 50] [--divergence 0.01] [--idle-clones 100] [--dir D] [--keep] [--skip-peers]");
         if (what == "scan")
         {
             return BenchScan.Run(a, stdout);

@@ -28,6 +28,7 @@ internal static class BenchScan
         int idleClones = a.Int("--idle-clones") ?? 100;
         string dir = a.Option("--dir") ?? Path.Combine(Path.GetTempPath(), $"prism-bench-scan-{Environment.ProcessId}");
         bool keep = a.Flag("--keep");
+        bool skipPeers = a.Flag("--skip-peers");
         a.RejectUnknown();
         Directory.CreateDirectory(dir);
         var rows = new List<(string, string, string, bool)>();
@@ -59,7 +60,7 @@ internal static class BenchScan
             rows.Add(("bytes read by the fleet scan", $"{CliArgs.FormatSize(fleetBytes)} <= {CliArgs.FormatSize((long)bytesBound)}", "<= 1.05 (1+N d_eff) S", fleetBytes <= bytesBound));
 
             // clamscan over all clones' files: byte-identical files are hard links (what clamscan's cache would skip).
-            string? clamscan = FindTool("clamscan");
+            string? clamscan = skipPeers ? null : FindTool("clamscan");
             if (clamscan is not null)
             {
                 string tree = Path.Combine(dir, "clamscan-tree");
@@ -85,7 +86,7 @@ internal static class BenchScan
             }
             else
             {
-                log.WriteLine("clamscan not installed: peer comparisons skipped");
+                log.WriteLine(skipPeers ? "--skip-peers: clamscan comparisons not run" : "clamscan not installed: peer comparisons skipped");
             }
 
             // d = 0: idle clones cost almost nothing beyond the parent.
