@@ -38,7 +38,7 @@ internal sealed class DiskScanner
     /// enable inheritance; without them everything is read.
     /// </summary>
     public async Task<Result> ScanAsync(string path, IDiskSource disk, IReadOnlyList<ChainRange> chainMap, Baseline? baseline,
-        IReadOnlyList<ByteRange> divergent, CancellationToken cancellationToken, IDiskSource? parentDisk = null)
+        IReadOnlyList<ByteRange> divergent, CancellationToken cancellationToken, IDiskSource? parentDisk = null, int parallelism = 1)
     {
         var sw = Stopwatch.StartNew();
         var counting = new CountingSource(disk);
@@ -94,6 +94,8 @@ internal sealed class DiskScanner
             }
 
             List<StreamEntry>? entries = baseline is null ? [] : null;
+            var lines = new List<(string Path, string? Stream, StreamKey Key)>();
+            var pending = new Dictionary<StreamKey, (NtfsFileEntry Entry, string Stream, long Size)>();
             foreach (NtfsFileEntry entry in volume.Enumerate("/", recursive: true, includeSystemFiles: false,
                 onError: e => errors.Add($"partition {number}: {e}"), cancellationToken))
             {
@@ -106,7 +108,7 @@ internal sealed class DiskScanner
                 foreach (NtfsStreamInfo stream in entry.Streams)
                 {
                     var key = new StreamKey(volume.DiskOffset, entry.RecordNumber, entry.SequenceNumber, stream.Name);
-                    if (!done.TryGetValue(key, out IReadOnlyList<EngineHit>? hits))
+                    if (!done.ContainsKey(key) && !pending.ContainsKey(key))
                     {
                         try
                         {
@@ -119,16 +121,23 @@ internal sealed class DiskScanner
                                 bool sameContent = content is null || content.IsResident ? sameRecords : !Touches(content.Ranges, divergent);
                                 if (sameRecords && sameContent)
                                 {
-                                    hits = verdict.Hits;
+                                    done[key] = verdict.Hits;
+                                    produced.Streams[key] = verdict;
                                     inherited += stream.Size;
                                     reused++;
                                 }
                             }
 
-                            if (hits is null)
+                            if (!done.ContainsKey(key))
                             {
-                                hits = await _engine.ScanAsync(volume.OpenStream(entry, stream.Name), cancellationToken).ConfigureAwait(false);
-                                scanned++;
+                                pending[key] = (entry, stream.Name, stream.Size);
+                            }
+
+                            if (entries is not null)
+                            {
+                                extents ??= volume.GetExtents(entry);
+                                IReadOnlyList<ByteRange> content = extents.Streams.FirstOrDefault(x => x.Name == stream.Name)?.Ranges ?? extents.MftRecords;
+                                entries.Add(new StreamEntry(entry.Path, key, stream.Size, content));
                             }
                         }
                         catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
@@ -136,18 +145,47 @@ internal sealed class DiskScanner
                             errors.Add($"partition {number}: {entry.Path}{(stream.Name.Length > 0 ? ":" + stream.Name : "")}: {e.Message}");
                             continue;
                         }
-
-                        done[key] = hits;
-                        produced.Streams[key] = new StreamVerdict(stream.Size, hits);
                     }
-
-                    AddFindings(findings, entry.Path, stream.Name.Length == 0 ? null : stream.Name, number, hits);
-                    if (entries is not null)
+                    else if (entries is not null)
                     {
                         extents ??= volume.GetExtents(entry);
                         IReadOnlyList<ByteRange> content = extents.Streams.FirstOrDefault(x => x.Name == stream.Name)?.Ranges ?? extents.MftRecords;
                         entries.Add(new StreamEntry(entry.Path, key, stream.Size, content));
                     }
+
+                    lines.Add((entry.Path, stream.Name.Length == 0 ? null : stream.Name, key));
+                }
+            }
+
+            // The streams that must be read are scanned by up to `parallelism` workers (the parent: one per core, so
+            // the one disk the fleet reads in full keeps the machine as busy as --full's several clones do).
+            var results = new System.Collections.Concurrent.ConcurrentDictionary<StreamKey, IReadOnlyList<EngineHit>>();
+            var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken },
+                async (job, ct) =>
+                {
+                    try
+                    {
+                        results[job.Key] = await _engine.ScanAsync(volume.OpenStream(job.Value.Entry, job.Value.Stream), ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
+                    {
+                        failures.Add($"partition {number}: {job.Value.Entry.Path}{(job.Value.Stream.Length > 0 ? ":" + job.Value.Stream : "")}: {e.Message}");
+                    }
+                }).ConfigureAwait(false);
+            errors.AddRange(failures.Order(StringComparer.Ordinal));
+            foreach ((StreamKey key, IReadOnlyList<EngineHit> hits) in results)
+            {
+                done[key] = hits;
+                produced.Streams[key] = new StreamVerdict(pending[key].Size, hits);
+                scanned++;
+            }
+
+            foreach ((string linePath, string? lineStream, StreamKey key) in lines)
+            {
+                if (done.TryGetValue(key, out IReadOnlyList<EngineHit>? hits))
+                {
+                    AddFindings(findings, linePath, lineStream, number, hits);
                 }
             }
 

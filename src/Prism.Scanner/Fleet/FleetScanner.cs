@@ -54,7 +54,8 @@ public sealed class FleetScanner
             {
                 _options.Progress?.Report(new FleetProgress($"parent {Path.GetFileName(parent.Path)}", 0, clonePaths.Count + 1, 0));
                 DiskScanner.Result r = await new DiskScanner(_engine)
-                    .ScanAsync(parent.Path, parent, parent.GetChainMap(cancellationToken), null, [], cancellationToken).ConfigureAwait(false);
+                    .ScanAsync(parent.Path, parent, parent.GetChainMap(cancellationToken), null, [], cancellationToken,
+                        parallelism: Math.Max(1, _options.MaxParallelism)).ConfigureAwait(false);
                 parentReport = r.Report;
                 baseline = r.Produced;
                 _options.Store?.SaveBaseline(parentKey, baseline, parentReport);
