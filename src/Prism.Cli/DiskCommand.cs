@@ -425,51 +425,6 @@ internal static class DiskCommand
         return 0;
     }
 
-    /// <summary>Flattens the chain into a raw image; ranges no layer holds and all-zero chunks stay sparse holes.</summary>
-    internal static void ExportRaw(VhdxDisk disk, string raw)
-    {
-        string temp = raw + ".prism-tmp";
-        try
-        {
-            using (Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write))
-            {
-                RandomAccess.SetLength(handle, disk.VirtualSize);
-
-                // Two buffers: the chain is read into one while the other is written out.
-                // Chunks of the map are copied by one worker per core with positional reads and writes (the chain is
-                // safe for concurrent reads): the copy is memory-bound, and one thread leaves half the machine idle.
-                const int Chunk = 2 * 1024 * 1024;
-                var chunks = new List<(long Offset, int Length)>();
-                foreach (ChainRange r in disk.GetChainMap())
-                {
-                    for (long o = r.Offset; o < r.End; o += Chunk)
-                    {
-                        chunks.Add((o, (int)Math.Min(Chunk, r.End - o)));
-                    }
-                }
-
-                Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-                    () => GC.AllocateUninitializedArray<byte>(Chunk, pinned: true),
-                    (c, _, buf) =>
-                    {
-                        Span<byte> data = buf.AsSpan(0, c.Length);
-                        disk.ReadExactly(data, c.Offset);
-                        if (data.ContainsAnyExcept((byte)0))
-                        {
-                            RandomAccess.Write(handle, data, c.Offset);
-                        }
-
-                        return buf;
-                    },
-                    _ => { });
-            }
-
-            File.Move(temp, raw, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-    }
+    /// <summary>Flattens the chain into a raw image (see <see cref="VhdxDisk.ExportRaw"/>).</summary>
+    internal static void ExportRaw(VhdxDisk disk, string raw) => disk.ExportRaw(raw);
 }

@@ -111,6 +111,65 @@ internal sealed class FileStorage : IVhdxStorage
         return merged;
     }
 
+    /// <summary>
+    /// Linux <c>copy_file_range</c>: the kernel moves the bytes between the two files (a reflink on file systems that
+    /// share extents, a page-cache copy elsewhere), so the data never crosses into user space.
+    /// </summary>
+    public long CopyTo(SafeFileHandle destination, long offset, long destinationOffset, long length)
+    {
+        if (!OperatingSystem.IsLinux() || Volatile.Read(ref s_copyUnsupported))
+        {
+            return 0;
+        }
+
+        long done = 0;
+        bool addedIn = false;
+        bool addedOut = false;
+        try
+        {
+            _handle.DangerousAddRef(ref addedIn);
+            destination.DangerousAddRef(ref addedOut);
+            int fdIn = (int)_handle.DangerousGetHandle();
+            int fdOut = (int)destination.DangerousGetHandle();
+            while (done < length)
+            {
+                long inOffset = offset + done;
+                long outOffset = destinationOffset + done;
+                nint n = CopyFileRange(fdIn, ref inOffset, fdOut, ref outOffset, (nuint)(length - done), 0);
+                if (n <= 0)
+                {
+                    // 0: end of this file. Errors such as EXDEV, ENOSYS, EINVAL or EOPNOTSUPP mean this pair of files
+                    // cannot be copied this way; the caller copies the rest through a buffer.
+                    if (n < 0 && Marshal.GetLastPInvokeError() is ENOSYS)
+                    {
+                        Volatile.Write(ref s_copyUnsupported, true);
+                    }
+
+                    break;
+                }
+
+                done += n;
+            }
+        }
+        finally
+        {
+            if (addedOut)
+            {
+                destination.DangerousRelease();
+            }
+
+            if (addedIn)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+
+        return done;
+    }
+
+    private static bool s_copyUnsupported;
+    private const int ENOSYS = 38;
+
     private const long MergeGap = 8 * 1024;
     private const uint FsIocFiemap = 0xC020660B;
     private const int FiemapHeaderSize = 32;
@@ -227,6 +286,10 @@ internal sealed class FileStorage : IVhdxStorage
     [DllImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Ioctl(int fd, uint request, byte[] buffer);
+
+    [DllImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern nint CopyFileRange(int fdIn, ref long offIn, int fdOut, ref long offOut, nuint length, uint flags);
 #pragma warning restore SYSLIB1054
 
     public void Dispose() => _handle.Dispose();

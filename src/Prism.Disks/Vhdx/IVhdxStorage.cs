@@ -28,4 +28,12 @@ internal interface IVhdxStorage : IDisposable
     /// file are left out where the platform can tell. The default is the whole range.
     /// </summary>
     IEnumerable<(long Start, long End)> GetDataExtents(long start, long end) => [(start, end)];
+
+    /// <summary>
+    /// Copies up to <paramref name="length"/> bytes from this file at <paramref name="offset"/> to
+    /// <paramref name="destination"/> at <paramref name="destinationOffset"/> without passing them through this process,
+    /// where the platform can. Returns how many bytes were copied: fewer (down to 0) when the platform cannot copy
+    /// between these files or this file ends first; the caller copies the rest itself. The default copies nothing.
+    /// </summary>
+    long CopyTo(Microsoft.Win32.SafeHandles.SafeFileHandle destination, long offset, long destinationOffset, long length) => 0;
 }
