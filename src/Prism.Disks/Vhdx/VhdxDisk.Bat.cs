@@ -26,7 +26,6 @@ public sealed partial class VhdxDisk
 
     private ulong[]?[] _batPages = [];
     private long _batOffset;
-    private volatile bool _allBatPagesLoaded;
     private readonly ConcurrentDictionary<long, byte[]> _sbPages = new();
     private readonly HashSet<int> _dirtyBatPages = [];
     private readonly HashSet<long> _dirtySbPages = [];
@@ -65,85 +64,48 @@ public sealed partial class VhdxDisk
     internal void LoadBatPages(int first, int count)
     {
         count = Math.Min(count, _batPages.Length - first);
-        byte[] buf = new byte[count * PageSize];
-        ReadZeroFilled(_storage, buf, _batOffset + ((long)first * PageSize));
-        for (int i = 0; i < count; i++)
+        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(count * PageSize);
+        try
         {
-            if (Volatile.Read(ref _batPages[first + i]) is not null)
+            ReadZeroFilled(_storage, buf.AsSpan(0, count * PageSize), _batOffset + ((long)first * PageSize));
+            for (int i = 0; i < count; i++)
             {
-                continue;
-            }
-
-            ReadOnlySpan<byte> raw = buf.AsSpan(i * PageSize, PageSize);
-            ulong[] page;
-            if (!raw.ContainsAnyExcept((byte)0))
-            {
-                page = s_zeroBatPage;
-            }
-            else
-            {
-                page = new ulong[EntriesPerPage];
-                if (BitConverter.IsLittleEndian)
+                if (Volatile.Read(ref _batPages[first + i]) is not null)
                 {
-                    // Hot path of the allocation map (thousands of pages): a straight copy on little-endian hosts.
-                    System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(raw).CopyTo(page);
+                    continue;
+                }
+
+                ReadOnlySpan<byte> raw = buf.AsSpan(i * PageSize, PageSize);
+                ulong[] page;
+                if (!raw.ContainsAnyExcept((byte)0))
+                {
+                    page = s_zeroBatPage;
                 }
                 else
                 {
-                    for (int e = 0; e < EntriesPerPage; e++)
+                    // Hot path of the allocation map (thousands of pages): no zeroing, a straight copy on little-endian hosts.
+                    page = GC.AllocateUninitializedArray<ulong>(EntriesPerPage, pinned: true);
+                    if (BitConverter.IsLittleEndian)
                     {
-                        page[e] = BinaryPrimitives.ReadUInt64LittleEndian(raw[(e * 8)..]);
+                        raw.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(page.AsSpan()));
+                    }
+                    else
+                    {
+                        for (int e = 0; e < EntriesPerPage; e++)
+                        {
+                            page[e] = BinaryPrimitives.ReadUInt64LittleEndian(raw[(e * 8)..]);
+                        }
                     }
                 }
-            }
 
-            Interlocked.CompareExchange(ref _batPages[first + i], page, null);
+                Interlocked.CompareExchange(ref _batPages[first + i], page, null);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
         }
     }
-
-    /// <summary>
-    /// Loads every BAT page not yet in memory, reading only the data extents of the BAT region (holes of a sparse
-    /// file are all-zero pages): a 64 TiB child's 256 MiB BAT costs only the pages it has written.
-    /// </summary>
-    internal void LoadAllBatPages(CancellationToken cancellationToken)
-    {
-        if (_allBatPagesLoaded)
-        {
-            return;
-        }
-
-        long regionEnd = _batOffset + ((long)_batPages.Length * PageSize);
-        int next = 0;
-        foreach ((long start, long end) in _storage.GetDataExtents(_batOffset, regionEnd))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int first = (int)((start - _batOffset) / PageSize);
-            int last = (int)Math.Min(_batPages.Length, VhdxLayout.CeilDiv(end - _batOffset, PageSize));
-            for (int p = next; p < first; p++)
-            {
-                Interlocked.CompareExchange(ref _batPages[p], s_zeroBatPage, null);
-            }
-
-            for (int p = first; p < last; p += 256)
-            {
-                LoadBatPages(p, Math.Min(256, last - p));
-            }
-
-            next = Math.Max(next, last);
-        }
-
-        for (int p = next; p < _batPages.Length; p++)
-        {
-            Interlocked.CompareExchange(ref _batPages[p], s_zeroBatPage, null);
-        }
-
-        _allBatPagesLoaded = true;
-    }
-
-    internal bool IsZeroBatPage(int pageIndex) => ReferenceEquals(GetBatPage(pageIndex), s_zeroBatPage);
-
-    /// <summary>The loaded entries of one BAT page (read-only view).</summary>
-    internal ulong[] BatPageEntries(int pageIndex) => GetBatPage(pageIndex);
 
     internal int BatPageCount => _batPages.Length;
 
@@ -209,7 +171,7 @@ public sealed partial class VhdxDisk
             return page;
         }
 
-        page = new byte[PageSize];
+        page = GC.AllocateUninitializedArray<byte>(PageSize, pinned: true);
         ReadZeroFilled(_storage, page, pageFileOffset);
         return _sbPages.GetOrAdd(pageFileOffset, page);
     }
