@@ -225,9 +225,9 @@ public sealed partial class PartitionTableTests
         BinaryPrimitives.WriteUInt16LittleEndian(disk.AsSpan(MbrSector.SignatureOffset), MbrSector.BootSignature);
     }
 
-    private sealed record PartxRow(int Number, long Start, long Sectors, string Type, string Uuid, string Name);
+    internal sealed record PartxRow(int Number, long Start, long Sectors, string Type, string Uuid, string Name);
 
-    private static List<PartxRow> Partx(string disk, int sectorSize)
+    internal static List<PartxRow> Partx(string disk, int sectorSize)
     {
         string partx = Oracle.Require("partx", "util-linux");
         string output = Oracle.Run(partx, ["-b", "-P", "-S", sectorSize.ToString(CultureInfo.InvariantCulture),
@@ -243,7 +243,7 @@ public sealed partial class PartitionTableTests
         return rows;
     }
 
-    private static void AssertSame(List<PartxRow> expected, PartitionTable table)
+    internal static void AssertSame(List<PartxRow> expected, PartitionTable table)
     {
         Assert.Equal(expected.Select(p => p.Number), table.Partitions.Select(p => p.Number));
         foreach (PartxRow row in expected)
