@@ -5,6 +5,7 @@ using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
 using Prism.Disks.Partitions;
+using Prism.Disks.Vhdx;
 using Prism.Disks.Tests.Ntfs;
 using Prism.Testing;
 
@@ -140,6 +141,30 @@ public sealed partial class PartitionTableTests
         PartitionTable table = PartitionTable.Read(new MemoryDiskSource(bytes), SectorSize);
         Assert.Equal(3, table.Partitions.Length);
         AssertSame(expected.Where(p => p.Type is not ("0xf" or "0x5")).ToList(), table);
+    }
+
+    [Fact]
+    public void Read_MbrInsideA4096SectorVhdx_CountsInTheVhdxSectors()
+    {
+        using var dir = new TempDir();
+        const int SectorSize = 4096;
+        byte[] bytes = new byte[8 * 1024 * 1024];
+        WriteEntry(bytes, 0, 0, new MbrEntry(0, 0x07, 256, 1024), SectorSize);
+        WriteEntry(bytes, 0, 1, new MbrEntry(0, 0x05, 1280, 512), SectorSize);
+        WriteEntry(bytes, 1280, 0, new MbrEntry(0, 0x07, 256, 256), SectorSize);
+        string path = dir.File("mbr4k.vhdx");
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = bytes.Length, LogicalSectorSize = SectorSize });
+        using (VhdxDisk writable = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = true }))
+        {
+            writable.Write(bytes, 0);
+            writable.Flush();
+        }
+
+        using VhdxDisk disk = VhdxDisk.Open(path);
+        PartitionTable table = PartitionTable.Read(disk);
+        Assert.Equal(SectorSize, table.SectorSize);
+        Assert.Equal([(1, 256L * SectorSize, 1024L * SectorSize), (5, (1280L + 256) * SectorSize, 256L * SectorSize)],
+            table.Partitions.Select(p => (p.Number, p.Start, p.Length)));
     }
 
     [Fact]
