@@ -5,8 +5,8 @@ using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
 using Prism.Disks.Partitions;
-using Prism.Disks.Vhdx;
 using Prism.Disks.Tests.Ntfs;
+using Prism.Disks.Vhdx;
 using Prism.Testing;
 
 namespace Prism.Disks.Tests.Partitions;
