@@ -115,7 +115,12 @@ for i in range(1000):
         Oracle.Require("sfdisk", "fdisk");
         Oracle.Require("fdisk", "fdisk");
         Oracle.Require("partx", "util-linux");
-        Skip.If(_disks.Count == 0, "FUSE unavailable");
+        if (_disks.Count == 0 && Oracle.Required)
+        {
+            throw new InvalidOperationException("/dev/fuse missing and PRISM_REQUIRE_ORACLES=1");
+        }
+
+        Skip.If(_disks.Count == 0, "FUSE (/dev/fuse) unavailable");
         return _disks[name];
     }
 

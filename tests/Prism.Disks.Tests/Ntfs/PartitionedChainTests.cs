@@ -140,7 +140,7 @@ public sealed class PartitionedChainTests(PartitionedChainFixture fixture) : ICl
             int sampled = 0;
             foreach (NtfsFileEntry e in volume.Enumerate().Where(e => !e.IsDirectory))
             {
-                bool sample = files++ % 250 == 0 || e.Streams.Count > 1 || e.Streams[0].IsCompressed || e.Streams[0].IsSparse;
+                bool sample = files++ % 250 == 0 || e.Streams.Count > 1 || e.Streams.Any(s => s.IsCompressed || s.IsSparse);
                 foreach (NtfsStreamInfo s in e.Streams)
                 {
                     byte[] actual = RichVolumeTests.ReadAll(volume.OpenStream(e, s.Name));
@@ -200,6 +200,15 @@ public sealed class PartitionedChainTests(PartitionedChainFixture fixture) : ICl
             using JsonDocument doc = JsonDocument.Parse(stdout.ToString());
             string[] actual = [.. doc.RootElement.EnumerateArray().Select(Describe).Order(StringComparer.Ordinal)];
             Assert.Equal(expected, actual);
+            if (d.NtfsPartitions.Count == 1)
+            {
+                // The only NTFS partition is found without --partition, silently.
+                var implicitOut = new StringWriter();
+                var implicitErr = new StringWriter();
+                Assert.Equal(0, NtfsCommand.Run(["ls", d.Child2Path, "-r", "--json"], Program.OpenDisk, implicitOut, implicitErr));
+                Assert.Empty(implicitErr.ToString());
+                Assert.Equal(stdout.ToString(), implicitOut.ToString());
+            }
         }
     }
 
