@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.IO.Hashing;
 using Prism.Disks.Errors;
 using Prism.Disks.IO;
+using Prism.Disks.Vhdx;
 
 namespace Prism.Disks.Partitions;
 
@@ -50,12 +51,19 @@ public sealed class PartitionTable
     public Guid DiskGuid { get; }
 
     /// <summary>
-    /// Reads the table, probing the sector size: a GPT header at LBA 1 of a 4096-byte-sector disk selects 4096, otherwise 512.
+    /// Reads the table with the logical sector size of a VHDX disk; for other sources, probing the sector size:
+    /// a GPT header at LBA 1 of a 4096-byte-sector disk selects 4096, otherwise 512.
     /// </summary>
     /// <exception cref="DiskFormatException">The table is present but malformed.</exception>
     public static PartitionTable Read(IDiskSource disk)
     {
         ArgumentNullException.ThrowIfNull(disk);
+        // An MBR carries no sector size: on a 4096-byte-sector VHDX its LBAs count 4096-byte sectors.
+        if (disk is VhdxDisk { LogicalSectorSize: not 512 } vhdx)
+        {
+            return Read(disk, vhdx.LogicalSectorSize);
+        }
+
         Span<byte> probe = stackalloc byte[8];
         bool gpt512 = disk.Length >= 1024 && disk.Read(probe, 512) == 8 && BinaryPrimitives.ReadUInt64LittleEndian(probe) == GptHeader.Signature;
         bool gpt4k = !gpt512 && disk.Length >= 8192 && disk.Read(probe, 4096) == 8

@@ -54,7 +54,7 @@ public sealed class ClusterSizeTests
 
     internal static string BuildVolumeOfSize(TempDir dir, long size, int clusterSize) => BuildVolume(dir, size, clusterSize, 512, out _);
 
-    private static string BuildVolume(TempDir dir, long size, int clusterSize, int sectorSize, out string[] names)
+    internal static string BuildVolume(TempDir dir, long size, int clusterSize, int sectorSize, out string[] names)
     {
         string image = NtfsImages.Create(dir, $"c{clusterSize}-s{sectorSize}-{size}.img", size, clusterSize, sectorSize);
         var rnd = new Random(clusterSize + sectorSize);

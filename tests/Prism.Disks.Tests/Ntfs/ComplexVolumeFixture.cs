@@ -10,7 +10,7 @@ namespace Prism.Disks.Tests.Ntfs;
 /// </summary>
 public sealed class ComplexVolumeFixture : IDisposable
 {
-    private const string Script = """
+    internal const string Script = """
 import os, sys, random
 m = sys.argv[1]
 rnd = random.Random(99)

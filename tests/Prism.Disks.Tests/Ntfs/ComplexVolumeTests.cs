@@ -66,17 +66,24 @@ public sealed partial class ComplexVolumeTests(ComplexVolumeFixture fixture) : I
             .Append(volume.Find("/dir0/ads.txt")!).Append(volume.Find("/c/packed.txt")!)];
         foreach (NtfsFileEntry e in sample)
         {
-            string info = Oracle.Run(fsntfsinfo, ["-E", e.RecordNumber.ToString(System.Globalization.CultureInfo.InvariantCulture), image]).StdOut;
-            Assert.Contains($"File reference\t\t\t: {e.RecordNumber}-{e.SequenceNumber}\n", info, StringComparison.Ordinal);
-            if (!e.IsDirectory)
-            {
-                // One $DATA attribute block with a "Data size" per stream (continuation pieces carry none).
-                long[] sizes = [.. info.Split("\nAttribute: ")
-                    .Where(block => DataType().IsMatch(block))
-                    .SelectMany(block => DataSize().Matches(block))
-                    .Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
-                Assert.Equal(sizes.Order(), e.Streams.Select(s => s.Size).Order());
-            }
+            AssertMatchesFsntfsinfo(fsntfsinfo, image, e);
+        }
+    }
+
+    /// <summary>fsntfsinfo -E of the entry's record reports the same file reference (record-sequence) and stream sizes.</summary>
+    internal static void AssertMatchesFsntfsinfo(string fsntfsinfo, string image, NtfsFileEntry e)
+    {
+        string info = Oracle.Run(fsntfsinfo, ["-E", e.RecordNumber.ToString(System.Globalization.CultureInfo.InvariantCulture), image]).StdOut;
+        Assert.Contains($"File reference\t\t\t: {e.RecordNumber}-{e.SequenceNumber}\n", info, StringComparison.Ordinal);
+        if (!e.IsDirectory)
+        {
+            // One $DATA attribute block with a "Data size" per stream (continuation pieces carry none).
+            long[] sizes = [.. info.Split("\nAttribute: ")
+                .Where(block => DataType().IsMatch(block))
+                .SelectMany(block => DataSize().Matches(block))
+                .Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+            Assert.True(sizes.Order().SequenceEqual(e.Streams.Select(s => s.Size).Order()),
+                $"{e.Path}: stream sizes {string.Join(",", e.Streams.Select(s => s.Size))}, fsntfsinfo {string.Join(",", sizes)}");
         }
     }
 

@@ -6,6 +6,7 @@ using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
 using Prism.Disks.Partitions;
 using Prism.Disks.Tests.Ntfs;
+using Prism.Disks.Vhdx;
 using Prism.Testing;
 
 namespace Prism.Disks.Tests.Partitions;
@@ -143,6 +144,30 @@ public sealed partial class PartitionTableTests
     }
 
     [Fact]
+    public void Read_MbrInsideA4096SectorVhdx_CountsInTheVhdxSectors()
+    {
+        using var dir = new TempDir();
+        const int SectorSize = 4096;
+        byte[] bytes = new byte[8 * 1024 * 1024];
+        WriteEntry(bytes, 0, 0, new MbrEntry(0, 0x07, 256, 1024), SectorSize);
+        WriteEntry(bytes, 0, 1, new MbrEntry(0, 0x05, 1280, 512), SectorSize);
+        WriteEntry(bytes, 1280, 0, new MbrEntry(0, 0x07, 256, 256), SectorSize);
+        string path = dir.File("mbr4k.vhdx");
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = bytes.Length, LogicalSectorSize = SectorSize });
+        using (VhdxDisk writable = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = true }))
+        {
+            writable.Write(bytes, 0);
+            writable.Flush();
+        }
+
+        using VhdxDisk disk = VhdxDisk.Open(path);
+        PartitionTable table = PartitionTable.Read(disk);
+        Assert.Equal(SectorSize, table.SectorSize);
+        Assert.Equal([(1, 256L * SectorSize, 1024L * SectorSize), (5, (1280L + 256) * SectorSize, 256L * SectorSize)],
+            table.Partitions.Select(p => (p.Number, p.Start, p.Length)));
+    }
+
+    [Fact]
     public void Mbr_EbrChainLoop_ThrowsTypedError()
     {
         byte[] bytes = new byte[8 * 1024 * 1024];
@@ -225,9 +250,9 @@ public sealed partial class PartitionTableTests
         BinaryPrimitives.WriteUInt16LittleEndian(disk.AsSpan(MbrSector.SignatureOffset), MbrSector.BootSignature);
     }
 
-    private sealed record PartxRow(int Number, long Start, long Sectors, string Type, string Uuid, string Name);
+    internal sealed record PartxRow(int Number, long Start, long Sectors, string Type, string Uuid, string Name);
 
-    private static List<PartxRow> Partx(string disk, int sectorSize)
+    internal static List<PartxRow> Partx(string disk, int sectorSize)
     {
         string partx = Oracle.Require("partx", "util-linux");
         string output = Oracle.Run(partx, ["-b", "-P", "-S", sectorSize.ToString(CultureInfo.InvariantCulture),
@@ -243,7 +268,7 @@ public sealed partial class PartitionTableTests
         return rows;
     }
 
-    private static void AssertSame(List<PartxRow> expected, PartitionTable table)
+    internal static void AssertSame(List<PartxRow> expected, PartitionTable table)
     {
         Assert.Equal(expected.Select(p => p.Number), table.Partitions.Select(p => p.Number));
         foreach (PartxRow row in expected)
