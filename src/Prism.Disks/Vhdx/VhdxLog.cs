@@ -232,6 +232,24 @@ internal static class VhdxLog
         }
     }
 
+    /// <summary>
+    /// Checks that no entry asks for a file larger than <paramref name="maxFileSize"/> (the most the replayed geometry can
+    /// need): a corrupt LastFileOffset must neither grow the file without bound on a writable replay nor size anything
+    /// on a read-only one. Throws VhdxFormatException naming the entry's file offset.
+    /// </summary>
+    public static void ValidateFileSizes(IReadOnlyList<LogEntry> sequence, string? path, long logFileOffset, long maxFileSize)
+    {
+        foreach (LogEntry e in sequence)
+        {
+            if (e.LastFileOffset > maxFileSize)
+            {
+                throw new VhdxFormatException(path, "VHDX log entry", logFileOffset + e.LogOffset,
+                    $"LastFileOffset 0x{e.LastFileOffset:X} (sequence number {e.SequenceNumber}) exceeds 0x{maxFileSize:X}, the largest "
+                    + "file the disk's geometry can need (the current file plus every header, log, region, payload and sector-bitmap block)");
+            }
+        }
+    }
+
     /// <summary>Builds one entry holding <paramref name="pages"/> (4 KiB-aligned file offset → 4 KiB content).</summary>
     public static byte[] BuildEntry(ulong sequenceNumber, long tail, Guid logGuid, long flushedFileOffset, long lastFileOffset,
         IReadOnlyList<(long FileOffset, byte[] Data)> pages)
