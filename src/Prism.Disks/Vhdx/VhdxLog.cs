@@ -21,10 +21,15 @@ internal static class VhdxLog
     private const uint DataSectorSignature = 0x6174_6164; // "data"
     private const int Sector = VhdxLayout.LogSectorSize;
 
-    /// <summary>Data sectors that fit in one entry of a log <paramref name="logLength"/> bytes long.</summary>
+    /// <summary>
+    /// Data sectors that fit in one entry a writer may put in a log <paramref name="logLength"/> bytes long: at most half
+    /// the log, so that an entry written right after the previous one (wrapping past the end) never overlaps it. Until
+    /// the new entry is whole on disk, the previous one is the only complete sequence; a torn entry that had
+    /// overwritten it would leave a LogGuid with nothing to replay, which MS-VHDX 2.3.3 calls a corrupt file.
+    /// </summary>
     public static int MaxPagesPerEntry(long logLength)
     {
-        long sectors = logLength / Sector;
+        long sectors = logLength / 2 / Sector;
         int n = (int)Math.Min(sectors - 1, 100_000);
         while (n > 0 && DescriptorSectors(n) + n > sectors)
         {

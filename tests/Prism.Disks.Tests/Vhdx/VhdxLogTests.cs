@@ -407,4 +407,122 @@ public sealed class VhdxLogTests
 
         Assert.Equal(last, new FileInfo(path).Length);
     }
+
+    // ---- the engine's own writer ----
+
+    private const int BigStretches = 272;
+    private const long Stretch = 16 * MiB;
+
+    /// <summary>A differencing child of an empty 4.25 GiB parent, 1 MiB blocks, 512-byte sectors, 1 MiB log.</summary>
+    private static (string ChildPath, byte[] Image, long LogStart, long LogEnd) BigChild(TempDir dir)
+    {
+        string parent = dir.File("big-parent.vhdx");
+        VhdxDisk.Create(parent, new VhdxCreateOptions { VirtualSize = BigStretches * Stretch, BlockSize = MiB, LogicalSectorSize = 512 });
+        string child = dir.File("big-child.vhdx");
+        VhdxDisk.CreateDifferencing(child, parent, new VhdxDifferencingOptions { BlockSize = MiB });
+        using VhdxDisk d = VhdxDisk.Open(child, new VhdxOpenOptions { SkipParent = true });
+        return (child, File.ReadAllBytes(child), (long)d.Header.LogOffset, (long)d.Header.LogOffset + d.Header.LogLength);
+    }
+
+    /// <summary>
+    /// Round <paramref name="round"/>: one sector in each 16 MiB stretch, so every write dirties its own sector-bitmap
+    /// page and one flush commits about 280 metadata pages (more than one log entry's worth).
+    /// </summary>
+    private static IEnumerable<(long Offset, byte[] Data)> BigRound(int round) =>
+        Enumerable.Range(0, BigStretches).Select(i => ((i * Stretch) + (round * 4096L), VhdxTestKit.RandomBytes(new Random((round * 1000) + i), 512)));
+
+    private static int RunBigRounds(TornLogStorage storage, int rounds)
+    {
+        int completed = 0;
+        VhdxDisk? disk = null;
+        try
+        {
+            disk = VhdxDisk.Open(storage, new VhdxOpenOptions { Writable = true }, new ChainContext(64));
+            for (int r = 0; r < rounds; r++)
+            {
+                foreach ((long offset, byte[] data) in BigRound(r))
+                {
+                    disk.Write(data, offset);
+                }
+
+                disk.Flush();
+                completed++;
+            }
+
+            VhdxDisk closing = disk;
+            disk = null;
+            closing.Dispose();
+        }
+        catch (IOException) when (storage.Crashed)
+        {
+            // The power cut.
+        }
+        finally
+        {
+            try
+            {
+                disk?.Dispose();
+            }
+            catch (IOException) when (storage.Crashed)
+            {
+            }
+        }
+
+        return completed;
+    }
+
+    private static void VerifyBigRounds(VhdxDisk disk, int rounds, int completed, string what)
+    {
+        VhdxTestKit.AssertNoCheckErrors(disk);
+        byte[] sector = new byte[512];
+        for (int r = 0; r < rounds; r++)
+        {
+            foreach ((long offset, byte[] data) in BigRound(r))
+            {
+                disk.Read(sector, offset);
+                bool ok = sector.AsSpan().SequenceEqual(data) || (r >= completed && !sector.AsSpan().ContainsAnyExcept((byte)0));
+                Assert.True(ok, $"{what}: sector at 0x{offset:X} (round {r}, {completed} flushes completed) holds neither its data nor, if unflushed, zeros");
+            }
+        }
+    }
+
+    [Fact]
+    public void Flush_PowerCutDuringAnyLogWrite_LeavesAReplayableLog()
+    {
+        // A log entry must never overwrite the one before it: until the new entry is whole, the old one is the only
+        // complete sequence, and a header with a LogGuid but no complete sequence is a corrupt file.
+        using var dir = new TempDir();
+        (string child, byte[] image, long logStart, long logEnd) = BigChild(dir);
+        const int Rounds = 3;
+        TornLogStorage clean = TornLogStorage.FromImage(child, image, logStart, logEnd);
+        Assert.Equal(Rounds, RunBigRounds(clean, Rounds));
+        int logWrites = clean.LogWrites;
+        Assert.True(logWrites >= 2 * Rounds, $"only {logWrites} log writes: the rounds did not need several entries each");
+        using (VhdxDisk after = VhdxDisk.Open(clean.Survivor(canWrite: false), new VhdxOpenOptions(), new ChainContext(64)))
+        {
+            Assert.Equal(Guid.Empty, after.LogGuid);
+            VerifyBigRounds(after, Rounds, Rounds, "no crash");
+        }
+
+        for (int k = 1; k <= logWrites; k++)
+        {
+            foreach (int kept in new[] { 0, 3 * LogSector })
+            {
+                TornLogStorage torn = TornLogStorage.FromImage(child, image, logStart, logEnd, tearAt: k, keptBytes: kept);
+                int completed = RunBigRounds(torn, Rounds);
+                Assert.True(torn.Crashed, $"log write {k} was not reached");
+                string what = $"power cut at log write {k}/{logWrites} keeping {kept} bytes";
+                using (VhdxDisk ro = VhdxDisk.Open(torn.Survivor(canWrite: false), new VhdxOpenOptions(), new ChainContext(64)))
+                {
+                    VerifyBigRounds(ro, Rounds, completed, what + ", read-only");
+                }
+
+                using (VhdxDisk rw = VhdxDisk.Open(torn.Survivor(canWrite: true), new VhdxOpenOptions { Writable = true }, new ChainContext(64)))
+                {
+                    Assert.Equal(Guid.Empty, rw.LogGuid);
+                    VerifyBigRounds(rw, Rounds, completed, what + ", writable");
+                }
+            }
+        }
+    }
 }
