@@ -137,4 +137,100 @@ public sealed class VhdxQemuInteropTests
         Assert.Equal(24 * MiB, json.RootElement.GetProperty("virtual-size").GetInt64());
         Assert.Equal(4 * MiB, json.RootElement.GetProperty("cluster-size").GetInt64());
     }
+
+    /// <summary>sha256 of the disk as qemu reads it (convert to raw), for an image qemu can open.</summary>
+    private static string QemuRawSha256(string qemuImg, string vhdx, TempDir dir)
+    {
+        string raw = dir.File(System.IO.Path.GetFileNameWithoutExtension(vhdx) + ".raw");
+        Oracle.Run(qemuImg, ["convert", "-f", "vhdx", "-O", "raw", vhdx, raw]);
+        string sha = VhdxTestKit.FileSha256(raw);
+        File.Delete(raw);
+        return sha;
+    }
+
+    [SkippableFact]
+    public void Open_QemuDirtyLogAfterTheLogWrapped_ReplaysAsQemuDoes()
+    {
+        // qemu logs each BAT update as one 8 KiB entry and keeps advancing through the log within a session, so 140
+        // block allocations wrap its 1 MiB log. The 141st allocation's BAT write (a page no earlier write touched) fails
+        // through blkdebug, which leaves a real qemu dirty log: header LogGuid set, the entry in the wrapped log, stale
+        // entries of older LogGuids all around it. qemu-img check -r all is the oracle replay.
+        string qemuImg = VhdxTestKit.QemuImg();
+        string qemuIo = VhdxTestKit.QemuIo();
+        using var dir = new TempDir();
+        string path = dir.File("dirty.vhdx");
+        Oracle.Run(qemuImg, ["create", "-q", "-f", "vhdx", "-o", "block_size=1M,log_size=1M", path, (640 * MiB).ToString()]);
+        long bat;
+        long logLength;
+        using (VhdxDisk d = VhdxDisk.Open(path))
+        {
+            bat = d.Regions.Bat.FileOffset;
+            logLength = d.Header.LogLength;
+        }
+
+        const int Allocations = 140;
+        const long LastBlock = 600; // its BAT entry is in the second BAT page
+        string config = dir.File("blkdebug.conf");
+        File.WriteAllText(config, $"""
+            [inject-error]
+            event = "pwritev"
+            errno = "5"
+            sector = "{(bat + 4096) / 512}"
+            iotype = "write"
+            once = "on"
+            """);
+        var args = new List<string>();
+        for (int i = 0; i < Allocations; i++)
+        {
+            args.AddRange(["-c", $"write -P {(i % 250) + 1} {i * MiB} 4k"]);
+        }
+
+        args.AddRange(["-c", $"write -P 0x4d {LastBlock * MiB} 4k"]);
+        args.Add("json:{\"driver\":\"vhdx\",\"file\":{\"driver\":\"blkdebug\",\"config\":\"" + config
+            + "\",\"image\":{\"driver\":\"file\",\"filename\":\"" + path + "\"}}}");
+        ProcessResult run = Oracle.Run(qemuIo, args, check: false);
+        Assert.Contains("write failed: Input/output error", run.StdOut + run.StdErr, StringComparison.Ordinal);
+        string dirtySha = VhdxTestKit.FileSha256(path);
+
+        string prismSha;
+        byte[] sector = new byte[4096];
+        using (VhdxDisk ro = VhdxDisk.Open(path))
+        {
+            Assert.True(ro.LogReplayedInMemory, "qemu did not leave a dirty log");
+            byte[] log = new byte[logLength];
+            using (FileStream f = File.OpenRead(path))
+            {
+                f.Position = (long)ro.Header.LogOffset;
+                f.ReadExactly(log);
+            }
+
+            LogEntry head = VhdxLog.FindActiveSequence(log, ro.LogGuid)![^1];
+            Assert.True(head.SequenceNumber * 8192 > (ulong)logLength, $"the log did not wrap (head sequence number {head.SequenceNumber})");
+            Assert.Equal((long)((head.SequenceNumber - 1) * 8192 % (ulong)logLength), head.LogOffset);
+            VhdxTestKit.AssertNoCheckErrors(ro);
+            ro.Read(sector, LastBlock * MiB);
+            Assert.False(sector.AsSpan().ContainsAnyExcept((byte)0x4d), "the logged BAT update of the last allocation was not replayed");
+            prismSha = VhdxTestKit.DiskSha256(ro);
+        }
+
+        Assert.Equal(dirtySha, VhdxTestKit.FileSha256(path));
+
+        // qemu's replay of a copy.
+        string byQemu = dir.File("by-qemu.vhdx");
+        File.Copy(path, byQemu);
+        Oracle.Run(qemuImg, ["check", "-q", "-r", "all", "-f", "vhdx", byQemu], check: false);
+        VhdxTestKit.AssertQemuCheckClean(byQemu);
+        Assert.Equal(QemuRawSha256(qemuImg, byQemu, dir), prismSha);
+
+        // Prism's writable replay of another copy: qemu then opens it without a log and reads the same disk.
+        string byPrism = dir.File("by-prism.vhdx");
+        File.Copy(path, byPrism);
+        using (VhdxDisk rw = VhdxDisk.Open(byPrism, new VhdxOpenOptions { Writable = true }))
+        {
+            Assert.Equal(Guid.Empty, rw.LogGuid);
+        }
+
+        VhdxTestKit.AssertQemuCheckClean(byPrism);
+        Assert.Equal(prismSha, QemuRawSha256(qemuImg, byPrism, dir));
+    }
 }
