@@ -233,4 +233,72 @@ public sealed class VhdxQemuInteropTests
         VhdxTestKit.AssertQemuCheckClean(byPrism);
         Assert.Equal(prismSha, QemuRawSha256(qemuImg, byPrism, dir));
     }
+
+    [SkippableFact]
+    public void Open_PrismDirtyLogWhoseHeadStraddlesTheLogEnd_QemuReplaysIt()
+    {
+        // Prism writes its entries end to end around the circular log, so an entry can pass the end of the log and
+        // continue at its start. Keep the disk open (the log stays dirty) until the newest entry straddles the end, copy
+        // the file, undo that entry's pages in place in the copy, and let qemu replay the copy: only a reader that
+        // follows the entry across the wrap restores them.
+        string qemuImg = VhdxTestKit.QemuImg();
+        using var dir = new TempDir();
+        string path = dir.File("prism.vhdx");
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = 1024 * MiB, BlockSize = MiB });
+        string copy = dir.File("copy.vhdx");
+        string expectedSha;
+        LogEntry? straddling = null;
+        using (VhdxDisk disk = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = true }))
+        {
+            long logOffset = (long)disk.Header.LogOffset;
+            long logLength = disk.Header.LogLength;
+            byte[] log = new byte[logLength];
+
+            // The first flush allocates blocks in two BAT pages (a 12 KiB entry), the rest one block each (8 KiB), so
+            // entries sit at odd 4 KiB positions and one of them straddles the end of the 1 MiB log.
+            disk.Write(new byte[] { 0x11 }, 0);
+            disk.Write(new byte[] { 0x22 }, 600 * MiB);
+            disk.Flush();
+            for (int block = 1; block < 400 && straddling is null; block++)
+            {
+                disk.Write(VhdxTestKit.RandomBytes(new Random(block), 4096), block * MiB);
+                disk.Flush();
+                using (FileStream f = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+                {
+                    f.Position = logOffset;
+                    f.ReadExactly(log);
+                }
+
+                LogEntry head = VhdxLog.FindActiveSequence(log, disk.LogGuid)![^1];
+                if (head.LogOffset + head.Length > logLength)
+                {
+                    straddling = head;
+                }
+            }
+
+            Assert.NotNull(straddling);
+            expectedSha = VhdxTestKit.DiskSha256(disk);
+            File.Copy(path, copy);
+        }
+
+        // Undo the straddling entry's pages in the copy (its BAT page goes back to all zeros).
+        using (FileStream f = new(copy, FileMode.Open, FileAccess.ReadWrite))
+        {
+            foreach (LogDescriptor d in straddling.Descriptors)
+            {
+                f.Position = d.FileOffset;
+                f.Write(new byte[d.Length]);
+            }
+        }
+
+        using (VhdxDisk ro = VhdxDisk.Open(copy))
+        {
+            Assert.True(ro.LogReplayedInMemory);
+            Assert.Equal(expectedSha, VhdxTestKit.DiskSha256(ro));
+        }
+
+        Oracle.Run(qemuImg, ["check", "-q", "-r", "all", "-f", "vhdx", copy], check: false);
+        VhdxTestKit.AssertQemuCheckClean(copy);
+        Assert.Equal(expectedSha, QemuRawSha256(qemuImg, copy, dir));
+    }
 }
