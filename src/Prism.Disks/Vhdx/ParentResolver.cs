@@ -5,7 +5,8 @@ namespace Prism.Disks.Vhdx;
 
 /// <summary>
 /// Finds and opens the parent of a differencing disk from its locator (MS-VHDX 2.6.2.6): relative_path first,
-/// then volume_path, then absolute_win32_path; checks parent_linkage against the parent's DataWriteGuid.
+/// then volume_path, then absolute_win32_path; checks the parent's DataWriteGuid against parent_linkage and
+/// parent_linkage2.
 /// </summary>
 internal static partial class ParentResolver
 {
@@ -45,12 +46,16 @@ internal static partial class ParentResolver
                 owned = true;
             }
 
+            // MS-VHDX 2.6.2.6.3: the parent's DataWriteGuid must match parent_linkage or parent_linkage2 (zero = absent).
             if (parent.DataWriteGuid != linkage && parent.DataWriteGuid != linkage2)
             {
+                string expected = linkage2 is { } alt
+                    ? $"parent_linkage is {linkage:B} and its parent_linkage2 {alt:B}"
+                    : $"parent_linkage is {linkage:B}";
                 mismatch = new DiskChainException(childPath, candidate,
-                    $"{childPath}: parent {candidate} has DataWriteGuid {parent.DataWriteGuid:B} but the child's parent_linkage is "
-                    + $"{linkage:B}: the identifiers of the parent and child disks do not match (the parent was modified or replaced "
-                    + "after the child was created)");
+                    $"{childPath}: parent {candidate} has DataWriteGuid {parent.DataWriteGuid:B} but the child's {expected}: the "
+                    + "identifiers of the parent and child disks do not match (the parent was modified or replaced after the child "
+                    + "was created)");
                 if (owned)
                 {
                     parent.Dispose();

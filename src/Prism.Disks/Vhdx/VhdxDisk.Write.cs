@@ -252,18 +252,21 @@ public sealed partial class VhdxDisk
             _logWritePosition = 0;
         }
 
+        // The entry's tail is itself: every earlier entry has been applied already.
         long fileLength = _storage.Length;
-        byte[] entry = VhdxLog.BuildEntry(++_logSequence, 0, logGuid, fileLength / VhdxLayout.MiB * VhdxLayout.MiB,
+        byte[] entry = VhdxLog.BuildEntry(++_logSequence, _logWritePosition, logGuid, fileLength / VhdxLayout.MiB * VhdxLayout.MiB,
             VhdxLayout.RoundUp(fileLength, VhdxLayout.MiB), pages);
-        if (_logWritePosition + entry.Length > logLength)
+
+        // The log is circular (MS-VHDX 2.3): the entry starts right after the previous one and continues at the start of
+        // the log when it passes the end. At most half the log long (MaxPagesPerEntry), it never overlaps the previous
+        // entry, which stays replayable until this one is durable.
+        int first = (int)Math.Min(entry.Length, logLength - _logWritePosition);
+        _storage.Write(entry.AsSpan(0, first), logOffset + _logWritePosition);
+        if (first < entry.Length)
         {
-            _logWritePosition = 0;
+            _storage.Write(entry.AsSpan(first), logOffset);
         }
 
-        // The entry's tail is itself: every earlier entry has been applied already.
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(12), (uint)_logWritePosition);
-        VhdxChecksum.Stamp(entry, 4);
-        _storage.Write(entry, logOffset + _logWritePosition);
         _storage.Flush();
         if (newLog)
         {
@@ -277,7 +280,7 @@ public sealed partial class VhdxDisk
         }
 
         _storage.Flush();
-        _logWritePosition += entry.Length;
+        _logWritePosition = (_logWritePosition + entry.Length) % logLength;
     }
 
     /// <summary>Clean close: flush, then mark the log empty (LogGuid = 0) so other tools open the file without replay.</summary>

@@ -200,11 +200,7 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
         }
 
         RegionTable regions = ReadRegionTable(storage, path, header);
-        RegionTableEntry meta = regions.Metadata;
-        int metaRead = (int)Math.Min(meta.Length, 8 * VhdxLayout.MiB);
-        byte[] metaBytes = new byte[metaRead];
-        ReadZeroFilled(storage, metaBytes, meta.FileOffset);
-        VhdxMetadata metadata = MetadataTable.Read(metaBytes, path, meta.FileOffset);
+        VhdxMetadata metadata = ReadMetadata(storage, path, regions);
 
         long requiredEntries = RequiredBatEntries(metadata);
         if (requiredEntries * 8 > regions.Bat.Length)
@@ -222,6 +218,15 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
         }
 
         return new VhdxDisk(storage, options, header, slot, regions, metadata, parent, ownsParent, replayedInMemory, validCopies);
+    }
+
+    private static VhdxMetadata ReadMetadata(IVhdxStorage storage, string path, RegionTable regions)
+    {
+        RegionTableEntry meta = regions.Metadata;
+        int metaRead = (int)Math.Min(meta.Length, 8 * VhdxLayout.MiB);
+        byte[] metaBytes = new byte[metaRead];
+        ReadZeroFilled(storage, metaBytes, meta.FileOffset);
+        return MetadataTable.Read(metaBytes, path, meta.FileOffset);
     }
 
     internal static long RequiredBatEntries(VhdxMetadata m)
@@ -361,21 +366,24 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
                 $"file is 0x{storage.Length:X} bytes but the log says 0x{head.FlushedFileOffset:X} were flushed: the file was truncated");
         }
 
+        // Replay into memory first, whatever the access: the replayed geometry bounds the file size the log may ask
+        // for, and a writable open must not touch a byte before the whole sequence has passed every check.
+        var overlay = new OverlayStorage(storage);
+        foreach (LogDescriptor d in sequence.SelectMany(e => e.Descriptors))
+        {
+            if (d.Data is null)
+            {
+                overlay.AddZero(d.FileOffset, d.Length);
+            }
+            else
+            {
+                overlay.AddData(d.FileOffset, d.Data);
+            }
+        }
+
+        VhdxLog.ValidateFileSizes(sequence, path, logOffset, MaxReplayFileSize(overlay, storage.Length, header, path));
         if (!storage.CanWrite)
         {
-            var overlay = new OverlayStorage(storage);
-            foreach (LogDescriptor d in sequence.SelectMany(e => e.Descriptors))
-            {
-                if (d.Data is null)
-                {
-                    overlay.AddZero(d.FileOffset, d.Length);
-                }
-                else
-                {
-                    overlay.AddData(d.FileOffset, d.Data);
-                }
-            }
-
             overlay.ExtendTo(head.LastFileOffset);
             return (overlay, header, slot, true);
         }
@@ -388,13 +396,19 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
             if (d.Data is not null)
             {
                 storage.Write(d.Data, d.FileOffset);
+                continue;
             }
-            else
+
+            // Zeros are written only over bytes the file has; growing the file zero-fills the rest.
+            long inFile = Math.Min(d.FileOffset + d.Length, storage.Length);
+            for (long o = d.FileOffset; o < inFile; o += zeros.Length)
             {
-                for (long o = 0; o < d.Length; o += zeros.Length)
-                {
-                    storage.Write(zeros, d.FileOffset + o);
-                }
+                storage.Write(zeros.AsSpan(0, (int)Math.Min(zeros.Length, inFile - o)), o);
+            }
+
+            if (storage.Length < d.FileOffset + d.Length)
+            {
+                storage.SetLength(d.FileOffset + d.Length);
             }
         }
 
@@ -406,6 +420,25 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
         storage.Flush();
         (header, slot) = WriteHeaderPair(storage, header with { LogGuid = Guid.Empty }, header, slot);
         return (storage, header, slot, false);
+    }
+
+    /// <summary>
+    /// The largest file a replayed log may require: the file as it is now, 1 MiB-rounded, plus room for every structure
+    /// the replayed geometry can hold (header area, log, regions, every payload and sector-bitmap block). LastFileOffset
+    /// is "a file size that all allocated structures fit into" (MS-VHDX 2.3.1.1); past the durable end of the file a
+    /// writer can only have appended structures it allocated, and there are never more than these.
+    /// Throws VhdxFormatException when the replayed region table or metadata is bad.
+    /// </summary>
+    private static long MaxReplayFileSize(IVhdxStorage replayed, long fileLength, VhdxHeader header, string path)
+    {
+        RegionTable regions = ReadRegionTable(replayed, path, header);
+        VhdxMetadata m = ReadMetadata(replayed, path, regions);
+        long chunkRatio = VhdxLayout.SectorsPerChunk * m.LogicalSectorSize / m.BlockSize;
+        long dataBlocks = VhdxLayout.CeilDiv(m.VirtualSize, m.BlockSize);
+        long bitmapBlocks = VhdxLayout.CeilDiv(dataBlocks, chunkRatio);
+        long structures = VhdxLayout.HeaderAreaSize + header.LogLength + regions.Entries.Sum(e => e.Length)
+            + (dataBlocks * m.BlockSize) + (bitmapBlocks * VhdxLayout.MiB);
+        return VhdxLayout.RoundUp(fileLength, VhdxLayout.MiB) + structures;
     }
 
     /// <summary>

@@ -21,10 +21,15 @@ internal static class VhdxLog
     private const uint DataSectorSignature = 0x6174_6164; // "data"
     private const int Sector = VhdxLayout.LogSectorSize;
 
-    /// <summary>Data sectors that fit in one entry of a log <paramref name="logLength"/> bytes long.</summary>
+    /// <summary>
+    /// Data sectors that fit in one entry a writer may put in a log <paramref name="logLength"/> bytes long: at most half
+    /// the log, so that an entry written right after the previous one (wrapping past the end) never overlaps it. Until
+    /// the new entry is whole on disk, the previous one is the only complete sequence; a torn entry that had
+    /// overwritten it would leave a LogGuid with nothing to replay, which MS-VHDX 2.3.3 calls a corrupt file.
+    /// </summary>
     public static int MaxPagesPerEntry(long logLength)
     {
-        long sectors = logLength / Sector;
+        long sectors = logLength / 2 / Sector;
         int n = (int)Math.Min(sectors - 1, 100_000);
         while (n > 0 && DescriptorSectors(n) + n > sectors)
         {
@@ -228,6 +233,24 @@ internal static class VhdxLog
                     throw new VhdxFormatException(path, "VHDX log entry", logFileOffset + e.LogOffset,
                         $"descriptor targets 0x{d.FileOffset:X} length 0x{d.Length:X}, past the entry's LastFileOffset 0x{e.LastFileOffset:X}");
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks that no entry asks for a file larger than <paramref name="maxFileSize"/> (the most the replayed geometry can
+    /// need): a corrupt LastFileOffset must neither grow the file without bound on a writable replay nor size anything
+    /// on a read-only one. Throws VhdxFormatException naming the entry's file offset.
+    /// </summary>
+    public static void ValidateFileSizes(IReadOnlyList<LogEntry> sequence, string? path, long logFileOffset, long maxFileSize)
+    {
+        foreach (LogEntry e in sequence)
+        {
+            if (e.LastFileOffset > maxFileSize)
+            {
+                throw new VhdxFormatException(path, "VHDX log entry", logFileOffset + e.LogOffset,
+                    $"LastFileOffset 0x{e.LastFileOffset:X} (sequence number {e.SequenceNumber}) exceeds 0x{maxFileSize:X}, the largest "
+                    + "file the disk's geometry can need (the current file plus every header, log, region, payload and sector-bitmap block)");
             }
         }
     }

@@ -34,11 +34,15 @@ internal sealed class CrashStorage : IVhdxStorage
 
     public bool Crashed { get; private set; }
 
+    /// <summary>Every write that happened: its operation number (as counted by <see cref="Operations"/>), offset and length.</summary>
+    public List<(int Operation, long Offset, int Length)> Writes { get; } = [];
+
     public int Read(Span<byte> buffer, long offset) => _current.Read(buffer, offset);
 
     public void Write(ReadOnlySpan<byte> buffer, long offset)
     {
         Tick();
+        Writes.Add((Operations, offset, buffer.Length));
         _current.Write(buffer, offset);
         _pending.Add((offset, buffer.ToArray(), -1));
     }

@@ -72,6 +72,59 @@ public sealed class VhdxChainTests
     }
 
     [Fact]
+    public void Open_ParentMatchesParentLinkage2Only_Opens()
+    {
+        // MS-VHDX 2.6.2.6.3: the parent's DataWriteGuid may match either parent_linkage or parent_linkage2.
+        using var dir = new TempDir();
+        string parent = MakeBase(dir);
+        string child = MakeChild(dir, parent, "child.vhdx");
+        Guid parentGuid = DataWriteGuidOf(parent);
+        var other = new Guid("0b5c3f8e-2d41-4e7a-9c16-5f3a2e8d7b90");
+        SetLocator(child, ("parent_linkage", other.ToString("B")), ("relative_path", @".\base.vhdx"),
+            ("parent_linkage2", parentGuid.ToString("B")));
+        using VhdxDisk c = VhdxDisk.Open(child);
+        Assert.Equal(2, c.Chain.Count);
+        Assert.Equal(parent, c.Parent!.Path);
+        Assert.Equal(other, c.ParentLinkage);
+        using VhdxDisk p = VhdxDisk.Open(parent);
+        Assert.Equal(VhdxTestKit.DiskSha256(p), VhdxTestKit.DiskSha256(c));
+    }
+
+    [Fact]
+    public void Open_ParentMatchesNeitherLinkage_ThrowsNamingBothFilesAndAllGuids()
+    {
+        using var dir = new TempDir();
+        string parent = MakeBase(dir);
+        string child = MakeChild(dir, parent, "child.vhdx");
+        Guid parentGuid = DataWriteGuidOf(parent);
+        var linkage = new Guid("0b5c3f8e-2d41-4e7a-9c16-5f3a2e8d7b90");
+        var linkage2 = new Guid("7e21a9d4-6c0b-4f35-8a92-1d4e6b3c5f07");
+        SetLocator(child, ("parent_linkage", linkage.ToString("B")), ("relative_path", @".\base.vhdx"),
+            ("parent_linkage2", linkage2.ToString("B")));
+        DiskChainException e = Assert.Throws<DiskChainException>(() => VhdxDisk.Open(child));
+        Assert.Contains(child, e.Message, StringComparison.Ordinal);
+        Assert.Contains(parent, e.Message, StringComparison.Ordinal);
+        Assert.Contains(parentGuid.ToString("D"), e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"parent_linkage is {linkage:B}", e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"parent_linkage2 {linkage2:B}", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Open_ZeroParentLinkage2_IsAbsentNotAWildcard()
+    {
+        // Hyper-V writes parent_linkage2 = {00000000-...}: it means "no alternative", so a wrong parent_linkage still fails.
+        using var dir = new TempDir();
+        string parent = MakeBase(dir);
+        string child = MakeChild(dir, parent, "child.vhdx");
+        var linkage = new Guid("0b5c3f8e-2d41-4e7a-9c16-5f3a2e8d7b90");
+        SetLocator(child, ("parent_linkage", linkage.ToString("B")), ("relative_path", @".\base.vhdx"),
+            ("parent_linkage2", Guid.Empty.ToString("B")));
+        DiskChainException e = Assert.Throws<DiskChainException>(() => VhdxDisk.Open(child));
+        Assert.Contains(linkage.ToString("D"), e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("parent_linkage2", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Open_ParentOpenedWritableWithoutWriting_ChildStillValid()
     {
         using var dir = new TempDir();

@@ -137,4 +137,168 @@ public sealed class VhdxQemuInteropTests
         Assert.Equal(24 * MiB, json.RootElement.GetProperty("virtual-size").GetInt64());
         Assert.Equal(4 * MiB, json.RootElement.GetProperty("cluster-size").GetInt64());
     }
+
+    /// <summary>sha256 of the disk as qemu reads it (convert to raw), for an image qemu can open.</summary>
+    private static string QemuRawSha256(string qemuImg, string vhdx, TempDir dir)
+    {
+        string raw = dir.File(System.IO.Path.GetFileNameWithoutExtension(vhdx) + ".raw");
+        Oracle.Run(qemuImg, ["convert", "-f", "vhdx", "-O", "raw", vhdx, raw]);
+        string sha = VhdxTestKit.FileSha256(raw);
+        File.Delete(raw);
+        return sha;
+    }
+
+    [SkippableFact]
+    public void Open_QemuDirtyLogAfterTheLogWrapped_ReplaysAsQemuDoes()
+    {
+        // qemu logs each BAT update as one 8 KiB entry and keeps advancing through the log within a session, so 140
+        // block allocations wrap its 1 MiB log. The 141st allocation's BAT write (a page no earlier write touched) fails
+        // through blkdebug, which leaves a real qemu dirty log: header LogGuid set, the entry in the wrapped log, stale
+        // entries of older LogGuids all around it. qemu-img check -r all is the oracle replay.
+        string qemuImg = VhdxTestKit.QemuImg();
+        string qemuIo = VhdxTestKit.QemuIo();
+        using var dir = new TempDir();
+        string path = dir.File("dirty.vhdx");
+        Oracle.Run(qemuImg, ["create", "-q", "-f", "vhdx", "-o", "block_size=1M,log_size=1M", path, (640 * MiB).ToString()]);
+        long bat;
+        long logLength;
+        using (VhdxDisk d = VhdxDisk.Open(path))
+        {
+            bat = d.Regions.Bat.FileOffset;
+            logLength = d.Header.LogLength;
+        }
+
+        const int Allocations = 140;
+        const long LastBlock = 600; // its BAT entry is in the second BAT page
+        string config = dir.File("blkdebug.conf");
+        File.WriteAllText(config, $"""
+            [inject-error]
+            event = "pwritev"
+            errno = "5"
+            sector = "{(bat + 4096) / 512}"
+            iotype = "write"
+            once = "on"
+            """);
+        var args = new List<string>();
+        for (int i = 0; i < Allocations; i++)
+        {
+            args.AddRange(["-c", $"write -P {(i % 250) + 1} {i * MiB} 4k"]);
+        }
+
+        args.AddRange(["-c", $"write -P 0x4d {LastBlock * MiB} 4k"]);
+        args.Add("json:{\"driver\":\"vhdx\",\"file\":{\"driver\":\"blkdebug\",\"config\":\"" + config
+            + "\",\"image\":{\"driver\":\"file\",\"filename\":\"" + path + "\"}}}");
+        ProcessResult run = Oracle.Run(qemuIo, args, check: false);
+        Assert.Contains("write failed: Input/output error", run.StdOut + run.StdErr, StringComparison.Ordinal);
+        string dirtySha = VhdxTestKit.FileSha256(path);
+
+        string prismSha;
+        byte[] sector = new byte[4096];
+        using (VhdxDisk ro = VhdxDisk.Open(path))
+        {
+            Assert.True(ro.LogReplayedInMemory, "qemu did not leave a dirty log");
+            byte[] log = new byte[logLength];
+            using (FileStream f = File.OpenRead(path))
+            {
+                f.Position = (long)ro.Header.LogOffset;
+                f.ReadExactly(log);
+            }
+
+            LogEntry head = VhdxLog.FindActiveSequence(log, ro.LogGuid)![^1];
+            Assert.True(head.SequenceNumber * 8192 > (ulong)logLength, $"the log did not wrap (head sequence number {head.SequenceNumber})");
+            Assert.Equal((long)((head.SequenceNumber - 1) * 8192 % (ulong)logLength), head.LogOffset);
+            VhdxTestKit.AssertNoCheckErrors(ro);
+            ro.Read(sector, LastBlock * MiB);
+            Assert.False(sector.AsSpan().ContainsAnyExcept((byte)0x4d), "the logged BAT update of the last allocation was not replayed");
+            prismSha = VhdxTestKit.DiskSha256(ro);
+        }
+
+        Assert.Equal(dirtySha, VhdxTestKit.FileSha256(path));
+
+        // qemu's replay of a copy.
+        string byQemu = dir.File("by-qemu.vhdx");
+        File.Copy(path, byQemu);
+        Oracle.Run(qemuImg, ["check", "-q", "-r", "all", "-f", "vhdx", byQemu], check: false);
+        VhdxTestKit.AssertQemuCheckClean(byQemu);
+        Assert.Equal(QemuRawSha256(qemuImg, byQemu, dir), prismSha);
+
+        // Prism's writable replay of another copy: qemu then opens it without a log and reads the same disk.
+        string byPrism = dir.File("by-prism.vhdx");
+        File.Copy(path, byPrism);
+        using (VhdxDisk rw = VhdxDisk.Open(byPrism, new VhdxOpenOptions { Writable = true }))
+        {
+            Assert.Equal(Guid.Empty, rw.LogGuid);
+        }
+
+        VhdxTestKit.AssertQemuCheckClean(byPrism);
+        Assert.Equal(prismSha, QemuRawSha256(qemuImg, byPrism, dir));
+    }
+
+    [SkippableFact]
+    public void Open_PrismDirtyLogWhoseHeadStraddlesTheLogEnd_QemuReplaysIt()
+    {
+        // Prism writes its entries end to end around the circular log, so an entry can pass the end of the log and
+        // continue at its start. Keep the disk open (the log stays dirty) until the newest entry straddles the end, copy
+        // the file, undo that entry's pages in place in the copy, and let qemu replay the copy: only a reader that
+        // follows the entry across the wrap restores them.
+        string qemuImg = VhdxTestKit.QemuImg();
+        using var dir = new TempDir();
+        string path = dir.File("prism.vhdx");
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = 1024 * MiB, BlockSize = MiB });
+        string copy = dir.File("copy.vhdx");
+        string expectedSha;
+        LogEntry? straddling = null;
+        using (VhdxDisk disk = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = true }))
+        {
+            long logOffset = (long)disk.Header.LogOffset;
+            long logLength = disk.Header.LogLength;
+            byte[] log = new byte[logLength];
+
+            // The first flush allocates blocks in two BAT pages (a 12 KiB entry), the rest one block each (8 KiB), so
+            // entries sit at odd 4 KiB positions and one of them straddles the end of the 1 MiB log.
+            disk.Write(new byte[] { 0x11 }, 0);
+            disk.Write(new byte[] { 0x22 }, 600 * MiB);
+            disk.Flush();
+            for (int block = 1; block < 400 && straddling is null; block++)
+            {
+                disk.Write(VhdxTestKit.RandomBytes(new Random(block), 4096), block * MiB);
+                disk.Flush();
+                using (FileStream f = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+                {
+                    f.Position = logOffset;
+                    f.ReadExactly(log);
+                }
+
+                LogEntry head = VhdxLog.FindActiveSequence(log, disk.LogGuid)![^1];
+                if (head.LogOffset + head.Length > logLength)
+                {
+                    straddling = head;
+                }
+            }
+
+            Assert.NotNull(straddling);
+            expectedSha = VhdxTestKit.DiskSha256(disk);
+            File.Copy(path, copy);
+        }
+
+        // Undo the straddling entry's pages in the copy (its BAT page goes back to all zeros).
+        using (FileStream f = new(copy, FileMode.Open, FileAccess.ReadWrite))
+        {
+            foreach (LogDescriptor d in straddling.Descriptors)
+            {
+                f.Position = d.FileOffset;
+                f.Write(new byte[d.Length]);
+            }
+        }
+
+        using (VhdxDisk ro = VhdxDisk.Open(copy))
+        {
+            Assert.True(ro.LogReplayedInMemory);
+            Assert.Equal(expectedSha, VhdxTestKit.DiskSha256(ro));
+        }
+
+        Oracle.Run(qemuImg, ["check", "-q", "-r", "all", "-f", "vhdx", copy], check: false);
+        VhdxTestKit.AssertQemuCheckClean(copy);
+        Assert.Equal(expectedSha, QemuRawSha256(qemuImg, copy, dir));
+    }
 }
