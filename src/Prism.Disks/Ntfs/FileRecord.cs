@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Text;
 using Prism.Disks.Errors;
 
@@ -12,6 +13,9 @@ internal sealed class FileRecord
     public const ushort FlagDirectory = 0x0002;
     private const uint Magic = 0x454C_4946; // "FILE"
     private const int MaxAttributes = 1024;
+
+    // "$I30" in UTF-16LE: every directory's index attributes carry this name, so it is not decoded each time.
+    private static ReadOnlySpan<byte> I30Utf16 => [0x24, 0x00, 0x49, 0x00, 0x33, 0x00, 0x30, 0x00];
 
     private static class Offsets
     {
@@ -57,13 +61,14 @@ internal sealed class FileRecord
     public ImmutableArray<NtfsAttribute> Attributes { get; }
 
     /// <summary>
-    /// Applies fixups to <paramref name="buffer"/> (the whole record, modified in place) and decodes it.
+    /// Applies fixups to <paramref name="raw"/> (the whole record, modified in place) and decodes it; the decoded record
+    /// keeps its own copy of the used part, so <paramref name="raw"/> may be a reused buffer.
     /// Throws <see cref="NtfsFormatException"/> naming the record and its volume offset.
     /// Not-in-use records decode only their header (attributes empty).
     /// </summary>
-    public static FileRecord Parse(byte[] buffer, long recordNumber, long volumeOffset, long clusterCount, string? volume)
+    public static FileRecord Parse(Span<byte> raw, long recordNumber, long volumeOffset, long clusterCount, string? volume)
     {
-        Span<byte> rec = buffer;
+        Span<byte> rec = raw;
         if (BinaryPrimitives.ReadUInt32LittleEndian(rec) != Magic)
         {
             throw Error(volume, recordNumber, volumeOffset, $"signature 0x{BinaryPrimitives.ReadUInt32LittleEndian(rec):X8} is not \"FILE\"");
@@ -97,7 +102,14 @@ internal sealed class FileRecord
             throw Error(volume, recordNumber, volumeOffset, $"first attribute offset 0x{first:X} outside the used part (0x{bytesInUse:X})");
         }
 
-        var attributes = ImmutableArray.CreateBuilder<NtfsAttribute>();
+        // Every attribute must lie inside the used part, so resident values can point into a copy of just that part.
+        byte[] buffer = rec[..bytesInUse].ToArray();
+        rec = buffer;
+
+        // Count first (without judging anything) so the attribute array is normally allocated once, at its final size;
+        // the loop after it does the checks, in the same order as always.
+        var attributes = new NtfsAttribute[CountAttributes(rec, first, bytesInUse)];
+        int count = 0;
         int pos = first;
         while (true)
         {
@@ -112,16 +124,47 @@ internal sealed class FileRecord
                 break;
             }
 
-            if (attributes.Count >= MaxAttributes)
+            if (count >= MaxAttributes)
             {
                 throw Error(volume, recordNumber, volumeOffset + pos, $"more than {MaxAttributes} attributes");
             }
 
-            attributes.Add(ParseAttribute(buffer, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume));
+            if (count == attributes.Length)
+            {
+                Array.Resize(ref attributes, (2 * count) + 1);
+            }
+
+            attributes[count++] = ParseAttribute(buffer, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume);
             pos += BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
         }
 
-        return new FileRecord(recordNumber, sequence, links, flags, baseRecord, attributes.ToImmutable());
+        if (count != attributes.Length)
+        {
+            Array.Resize(ref attributes, count);
+        }
+
+        return new FileRecord(recordNumber, sequence, links, flags, baseRecord, ImmutableCollectionsMarshal.AsImmutableArray(attributes));
+    }
+
+    // How many attributes the record seems to hold; stops quietly at anything odd (Parse reports it).
+    private static int CountAttributes(ReadOnlySpan<byte> rec, int first, int bytesInUse)
+    {
+        int count = 0;
+        int pos = first;
+        while (pos <= bytesInUse - 8 && count < MaxAttributes
+            && BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..]) != (uint)NtfsAttributeType.End)
+        {
+            count++;
+            int length = BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
+            if (length < AttributeOffsets.ResidentHeaderSize || length > bytesInUse - pos)
+            {
+                break;
+            }
+
+            pos += length;
+        }
+
+        return count;
     }
 
     private static NtfsAttribute ParseAttribute(byte[] buffer, int pos, int bytesInUse, long recordNumber, long volumeOffset,
@@ -154,7 +197,8 @@ internal sealed class FileRecord
                 throw Error(volume, recordNumber, at, $"attribute name at 0x{nameOffset:X} ({nameLength} chars) outside the attribute");
             }
 
-            name = Encoding.Unicode.GetString(attr.Slice(nameOffset, 2 * nameLength));
+            ReadOnlySpan<byte> nameBytes = attr.Slice(nameOffset, 2 * nameLength);
+            name = nameBytes.SequenceEqual(I30Utf16) ? DirectoryIndex.I30 : Encoding.Unicode.GetString(nameBytes);
         }
 
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.Flags..]);
