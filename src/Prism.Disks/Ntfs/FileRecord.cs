@@ -58,11 +58,12 @@ internal sealed class FileRecord
     /// <summary>The base record's number for an extension record; 0 for a base record.</summary>
     public long BaseRecordNumber { get; }
 
+    /// <summary>The record's attributes of the types <see cref="IsKept"/> accepts, in record order (all were checked).</summary>
     public ImmutableArray<NtfsAttribute> Attributes { get; }
 
     /// <summary>
-    /// Applies fixups to <paramref name="raw"/> (the whole record, modified in place) and decodes it; the decoded record
-    /// keeps its own copy of the used part, so <paramref name="raw"/> may be a reused buffer.
+    /// Applies fixups to <paramref name="raw"/> (the whole record, modified in place) and decodes it; resident values are
+    /// copied out, so <paramref name="raw"/> may be a reused buffer. Only the attribute types of <see cref="IsKept"/> are kept.
     /// Throws <see cref="NtfsFormatException"/> naming the record and its volume offset.
     /// Not-in-use records decode only their header (attributes empty).
     /// </summary>
@@ -102,14 +103,11 @@ internal sealed class FileRecord
             throw Error(volume, recordNumber, volumeOffset, $"first attribute offset 0x{first:X} outside the used part (0x{bytesInUse:X})");
         }
 
-        // Every attribute must lie inside the used part, so resident values can point into a copy of just that part.
-        byte[] buffer = rec[..bytesInUse].ToArray();
-        rec = buffer;
-
         // Count first (without judging anything) so the attribute array is normally allocated once, at its final size;
         // the loop after it does the checks, in the same order as always.
-        var attributes = new NtfsAttribute[CountAttributes(rec, first, bytesInUse)];
+        var attributes = new NtfsAttribute[CountKeptAttributes(rec, first, bytesInUse)];
         int count = 0;
+        int kept = 0;
         int pos = first;
         while (true)
         {
@@ -129,32 +127,52 @@ internal sealed class FileRecord
                 throw Error(volume, recordNumber, volumeOffset + pos, $"more than {MaxAttributes} attributes");
             }
 
-            if (count == attributes.Length)
+            count++;
+            NtfsAttribute? attribute = ParseAttribute(rec, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume);
+            if (attribute is not null)
             {
-                Array.Resize(ref attributes, (2 * count) + 1);
+                if (kept == attributes.Length)
+                {
+                    Array.Resize(ref attributes, (2 * kept) + 1);
+                }
+
+                attributes[kept++] = attribute;
             }
 
-            attributes[count++] = ParseAttribute(buffer, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume);
             pos += BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
         }
 
-        if (count != attributes.Length)
+        if (kept != attributes.Length)
         {
-            Array.Resize(ref attributes, count);
+            Array.Resize(ref attributes, kept);
         }
 
         return new FileRecord(recordNumber, sequence, links, flags, baseRecord, ImmutableCollectionsMarshal.AsImmutableArray(attributes));
     }
 
-    // How many attributes the record seems to hold; stops quietly at anything odd (Parse reports it).
-    private static int CountAttributes(ReadOnlySpan<byte> rec, int first, int bytesInUse)
+    /// <summary>
+    /// True for the attribute types the reader looks at. Parse checks every attribute (header, name, value bounds, runs)
+    /// but keeps only these, so <see cref="Attributes"/> has no $FILE_NAME, $OBJECT_ID, $SECURITY_DESCRIPTOR, ...
+    /// </summary>
+    public static bool IsKept(NtfsAttributeType type) => type is NtfsAttributeType.StandardInformation or NtfsAttributeType.AttributeList
+        or NtfsAttributeType.VolumeName or NtfsAttributeType.Data or NtfsAttributeType.IndexRoot or NtfsAttributeType.IndexAllocation
+        or NtfsAttributeType.Bitmap or NtfsAttributeType.ReparsePoint;
+
+    // How many kept attributes the record seems to hold; stops quietly at anything odd (Parse reports it).
+    private static int CountKeptAttributes(ReadOnlySpan<byte> rec, int first, int bytesInUse)
     {
         int count = 0;
+        int kept = 0;
         int pos = first;
         while (pos <= bytesInUse - 8 && count < MaxAttributes
             && BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..]) != (uint)NtfsAttributeType.End)
         {
             count++;
+            if (IsKept((NtfsAttributeType)BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..])))
+            {
+                kept++;
+            }
+
             int length = BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
             if (length < AttributeOffsets.ResidentHeaderSize || length > bytesInUse - pos)
             {
@@ -164,13 +182,13 @@ internal sealed class FileRecord
             pos += length;
         }
 
-        return count;
+        return kept;
     }
 
-    private static NtfsAttribute ParseAttribute(byte[] buffer, int pos, int bytesInUse, long recordNumber, long volumeOffset,
+    // Checks one attribute; returns it when its type is kept (resident values copied out of the record), else null.
+    private static NtfsAttribute? ParseAttribute(ReadOnlySpan<byte> rec, int pos, int bytesInUse, long recordNumber, long volumeOffset,
         long clusterCount, string? volume)
     {
-        ReadOnlySpan<byte> rec = buffer;
         long at = volumeOffset + pos;
         if (pos > bytesInUse - AttributeOffsets.ResidentHeaderSize)
         {
@@ -198,7 +216,10 @@ internal sealed class FileRecord
             }
 
             ReadOnlySpan<byte> nameBytes = attr.Slice(nameOffset, 2 * nameLength);
-            name = nameBytes.SequenceEqual(I30Utf16) ? DirectoryIndex.I30 : Encoding.Unicode.GetString(nameBytes);
+            if (IsKept(type))
+            {
+                name = nameBytes.SequenceEqual(I30Utf16) ? DirectoryIndex.I30 : Encoding.Unicode.GetString(nameBytes);
+            }
         }
 
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.Flags..]);
@@ -212,6 +233,11 @@ internal sealed class FileRecord
                 throw Error(volume, recordNumber, at, $"resident value at 0x{valueOffset:X} ({valueLength} bytes) outside the attribute");
             }
 
+            if (!IsKept(type))
+            {
+                return null;
+            }
+
             return new NtfsAttribute
             {
                 Type = type,
@@ -222,7 +248,7 @@ internal sealed class FileRecord
                 RecordOffset = pos,
                 IsResident = true,
                 ValueOffset = pos + valueOffset,
-                Value = buffer.AsMemory(pos + valueOffset, (int)valueLength),
+                Value = valueLength == 0 ? ReadOnlyMemory<byte>.Empty : rec.Slice(pos + valueOffset, (int)valueLength).ToArray(),
             };
         }
 
@@ -255,6 +281,11 @@ internal sealed class FileRecord
 
         ImmutableArray<DataRun> runs = DataRunDecoder.Decode(attr[runOffset..], startVcn, lastVcn - startVcn + 1, clusterCount,
             volume, recordNumber, at + runOffset);
+        if (!IsKept(type))
+        {
+            return null;
+        }
+
         return new NtfsAttribute
         {
             Type = type,

@@ -19,7 +19,7 @@ internal sealed class NtfsFile
 
     public ImmutableArray<FileRecord> Extensions { get; }
 
-    /// <summary>Attributes of the base and extension records (the $ATTRIBUTE_LIST itself included).</summary>
+    /// <summary>Attributes of the base and extension records (the $ATTRIBUTE_LIST itself included; kept types only, see <see cref="FileRecord.IsKept"/>).</summary>
     public ImmutableArray<NtfsAttribute> Attributes { get; }
 
     public NtfsAttribute? First(NtfsAttributeType type)

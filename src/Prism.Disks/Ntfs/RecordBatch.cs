@@ -3,11 +3,12 @@ using Prism.Disks.Errors;
 namespace Prism.Disks.Ntfs;
 
 /// <summary>
-/// The base records that up to <see cref="MaxRecords"/> directory entries point to, read in record order with few
-/// large reads (neighbours on $MFT share one) into one reused buffer and parsed when asked for. Anything the batch
-/// cannot serve (a record outside $MFT, a failed read, a record asked for twice) goes through
+/// The base records that up to <see cref="MaxRecords"/> directory entries point to, as slots in record order: each
+/// distinct record inside $MFT gets one slot, owned by the first entry naming it. A range of slots is read with few
+/// large reads (neighbours on $MFT share one) into one reused buffer, then each slot is parsed once (fixups are applied
+/// in place). Entries without a slot (a record outside $MFT, a second name of a record) are left to
 /// <see cref="MasterFileTable.LoadFile(long, ushort?)"/>, so results and errors are the same as loading one by one.
-/// Not thread-safe: one per enumeration.
+/// Distinct slot ranges may be read and parsed concurrently; <see cref="Load"/> may not overlap anything.
 /// </summary>
 internal sealed class RecordBatch
 {
@@ -15,9 +16,9 @@ internal sealed class RecordBatch
 
     private readonly MasterFileTable _mft;
     private readonly long[] _numbers = new long[MaxRecords];
-    private readonly bool[] _consumed = new bool[MaxRecords];
+    private readonly int[] _owners = new int[MaxRecords];
+    private readonly int[] _order = new int[MaxRecords];
     private readonly byte[] _raw;
-    private int _count;
 
     public RecordBatch(MasterFileTable mft)
     {
@@ -25,7 +26,19 @@ internal sealed class RecordBatch
         _raw = new byte[MaxRecords * mft.RecordSize];
     }
 
-    /// <summary>Reads the records <paramref name="recordNumbers"/> (any order, repeats allowed, at most <see cref="MaxRecords"/>).</summary>
+    /// <summary>Number of slots (distinct records) of the current batch.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Record number of a slot.</summary>
+    public long NumberAt(int slot) => _numbers[slot];
+
+    /// <summary>Index (into the numbers given to <see cref="Load"/>) of the entry that owns a slot.</summary>
+    public int OwnerOf(int slot) => _owners[slot];
+
+    /// <summary>
+    /// Starts a batch for entries naming <paramref name="recordNumbers"/> (any order, repeats allowed, at most
+    /// <see cref="MaxRecords"/>); reads nothing yet.
+    /// </summary>
     public void Load(ReadOnlySpan<long> recordNumbers)
     {
         if (recordNumbers.Length > MaxRecords)
@@ -34,75 +47,52 @@ internal sealed class RecordBatch
         }
 
         int n = 0;
-        foreach (long number in recordNumbers)
+        for (int i = 0; i < recordNumbers.Length; i++)
         {
-            if (number >= 0 && number < _mft.RecordCount)
+            if (recordNumbers[i] >= 0 && recordNumbers[i] < _mft.RecordCount)
             {
-                _numbers[n++] = number;
+                _numbers[n] = recordNumbers[i];
+                _order[n++] = i;
             }
         }
 
-        Span<long> numbers = _numbers.AsSpan(0, n);
-        numbers.Sort();
-        _count = 0;
-        for (int i = 0; i < numbers.Length; i++)
+        // Sorting (number, entry index) pairs keeps the first entry of each record first among equals.
+        _numbers.AsSpan(0, n).Sort(_order.AsSpan(0, n));
+        int count = 0;
+        for (int i = 0; i < n; i++)
         {
-            if (_count == 0 || numbers[i] != numbers[_count - 1])
+            if (count > 0 && _numbers[i] == _numbers[count - 1])
             {
-                numbers[_count++] = numbers[i];
+                _owners[count - 1] = Math.Min(_owners[count - 1], _order[i]);
+                continue;
             }
+
+            _numbers[count] = _numbers[i];
+            _owners[count++] = _order[i];
         }
 
-        Array.Clear(_consumed, 0, _count);
+        Count = count;
+    }
+
+    /// <summary>Reads slots [<paramref name="from"/>, <paramref name="to"/>); false when a read fails.</summary>
+    public bool TryRead(int from, int to)
+    {
+        int size = _mft.RecordSize;
         try
         {
-            _mft.ReadRaw(_numbers.AsSpan(0, _count), _raw);
+            _mft.ReadRaw(_numbers.AsSpan(from, to - from), _raw.AsSpan(from * size, (to - from) * size));
+            return true;
         }
         catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
         {
-            // Record by record instead, so each one fails (or not) on its own.
-            _count = 0;
+            return false;
         }
     }
 
-    /// <summary>What <see cref="MasterFileTable.LoadFile(long, ushort?)"/> returns or throws for the record.</summary>
-    public NtfsFile LoadFile(long number, ushort? expectedSequence)
+    /// <summary>Parses a slot read by <see cref="TryRead"/>; throws like <see cref="MasterFileTable.ReadRecord"/>. Once per slot.</summary>
+    public FileRecord Parse(int slot)
     {
-        int i = IndexOf(number);
-
-        // Fixups are applied in place, so each raw record is parsed once; a second name for it reads it again.
-        if (i < 0 || _consumed[i])
-        {
-            return _mft.LoadFile(number, expectedSequence);
-        }
-
-        _consumed[i] = true;
         int size = _mft.RecordSize;
-        return _mft.LoadFile(_mft.ParseRecord(_raw.AsSpan(i * size, size), number), expectedSequence);
-    }
-
-    private int IndexOf(long number)
-    {
-        int lo = 0, hi = _count - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            long n = _numbers[mid];
-            if (n == number)
-            {
-                return mid;
-            }
-
-            if (n < number)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-
-        return -1;
+        return _mft.ParseRecord(_raw.AsSpan(slot * size, size), _numbers[slot]);
     }
 }
