@@ -22,7 +22,8 @@ public sealed class NtfsVolume
     private const int MaxDirectoryDepth = 1024;
     private const int ChunkRecords = 64;
 
-    // Entry creation uses a second core when there is one; more rarely pays, as reads and the caller stay serial.
+    // A batch's records are read and turned into entries on a second core when there is one; more threads rarely pay,
+    // as the directory walk and the caller stay serial.
     private static readonly int s_workers = Math.Min(Environment.ProcessorCount, 2);
     private static readonly long s_maxFileTime = DateTime.MaxValue.ToFileTimeUtc();
 

@@ -1,5 +1,3 @@
-using Prism.Disks.Errors;
-
 namespace Prism.Disks.Ntfs;
 
 /// <summary>
@@ -74,7 +72,10 @@ internal sealed class RecordBatch
         Count = count;
     }
 
-    /// <summary>Reads slots [<paramref name="from"/>, <paramref name="to"/>); false when a read fails.</summary>
+    /// <summary>
+    /// Reads slots [<paramref name="from"/>, <paramref name="to"/>); false when a read fails, whatever the failure: the
+    /// records are then loaded one by one, where the same failure surfaces (or not) at the entry it belongs to.
+    /// </summary>
     public bool TryRead(int from, int to)
     {
         int size = _mft.RecordSize;
@@ -83,7 +84,7 @@ internal sealed class RecordBatch
             _mft.ReadRaw(_numbers.AsSpan(from, to - from), _raw.AsSpan(from * size, (to - from) * size));
             return true;
         }
-        catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
+        catch (Exception)
         {
             return false;
         }
