@@ -219,9 +219,9 @@ public sealed class NtfsVolume
 
             entries.RemoveRange(kept, entries.Count - kept);
             subdirs.Clear();
-            for (int first = 0; first < entries.Count; first += RecordBatch.MaxRecords)
+            for (int first = 0; first < entries.Count; first += batch.Capacity)
             {
-                int end = Math.Min(entries.Count, first + RecordBatch.MaxRecords);
+                int end = Math.Min(entries.Count, first + batch.Capacity);
                 for (int i = first; i < end; i++)
                 {
                     numbers[i - first] = entries[i].RecordNumber;

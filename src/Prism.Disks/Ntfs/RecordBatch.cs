@@ -1,7 +1,7 @@
 namespace Prism.Disks.Ntfs;
 
 /// <summary>
-/// The base records that up to <see cref="MaxRecords"/> directory entries point to, as slots in record order: each
+/// The base records that up to <see cref="Capacity"/> directory entries point to, as slots in record order: each
 /// distinct record inside $MFT gets one slot, owned by the first entry naming it. A range of slots is read with few
 /// large reads (neighbours on $MFT share one) into one reused buffer, then each slot is parsed once (fixups are applied
 /// in place). Entries without a slot (a record outside $MFT, a second name of a record) are left to
@@ -11,6 +11,7 @@ namespace Prism.Disks.Ntfs;
 internal sealed class RecordBatch
 {
     public const int MaxRecords = 512;
+    private const int MaxRawBytes = 2 * 1024 * 1024;
 
     private readonly MasterFileTable _mft;
     private readonly long[] _numbers = new long[MaxRecords];
@@ -21,8 +22,12 @@ internal sealed class RecordBatch
     public RecordBatch(MasterFileTable mft)
     {
         _mft = mft;
-        _raw = new byte[MaxRecords * mft.RecordSize];
+        Capacity = Math.Clamp(MaxRawBytes / mft.RecordSize, 16, MaxRecords);
+        _raw = new byte[Capacity * mft.RecordSize];
     }
+
+    /// <summary>Most entries per batch: <see cref="MaxRecords"/>, fewer for large records (the raw buffer stays near 2 MiB).</summary>
+    public int Capacity { get; }
 
     /// <summary>Number of slots (distinct records) of the current batch.</summary>
     public int Count { get; private set; }
@@ -35,13 +40,13 @@ internal sealed class RecordBatch
 
     /// <summary>
     /// Starts a batch for entries naming <paramref name="recordNumbers"/> (any order, repeats allowed, at most
-    /// <see cref="MaxRecords"/>); reads nothing yet.
+    /// <see cref="Capacity"/>); reads nothing yet.
     /// </summary>
     public void Load(ReadOnlySpan<long> recordNumbers)
     {
-        if (recordNumbers.Length > MaxRecords)
+        if (recordNumbers.Length > Capacity)
         {
-            throw new ArgumentOutOfRangeException(nameof(recordNumbers), $"at most {MaxRecords} records per batch");
+            throw new ArgumentOutOfRangeException(nameof(recordNumbers), $"at most {Capacity} records per batch");
         }
 
         int n = 0;
