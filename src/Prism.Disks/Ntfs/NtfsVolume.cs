@@ -20,7 +20,7 @@ public sealed class NtfsVolume
     private const long VolumeRecordNumber = 3;
     private const long FirstUserRecordNumber = 24;
     private const int MaxDirectoryDepth = 1024;
-    private const int ChunkRecords = 64;
+    private const int MinChunkRecords = 32;
 
     // A batch's records are read and turned into entries on a second core when there is one; more threads rarely pay,
     // as the directory walk and the caller stay serial.
@@ -274,25 +274,22 @@ public sealed class NtfsVolume
     // without a slot, or whose chunk could not be read, stays empty for the enumerator to load on its own.
     private void CreateEntries(RecordBatch batch, List<IndexEntry> entries, int first, string dirPath, Created[] created)
     {
-        int chunks = (batch.Count + ChunkRecords - 1) / ChunkRecords;
-        if (chunks > 1 && s_workers > 1)
+        // One chunk per worker: a helper that wakes late still finds a whole chunk to take.
+        int chunks = Math.Clamp(batch.Count / MinChunkRecords, 1, s_workers);
+        int chunkRecords = (batch.Count + chunks - 1) / chunks;
+        if (chunks > 1)
         {
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = s_workers },
-                chunk => CreateChunk(batch, chunk, entries, first, dirPath, created));
+                chunk => CreateChunk(batch, chunk * chunkRecords, Math.Min(batch.Count, (chunk + 1) * chunkRecords), entries, first, dirPath, created));
             return;
         }
 
-        for (int chunk = 0; chunk < chunks; chunk++)
-        {
-            CreateChunk(batch, chunk, entries, first, dirPath, created);
-        }
+        CreateChunk(batch, 0, batch.Count, entries, first, dirPath, created);
     }
 
-    private void CreateChunk(RecordBatch batch, int chunk, List<IndexEntry> entries, int first, string dirPath, Created[] created)
+    private void CreateChunk(RecordBatch batch, int from, int to, List<IndexEntry> entries, int first, string dirPath, Created[] created)
     {
-        int from = chunk * ChunkRecords;
-        int to = Math.Min(batch.Count, from + ChunkRecords);
-        if (!batch.TryRead(from, to))
+        if (from >= to || !batch.TryRead(from, to))
         {
             return;
         }
