@@ -6,7 +6,7 @@ using Prism.Disks.Vhdx;
 namespace Prism.Cli;
 
 /// <summary>
-/// <c>prism bench disk</c>: measures the VHDX engine's figures against their targets and, where there is one,
+/// <c>prism bench disk</c> (and <c>scan</c>, <c>ntfs</c>): measures the VHDX engine's figures against their targets and, where there is one,
 /// against the peer tool (qemu-img) in the same run. Timings are wall clock, best of several runs, page cache warm.
 /// </summary>
 internal static class BenchCommand
@@ -16,12 +16,17 @@ internal static class BenchCommand
 
     public static int Run(string[] args, TextWriter stdout)
     {
-        var a = new CliArgs(args, new HashSet<string>(StringComparer.Ordinal) { "--quick", "--keep", "--skip-peers" });
+        var a = new CliArgs(args, new HashSet<string>(StringComparer.Ordinal) { "--quick", "--keep", "--skip-peers", "--cold", "--json" });
         string what = a.Positionals.Count > 0 ? a.Positionals[0]
-            : throw new UsageException("usage: prism bench disk [--dir D] [--quick] [--only clone,export,read,write,map] | prism bench scan [--size 2GiB] [--clones 50] [--divergence 0.01] [--idle-clones 100] [--dir D] [--keep] [--skip-peers]");
+            : throw new UsageException("usage: prism bench disk [--dir D] [--quick] [--only clone,export,read,write,map] | prism bench scan [--size 2GiB] [--clones 50] [--divergence 0.01] [--idle-clones 100] [--dir D] [--keep] [--skip-peers] | prism bench ntfs IMAGE [--runs 9] [--cold] [--skip-peers] [--json]");
         if (what == "scan")
         {
             return BenchScan.Run(a, stdout);
+        }
+
+        if (what == "ntfs")
+        {
+            return BenchNtfs.Run(a, stdout);
         }
 
         string? dirOption = a.Option("--dir");
@@ -30,7 +35,7 @@ internal static class BenchCommand
         a.RejectUnknown();
         if (what != "disk")
         {
-            throw new UsageException($"unknown benchmark '{what}' (available: disk)");
+            throw new UsageException($"unknown benchmark '{what}' (available: disk, scan, ntfs)");
         }
 
         string dir = dirOption ?? Path.Combine(Path.GetTempPath(), $"prism-bench-{Environment.ProcessId}");

@@ -15,6 +15,7 @@ internal static class Program
           prism vm attach|detach|create-disk ...   Hyper-V (Windows hosts with Hyper-V only)
           prism demo [DIR]          create -> clone -> write -> info -> map on a small disk
           prism bench disk          measure the engine against its targets and qemu-img
+          prism bench ntfs IMAGE    enumerate + sector maps of a raw NTFS image vs ntfsls -R
 
         run 'prism disk --help' for the disk commands
         """;

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Prism.Disks.Errors;
 
 namespace Prism.Disks.Ntfs;
@@ -14,7 +15,10 @@ internal static class DataRunDecoder
     public static ImmutableArray<DataRun> Decode(ReadOnlySpan<byte> pairs, long startVcn, long expectedClusters, long clusterCount,
         string? volume, long recordNumber, long offset)
     {
-        var runs = ImmutableArray.CreateBuilder<DataRun>();
+        // Most attributes hold a handful of runs: collect them on the stack, allocate the result once.
+        Span<DataRun> small = stackalloc DataRun[16];
+        List<DataRun>? many = null;
+        int count = 0;
         long vcn = startVcn;
         long lcn = 0;
         int pos = 0;
@@ -49,7 +53,26 @@ internal static class DataRunDecoder
                 runLcn = lcn;
             }
 
-            runs.Add(new DataRun(vcn, runLcn, length));
+            var run = new DataRun(vcn, runLcn, length);
+            if (count < small.Length)
+            {
+                small[count] = run;
+            }
+            else
+            {
+                if (many is null)
+                {
+                    many = new List<DataRun>(2 * small.Length);
+                    foreach (DataRun r in small)
+                    {
+                        many.Add(r);
+                    }
+                }
+
+                many.Add(run);
+            }
+
+            count++;
             vcn += length;
             pos += 1 + lengthBytes + offsetBytes;
         }
@@ -60,7 +83,7 @@ internal static class DataRunDecoder
                 $"runs cover {vcn - startVcn} clusters, the attribute header says {expectedClusters}");
         }
 
-        return runs.ToImmutable();
+        return ImmutableCollectionsMarshal.AsImmutableArray(many is null ? small[..count].ToArray() : many.ToArray());
     }
 
     private static long ReadSigned(ReadOnlySpan<byte> bytes)

@@ -12,6 +12,7 @@ internal sealed class DirectoryIndex
 {
     public const string I30 = "$I30";
     private const int MaxDepth = 64;
+    private const int MaxWholeAllocation = 1024 * 1024;
     private const uint IndxMagic = 0x5844_4E49; // "INDX"
     private const int EntryFlagSubnode = 1, EntryFlagLast = 2;
 
@@ -45,6 +46,8 @@ internal sealed class DirectoryIndex
     private readonly int _vcnUnit;
     private readonly int _clusterSize;
     private readonly NtfsStreamData? _allocationData;
+    private byte[]? _whole;
+    private byte[]? _block;
 
     public DirectoryIndex(IDiskSource volume, NtfsFile dir, int clusterSize, string? volumeName, long recordOffset)
     {
@@ -90,9 +93,40 @@ internal sealed class DirectoryIndex
     /// <summary>Appends every entry (except end markers) in collation order; throws <see cref="NtfsFormatException"/> on corruption.</summary>
     public void ReadAll(List<IndexEntry> into)
     {
+        byte[]? scratch = null;
+        ReadAll(into, ref scratch);
+    }
+
+    /// <summary>
+    /// <see cref="ReadAll(List{IndexEntry})"/> with a buffer the caller keeps between directories (grown when needed).
+    /// </summary>
+    public void ReadAll(List<IndexEntry> into, ref byte[]? scratch)
+    {
+        // A whole walk visits every block: read a small $INDEX_ALLOCATION in one go (block by block if that fails,
+        // so a damaged part nobody points to stays harmless).
+        if (_allocation is not null && _allocation.Length <= MaxWholeAllocation)
+        {
+            try
+            {
+                if (scratch is null || scratch.Length < _allocation.Length)
+                {
+                    scratch = new byte[Math.Max(_allocation.Length, 64 * 1024)];
+                }
+
+                _allocation.ReadExactly(scratch.AsSpan(0, (int)_allocation.Length), 0);
+                _whole = scratch;
+            }
+            catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
+            {
+                _whole = null;
+            }
+        }
+
         var visited = new HashSet<long>();
         var stack = new Stack<Frame>();
-        stack.Push(new Frame(ParseRootNode()));
+        // One entry list per tree level, reused: a level's node is finished before the next node of that level is read.
+        var levels = new List<List<RawEntry>>();
+        stack.Push(new Frame(ParseRootNode(LevelList(levels, 0))));
         while (stack.Count > 0)
         {
             Frame top = stack.Peek();
@@ -116,7 +150,7 @@ internal sealed class DirectoryIndex
                     throw Error(_rootOffset, $"index block VCN {e.SubnodeVcn} is referenced twice (cycle)");
                 }
 
-                stack.Push(new Frame(ReadBlock(e.SubnodeVcn)));
+                stack.Push(new Frame(ReadBlock(e.SubnodeVcn, LevelList(levels, stack.Count))));
                 continue;
             }
 
@@ -132,7 +166,7 @@ internal sealed class DirectoryIndex
     /// <summary>Descends the tree for <paramref name="name"/> (case-insensitively via $UpCase); null when absent.</summary>
     public IndexEntry? Find(string name, UpCaseTable upCase)
     {
-        List<RawEntry> node = ParseRootNode();
+        List<RawEntry> node = ParseRootNode([]);
         var visited = new HashSet<long>();
         for (int depth = 0; depth < MaxDepth; depth++)
         {
@@ -167,16 +201,27 @@ internal sealed class DirectoryIndex
                 throw Error(_rootOffset, $"index block VCN {down.SubnodeVcn} is referenced twice (cycle)");
             }
 
-            node = ReadBlock(down.SubnodeVcn);
+            node = ReadBlock(down.SubnodeVcn, []);
         }
 
         throw Error(_rootOffset, $"index tree deeper than {MaxDepth} levels");
     }
 
-    private List<RawEntry> ParseRootNode() =>
-        ParseNode(_root.Span[RootOffsets.NodeHeader..], _rootOffset + RootOffsets.NodeHeader);
+    private static List<RawEntry> LevelList(List<List<RawEntry>> levels, int level)
+    {
+        while (levels.Count <= level)
+        {
+            levels.Add([]);
+        }
 
-    private List<RawEntry> ReadBlock(long vcn)
+        levels[level].Clear();
+        return levels[level];
+    }
+
+    private List<RawEntry> ParseRootNode(List<RawEntry> into) =>
+        ParseNode(_root.Span[RootOffsets.NodeHeader..], _rootOffset + RootOffsets.NodeHeader, into);
+
+    private List<RawEntry> ReadBlock(long vcn, List<RawEntry> into)
     {
         if (_allocation is null)
         {
@@ -196,31 +241,42 @@ internal sealed class DirectoryIndex
             throw Error(at, $"index block VCN {vcn} is not marked in use in $BITMAP");
         }
 
-        byte[] block = new byte[_blockSize];
-        _allocation.ReadExactly(block, offset);
+        // Entries are decoded into new objects, so the block's bytes need not outlive this call.
+        Span<byte> block;
+        if (_whole is not null)
+        {
+            block = _whole.AsSpan((int)offset, _blockSize);
+        }
+        else
+        {
+            _block ??= new byte[_blockSize];
+            block = _block;
+            _allocation.ReadExactly(block, offset);
+        }
+
         if (BinaryPrimitives.ReadUInt32LittleEndian(block) != IndxMagic)
         {
             throw Error(at, $"index block VCN {vcn} has no \"INDX\" signature");
         }
 
-        string? fix = FixupArray.TryApply(block, BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(BlockOffsets.UsaOffset)),
-            BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(BlockOffsets.UsaCount)));
+        string? fix = FixupArray.TryApply(block, BinaryPrimitives.ReadUInt16LittleEndian(block[BlockOffsets.UsaOffset..]),
+            BinaryPrimitives.ReadUInt16LittleEndian(block[BlockOffsets.UsaCount..]));
         if (fix is not null)
         {
             throw Error(at, $"index block VCN {vcn}: {fix}");
         }
 
-        long storedVcn = BinaryPrimitives.ReadInt64LittleEndian(block.AsSpan(BlockOffsets.Vcn));
+        long storedVcn = BinaryPrimitives.ReadInt64LittleEndian(block[BlockOffsets.Vcn..]);
         if (storedVcn != vcn)
         {
             throw Error(at, $"index block read at VCN {vcn} says it is VCN {storedVcn}");
         }
 
-        return ParseNode(block.AsSpan(BlockOffsets.NodeHeader), at + BlockOffsets.NodeHeader);
+        return ParseNode(block[BlockOffsets.NodeHeader..], at + BlockOffsets.NodeHeader, into);
     }
 
-    // Parses the entries of a node whose header starts at node[0]; offsets inside are relative to that header.
-    private List<RawEntry> ParseNode(ReadOnlySpan<byte> node, long nodeOffset)
+    // Appends the entries of a node whose header starts at node[0] to entries; offsets inside are relative to that header.
+    private List<RawEntry> ParseNode(ReadOnlySpan<byte> node, long nodeOffset, List<RawEntry> entries)
     {
         int entriesOffset = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(node[NodeOffsets.EntriesOffset..]), int.MaxValue);
         int indexLength = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(node[NodeOffsets.IndexLength..]), int.MaxValue);
@@ -229,7 +285,6 @@ internal sealed class DirectoryIndex
             throw Error(nodeOffset, $"index node entries at 0x{entriesOffset:X}, length 0x{indexLength:X} outside the node (0x{node.Length:X})");
         }
 
-        var entries = new List<RawEntry>();
         int pos = entriesOffset;
         while (true)
         {

@@ -3,8 +3,8 @@ using System.Text;
 
 namespace Prism.Disks.Ntfs;
 
-/// <summary>$FILE_NAME value (also the key of $I30 index entries).</summary>
-internal sealed class FileNameAttribute
+/// <summary>$FILE_NAME value (also the key of $I30 index entries); a struct, as every directory entry carries one.</summary>
+internal readonly struct FileNameAttribute
 {
     public const byte NamespacePosix = 0, NamespaceWin32 = 1, NamespaceDos = 2, NamespaceWin32AndDos = 3;
     public const int MinLength = 0x42;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Text;
 using Prism.Disks.Errors;
 
@@ -12,6 +13,9 @@ internal sealed class FileRecord
     public const ushort FlagDirectory = 0x0002;
     private const uint Magic = 0x454C_4946; // "FILE"
     private const int MaxAttributes = 1024;
+
+    // "$I30" in UTF-16LE: every directory's index attributes carry this name, so it is not decoded each time.
+    private static ReadOnlySpan<byte> I30Utf16 => [0x24, 0x00, 0x49, 0x00, 0x33, 0x00, 0x30, 0x00];
 
     private static class Offsets
     {
@@ -54,16 +58,18 @@ internal sealed class FileRecord
     /// <summary>The base record's number for an extension record; 0 for a base record.</summary>
     public long BaseRecordNumber { get; }
 
+    /// <summary>The record's attributes of the types <see cref="IsKept"/> accepts, in record order (all were checked).</summary>
     public ImmutableArray<NtfsAttribute> Attributes { get; }
 
     /// <summary>
-    /// Applies fixups to <paramref name="buffer"/> (the whole record, modified in place) and decodes it.
+    /// Applies fixups to <paramref name="raw"/> (the whole record, modified in place) and decodes it; resident values are
+    /// copied out, so <paramref name="raw"/> may be a reused buffer. Only the attribute types of <see cref="IsKept"/> are kept.
     /// Throws <see cref="NtfsFormatException"/> naming the record and its volume offset.
     /// Not-in-use records decode only their header (attributes empty).
     /// </summary>
-    public static FileRecord Parse(byte[] buffer, long recordNumber, long volumeOffset, long clusterCount, string? volume)
+    public static FileRecord Parse(Span<byte> raw, long recordNumber, long volumeOffset, long clusterCount, string? volume)
     {
-        Span<byte> rec = buffer;
+        Span<byte> rec = raw;
         if (BinaryPrimitives.ReadUInt32LittleEndian(rec) != Magic)
         {
             throw Error(volume, recordNumber, volumeOffset, $"signature 0x{BinaryPrimitives.ReadUInt32LittleEndian(rec):X8} is not \"FILE\"");
@@ -97,7 +103,11 @@ internal sealed class FileRecord
             throw Error(volume, recordNumber, volumeOffset, $"first attribute offset 0x{first:X} outside the used part (0x{bytesInUse:X})");
         }
 
-        var attributes = ImmutableArray.CreateBuilder<NtfsAttribute>();
+        // Count first (without judging anything) so the attribute array is normally allocated once, at its final size;
+        // the loop after it does the checks, in the same order as always.
+        var attributes = new NtfsAttribute[CountKeptAttributes(rec, first, bytesInUse)];
+        int count = 0;
+        int kept = 0;
         int pos = first;
         while (true)
         {
@@ -112,22 +122,73 @@ internal sealed class FileRecord
                 break;
             }
 
-            if (attributes.Count >= MaxAttributes)
+            if (count >= MaxAttributes)
             {
                 throw Error(volume, recordNumber, volumeOffset + pos, $"more than {MaxAttributes} attributes");
             }
 
-            attributes.Add(ParseAttribute(buffer, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume));
+            count++;
+            NtfsAttribute? attribute = ParseAttribute(rec, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume);
+            if (attribute is not null)
+            {
+                if (kept == attributes.Length)
+                {
+                    Array.Resize(ref attributes, (2 * kept) + 1);
+                }
+
+                attributes[kept++] = attribute;
+            }
+
             pos += BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
         }
 
-        return new FileRecord(recordNumber, sequence, links, flags, baseRecord, attributes.ToImmutable());
+        if (kept != attributes.Length)
+        {
+            Array.Resize(ref attributes, kept);
+        }
+
+        return new FileRecord(recordNumber, sequence, links, flags, baseRecord, ImmutableCollectionsMarshal.AsImmutableArray(attributes));
     }
 
-    private static NtfsAttribute ParseAttribute(byte[] buffer, int pos, int bytesInUse, long recordNumber, long volumeOffset,
+    /// <summary>
+    /// True for the attribute types the reader looks at. Parse checks every attribute (header, name, value bounds, runs)
+    /// but keeps only these, so <see cref="Attributes"/> has no $FILE_NAME, $OBJECT_ID, $SECURITY_DESCRIPTOR, ...
+    /// </summary>
+    public static bool IsKept(NtfsAttributeType type) => type is NtfsAttributeType.StandardInformation or NtfsAttributeType.AttributeList
+        or NtfsAttributeType.VolumeName or NtfsAttributeType.Data or NtfsAttributeType.IndexRoot or NtfsAttributeType.IndexAllocation
+        or NtfsAttributeType.Bitmap or NtfsAttributeType.ReparsePoint;
+
+    // How many kept attributes the record seems to hold; stops quietly at anything odd (Parse reports it).
+    private static int CountKeptAttributes(ReadOnlySpan<byte> rec, int first, int bytesInUse)
+    {
+        int count = 0;
+        int kept = 0;
+        int pos = first;
+        while (pos <= bytesInUse - 8 && count < MaxAttributes
+            && BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..]) != (uint)NtfsAttributeType.End)
+        {
+            count++;
+            if (IsKept((NtfsAttributeType)BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..])))
+            {
+                kept++;
+            }
+
+            int length = BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
+            if (length < AttributeOffsets.ResidentHeaderSize || length > bytesInUse - pos)
+            {
+                break;
+            }
+
+            pos += length;
+        }
+
+        return kept;
+    }
+
+    // Checks one attribute; returns it when its type is kept (resident values copied out of the record), else null.
+    private static NtfsAttribute? ParseAttribute(ReadOnlySpan<byte> rec, int pos, int bytesInUse, long recordNumber, long volumeOffset,
         long clusterCount, string? volume)
     {
-        ReadOnlySpan<byte> rec = buffer;
         long at = volumeOffset + pos;
         if (pos > bytesInUse - AttributeOffsets.ResidentHeaderSize)
         {
@@ -154,7 +215,11 @@ internal sealed class FileRecord
                 throw Error(volume, recordNumber, at, $"attribute name at 0x{nameOffset:X} ({nameLength} chars) outside the attribute");
             }
 
-            name = Encoding.Unicode.GetString(attr.Slice(nameOffset, 2 * nameLength));
+            ReadOnlySpan<byte> nameBytes = attr.Slice(nameOffset, 2 * nameLength);
+            if (IsKept(type))
+            {
+                name = nameBytes.SequenceEqual(I30Utf16) ? DirectoryIndex.I30 : Encoding.Unicode.GetString(nameBytes);
+            }
         }
 
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.Flags..]);
@@ -168,6 +233,11 @@ internal sealed class FileRecord
                 throw Error(volume, recordNumber, at, $"resident value at 0x{valueOffset:X} ({valueLength} bytes) outside the attribute");
             }
 
+            if (!IsKept(type))
+            {
+                return null;
+            }
+
             return new NtfsAttribute
             {
                 Type = type,
@@ -178,7 +248,7 @@ internal sealed class FileRecord
                 RecordOffset = pos,
                 IsResident = true,
                 ValueOffset = pos + valueOffset,
-                Value = buffer.AsMemory(pos + valueOffset, (int)valueLength),
+                Value = valueLength == 0 ? ReadOnlyMemory<byte>.Empty : rec.Slice(pos + valueOffset, (int)valueLength).ToArray(),
             };
         }
 
@@ -211,6 +281,11 @@ internal sealed class FileRecord
 
         ImmutableArray<DataRun> runs = DataRunDecoder.Decode(attr[runOffset..], startVcn, lastVcn - startVcn + 1, clusterCount,
             volume, recordNumber, at + runOffset);
+        if (!IsKept(type))
+        {
+            return null;
+        }
+
         return new NtfsAttribute
         {
             Type = type,

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 using Prism.Disks.Errors;
 using Prism.Disks.IO;
@@ -19,6 +20,9 @@ internal sealed class MasterFileTable
     private readonly long _clusterCount;
     private NtfsStreamData _data;
     private NtfsStreamSource _source;
+    private const int MaxStackRecord = 4096;
+    private const int MaxGapRecords = 8;
+    private const int MaxCoalescedRead = 1024 * 1024;
     private const int ChunkSize = 4 * 1024;
     private const int ChunkSlots = 256;
     private readonly Lock _chunkLock = new();
@@ -139,8 +143,55 @@ internal sealed class MasterFileTable
     /// <summary>Volume offset of the first byte of record <paramref name="number"/> (for error messages).</summary>
     public long RecordOffset(long number)
     {
+        if (TryGetContiguousOffset(number, out long offset))
+        {
+            return offset;
+        }
+
         ImmutableArray<ByteRange> ranges = RecordRanges(number);
         return ranges.IsEmpty ? -1 : ranges[0].Offset;
+    }
+
+    /// <summary>
+    /// The volume offset of record <paramref name="number"/> when it lies whole inside one allocated run of $MFT
+    /// (nearly always); false when it is outside $MFT, straddles runs or falls in a sparse run.
+    /// </summary>
+    public bool TryGetContiguousOffset(long number, out long offset)
+    {
+        offset = -1;
+        if (number < 0 || number >= RecordCount)
+        {
+            return false;
+        }
+
+        long pos = number * _recordSize;
+        ImmutableArray<DataRun> runs = _data.Runs;
+        int lo = 0, hi = runs.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            DataRun run = runs[mid];
+            if (pos < run.Vcn * _clusterSize)
+            {
+                hi = mid - 1;
+            }
+            else if (pos >= run.NextVcn * _clusterSize)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                if (run.IsSparse || pos + _recordSize > run.NextVcn * _clusterSize)
+                {
+                    return false;
+                }
+
+                offset = (run.Lcn * _clusterSize) + (pos - (run.Vcn * _clusterSize));
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The volume byte ranges that hold record <paramref name="number"/> (two or more when a record straddles runs).</summary>
@@ -192,9 +243,63 @@ internal sealed class MasterFileTable
             throw FileRecord.Error(_name, number, -1, $"record number outside $MFT's {RecordCount} records");
         }
 
-        byte[] buffer = new byte[_recordSize];
+        // Parse keeps a copy of the used part, so the raw record can live on the stack.
+        Span<byte> buffer = _recordSize <= MaxStackRecord ? stackalloc byte[MaxStackRecord] : new byte[_recordSize];
+        buffer = buffer[.._recordSize];
         ReadThroughChunk(buffer, number * _recordSize);
-        return FileRecord.Parse(buffer, number, RecordOffset(number), _clusterCount, _name);
+        return ParseRecord(buffer, number);
+    }
+
+    /// <summary>Decodes record <paramref name="number"/> from its raw bytes (fixed up in place); throws like <see cref="ReadRecord"/>.</summary>
+    public FileRecord ParseRecord(Span<byte> raw, long number) =>
+        FileRecord.Parse(raw, number, RecordOffset(number), _clusterCount, _name);
+
+    /// <summary>
+    /// Reads the raw (not fixed-up) bytes of records <paramref name="numbers"/> (ascending, distinct, inside $MFT) into
+    /// consecutive <see cref="RecordSize"/> slots of <paramref name="raw"/>. Records close together on $MFT share one read;
+    /// the gaps read along are bounded. Throws what the underlying reads throw.
+    /// </summary>
+    public void ReadRaw(ReadOnlySpan<long> numbers, Span<byte> raw)
+    {
+        byte[]? scratch = null;
+        try
+        {
+            int i = 0;
+            while (i < numbers.Length)
+            {
+                int j = i + 1;
+                while (j < numbers.Length && numbers[j] - numbers[j - 1] <= MaxGapRecords
+                    && (numbers[j] - numbers[i] + 1) * _recordSize <= MaxCoalescedRead)
+                {
+                    j++;
+                }
+
+                long first = numbers[i];
+                int spanRecords = (int)(numbers[j - 1] - first + 1);
+                if (spanRecords == j - i)
+                {
+                    _source.ReadExactly(raw.Slice(i * _recordSize, spanRecords * _recordSize), first * _recordSize);
+                }
+                else
+                {
+                    scratch ??= ArrayPool<byte>.Shared.Rent(MaxCoalescedRead);
+                    _source.ReadExactly(scratch.AsSpan(0, spanRecords * _recordSize), first * _recordSize);
+                    for (int k = i; k < j; k++)
+                    {
+                        scratch.AsSpan((int)(numbers[k] - first) * _recordSize, _recordSize).CopyTo(raw.Slice(k * _recordSize, _recordSize));
+                    }
+                }
+
+                i = j;
+            }
+        }
+        finally
+        {
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+        }
     }
 
     // Directory walks touch records in runs of neighbours; reading $MFT in 4 KiB chunks saves read calls.
@@ -237,9 +342,14 @@ internal sealed class MasterFileTable
     /// Loads a base record and its extension records. Throws <see cref="NtfsFormatException"/> when the record is not
     /// an in-use base record (or its sequence differs from <paramref name="expectedSequence"/>), or its attribute list is bad.
     /// </summary>
-    public NtfsFile LoadFile(long number, ushort? expectedSequence = null)
+    public NtfsFile LoadFile(long number, ushort? expectedSequence = null) => LoadFile(ReadRecord(number), expectedSequence);
+
+    /// <summary>
+    /// <see cref="LoadFile(long, ushort?)"/> for a base record already read and parsed (extension records are read here).
+    /// </summary>
+    public NtfsFile LoadFile(FileRecord baseRecord, ushort? expectedSequence = null)
     {
-        FileRecord baseRecord = ReadRecord(number);
+        long number = baseRecord.RecordNumber;
         if (!baseRecord.InUse)
         {
             throw FileRecord.Error(_name, number, RecordOffset(number), "record is not in use (deleted file)");
@@ -257,7 +367,7 @@ internal sealed class MasterFileTable
         }
 
         var file = new NtfsFile(baseRecord, [], baseRecord.Attributes);
-        if (!baseRecord.Attributes.Any(a => a.Type == NtfsAttributeType.AttributeList))
+        if (file.First(NtfsAttributeType.AttributeList) is null)
         {
             return file;
         }

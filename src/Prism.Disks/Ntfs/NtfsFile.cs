@@ -19,7 +19,7 @@ internal sealed class NtfsFile
 
     public ImmutableArray<FileRecord> Extensions { get; }
 
-    /// <summary>Attributes of the base and extension records (the $ATTRIBUTE_LIST itself included).</summary>
+    /// <summary>Attributes of the base and extension records (the $ATTRIBUTE_LIST itself included; kept types only, see <see cref="FileRecord.IsKept"/>).</summary>
     public ImmutableArray<NtfsAttribute> Attributes { get; }
 
     public NtfsAttribute? First(NtfsAttributeType type)
@@ -61,38 +61,92 @@ internal sealed class NtfsFile
     /// </summary>
     public NtfsStreamData? GetStream(NtfsAttributeType type, string name, string? volume)
     {
-        List<NtfsAttribute>? pieces = null;
+        // Nearly every stream is one attribute: find it without building a list of pieces.
+        NtfsAttribute? single = null;
+        bool several = false;
         foreach (NtfsAttribute a in Attributes)
         {
             if (a.Type == type && string.Equals(a.Name, name, StringComparison.Ordinal))
             {
-                (pieces ??= []).Add(a);
+                several = single is not null;
+                single = a;
+                if (several)
+                {
+                    break;
+                }
             }
         }
 
-        if (pieces is null)
+        if (single is null)
         {
             return null;
         }
 
-        if (pieces.Count == 1 && pieces[0].IsResident)
+        if (!several)
         {
-            NtfsAttribute r = pieces[0];
-            return new NtfsStreamData
+            return FromSinglePiece(single, type, name, volume);
+        }
+
+        var pieces = new List<NtfsAttribute>();
+        foreach (NtfsAttribute a in Attributes)
+        {
+            if (a.Type == type && string.Equals(a.Name, name, StringComparison.Ordinal))
             {
-                Name = name,
-                IsResident = true,
-                ResidentValue = r.Value,
-                ResidentRecordNumber = r.RecordNumber,
-                ResidentValueOffset = r.ValueOffset,
-                DataSize = r.Value.Length,
-                AllocatedSize = r.Value.Length,
-                InitializedSize = r.Value.Length,
-            };
+                pieces.Add(a);
+            }
         }
 
         pieces.Sort((x, y) => x.StartVcn.CompareTo(y.StartVcn));
-        NtfsAttribute head = pieces[0];
+        return Merge(pieces, type, name, volume);
+    }
+
+    private static NtfsStreamData FromSinglePiece(NtfsAttribute piece, NtfsAttributeType type, string name, string? volume)
+    {
+        if (piece.IsResident)
+        {
+            return Resident(piece, name);
+        }
+
+        if (piece.StartVcn != 0)
+        {
+            throw FileRecord.Error(volume, piece.RecordNumber, piece.RecordOffset,
+                $"piece of stream 0x{(uint)type:X} \"{name}\" starts at VCN {piece.StartVcn}, expected 0");
+        }
+
+        return NonResident(piece, name, piece.Runs);
+    }
+
+    private static NtfsStreamData Resident(NtfsAttribute r, string name) =>
+        new()
+        {
+            Name = name,
+            IsResident = true,
+            ResidentValue = r.Value,
+            ResidentRecordNumber = r.RecordNumber,
+            ResidentValueOffset = r.ValueOffset,
+            DataSize = r.Value.Length,
+            AllocatedSize = r.Value.Length,
+            InitializedSize = r.Value.Length,
+        };
+
+    private static NtfsStreamData NonResident(NtfsAttribute head, string name, ImmutableArray<DataRun> runs) =>
+        new()
+        {
+            Name = name,
+            IsResident = false,
+            Runs = runs,
+            DataSize = head.DataSize,
+            AllocatedSize = head.AllocatedSize,
+            InitializedSize = head.InitializedSize,
+            CompressionUnitLog2 = head.CompressionUnitLog2,
+            IsCompressed = head.IsCompressed,
+            IsSparse = head.IsSparse,
+            IsEncrypted = (head.Flags & NtfsAttribute.FlagEncrypted) != 0,
+        };
+
+    // Two or more pieces sorted by start VCN; they must follow each other without gaps or overlaps.
+    private static NtfsStreamData Merge(List<NtfsAttribute> pieces, NtfsAttributeType type, string name, string? volume)
+    {
         var runs = ImmutableArray.CreateBuilder<DataRun>();
         long nextVcn = 0;
         foreach (NtfsAttribute p in pieces)
@@ -108,18 +162,6 @@ internal sealed class NtfsFile
             nextVcn = p.LastVcn + 1;
         }
 
-        return new NtfsStreamData
-        {
-            Name = name,
-            IsResident = false,
-            Runs = runs.ToImmutable(),
-            DataSize = head.DataSize,
-            AllocatedSize = head.AllocatedSize,
-            InitializedSize = head.InitializedSize,
-            CompressionUnitLog2 = head.CompressionUnitLog2,
-            IsCompressed = head.IsCompressed,
-            IsSparse = head.IsSparse,
-            IsEncrypted = (head.Flags & NtfsAttribute.FlagEncrypted) != 0,
-        };
+        return NonResident(pieces[0], name, runs.ToImmutable());
     }
 }

@@ -27,18 +27,28 @@ internal sealed class NtfsStreamSource : IDiskSource
         _clusterSize = clusterSize;
         _volumeName = volumeName;
         _recordNumber = recordNumber;
+        Validate(data, clusterSize, volumeName, recordNumber);
+    }
+
+    /// <summary>
+    /// The checks the constructor makes (sizes against runs, a supported compression unit), without building a source:
+    /// throws <see cref="NtfsFormatException"/> for a stream that could not be read.
+    /// </summary>
+    public static void Validate(NtfsStreamData data, int clusterSize, string? volumeName, long recordNumber)
+    {
         // NTFS compresses in units of 16 clusters of at most 4 KiB; accept up to 1 MiB units so a corrupt
         // compression-unit field cannot make us allocate hundreds of MiB per unit.
         if (!data.IsResident && data.IsCompressed
             && (data.CompressionUnitLog2 == 0 || clusterSize > 4096 || ((long)clusterSize << data.CompressionUnitLog2) > MaxUnitBytes))
         {
-            throw Error(0, $"compressed stream with compression unit 2^{data.CompressionUnitLog2} and {clusterSize}-byte clusters is unsupported");
+            throw Error(data, volumeName, recordNumber, 0,
+                $"compressed stream with compression unit 2^{data.CompressionUnitLog2} and {clusterSize}-byte clusters is unsupported");
         }
 
         long limit = data.MappedClusters * clusterSize;
         if (!data.IsResident && data.DataSize > limit)
         {
-            throw Error(0, $"data size {data.DataSize} exceeds the {limit} bytes its runs map");
+            throw Error(data, volumeName, recordNumber, 0, $"data size {data.DataSize} exceeds the {limit} bytes its runs map");
         }
     }
 
@@ -235,7 +245,9 @@ internal sealed class NtfsStreamSource : IDiskSource
         return Math.Min(lo, _data.Runs.Length);
     }
 
-    private NtfsFormatException Error(long streamOffset, string detail) =>
-        new(_volumeName, $"NTFS stream \"{_data.Name}\" of file record {_recordNumber}", streamOffset,
-            detail) { RecordNumber = _recordNumber };
+    private NtfsFormatException Error(long streamOffset, string detail) => Error(_data, _volumeName, _recordNumber, streamOffset, detail);
+
+    private static NtfsFormatException Error(NtfsStreamData data, string? volumeName, long recordNumber, long streamOffset, string detail) =>
+        new(volumeName, $"NTFS stream \"{data.Name}\" of file record {recordNumber}", streamOffset,
+            detail) { RecordNumber = recordNumber };
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
+using System.Runtime.ExceptionServices;
 using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Disks.Partitions;
@@ -19,6 +20,12 @@ public sealed class NtfsVolume
     private const long VolumeRecordNumber = 3;
     private const long FirstUserRecordNumber = 24;
     private const int MaxDirectoryDepth = 1024;
+    private const int MinChunkRecords = 32;
+
+    // A batch's records are read and turned into entries on a second core when there is one; more threads rarely pay,
+    // as the directory walk and the caller stay serial.
+    private static readonly int s_workers = Math.Min(Environment.ProcessorCount, 2);
+    private static readonly long s_maxFileTime = DateTime.MaxValue.ToFileTimeUtc();
 
     private readonly IDiskSource _source;
     private readonly BootSector _boot;
@@ -175,46 +182,83 @@ public sealed class NtfsVolume
         var visitedDirs = new HashSet<long> { start.RecordNumber };
         pending.Push((start, startPath, 0));
         var entries = new List<IndexEntry>();
+        var subdirs = new List<(NtfsFile, string, int)>();
+        var batch = new RecordBatch(_mft);
+        long[] numbers = new long[RecordBatch.MaxRecords];
+        var created = new Created[RecordBatch.MaxRecords];
+        byte[]? indexBuffer = null;
         while (pending.Count > 0)
         {
             (NtfsFile dir, string dirPath, int depth) = pending.Pop();
             entries.Clear();
             try
             {
-                new DirectoryIndex(_source, dir, ClusterSize, Name, _mft.RecordOffset(dir.RecordNumber)).ReadAll(entries);
+                new DirectoryIndex(_source, dir, ClusterSize, Name, _mft.RecordOffset(dir.RecordNumber)).ReadAll(entries, ref indexBuffer);
             }
             catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
             {
                 onError?.Invoke(new NtfsEnumerationError(dirPath.Length == 0 ? "/" : dirPath, dir.RecordNumber, ex));
             }
 
-            var subdirs = new List<(NtfsFile, string, int)>();
-            foreach (IndexEntry e in entries)
+            // Keep the entries that name files, then load their records a batch at a time, in record order.
+            int kept = 0;
+            for (int i = 0; i < entries.Count; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                IndexEntry e = entries[i];
                 if (e.Key.Namespace == FileNameAttribute.NamespaceDos || e.RecordNumber == dir.RecordNumber)
                 {
                     continue;
                 }
 
                 bool isSystem = dir.RecordNumber == RootRecordNumber && e.RecordNumber < FirstUserRecordNumber;
-                if (isSystem && !includeSystemFiles)
+                if (!isSystem || includeSystemFiles)
                 {
-                    continue;
+                    entries[kept++] = e;
+                }
+            }
+
+            entries.RemoveRange(kept, entries.Count - kept);
+            subdirs.Clear();
+            for (int first = 0; first < entries.Count; first += batch.Capacity)
+            {
+                int end = Math.Min(entries.Count, first + batch.Capacity);
+                for (int i = first; i < end; i++)
+                {
+                    numbers[i - first] = entries[i].RecordNumber;
                 }
 
-                string path = dirPath + "/" + e.Key.Name;
-                NtfsFileEntry? entry = TryCreateEntry(e, path, onError);
-                if (entry is null)
+                batch.Load(numbers.AsSpan(0, end - first));
+                Array.Clear(created, 0, end - first);
+                CreateEntries(batch, entries, first, dirPath, created);
+                for (int i = first; i < end; i++)
                 {
-                    continue;
-                }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    IndexEntry e = entries[i];
+                    Created c = created[i - first];
+                    string path = c.Path ?? string.Concat(dirPath, "/", e.Key.Name);
+                    if (c.Error is not null)
+                    {
+                        if (c.Error is not (DiskFormatException or EndOfStreamException))
+                        {
+                            ExceptionDispatchInfo.Throw(c.Error);
+                        }
 
-                yield return entry;
-                if (recursive && entry.IsDirectory && !entry.IsReparsePoint && depth + 1 < MaxDirectoryDepth
-                    && visitedDirs.Add(entry.RecordNumber))
-                {
-                    subdirs.Add((entry.File, path, depth + 1));
+                        onError?.Invoke(new NtfsEnumerationError(path, e.RecordNumber, c.Error));
+                        continue;
+                    }
+
+                    NtfsFileEntry? entry = c.Entry ?? TryCreateEntry(e, path, onError);
+                    if (entry is null)
+                    {
+                        continue;
+                    }
+
+                    yield return entry;
+                    if (recursive && entry.IsDirectory && !entry.IsReparsePoint && depth + 1 < MaxDirectoryDepth
+                        && visitedDirs.Add(entry.RecordNumber))
+                    {
+                        subdirs.Add((entry.File, path, depth + 1));
+                    }
                 }
             }
 
@@ -222,6 +266,49 @@ public sealed class NtfsVolume
             for (int i = subdirs.Count - 1; i >= 0; i--)
             {
                 pending.Push(subdirs[i]);
+            }
+        }
+    }
+
+    // Reads the batch's records and creates their entries in chunks of slots, spread over up to two threads; an entry
+    // without a slot, or whose chunk could not be read, stays empty for the enumerator to load on its own.
+    private void CreateEntries(RecordBatch batch, List<IndexEntry> entries, int first, string dirPath, Created[] created)
+    {
+        // One chunk per worker: a helper that wakes late still finds a whole chunk to take.
+        int chunks = Math.Clamp(batch.Count / MinChunkRecords, 1, s_workers);
+        int chunkRecords = (batch.Count + chunks - 1) / chunks;
+        if (chunks > 1)
+        {
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = s_workers },
+                chunk => CreateChunk(batch, chunk * chunkRecords, Math.Min(batch.Count, (chunk + 1) * chunkRecords), entries, first, dirPath, created));
+            return;
+        }
+
+        CreateChunk(batch, 0, batch.Count, entries, first, dirPath, created);
+    }
+
+    private void CreateChunk(RecordBatch batch, int from, int to, List<IndexEntry> entries, int first, string dirPath, Created[] created)
+    {
+        if (from >= to || !batch.TryRead(from, to))
+        {
+            return;
+        }
+
+        for (int slot = from; slot < to; slot++)
+        {
+            int owner = batch.OwnerOf(slot);
+            IndexEntry e = entries[first + owner];
+            ref Created c = ref created[owner];
+            c.Path = string.Concat(dirPath, "/", e.Key.Name);
+            try
+            {
+                NtfsFile file = _mft.LoadFile(batch.Parse(slot), e.SequenceNumber);
+                c.Entry = CreateEntry(file, c.Path, e.Key.Name, e.Key.ParentRecordNumber, e.Key);
+            }
+            catch (Exception ex)
+            {
+                // Whatever it is, the enumerator reports or throws it when it reaches this entry, as if loaded there.
+                c.Error = ex;
             }
         }
     }
@@ -242,19 +329,7 @@ public sealed class NtfsVolume
 
     private NtfsFileEntry CreateEntry(NtfsFile file, string path, string name, long parent, FileNameAttribute? key)
     {
-        var streams = new List<NtfsStreamInfo>(1);
-        foreach (string streamName in file.StreamNames(NtfsAttributeType.Data))
-        {
-            NtfsStreamData data = file.GetStream(NtfsAttributeType.Data, streamName, Name)!;
-            if (!data.IsResident)
-            {
-                // Validates sizes against runs so a corrupt record is skipped here, not when read.
-                _ = new NtfsStreamSource(_source, data, ClusterSize, Name, file.RecordNumber);
-            }
-
-            streams.Add(new NtfsStreamInfo(data));
-        }
-
+        NtfsStreamInfo[] streams = DataStreams(file);
         NtfsFileAttributes attributes = NtfsFileAttributes.None;
         long created = key?.Created ?? 0, modified = key?.Modified ?? 0, changed = key?.MftChanged ?? 0, accessed = key?.Accessed ?? 0;
         NtfsAttribute? si = file.First(NtfsAttributeType.StandardInformation);
@@ -283,8 +358,62 @@ public sealed class NtfsVolume
             ToTime(accessed), reparseTag);
     }
 
+    // The $DATA streams, unnamed first then by ordinal name; sizes are checked against runs so a corrupt record is
+    // skipped here, not when read.
+    private NtfsStreamInfo[] DataStreams(NtfsFile file)
+    {
+        NtfsAttribute? only = null;
+        int count = 0;
+        foreach (NtfsAttribute a in file.Attributes)
+        {
+            if (a.Type == NtfsAttributeType.Data)
+            {
+                only = a;
+                count++;
+            }
+        }
+
+        if (only is null)
+        {
+            return [];
+        }
+
+        if (count == 1)
+        {
+            return [DataStream(file, only.Name)];
+        }
+
+        List<string> names = file.StreamNames(NtfsAttributeType.Data);
+        var streams = new NtfsStreamInfo[names.Count];
+        for (int i = 0; i < streams.Length; i++)
+        {
+            streams[i] = DataStream(file, names[i]);
+        }
+
+        return streams;
+    }
+
+    private NtfsStreamInfo DataStream(NtfsFile file, string streamName)
+    {
+        NtfsStreamData data = file.GetStream(NtfsAttributeType.Data, streamName, Name)!;
+        if (!data.IsResident)
+        {
+            NtfsStreamSource.Validate(data, ClusterSize, Name, file.RecordNumber);
+        }
+
+        return new NtfsStreamInfo(data);
+    }
+
+    // One kept index entry of a batch: its entry, or what creating it threw (both null: not loaded yet).
+    private struct Created
+    {
+        public string? Path;
+        public NtfsFileEntry? Entry;
+        public Exception? Error;
+    }
+
     private static DateTime ToTime(long fileTime) =>
-        fileTime > 0 && fileTime <= DateTime.MaxValue.ToFileTimeUtc() ? DateTime.FromFileTimeUtc(fileTime) : DateTime.MinValue;
+        fileTime > 0 && fileTime <= s_maxFileTime ? DateTime.FromFileTimeUtc(fileTime) : DateTime.MinValue;
 
     private static bool IsRoot(string path) => path.Trim('/').Length == 0;
 
@@ -349,17 +478,28 @@ public sealed class NtfsVolume
     public NtfsFileExtents GetExtents(NtfsFileEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var records = new List<ByteRange>();
-        AddRecordRanges(records, entry.RecordNumber);
-        foreach (FileRecord ext in entry.File.Extensions)
+        ByteRange[] records;
+        if (entry.File.Extensions.IsEmpty && _mft.TryGetContiguousOffset(entry.RecordNumber, out long at))
         {
-            AddRecordRanges(records, ext.RecordNumber);
+            records = [new ByteRange(at + DiskOffset, MftRecordSize)];
+        }
+        else
+        {
+            var list = new List<ByteRange>();
+            AddRecordRanges(list, entry.RecordNumber);
+            foreach (FileRecord ext in entry.File.Extensions)
+            {
+                AddRecordRanges(list, ext.RecordNumber);
+            }
+
+            records = [.. list];
         }
 
-        var streams = new List<NtfsStreamExtents>(entry.Streams.Count);
-        foreach (NtfsStreamInfo s in entry.Streams)
+        var streams = new NtfsStreamExtents[entry.Streams.Count];
+        for (int i = 0; i < streams.Length; i++)
         {
-            streams.Add(new NtfsStreamExtents(s.Name, s.IsResident, StreamRanges(s.Data)));
+            NtfsStreamInfo s = entry.Streams[i];
+            streams[i] = new NtfsStreamExtents(s.Name, s.IsResident, StreamRanges(s.Data));
         }
 
         return new NtfsFileExtents(records, streams);
@@ -373,19 +513,22 @@ public sealed class NtfsVolume
         }
     }
 
-    private List<ByteRange> StreamRanges(NtfsStreamData data)
+    private ByteRange[] StreamRanges(NtfsStreamData data)
     {
-        var ranges = new List<ByteRange>();
         if (data.IsResident)
         {
             if (data.DataSize == 0)
             {
-                return ranges;
+                return [];
             }
 
-            // Map the value's [offset, offset + length) inside the record onto the record's (possibly split) ranges.
-            ranges.AddRange(MapRecordSlice(_mft.RecordRanges(data.ResidentRecordNumber), new ByteRange(data.ResidentValueOffset, data.DataSize)));
-            return ranges;
+            // The value lies inside its record; map its [offset, offset + length) onto the record's (possibly split) ranges.
+            if (_mft.TryGetContiguousOffset(data.ResidentRecordNumber, out long at))
+            {
+                return [new ByteRange(at + data.ResidentValueOffset + DiskOffset, data.DataSize)];
+            }
+
+            return [.. MapRecordSlice(_mft.RecordRanges(data.ResidentRecordNumber), new ByteRange(data.ResidentValueOffset, data.DataSize))];
         }
 
         long contentClusters;
@@ -399,7 +542,11 @@ public sealed class NtfsVolume
             contentClusters = (data.DataSize + ClusterSize - 1) / ClusterSize;
         }
 
-        foreach (DataRun run in data.Runs)
+        // Adjacent runs merge into one range, so there are at most as many ranges as runs.
+        ImmutableArray<DataRun> runs = data.Runs;
+        ByteRange[] ranges = runs.Length == 0 ? [] : new ByteRange[runs.Length];
+        int count = 0;
+        foreach (DataRun run in runs)
         {
             if (run.Vcn >= contentClusters)
             {
@@ -411,16 +558,21 @@ public sealed class NtfsVolume
                 continue;
             }
 
-            long count = Math.Min(run.ClusterCount, contentClusters - run.Vcn);
-            var r = new ByteRange((run.Lcn * ClusterSize) + DiskOffset, count * ClusterSize);
-            if (ranges.Count > 0 && ranges[^1].End == r.Offset)
+            long clusters = Math.Min(run.ClusterCount, contentClusters - run.Vcn);
+            var r = new ByteRange((run.Lcn * ClusterSize) + DiskOffset, clusters * ClusterSize);
+            if (count > 0 && ranges[count - 1].End == r.Offset)
             {
-                ranges[^1] = new ByteRange(ranges[^1].Offset, ranges[^1].Length + r.Length);
+                ranges[count - 1] = new ByteRange(ranges[count - 1].Offset, ranges[count - 1].Length + r.Length);
             }
             else
             {
-                ranges.Add(r);
+                ranges[count++] = r;
             }
+        }
+
+        if (count != ranges.Length)
+        {
+            Array.Resize(ref ranges, count);
         }
 
         return ranges;

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Prism.Disks.IO;
+using Prism.Disks.Ntfs;
+
+namespace Prism.Cli;
+
+/// <summary>
+/// <c>prism bench ntfs IMAGE</c>: enumerating every file of a raw NTFS image with its sector map (open the volume, walk
+/// every directory, <see cref="NtfsVolume.GetExtents"/> per entry) against <c>ntfsls -R</c> on the same image, in the
+/// same run, interleaved. Warm: untimed runs first (page cache, JIT tiers), then the median of N. <c>--cold</c> adds one
+/// run of each after dropping the page cache (root only). <c>ntfsls -R</c> lists names from the directory indexes only;
+/// <c>ntfsls -R -l</c>, which also opens every file record as Prism must for sector maps, is timed alongside for context.
+/// </summary>
+internal static class BenchNtfs
+{
+    private const int WarmUpRuns = 4;
+    private const string Bash = "/bin/bash";
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static int Run(CliArgs a, TextWriter log)
+    {
+        string image = a.Positionals.Count > 1 ? a.Positionals[1]
+            : throw new UsageException("usage: prism bench ntfs IMAGE [--runs N] [--cold] [--skip-peers] [--json]");
+        int runs = a.Int("--runs") ?? 9;
+        bool cold = a.Flag("--cold");
+        bool skipPeers = a.Flag("--skip-peers");
+        bool json = a.Flag("--json");
+        a.RejectUnknown();
+        if (runs < 1)
+        {
+            throw new UsageException("--runs must be at least 1");
+        }
+
+        if (!File.Exists(image))
+        {
+            throw new FileNotFoundException($"no such image: {image}", image);
+        }
+
+        string? ntfsls = skipPeers ? null : FindTool("ntfsls");
+
+        // Warm-up: fills the page cache and lets the JIT reach its optimized tier; also the counts printed below.
+        (long entries, long ranges) = EnumerateWithSectorMaps(image);
+        for (int i = 0; i < WarmUpRuns; i++)
+        {
+            EnumerateWithSectorMaps(image);
+        }
+
+        long peerNames = ntfsls is null ? 0 : CountNames(RunTool(ntfsls, "-R", image));
+
+        var prismTimes = new List<double>(runs);
+        var peerTimes = new List<double>(runs);
+        var longTimes = new List<double>(runs);
+        for (int i = 0; i < runs; i++)
+        {
+            prismTimes.Add(Time(() => EnumerateWithSectorMaps(image)));
+            if (ntfsls is not null)
+            {
+                peerTimes.Add(PeerTime(ntfsls, "-R", image));
+                longTimes.Add(PeerTime(ntfsls, "-R", "-l", image));
+            }
+        }
+
+        double? prismCold = null, peerCold = null;
+        if (cold)
+        {
+            DropCaches();
+            prismCold = Time(() => EnumerateWithSectorMaps(image));
+            if (ntfsls is not null)
+            {
+                DropCaches();
+                peerCold = PeerTime(ntfsls, "-R", image);
+            }
+        }
+
+        double prism = Median(prismTimes);
+        double? peer = ntfsls is null ? null : Median(peerTimes);
+        double? peerLong = ntfsls is null ? null : Median(longTimes);
+        double? ratio = peer is double p ? prism / p : null;
+        bool pass = (ratio is null || ratio < 1.0) && (prismCold is null || prismCold < 2.0);
+        if (json)
+        {
+            log.WriteLine(JsonSerializer.Serialize(new
+            {
+                image,
+                entries,
+                ranges,
+                ntfslsNames = ntfsls is null ? (long?)null : peerNames,
+                runs,
+                prismSeconds = prismTimes,
+                ntfslsSeconds = ntfsls is null ? null : peerTimes,
+                ntfslsLongSeconds = ntfsls is null ? null : longTimes,
+                prismMedianSeconds = prism,
+                ntfslsMedianSeconds = peer,
+                ntfslsLongMedianSeconds = peerLong,
+                ratio,
+                prismColdSeconds = prismCold,
+                ntfslsColdSeconds = peerCold,
+                pass,
+            }, s_json));
+            return pass ? 0 : 1;
+        }
+
+        log.WriteLine($"image {image}: {entries} entries, {ranges} sector-map ranges" + (ntfsls is null ? string.Empty : $"; ntfsls -R lists {peerNames} names"));
+        log.WriteLine($"prism enumerate + sector maps (open included), warm: median {Ms(prism)} of {runs} [{string.Join(' ', prismTimes.Select(Ms))}]");
+        if (peer is double pm)
+        {
+            log.WriteLine($"ntfsls -R >/dev/null (timed by bash), warm:       median {Ms(pm)} of {runs} [{string.Join(' ', peerTimes.Select(Ms))}]");
+            log.WriteLine($"ratio (prism / ntfsls -R): {ratio!.Value.ToString("0.00", CultureInfo.InvariantCulture)} (target < 1.00)");
+            log.WriteLine($"context: ntfsls -R -l (opens every record too): median {Ms(peerLong!.Value)}, ratio prism / it "
+                + (prism / peerLong.Value).ToString("0.00", CultureInfo.InvariantCulture));
+        }
+
+        if (prismCold is double pc)
+        {
+            log.WriteLine($"cold (page cache dropped): prism {Ms(pc)} (target < 2000 ms)" + (peerCold is double nc ? $", ntfsls -R {Ms(nc)}" : string.Empty));
+        }
+
+        return pass ? 0 : 1;
+    }
+
+    /// <summary>What NtfsBenchmarks.EnumerateWithSectorMaps does: (entries, ranges).</summary>
+    private static (long Entries, long Ranges) EnumerateWithSectorMaps(string image)
+    {
+        using var source = new FileDiskSource(image);
+        NtfsVolume volume = NtfsVolume.Open(source, image);
+        long entries = 0, ranges = 0;
+        foreach (NtfsFileEntry e in volume.Enumerate())
+        {
+            NtfsFileExtents x = volume.GetExtents(e);
+            entries++;
+            ranges += x.MftRecords.Count;
+            foreach (NtfsStreamExtents s in x.Streams)
+            {
+                ranges += s.Ranges.Count;
+            }
+        }
+
+        return (entries, ranges);
+    }
+
+    // ntfsls -R prints "/dir:" headers, blank separators and "." / ".." in subdirectories; the rest are names.
+    private static long CountNames(string output)
+    {
+        long n = 0;
+        foreach (string line in output.Split('\n'))
+        {
+            if (line.Length > 0 && line != "." && line != ".." && !(line.StartsWith('/') && line.EndsWith(':')))
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    private static void DropCaches()
+    {
+        RunTool("/bin/sync");
+        try
+        {
+            File.WriteAllText("/proc/sys/vm/drop_caches", "3");
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new InvalidOperationException($"--cold needs root to drop the page cache: {ex.Message}", ex);
+        }
+    }
+
+    private static string Ms(double seconds) => (seconds * 1000).ToString("0.0", CultureInfo.InvariantCulture) + " ms";
+
+    private static double Median(List<double> values)
+    {
+        var sorted = new List<double>(values);
+        sorted.Sort();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static double Time(Action action)
+    {
+        var sw = Stopwatch.StartNew();
+        action();
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    private static string FindTool(string name)
+    {
+        foreach (string d in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':'))
+        {
+            string p = Path.Combine(d, name);
+            if (File.Exists(p))
+            {
+                return p;
+            }
+        }
+
+        throw new InvalidOperationException($"{name} not found: install ntfs-3g to compare against it (or pass --skip-peers)");
+    }
+
+    // Times the peer as `time ntfsls ... >/dev/null` would: bash takes the clock around the run, so starting a child from
+    // this (large) process is not billed to the peer. Without bash, the whole child process is timed.
+    private static double PeerTime(string tool, params string[] args)
+    {
+        if (!File.Exists(Bash))
+        {
+            return Time(() => RunTool(tool, keep: false, args));
+        }
+
+        string[] words = RunTool(Bash, ["-c", "s=$EPOCHREALTIME; \"$0\" \"$@\" >/dev/null; rc=$?; e=$EPOCHREALTIME; echo \"$rc $s $e\"", tool, .. args])
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (words.Length != 3 || words[0] != "0")
+        {
+            throw new InvalidOperationException($"{tool} failed (exit {(words.Length > 0 ? words[0] : "?")})");
+        }
+
+        // $EPOCHREALTIME uses the locale's decimal separator.
+        return double.Parse(words[2].Replace(",", ".", StringComparison.Ordinal), CultureInfo.InvariantCulture)
+            - double.Parse(words[1].Replace(",", ".", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+    }
+
+    // The output goes through a pipe, as it would to a consumer; timed runs drain it without decoding.
+    private static string RunTool(string tool, params string[] args) => RunTool(tool, keep: true, args);
+
+    private static string RunTool(string tool, bool keep, params string[] args)
+    {
+        var psi = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using var p = Process.Start(psi)!;
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string output = string.Empty;
+        if (keep)
+        {
+            output = p.StandardOutput.ReadToEnd();
+        }
+        else
+        {
+            p.StandardOutput.BaseStream.CopyTo(Stream.Null);
+        }
+
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{tool} failed: {err.Result}");
+        }
+
+        return output;
+    }
+}
