@@ -337,6 +337,9 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
         buffer[n..].Clear();
     }
 
+    /// <summary>The largest log Prism replays (it is read whole into memory); Hyper-V and qemu write 1 MiB logs.</summary>
+    internal const long MaxReplayedLogLength = 256L * 1024 * 1024;
+
     private static (IVhdxStorage Storage, VhdxHeader Header, int Slot, bool InMemory) ReplayLog(
         IVhdxStorage storage, VhdxHeader header, int slot, string path)
     {
@@ -353,9 +356,25 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
                 $"log region (0x{header.LogLength:X} bytes) extends past the end of the file (0x{storage.Length:X})");
         }
 
+        if (header.LogLength > MaxReplayedLogLength)
+        {
+            throw new VhdxFormatException(path, "VHDX log", logOffset,
+                $"log region of 0x{header.LogLength:X} bytes is larger than the {MaxReplayedLogLength / VhdxLayout.MiB} MiB Prism replays (Hyper-V and qemu write 1 MiB logs)");
+        }
+
         byte[] log = new byte[header.LogLength];
         ReadZeroFilled(storage, log, logOffset);
-        List<LogEntry> sequence = VhdxLog.FindActiveSequence(log, header.LogGuid)
+        List<LogEntry>? found;
+        try
+        {
+            found = VhdxLog.FindActiveSequence(log, header.LogGuid);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new VhdxFormatException(path, "VHDX log", logOffset, e.Message);
+        }
+
+        List<LogEntry> sequence = found
             ?? throw new VhdxFormatException(path, "VHDX log", logOffset,
                 $"log GUID {header.LogGuid:B} is set but the log holds no complete entry sequence for it");
         VhdxLog.ValidateTargets(sequence, path, logOffset);

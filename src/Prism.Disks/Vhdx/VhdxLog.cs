@@ -39,6 +39,12 @@ internal static class VhdxLog
         return n;
     }
 
+    /// <summary>
+    /// Bytes of candidate entries the search may checksum: a healthy log needs about its own length (each entry is
+    /// checked once per lap), so 16 laps, and at least 256 MiB so that a small log is never refused.
+    /// </summary>
+    internal static long ChecksumBudget(long logLength) => Math.Max(256L * 1024 * 1024, 16 * logLength);
+
     private static int DescriptorSectors(int descriptorCount) => Math.Max(1, (descriptorCount + 2 + 127) / 128);
 
     /// <summary>
@@ -46,9 +52,14 @@ internal static class VhdxLog
     /// the complete sequence with the highest head sequence number, from the head's tail to the head.
     /// Returns null when there is none.
     /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// Checking candidate entries would take more than <see cref="ChecksumBudget"/> bytes of checksums: a log crafted
+    /// with a fake, long entry header at every sector would otherwise cost time quadratic in its size.
+    /// </exception>
     public static List<LogEntry>? FindActiveSequence(ReadOnlySpan<byte> log, Guid logGuid)
     {
         long logLength = log.Length;
+        long budget = ChecksumBudget(logLength);
         List<LogEntry>? best = null;
         ulong bestSeq = 0;
         for (long tail = 0; tail < logLength;)
@@ -58,7 +69,7 @@ internal static class VhdxLog
             long walked = 0;
             while (walked < logLength)
             {
-                LogEntry? e = TryReadEntry(log, pos, logGuid);
+                LogEntry? e = TryReadEntry(log, pos, logGuid, ref budget);
                 if (e is null || (sequence.Count > 0 && e.SequenceNumber != sequence[^1].SequenceNumber + 1))
                 {
                     break;
@@ -110,7 +121,7 @@ internal static class VhdxLog
     }
 
     /// <summary>Decodes the entry at <paramref name="offset"/> when it is valid per MS-VHDX 2.3.1; otherwise null.</summary>
-    private static LogEntry? TryReadEntry(ReadOnlySpan<byte> log, long offset, Guid logGuid)
+    private static LogEntry? TryReadEntry(ReadOnlySpan<byte> log, long offset, Guid logGuid, ref long budget)
     {
         if (log.Length - offset < EntryHeaderSize && log.Length < EntryHeaderSize)
         {
@@ -141,6 +152,13 @@ internal static class VhdxLog
         if (descSectors * (long)Sector > length)
         {
             return null;
+        }
+
+        budget -= length;
+        if (budget < 0)
+        {
+            throw new InvalidDataException(
+                $"checking the log's candidate entries would checksum more than {ChecksumBudget(log.Length) / (1024 * 1024)} MiB: the log is too damaged to replay");
         }
 
         byte[] entry = Slice(log, offset, (int)length);

@@ -525,4 +525,73 @@ public sealed class VhdxLogTests
             }
         }
     }
+
+    // ---- logs too large or too damaged to search ----
+
+    [Fact]
+    public void Open_LogOfFakeLongEntryHeaders_FailsFastWithATypedError()
+    {
+        // A fake header at every sector, each claiming to be as long as the whole log with a bad checksum: checking them
+        // all would checksum 8,192 x 32 MiB. The search gives up once it has checksummed its budget.
+        using var dir = new TempDir();
+        string path = dir.File("fake-headers.vhdx");
+        const long LogSize = 32 * MiB;
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = VirtualSize, BlockSize = MiB, LogSize = LogSize });
+        long logOffset;
+        using (VhdxDisk d = VhdxDisk.Open(path))
+        {
+            logOffset = (long)d.Header.LogOffset;
+            Assert.Equal(LogSize, (long)d.Header.LogLength);
+        }
+
+        byte[] image = File.ReadAllBytes(path);
+        var logGuid = Guid.NewGuid();
+        for (long at = logOffset; at < logOffset + LogSize; at += LogSector)
+        {
+            Span<byte> h = image.AsSpan((int)at, 64);
+            BinaryPrimitives.WriteUInt32LittleEndian(h, 0x6567_6F6C); // "loge"
+            BinaryPrimitives.WriteUInt32LittleEndian(h[4..], 0xDEAD_BEEF); // not the checksum
+            BinaryPrimitives.WriteUInt32LittleEndian(h[8..], (uint)LogSize);
+            BinaryPrimitives.WriteUInt64LittleEndian(h[16..], 1);
+            logGuid.TryWriteBytes(h[32..]);
+        }
+
+        SetLogGuid(image, logGuid);
+        File.WriteAllBytes(path, image);
+        VhdxFormatException e = Assert.Throws<VhdxFormatException>(() => VhdxDisk.Open(path));
+        Assert.Contains("too damaged", e.Message, StringComparison.Ordinal);
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Equal(logOffset, e.FileOffset);
+        Assert.True(File.ReadAllBytes(path).AsSpan().SequenceEqual(image), "a failed read-only open changed the file");
+    }
+
+    [Fact]
+    public void Open_DirtyLogLargerThanReplayLimit_FailsWithATypedErrorBeforeReadingIt()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("big-log.vhdx");
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = VirtualSize, BlockSize = MiB });
+        long logSize = VhdxDisk.MaxReplayedLogLength + MiB; // more than Prism creates, but a valid header field
+        using (var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            byte[] head = new byte[2 * VhdxLayout.Header2Offset];
+            f.ReadExactly(head);
+            foreach (long at in new[] { VhdxLayout.Header1Offset, VhdxLayout.Header2Offset })
+            {
+                Span<byte> h = head.AsSpan((int)at, VhdxHeader.Size);
+                Assert.True(VhdxHeader.TryRead(h, out VhdxHeader header));
+                (header with { LogGuid = Guid.NewGuid(), LogLength = (uint)logSize }).Write(h);
+                f.SetLength(Math.Max(f.Length, (long)header.LogOffset + logSize)); // sparse: the log lies inside the file
+            }
+
+            f.Position = 0;
+            f.Write(head);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        VhdxFormatException e = Assert.Throws<VhdxFormatException>(() => VhdxDisk.Open(path));
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Assert.Contains("larger than the 256 MiB Prism replays", e.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 16 * MiB, $"the refused open allocated {allocated} bytes");
+    }
 }
