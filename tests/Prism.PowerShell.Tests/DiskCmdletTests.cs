@@ -135,7 +135,10 @@ public sealed class DiskCmdletTests : IDisposable
         string a = PrismShell.CreateDisk(_dir.File("a.vhdx"), 32L << 20);
         VhdxDisk.Create(_dir.File("b.vhdx"), new VhdxCreateOptions
         {
-            VirtualSize = 4L << 20, Type = VhdxDiskType.Fixed, BlockSize = 1L << 20, LogicalSectorSize = 4096,
+            VirtualSize = 4L << 20,
+            Type = VhdxDiskType.Fixed,
+            BlockSize = 1L << 20,
+            LogicalSectorSize = 4096,
         });
         VhdxDisk.CreateDifferencing(_dir.File("c.vhdx"), a);
         PrismShell.WriteDisk(_dir.File("c.vhdx"), 1 << 20, PrismShell.Pattern(8192, 3));

@@ -25,7 +25,8 @@ internal readonly record struct AttributeListEntry(NtfsAttributeType Type, long 
             if (length < MinLength || length > list.Length - pos)
             {
                 throw new NtfsFormatException(volume, $"NTFS $ATTRIBUTE_LIST of file record {recordNumber}", pos,
-                    $"entry length {length} invalid (room {list.Length - pos})") { RecordNumber = recordNumber };
+                    $"entry length {length} invalid (room {list.Length - pos})")
+                { RecordNumber = recordNumber };
             }
 
             ulong reference = BinaryPrimitives.ReadUInt64LittleEndian(list[(pos + Offsets.FileReference)..]);

@@ -249,5 +249,6 @@ internal sealed class NtfsStreamSource : IDiskSource
 
     private static NtfsFormatException Error(NtfsStreamData data, string? volumeName, long recordNumber, long streamOffset, string detail) =>
         new(volumeName, $"NTFS stream \"{data.Name}\" of file record {recordNumber}", streamOffset,
-            detail) { RecordNumber = recordNumber };
+            detail)
+        { RecordNumber = recordNumber };
 }

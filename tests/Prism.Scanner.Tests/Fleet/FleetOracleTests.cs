@@ -1,9 +1,9 @@
+using Prism.Disks.IO;
+using Prism.Disks.Vhdx;
 using Prism.Scanner.Clamd;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
 using Prism.Scanner.Tests.Clamd;
-using Prism.Disks.IO;
-using Prism.Disks.Vhdx;
 using Prism.Testing;
 using Xunit.Abstractions;
 

@@ -95,25 +95,25 @@ public sealed class FleetPropertyTests(GoldenFleetFixture fixture, ITestOutputHe
                     switch (rng.Next(8))
                     {
                         case 0 when names.Length > 0:
-                        {
-                            byte[] data = Content(RandomSize());
-                            File.WriteAllBytes(host, data);
-                            FleetDisks.NtfsCp(vol, host, victim);
-                            files[victim] = Math.Max(files[victim], data.Length);
-                            log.Add($"c{c} overwrite {victim}");
-                            break;
-                        }
+                            {
+                                byte[] data = Content(RandomSize());
+                                File.WriteAllBytes(host, data);
+                                FleetDisks.NtfsCp(vol, host, victim);
+                                files[victim] = Math.Max(files[victim], data.Length);
+                                log.Add($"c{c} overwrite {victim}");
+                                break;
+                            }
 
                         case 1:
-                        {
-                            string name = $"/new{c}_{o}.bin";
-                            byte[] data = Content(RandomSize());
-                            File.WriteAllBytes(host, data);
-                            FleetDisks.NtfsCp(vol, host, name);
-                            files[name] = data.Length;
-                            log.Add($"c{c} add {name}");
-                            break;
-                        }
+                            {
+                                string name = $"/new{c}_{o}.bin";
+                                byte[] data = Content(RandomSize());
+                                File.WriteAllBytes(host, data);
+                                FleetDisks.NtfsCp(vol, host, name);
+                                files[name] = data.Length;
+                                log.Add($"c{c} add {name}");
+                                break;
+                            }
 
                         case 2 when names.Length > 0:
                             FleetDisks.WithMount(vol, caseDir, m => File.Delete(m + victim));
@@ -121,60 +121,60 @@ public sealed class FleetPropertyTests(GoldenFleetFixture fixture, ITestOutputHe
                             log.Add($"c{c} delete {victim}");
                             break;
                         case 3 when names.Length > 0 && files[victim] > 200:
-                        {
-                            long at = rng.NextInt64(0, files[victim] - 100);
-                            byte[] patch = Content(Math.Min(100, files[victim] - at));
-                            FleetDisks.WithMount(vol, caseDir, m =>
                             {
-                                using var f = new FileStream(m + victim, FileMode.Open, FileAccess.Write);
-                                f.Position = at;
-                                f.Write(patch);
-                            });
-                            log.Add($"c{c} patch {victim}@{at}");
-                            break;
-                        }
-
-                        case 4:
-                        {
-                            // Raw sectors in the MBR gap (no file system claims them).
-                            long at = rng.Next(1, 255) * 4096L;
-                            rawWrites.Add((at, Content(4096 * rng.Next(1, 3))));
-                            log.Add($"c{c} raw-gap @{at}");
-                            break;
-                        }
-
-                        case 5 when names.Length > 0 && files[victim] > 8192:
-                        {
-                            // Under the file's data, behind NTFS's back: the record is unchanged, the content is not.
-                            long lcn = FleetDisks.FirstLcn(vol, victim);
-                            long within = rng.NextInt64(0, (files[victim] / 4096) - 1) * 4096;
-                            using (var f = new FileStream(vol, FileMode.Open, FileAccess.Write))
-                            {
-                                f.Position = (lcn * 4096) + within;
-                                f.Write(Content(4096));
+                                long at = rng.NextInt64(0, files[victim] - 100);
+                                byte[] patch = Content(Math.Min(100, files[victim] - at));
+                                FleetDisks.WithMount(vol, caseDir, m =>
+                                {
+                                    using var f = new FileStream(m + victim, FileMode.Open, FileAccess.Write);
+                                    f.Position = at;
+                                    f.Write(patch);
+                                });
+                                log.Add($"c{c} patch {victim}@{at}");
+                                break;
                             }
 
-                            log.Add($"c{c} raw-under {victim}@{within}");
-                            break;
-                        }
+                        case 4:
+                            {
+                                // Raw sectors in the MBR gap (no file system claims them).
+                                long at = rng.Next(1, 255) * 4096L;
+                                rawWrites.Add((at, Content(4096 * rng.Next(1, 3))));
+                                log.Add($"c{c} raw-gap @{at}");
+                                break;
+                            }
+
+                        case 5 when names.Length > 0 && files[victim] > 8192:
+                            {
+                                // Under the file's data, behind NTFS's back: the record is unchanged, the content is not.
+                                long lcn = FleetDisks.FirstLcn(vol, victim);
+                                long within = rng.NextInt64(0, (files[victim] / 4096) - 1) * 4096;
+                                using (var f = new FileStream(vol, FileMode.Open, FileAccess.Write))
+                                {
+                                    f.Position = (lcn * 4096) + within;
+                                    f.Write(Content(4096));
+                                }
+
+                                log.Add($"c{c} raw-under {victim}@{within}");
+                                break;
+                            }
 
                         case 6 when names.Length > 0:
-                        {
-                            byte[] data = Content(rng.Next(2) == 0 ? rng.Next(1, 600) : rng.Next(5_000, 200_000));
-                            FleetDisks.WithMount(vol, caseDir, m => File.WriteAllBytes(m + victim + ":s" + o, data));
-                            log.Add($"c{c} ads {victim}:s{o}");
-                            break;
-                        }
+                            {
+                                byte[] data = Content(rng.Next(2) == 0 ? rng.Next(1, 600) : rng.Next(5_000, 200_000));
+                                FleetDisks.WithMount(vol, caseDir, m => File.WriteAllBytes(m + victim + ":s" + o, data));
+                                log.Add($"c{c} ads {victim}:s{o}");
+                                break;
+                            }
 
                         case 7 when names.Length > 0:
-                        {
-                            string to = $"/renamed{c}_{o}.bin";
-                            FleetDisks.WithMount(vol, caseDir, m => File.Move(m + victim, m + to));
-                            files[to] = files[victim];
-                            files.Remove(victim);
-                            log.Add($"c{c} rename {victim} -> {to}");
-                            break;
-                        }
+                            {
+                                string to = $"/renamed{c}_{o}.bin";
+                                FleetDisks.WithMount(vol, caseDir, m => File.Move(m + victim, m + to));
+                                files[to] = files[victim];
+                                files.Remove(victim);
+                                log.Add($"c{c} rename {victim} -> {to}");
+                                break;
+                            }
 
                         default:
                             break;
