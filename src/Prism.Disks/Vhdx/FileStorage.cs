@@ -179,7 +179,7 @@ internal sealed class FileStorage : IVhdxStorage
     /// <summary>Data extents from the FIEMAP ioctl, or null when the file system does not support it.</summary>
     private List<(long Start, long End)>? FiemapExtents(long start, long end)
     {
-        const int MaxExtents = 8192;
+        const int MaxExtents = 1024; // a 57 KiB buffer: below the large-object heap, so a map costs no gen-2 collection
         byte[] buf = new byte[FiemapHeaderSize + (MaxExtents * FiemapExtentSize)];
         var result = new List<(long Start, long End)>();
         long pos = start;

@@ -32,8 +32,10 @@ internal static class MetadataTable
     private const ulong Signature = 0x6174_6164_6174_656D; // "metadata"
 
     /// <summary>Decodes the table and every known item of <paramref name="region"/>; throws <see cref="VhdxFormatException"/> on anything invalid.</summary>
-    public static VhdxMetadata Read(ReadOnlySpan<byte> region, string? path, long regionOffset)
+    public static VhdxMetadata Read(ReadOnlySpan<byte> region, string? path, long regionOffset, long regionLength = -1)
     {
+        // The caller may pass only the part of the region its items reach (see ItemsEnd); bounds are the region's.
+        regionLength = regionLength < 0 ? region.Length : regionLength;
         const string Table = "VHDX metadata table";
         if (region.Length < VhdxLayout.MetadataTableSize)
         {
@@ -67,10 +69,10 @@ internal static class MetadataTable
                 throw new VhdxFormatException(path, "VHDX metadata entry", entryOffset, $"item {id} length {len} exceeds 1 MiB");
             }
 
-            if (len != 0 && (off < VhdxLayout.MetadataTableSize || (long)off + len > region.Length))
+            if (len != 0 && (off < VhdxLayout.MetadataTableSize || (long)off + len > regionLength))
             {
                 throw new VhdxFormatException(path, "VHDX metadata entry", entryOffset,
-                    $"item {id} at +0x{off:X} length {len} lies outside the metadata region (0x{region.Length:X} bytes)");
+                    $"item {id} at +0x{off:X} length {len} lies outside the metadata region (0x{regionLength:X} bytes)");
             }
 
             var entry = new MetadataEntry(id, (int)off, (int)len, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0);
@@ -178,14 +180,34 @@ internal static class MetadataTable
         || id == VhdxLayout.LogicalSectorSizeItem || id == VhdxLayout.PhysicalSectorSizeItem || id == VhdxLayout.ParentLocatorItem;
 
     /// <summary>
-    /// Builds a metadata region (table + items, Hyper-V order and flags) of <paramref name="regionLength"/> bytes.
+    /// How many bytes of the region, from its start, hold the table and every item its entries point to (at least the
+    /// table's bytes given, at most <paramref name="limit"/>). Malformed entries are left for <see cref="Read"/> to report.
+    /// </summary>
+    public static int ItemsEnd(ReadOnlySpan<byte> table, int limit)
+    {
+        long end = table.Length;
+        if (table.Length >= VhdxLayout.MetadataTableSize)
+        {
+            int count = Math.Min((int)BinaryPrimitives.ReadUInt16LittleEndian(table[10..]), MaxEntries);
+            for (int i = 0; i < count; i++)
+            {
+                ReadOnlySpan<byte> e = table.Slice(32 + (i * MetadataEntry.Size), MetadataEntry.Size);
+                long itemEnd = (long)BinaryPrimitives.ReadUInt32LittleEndian(e[16..]) + BinaryPrimitives.ReadUInt32LittleEndian(e[20..]);
+                end = Math.Max(end, itemEnd);
+            }
+        }
+
+        return (int)Math.Min(end, limit);
+    }
+
+    /// <summary>
+    /// Builds a metadata region (table + items, Hyper-V order and flags) of <paramref name="regionLength"/> bytes and
+    /// returns its used part: the table and the items, rounded up to 4 KiB. The rest of the region is zeros; leaving
+    /// it out keeps a 1 MiB array (and the collections it costs) out of every clone creation.
     /// </summary>
     public static byte[] Build(long regionLength, long blockSize, bool fixedDisk, long virtualSize, Guid diskId,
         int logicalSectorSize, int physicalSectorSize, byte[]? parentLocator)
     {
-        byte[] region = new byte[regionLength];
-        Span<byte> r = region;
-        BinaryPrimitives.WriteUInt64LittleEndian(r, Signature);
         var items = new List<(Guid Id, byte[] Data, uint Flags)>
         {
             (VhdxLayout.FileParametersItem, new byte[8], 0x4),
@@ -204,6 +226,15 @@ internal static class MetadataTable
             items.Add((VhdxLayout.ParentLocatorItem, parentLocator, 0x4));
         }
 
+        long used = VhdxLayout.MetadataTableSize + items.Sum(i => (long)i.Data.Length);
+        if (used > regionLength)
+        {
+            throw new ArgumentException($"metadata items need 0x{used:X} bytes, more than the 0x{regionLength:X}-byte region", nameof(regionLength));
+        }
+
+        byte[] region = new byte[Math.Min(regionLength, VhdxLayout.RoundUp(used, 4096))];
+        Span<byte> r = region;
+        BinaryPrimitives.WriteUInt64LittleEndian(r, Signature);
         BinaryPrimitives.WriteUInt16LittleEndian(r[10..], (ushort)items.Count);
         int dataOffset = VhdxLayout.MetadataTableSize;
         for (int i = 0; i < items.Count; i++)

@@ -224,9 +224,19 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
     {
         RegionTableEntry meta = regions.Metadata;
         int metaRead = (int)Math.Min(meta.Length, 8 * VhdxLayout.MiB);
-        byte[] metaBytes = new byte[metaRead];
+
+        // The table first, then only as far as its items reach: items sit just after the 64 KiB table, and reading
+        // the whole (mostly empty) region would cost a 1 MiB array per open, a clone's parent included.
+        byte[] metaBytes = new byte[Math.Min(metaRead, VhdxLayout.MetadataTableSize)];
         ReadZeroFilled(storage, metaBytes, meta.FileOffset);
-        return MetadataTable.Read(metaBytes, path, meta.FileOffset);
+        int needed = MetadataTable.ItemsEnd(metaBytes, metaRead);
+        if (needed > metaBytes.Length)
+        {
+            metaBytes = new byte[needed];
+            ReadZeroFilled(storage, metaBytes, meta.FileOffset);
+        }
+
+        return MetadataTable.Read(metaBytes, path, meta.FileOffset, metaRead);
     }
 
     internal static long RequiredBatEntries(VhdxMetadata m)

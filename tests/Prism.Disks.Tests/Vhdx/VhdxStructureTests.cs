@@ -140,6 +140,46 @@ public sealed class VhdxStructureTests
         Assert.Equal((blockSize, isFixed, false, size, id, lss, pss), (m.BlockSize, m.LeaveBlockAllocated, m.HasParent, m.VirtualSize, m.DiskId, m.LogicalSectorSize, m.PhysicalSectorSize));
     }
 
+    [Fact]
+    public void Open_MetadataItemNearTheEndOfItsRegion_IsReadThere()
+    {
+        // Opens read the table, then only as far as the items reach: an item placed near the end of the 1 MiB region
+        // (the format allows it anywhere in the region) must still be found.
+        using var dir = new TempDir();
+        string path = dir.File("far-item.vhdx");
+        const long Size = 12 * VhdxTestKit.MiB;
+        VhdxDisk.Create(path, new VhdxCreateOptions { VirtualSize = Size });
+        long metadataOffset;
+        using (VhdxDisk d = VhdxDisk.Open(path))
+        {
+            metadataOffset = d.Regions.Metadata.FileOffset;
+        }
+
+        byte[] image = File.ReadAllBytes(path);
+        Array.Resize(ref image, (int)Math.Max(image.Length, metadataOffset + VhdxTestKit.MiB));
+        Span<byte> region = image.AsSpan((int)metadataOffset, (int)VhdxTestKit.MiB);
+        int count = BinaryPrimitives.ReadUInt16LittleEndian(region[10..]);
+        int sizeEntry = -1;
+        for (int i = 0; i < count; i++)
+        {
+            if (new Guid(region.Slice(32 + (i * 32), 16)) == VhdxLayout.VirtualDiskSizeItem)
+            {
+                sizeEntry = i;
+            }
+        }
+
+        Span<byte> entry = region.Slice(32 + (sizeEntry * 32), 32);
+        int oldOffset = (int)BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]);
+        const int FarOffset = 0xFF000;
+        region.Slice(oldOffset, 8).CopyTo(region[FarOffset..]);
+        region.Slice(oldOffset, 8).Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(entry[16..], FarOffset);
+        File.WriteAllBytes(path, image);
+
+        using VhdxDisk far = VhdxDisk.Open(path);
+        Assert.Equal(Size, far.VirtualSize);
+    }
+
     [SkippableFact]
     public void ParentLocatorRead_LibvhdiHeaderAndEntry_DecodeAsDocumented()
     {
