@@ -17,32 +17,5 @@ public sealed class GetPrismDiskCommand : PrismCmdletBase
     public string[] Path { get; set; } = null!;
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
-    {
-        foreach (string p in Path)
-        {
-            IReadOnlyList<string> files;
-            try
-            {
-                files = ResolveExistingPaths(p);
-            }
-            catch (Exception e) when (IsExpected(e))
-            {
-                WriteItemError(e, p);
-                continue;
-            }
-
-            foreach (string file in files)
-            {
-                try
-                {
-                    WriteObject(PrismDiskInfo.Read(file));
-                }
-                catch (Exception e) when (IsExpected(e))
-                {
-                    WriteItemError(e, file);
-                }
-            }
-        }
-    }
+    protected override void ProcessRecord() => ForEachExistingFile(Path, file => WriteObject(PrismDiskInfo.Read(file)));
 }

@@ -46,6 +46,39 @@ public abstract class PrismCmdletBase : PSCmdlet
         return resolved;
     }
 
+    /// <summary>
+    /// Resolves each of <paramref name="paths"/> (wildcards allowed) and runs <paramref name="perFile"/> on every file it
+    /// matches; a path that matches nothing, or a file whose action fails, is one non-terminating error and the rest go on.
+    /// </summary>
+    private protected void ForEachExistingFile(IEnumerable<string> paths, Action<string> perFile)
+    {
+        foreach (string p in paths)
+        {
+            IReadOnlyList<string> files;
+            try
+            {
+                files = ResolveExistingPaths(p);
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                WriteItemError(e, p);
+                continue;
+            }
+
+            foreach (string file in files)
+            {
+                try
+                {
+                    perFile(file);
+                }
+                catch (Exception e) when (IsExpected(e))
+                {
+                    WriteItemError(e, file);
+                }
+            }
+        }
+    }
+
     /// <summary>Writes a non-terminating error for one failed item.</summary>
     private protected void WriteItemError(Exception exception, object? target) => WriteError(ToErrorRecord(exception, target));
 

@@ -23,45 +23,18 @@ public sealed class TestPrismDiskCommand : PrismCmdletBase
     public SwitchParameter Detailed { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => ForEachExistingFile(Path, file =>
     {
-        foreach (string p in Path)
+        List<PrismDiskIssue> issues = Check(file);
+        if (Detailed)
         {
-            IReadOnlyList<string> files;
-            try
-            {
-                files = ResolveExistingPaths(p);
-            }
-            catch (Exception e) when (IsExpected(e))
-            {
-                WriteItemError(e, p);
-                continue;
-            }
-
-            foreach (string file in files)
-            {
-                List<PrismDiskIssue> issues;
-                try
-                {
-                    issues = Check(file);
-                }
-                catch (Exception e) when (IsExpected(e))
-                {
-                    WriteItemError(e, file);
-                    continue;
-                }
-
-                if (Detailed)
-                {
-                    WriteObject(issues, enumerateCollection: true);
-                }
-                else
-                {
-                    WriteObject(issues.TrueForAll(i => i.Severity != VhdxCheckSeverity.Error));
-                }
-            }
+            WriteObject(issues, enumerateCollection: true);
         }
-    }
+        else
+        {
+            WriteObject(issues.TrueForAll(i => i.Severity != VhdxCheckSeverity.Error));
+        }
+    });
 
     /// <summary>Every finding of the file and its chain; a file that cannot be opened as VHDX (or whose chain is broken) is one error finding.</summary>
     private static List<PrismDiskIssue> Check(string file)
