@@ -144,7 +144,7 @@ internal static class BenchCommand
             prism = Math.Min(prism, Best(1, () =>
             {
                 using VhdxDisk d = VhdxDisk.Open(vhdx);
-                DiskCommand.ExportRaw(d, raw);
+                d.ExportRaw(raw);
             }));
             File.Delete(raw);
             RunTool("/bin/sync");

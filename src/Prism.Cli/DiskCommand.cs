@@ -420,11 +420,8 @@ internal static class DiskCommand
         VhdxOpenOptions options = OpenOptions(a);
         a.RejectUnknown();
         using VhdxDisk disk = VhdxDisk.Open(vhdx, options);
-        ExportRaw(disk, raw);
+        disk.ExportRaw(raw);
         stdout.WriteLine($"exported {vhdx} to {raw}: {CliArgs.FormatSize(disk.VirtualSize)}");
         return 0;
     }
-
-    /// <summary>Flattens the chain into a raw image (see <see cref="VhdxDisk.ExportRaw"/>).</summary>
-    internal static void ExportRaw(VhdxDisk disk, string raw) => disk.ExportRaw(raw);
 }

@@ -85,17 +85,7 @@ public sealed partial class VhdxDisk
                 {
                     // Hot path of the allocation map (thousands of pages): no zeroing, a straight copy on little-endian hosts.
                     page = GC.AllocateUninitializedArray<ulong>(EntriesPerPage, pinned: true);
-                    if (BitConverter.IsLittleEndian)
-                    {
-                        raw.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(page.AsSpan()));
-                    }
-                    else
-                    {
-                        for (int e = 0; e < EntriesPerPage; e++)
-                        {
-                            page[e] = BinaryPrimitives.ReadUInt64LittleEndian(raw[(e * 8)..]);
-                        }
-                    }
+                    DecodeBatPage(raw, page);
                 }
 
                 Interlocked.CompareExchange(ref _batPages[first + i], page, null);
@@ -121,6 +111,24 @@ public sealed partial class VhdxDisk
 
         Volatile.Write(ref page[index % EntriesPerPage], value);
         _dirtyBatPages.Add(pageIndex);
+    }
+
+    /// <summary>Decodes one raw (little-endian) BAT page into <paramref name="into"/>: a straight copy on little-endian hosts.</summary>
+    private static ulong[] DecodeBatPage(ReadOnlySpan<byte> raw, ulong[] into)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            raw.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(into.AsSpan()));
+        }
+        else
+        {
+            for (int e = 0; e < EntriesPerPage; e++)
+            {
+                into[e] = BinaryPrimitives.ReadUInt64LittleEndian(raw[(e * 8)..]);
+            }
+        }
+
+        return into;
     }
 
     internal static int StateOf(ulong entry) => (int)(entry & 7);
@@ -154,7 +162,15 @@ public sealed partial class VhdxDisk
     private long BitmapOffset(long chunk, long payloadIndex)
     {
         long sbIndex = BitmapBatIndex(chunk);
-        ulong sb = sbIndex < BatEntryCount ? GetBatEntry(sbIndex) : 0;
+        return CheckedBitmapOffset(sbIndex, sbIndex < BatEntryCount ? GetBatEntry(sbIndex) : 0, payloadIndex);
+    }
+
+    /// <summary>
+    /// The file offset that sector-bitmap entry <paramref name="sbIndex"/> (value <paramref name="sb"/>) gives the
+    /// partially present block at <paramref name="payloadIndex"/>; throws when the entry is not SB_BLOCK_PRESENT.
+    /// </summary>
+    private long CheckedBitmapOffset(long sbIndex, ulong sb, long payloadIndex)
+    {
         if (StateOf(sb) != SbStatePresent || OffsetOf(sb) < VhdxLayout.HeaderAreaSize)
         {
             ThrowBadEntry(payloadIndex, GetBatEntry(payloadIndex),

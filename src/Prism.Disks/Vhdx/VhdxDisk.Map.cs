@@ -136,17 +136,10 @@ public sealed partial class VhdxDisk
             }
             else if (state == StatePartiallyPresent && _metadata.HasParent)
             {
-                long chunk = block / ChunkRatio;
-                long sbIndex = BitmapBatIndex(chunk);
-                ulong sb = sbIndex < BatEntryCount ? walk.Entry(sbIndex) : 0;
-                if (StateOf(sb) != SbStatePresent || OffsetOf(sb) < VhdxLayout.HeaderAreaSize)
-                {
-                    ThrowBadEntry(index, entry,
-                        $"block is PARTIALLY_PRESENT but its sector-bitmap entry {sbIndex} (0x{sb:X16}) is not SB_BLOCK_PRESENT");
-                }
-
+                long sbIndex = BitmapBatIndex(block / ChunkRatio);
+                long sbOffset = CheckedBitmapOffset(sbIndex, sbIndex < BatEntryCount ? walk.Entry(sbIndex) : 0, index);
                 long firstBit = (block % ChunkRatio) * SectorsPerBlock;
-                ReadOnlySpan<byte> bits = walk.Bitmap(OffsetOf(sb) + (firstBit / 8), SectorsPerBlock / 8);
+                ReadOnlySpan<byte> bits = walk.Bitmap(sbOffset + (firstBit / 8), SectorsPerBlock / 8);
                 AddSetBitRuns(bits, blockStart, blockEnd, found);
             }
             else if (_metadata.HasParent && state is StateUndefined or StateZero or StateUnmapped or StateUnmappedV095)
@@ -279,7 +272,7 @@ public sealed partial class VhdxDisk
                 return [];
             }
 
-            return BitConverter.IsLittleEndian ? MemoryMarshal.Cast<byte, ulong>(raw) : Swap(raw, _single);
+            return BitConverter.IsLittleEndian ? MemoryMarshal.Cast<byte, ulong>(raw) : DecodeBatPage(raw, _single);
         }
 
         /// <summary>One BAT entry (a sector-bitmap entry, which may lie on a later page than the one being walked).</summary>
@@ -334,16 +327,6 @@ public sealed partial class VhdxDisk
             }
 
             return bits;
-        }
-
-        private static ReadOnlySpan<ulong> Swap(ReadOnlySpan<byte> raw, ulong[] into)
-        {
-            for (int e = 0; e < EntriesPerPage; e++)
-            {
-                into[e] = BinaryPrimitives.ReadUInt64LittleEndian(raw[(e * 8)..]);
-            }
-
-            return into;
         }
 
         public void Dispose()
