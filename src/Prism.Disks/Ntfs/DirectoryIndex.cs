@@ -45,26 +45,25 @@ internal sealed class DirectoryIndex
     private readonly int _blockSize;
     private readonly int _vcnUnit;
     private readonly int _clusterSize;
-    private readonly NtfsStreamData? _allocationData;
+    private readonly NtfsAttribute? _allocationData;
     private byte[]? _whole;
-    private byte[]? _block;
 
     public DirectoryIndex(IDiskSource volume, NtfsFile dir, int clusterSize, string? volumeName, long recordOffset)
     {
         _dir = dir;
         _volumeName = volumeName;
         _clusterSize = clusterSize;
-        NtfsStreamData? root = dir.GetStream(NtfsAttributeType.IndexRoot, I30, volumeName);
-        if (root is null || !root.IsResident || root.ResidentValue.Length < RootOffsets.NodeHeader + NodeOffsets.Size)
+        NtfsAttribute? root = dir.GetStream(NtfsAttributeType.IndexRoot, I30, volumeName);
+        if (root is null || !root.IsResident || root.Value.Length < RootOffsets.NodeHeader + NodeOffsets.Size)
         {
             throw Error(recordOffset, "directory has no usable $INDEX_ROOT $I30");
         }
 
-        _root = root.ResidentValue;
-        _rootOffset = recordOffset + root.ResidentValueOffset;
+        _root = root.Value;
+        _rootOffset = recordOffset + root.ValueOffset;
         ReadOnlySpan<byte> r = _root.Span;
         _blockSize = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(r[RootOffsets.BlockSize..]), int.MaxValue);
-        NtfsStreamData? alloc = dir.GetStream(NtfsAttributeType.IndexAllocation, I30, volumeName);
+        NtfsAttribute? alloc = dir.GetStream(NtfsAttributeType.IndexAllocation, I30, volumeName);
         if (alloc is not null)
         {
             if (_blockSize < 256 || _blockSize > 65536 || !int.IsPow2(_blockSize))
@@ -75,7 +74,7 @@ internal sealed class DirectoryIndex
             _allocation = new NtfsStreamSource(volume, alloc, clusterSize, volumeName, dir.RecordNumber);
             _allocationData = alloc;
             _vcnUnit = _blockSize >= clusterSize ? clusterSize : 512;
-            NtfsStreamData? bitmap = dir.GetStream(NtfsAttributeType.Bitmap, I30, volumeName);
+            NtfsAttribute? bitmap = dir.GetStream(NtfsAttributeType.Bitmap, I30, volumeName);
             if (bitmap is not null)
             {
                 long needed = ((_allocation.Length / _blockSize) + 7) / 8;
@@ -90,17 +89,14 @@ internal sealed class DirectoryIndex
         }
     }
 
-    /// <summary>Appends every entry (except end markers) in collation order; throws <see cref="NtfsFormatException"/> on corruption.</summary>
-    public void ReadAll(List<IndexEntry> into)
-    {
-        byte[]? scratch = null;
-        ReadAll(into, ref scratch);
-    }
-
     /// <summary>
-    /// <see cref="ReadAll(List{IndexEntry})"/> with a buffer the caller keeps between directories (grown when needed).
+    /// Appends the entries that name files, in collation order: every entry but end markers, DOS names (a Win32 name of
+    /// the same file is listed too), this directory itself and records below <paramref name="minRecordNumber"/>.
+    /// <paramref name="scratch"/> holds buffers the caller keeps between directories. A node is checked whole before its
+    /// entries or subnodes are used. Throws <see cref="NtfsFormatException"/> on corruption, keeping the entries appended
+    /// so far.
     /// </summary>
-    public void ReadAll(List<IndexEntry> into, ref byte[]? scratch)
+    public void ReadAll(IndexEntryList into, WalkScratch scratch, long minRecordNumber = 0)
     {
         // A whole walk visits every block: read a small $INDEX_ALLOCATION in one go (block by block if that fails,
         // so a damaged part nobody points to stays harmless).
@@ -108,13 +104,13 @@ internal sealed class DirectoryIndex
         {
             try
             {
-                if (scratch is null || scratch.Length < _allocation.Length)
+                if (scratch.Buffer is null || scratch.Buffer.Length < _allocation.Length)
                 {
-                    scratch = new byte[Math.Max(_allocation.Length, 64 * 1024)];
+                    scratch.Buffer = new byte[Math.Max(_allocation.Length, 64 * 1024)];
                 }
 
-                _allocation.ReadExactly(scratch.AsSpan(0, (int)_allocation.Length), 0);
-                _whole = scratch;
+                _allocation.ReadExactly(scratch.Buffer.AsSpan(0, (int)_allocation.Length), 0);
+                _whole = scratch.Buffer;
             }
             catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
             {
@@ -122,25 +118,28 @@ internal sealed class DirectoryIndex
             }
         }
 
-        var visited = new HashSet<long>();
-        var stack = new Stack<Frame>();
-        // One entry list per tree level, reused: a level's node is finished before the next node of that level is read.
-        var levels = new List<List<RawEntry>>();
-        stack.Push(new Frame(ParseRootNode(LevelList(levels, 0))));
-        while (stack.Count > 0)
+        HashSet<long> visited = scratch.Visited;
+        visited.Clear();
+        // One frame per tree level, reused: a level's node is finished before the next node of that level is read.
+        List<Frame> levels = scratch.Levels;
+        int depth = 0;
+        Frame root = Level(levels, 0);
+        root.Node = _root[RootOffsets.NodeHeader..];
+        ParseNode(root.Node.Span, _rootOffset + RootOffsets.NodeHeader, root.Entries);
+        while (depth >= 0)
         {
-            Frame top = stack.Peek();
+            Frame top = levels[depth];
             if (top.Index >= top.Entries.Count)
             {
-                stack.Pop();
+                depth--;
                 continue;
             }
 
-            RawEntry e = top.Entries[top.Index];
-            if (e.HasSubnode && !top.Descended)
+            NodeEntry e = top.Entries[top.Index];
+            if (e.SubnodeVcn >= 0 && !top.Descended)
             {
                 top.Descended = true;
-                if (stack.Count >= MaxDepth)
+                if (depth + 1 >= MaxDepth)
                 {
                     throw Error(_rootOffset, $"index tree deeper than {MaxDepth} levels");
                 }
@@ -150,35 +149,53 @@ internal sealed class DirectoryIndex
                     throw Error(_rootOffset, $"index block VCN {e.SubnodeVcn} is referenced twice (cycle)");
                 }
 
-                stack.Push(new Frame(ReadBlock(e.SubnodeVcn, LevelList(levels, stack.Count))));
+                depth++;
+                ReadBlock(e.SubnodeVcn, Level(levels, depth));
                 continue;
             }
 
             top.Index++;
             top.Descended = false;
-            if (e.Entry is IndexEntry entry)
+            if (!e.Last)
             {
-                into.Add(entry);
+                ReadOnlySpan<byte> entry = top.Node.Span.Slice(e.Position, e.Length);
+                ReadOnlySpan<byte> key = entry.Slice(EntryOffsets.Key, e.KeyLength);
+                ulong reference = BinaryPrimitives.ReadUInt64LittleEndian(entry[EntryOffsets.FileReference..]);
+                long record = (long)(reference & 0x0000_FFFF_FFFF_FFFF);
+                if (FileNameAttribute.Namespace(key) != FileNameAttribute.NamespaceDos && record != _dir.RecordNumber && record >= minRecordNumber)
+                {
+                    into.Add(reference, key);
+                }
             }
         }
     }
 
-    /// <summary>Descends the tree for <paramref name="name"/> (case-insensitively via $UpCase); null when absent.</summary>
-    public IndexEntry? Find(string name, UpCaseTable upCase)
+    /// <summary>
+    /// Descends the tree for <paramref name="name"/> (case-insensitively via $UpCase); on success <paramref name="found"/>
+    /// holds just the entry found, otherwise false.
+    /// </summary>
+    public bool Find(string name, UpCaseTable upCase, IndexEntryList found)
     {
-        List<RawEntry> node = ParseRootNode([]);
+        found.Clear();
+        var frame = new Frame { Node = _root[RootOffsets.NodeHeader..] };
+        ParseNode(frame.Node.Span, _rootOffset + RootOffsets.NodeHeader, frame.Entries);
         var visited = new HashSet<long>();
+        Span<char> chars = stackalloc char[byte.MaxValue];
         for (int depth = 0; depth < MaxDepth; depth++)
         {
-            RawEntry? next = null;
-            foreach (RawEntry e in node)
+            NodeEntry? next = null;
+            foreach (NodeEntry e in frame.Entries)
             {
-                if (e.Entry is IndexEntry entry)
+                if (!e.Last)
                 {
-                    int c = upCase.Compare(name, entry.Key.Name);
+                    ReadOnlySpan<byte> entry = frame.Node.Span.Slice(e.Position, e.Length);
+                    ReadOnlySpan<byte> key = entry.Slice(EntryOffsets.Key, e.KeyLength);
+                    int length = System.Text.Encoding.Unicode.GetChars(FileNameAttribute.Name(key), chars);
+                    int c = upCase.Compare(name, chars[..length]);
                     if (c == 0)
                     {
-                        return entry;
+                        found.Add(BinaryPrimitives.ReadUInt64LittleEndian(entry[EntryOffsets.FileReference..]), key);
+                        return true;
                     }
 
                     if (c > 0)
@@ -191,9 +208,9 @@ internal sealed class DirectoryIndex
                 break;
             }
 
-            if (next is not RawEntry down || !down.HasSubnode)
+            if (next is not NodeEntry down || down.SubnodeVcn < 0)
             {
-                return null;
+                return false;
             }
 
             if (!visited.Add(down.SubnodeVcn))
@@ -201,27 +218,27 @@ internal sealed class DirectoryIndex
                 throw Error(_rootOffset, $"index block VCN {down.SubnodeVcn} is referenced twice (cycle)");
             }
 
-            node = ReadBlock(down.SubnodeVcn, []);
+            ReadBlock(down.SubnodeVcn, frame);
         }
 
         throw Error(_rootOffset, $"index tree deeper than {MaxDepth} levels");
     }
 
-    private static List<RawEntry> LevelList(List<List<RawEntry>> levels, int level)
+    private static Frame Level(List<Frame> levels, int level)
     {
         while (levels.Count <= level)
         {
-            levels.Add([]);
+            levels.Add(new Frame());
         }
 
-        levels[level].Clear();
-        return levels[level];
+        Frame frame = levels[level];
+        frame.Index = 0;
+        frame.Descended = false;
+        return frame;
     }
 
-    private List<RawEntry> ParseRootNode(List<RawEntry> into) =>
-        ParseNode(_root.Span[RootOffsets.NodeHeader..], _rootOffset + RootOffsets.NodeHeader, into);
-
-    private List<RawEntry> ReadBlock(long vcn, List<RawEntry> into)
+    // Reads the block at vcn into the frame: the node (in the whole allocation, or in the frame's own block buffer) and its entries.
+    private void ReadBlock(long vcn, Frame frame)
     {
         if (_allocation is null)
         {
@@ -241,43 +258,51 @@ internal sealed class DirectoryIndex
             throw Error(at, $"index block VCN {vcn} is not marked in use in $BITMAP");
         }
 
-        // Entries are decoded into new objects, so the block's bytes need not outlive this call.
-        Span<byte> block;
+        Memory<byte> block;
         if (_whole is not null)
         {
-            block = _whole.AsSpan((int)offset, _blockSize);
+            block = _whole.AsMemory((int)offset, _blockSize);
         }
         else
         {
-            _block ??= new byte[_blockSize];
-            block = _block;
-            _allocation.ReadExactly(block, offset);
+            if (frame.Block is null || frame.Block.Length != _blockSize)
+            {
+                frame.Block = new byte[_blockSize];
+            }
+
+            block = frame.Block;
+            _allocation.ReadExactly(block.Span, offset);
         }
 
-        if (BinaryPrimitives.ReadUInt32LittleEndian(block) != IndxMagic)
+        Span<byte> b = block.Span;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(b) != IndxMagic)
         {
             throw Error(at, $"index block VCN {vcn} has no \"INDX\" signature");
         }
 
-        string? fix = FixupArray.TryApply(block, BinaryPrimitives.ReadUInt16LittleEndian(block[BlockOffsets.UsaOffset..]),
-            BinaryPrimitives.ReadUInt16LittleEndian(block[BlockOffsets.UsaCount..]));
+        string? fix = FixupArray.TryApply(b, BinaryPrimitives.ReadUInt16LittleEndian(b[BlockOffsets.UsaOffset..]),
+            BinaryPrimitives.ReadUInt16LittleEndian(b[BlockOffsets.UsaCount..]));
         if (fix is not null)
         {
             throw Error(at, $"index block VCN {vcn}: {fix}");
         }
 
-        long storedVcn = BinaryPrimitives.ReadInt64LittleEndian(block[BlockOffsets.Vcn..]);
+        long storedVcn = BinaryPrimitives.ReadInt64LittleEndian(b[BlockOffsets.Vcn..]);
         if (storedVcn != vcn)
         {
             throw Error(at, $"index block read at VCN {vcn} says it is VCN {storedVcn}");
         }
 
-        return ParseNode(block[BlockOffsets.NodeHeader..], at + BlockOffsets.NodeHeader, into);
+        frame.Node = block[BlockOffsets.NodeHeader..];
+        frame.Index = 0;
+        frame.Descended = false;
+        ParseNode(frame.Node.Span, at + BlockOffsets.NodeHeader, frame.Entries);
     }
 
-    // Appends the entries of a node whose header starts at node[0] to entries; offsets inside are relative to that header.
-    private List<RawEntry> ParseNode(ReadOnlySpan<byte> node, long nodeOffset, List<RawEntry> entries)
+    // Checks every entry of a node whose header starts at node[0] and lists them (offsets are relative to that header).
+    private void ParseNode(ReadOnlySpan<byte> node, long nodeOffset, List<NodeEntry> entries)
     {
+        entries.Clear();
         int entriesOffset = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(node[NodeOffsets.EntriesOffset..]), int.MaxValue);
         int indexLength = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(node[NodeOffsets.IndexLength..]), int.MaxValue);
         if (entriesOffset < NodeOffsets.Size || indexLength > node.Length || entriesOffset > indexLength)
@@ -305,20 +330,16 @@ internal sealed class DirectoryIndex
                 throw Error(nodeOffset + pos, $"index entry length {length} invalid (min {minLength}, room {e.Length})");
             }
 
-            long subnodeVcn = subnode ? BinaryPrimitives.ReadInt64LittleEndian(e[(length - 8)..]) : -1;
-            IndexEntry? entry = null;
-            if (!last)
+            if (!last && !FileNameAttribute.IsValid(e.Slice(EntryOffsets.Key, keyLength)))
             {
-                FileNameAttribute key = FileNameAttribute.TryRead(e.Slice(EntryOffsets.Key, keyLength))
-                    ?? throw Error(nodeOffset + pos, $"index entry key of {keyLength} bytes is not a $FILE_NAME");
-                ulong reference = BinaryPrimitives.ReadUInt64LittleEndian(e[EntryOffsets.FileReference..]);
-                entry = new IndexEntry((long)(reference & 0x0000_FFFF_FFFF_FFFF), (ushort)(reference >> 48), key);
+                throw Error(nodeOffset + pos, $"index entry key of {keyLength} bytes is not a $FILE_NAME");
             }
 
-            entries.Add(new RawEntry(entry, subnode, subnodeVcn));
+            long subnodeVcn = subnode ? BinaryPrimitives.ReadInt64LittleEndian(e[(length - 8)..]) : -1;
+            entries.Add(new NodeEntry(pos, length, keyLength, subnodeVcn, last));
             if (last)
             {
-                return entries;
+                return;
             }
 
             pos += length;
@@ -343,14 +364,31 @@ internal sealed class DirectoryIndex
     private NtfsFormatException Error(long offset, string detail) =>
         new(_volumeName, $"NTFS $I30 index of file record {_dir.RecordNumber}", offset, detail) { RecordNumber = _dir.RecordNumber };
 
-    private readonly record struct RawEntry(IndexEntry? Entry, bool HasSubnode, long SubnodeVcn);
+    // An entry of a parsed node: where it lies in the node, its key's length, its subnode's VCN (-1: none).
+    internal readonly record struct NodeEntry(int Position, int Length, int KeyLength, long SubnodeVcn, bool Last);
 
-    private sealed class Frame(List<RawEntry> entries)
+    /// <summary>What <see cref="ReadAll"/> reuses from one directory to the next: the allocation buffer, the frames, the visited blocks.</summary>
+    public sealed class WalkScratch
     {
-        public List<RawEntry> Entries { get; } = entries;
+        public byte[]? Buffer { get; set; }
+
+        internal List<Frame> Levels { get; } = [];
+
+        internal HashSet<long> Visited { get; } = [];
+    }
+
+    // A node being walked: its bytes (from its header on), its entries, the next entry, and whether that entry's subnode
+    // was walked already. Block is the level's own buffer when blocks are read one at a time.
+    internal sealed class Frame
+    {
+        public ReadOnlyMemory<byte> Node { get; set; }
+
+        public List<NodeEntry> Entries { get; } = [];
 
         public int Index { get; set; }
 
         public bool Descended { get; set; }
+
+        public byte[]? Block { get; set; }
     }
 }

@@ -25,7 +25,7 @@ internal sealed class FileRecord
 
     private static class AttributeOffsets
     {
-        public const int Type = 0, Length = 4, NonResident = 8, NameLength = 9, NameOffset = 0x0A, Flags = 0x0C, Id = 0x0E,
+        public const int Type = 0, Length = 4, NonResident = 8, NameLength = 9, NameOffset = 0x0A, Flags = 0x0C,
             ValueLength = 0x10, ValueOffset = 0x14, StartVcn = 0x10, LastVcn = 0x18, RunListOffset = 0x20, CompressionUnit = 0x22,
             AllocatedSize = 0x28, DataSize = 0x30, InitializedSize = 0x38;
 
@@ -33,7 +33,7 @@ internal sealed class FileRecord
     }
 
     private FileRecord(long recordNumber, ushort sequence, ushort linkCount, ushort flags, long baseRecord,
-        ImmutableArray<NtfsAttribute> attributes)
+        ImmutableArray<NtfsAttribute> attributes, StandardInformation? standardInformation)
     {
         RecordNumber = recordNumber;
         SequenceNumber = sequence;
@@ -41,6 +41,7 @@ internal sealed class FileRecord
         Flags = flags;
         BaseRecordNumber = baseRecord;
         Attributes = attributes;
+        StandardInformation = standardInformation;
     }
 
     public long RecordNumber { get; }
@@ -61,13 +62,62 @@ internal sealed class FileRecord
     /// <summary>The record's attributes of the types <see cref="IsKept"/> accepts, in record order (all were checked).</summary>
     public ImmutableArray<NtfsAttribute> Attributes { get; }
 
+    /// <summary>The record's first $STANDARD_INFORMATION, when it is resident and long enough for times and flags.</summary>
+    public StandardInformation? StandardInformation { get; }
+
     /// <summary>
     /// Applies fixups to <paramref name="raw"/> (the whole record, modified in place) and decodes it; resident values are
-    /// copied out, so <paramref name="raw"/> may be a reused buffer. Only the attribute types of <see cref="IsKept"/> are kept.
+    /// copied out (but for $DATA's, see <see cref="NtfsAttribute.IsValueDeferred"/>), so <paramref name="raw"/> may be a
+    /// reused buffer. Only the attribute types of <see cref="IsKept"/> are kept; $STANDARD_INFORMATION is decoded.
     /// Throws <see cref="NtfsFormatException"/> naming the record and its volume offset.
     /// Not-in-use records decode only their header (attributes empty).
     /// </summary>
     public static FileRecord Parse(Span<byte> raw, long recordNumber, long volumeOffset, long clusterCount, string? volume)
+    {
+        var layout = new RecordLayout();
+        Read(raw, recordNumber, volumeOffset, clusterCount, volume, layout);
+        return FromLayout(layout, raw);
+    }
+
+    /// <summary>The record <see cref="Read"/> laid out in <paramref name="layout"/> from <paramref name="record"/> (fixed up).</summary>
+    public static FileRecord FromLayout(RecordLayout layout, ReadOnlySpan<byte> record)
+    {
+        var attributes = new NtfsAttribute[layout.Count];
+        for (int i = 0; i < attributes.Length; i++)
+        {
+            attributes[i] = CreateAttribute(layout, i, record);
+        }
+
+        return new FileRecord(layout.RecordNumber, layout.SequenceNumber, layout.LinkCount, layout.Flags, layout.BaseRecordNumber,
+            ImmutableCollectionsMarshal.AsImmutableArray(attributes), layout.StandardInformation);
+    }
+
+    /// <summary>
+    /// Attribute <paramref name="index"/> of <paramref name="layout"/> as an object: its name decoded and its resident value
+    /// copied out of <paramref name="record"/> (but for $DATA's, see <see cref="NtfsAttribute.IsValueDeferred"/>).
+    /// </summary>
+    public static NtfsAttribute CreateAttribute(RecordLayout layout, int index, ReadOnlySpan<byte> record)
+    {
+        ref readonly AttributeLayout a = ref layout[index];
+        string name = string.Empty;
+        if (a.NameLength > 0)
+        {
+            ReadOnlySpan<byte> nameBytes = record.Slice(a.NameOffset, 2 * a.NameLength);
+            name = nameBytes.SequenceEqual(I30Utf16) ? DirectoryIndex.I30 : Encoding.Unicode.GetString(nameBytes);
+        }
+
+        ReadOnlyMemory<byte> value = a.IsResident && a.DataSize > 0 && a.Type != NtfsAttributeType.Data
+            ? record.Slice(a.ValueOffset, (int)a.DataSize).ToArray() : ReadOnlyMemory<byte>.Empty;
+        return NtfsAttribute.FromLayout(a, layout.RecordNumber, layout.SequenceNumber, name, value);
+    }
+
+    /// <summary>
+    /// Applies fixups to <paramref name="raw"/> (modified in place), checks the record whole (header, every attribute's
+    /// header, name, value bounds and run list) and lays it out in <paramref name="layout"/>: header fields, the decoded
+    /// $STANDARD_INFORMATION and the attributes <see cref="IsKept"/> keeps. Allocates nothing but the run lists of kept
+    /// non-resident attributes. Throws <see cref="NtfsFormatException"/> naming the record and its volume offset.
+    /// </summary>
+    public static void Read(Span<byte> raw, long recordNumber, long volumeOffset, long clusterCount, string? volume, RecordLayout layout)
     {
         Span<byte> rec = raw;
         if (BinaryPrimitives.ReadUInt32LittleEndian(rec) != Magic)
@@ -84,11 +134,11 @@ internal sealed class FileRecord
 
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.Flags..]);
         ushort sequence = BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.SequenceNumber..]);
-        ushort links = BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.LinkCount..]);
-        long baseRecord = (long)(BinaryPrimitives.ReadUInt64LittleEndian(rec[Offsets.BaseRecord..]) & 0x0000_FFFF_FFFF_FFFF);
+        layout.Start(recordNumber, sequence, BinaryPrimitives.ReadUInt16LittleEndian(rec[Offsets.LinkCount..]), flags,
+            (long)(BinaryPrimitives.ReadUInt64LittleEndian(rec[Offsets.BaseRecord..]) & 0x0000_FFFF_FFFF_FFFF));
         if ((flags & FlagInUse) == 0)
         {
-            return new FileRecord(recordNumber, sequence, links, flags, baseRecord, []);
+            return;
         }
 
         int bytesInUse = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(rec[Offsets.BytesInUse..]), int.MaxValue);
@@ -103,11 +153,8 @@ internal sealed class FileRecord
             throw Error(volume, recordNumber, volumeOffset, $"first attribute offset 0x{first:X} outside the used part (0x{bytesInUse:X})");
         }
 
-        // Count first (without judging anything) so the attribute array is normally allocated once, at its final size;
-        // the loop after it does the checks, in the same order as always.
-        var attributes = new NtfsAttribute[CountKeptAttributes(rec, first, bytesInUse)];
+        bool standardInformationSeen = false;
         int count = 0;
-        int kept = 0;
         int pos = first;
         while (true)
         {
@@ -128,66 +175,27 @@ internal sealed class FileRecord
             }
 
             count++;
-            NtfsAttribute? attribute = ParseAttribute(rec, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume);
-            if (attribute is not null)
-            {
-                if (kept == attributes.Length)
-                {
-                    Array.Resize(ref attributes, (2 * kept) + 1);
-                }
-
-                attributes[kept++] = attribute;
-            }
-
+            // Only the first $STANDARD_INFORMATION counts, usable or not.
+            bool decodeStandardInformation = type == (uint)NtfsAttributeType.StandardInformation && !standardInformationSeen;
+            standardInformationSeen |= decodeStandardInformation;
+            ReadAttribute(rec, pos, bytesInUse, recordNumber, volumeOffset, clusterCount, volume, decodeStandardInformation, layout);
             pos += BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
         }
-
-        if (kept != attributes.Length)
-        {
-            Array.Resize(ref attributes, kept);
-        }
-
-        return new FileRecord(recordNumber, sequence, links, flags, baseRecord, ImmutableCollectionsMarshal.AsImmutableArray(attributes));
     }
 
     /// <summary>
     /// True for the attribute types the reader looks at. Parse checks every attribute (header, name, value bounds, runs)
     /// but keeps only these, so <see cref="Attributes"/> has no $FILE_NAME, $OBJECT_ID, $SECURITY_DESCRIPTOR, ...
+    /// ($STANDARD_INFORMATION is decoded into <see cref="StandardInformation"/> instead).
     /// </summary>
-    public static bool IsKept(NtfsAttributeType type) => type is NtfsAttributeType.StandardInformation or NtfsAttributeType.AttributeList
+    public static bool IsKept(NtfsAttributeType type) => type is NtfsAttributeType.AttributeList
         or NtfsAttributeType.VolumeName or NtfsAttributeType.Data or NtfsAttributeType.IndexRoot or NtfsAttributeType.IndexAllocation
         or NtfsAttributeType.Bitmap or NtfsAttributeType.ReparsePoint;
 
-    // How many kept attributes the record seems to hold; stops quietly at anything odd (Parse reports it).
-    private static int CountKeptAttributes(ReadOnlySpan<byte> rec, int first, int bytesInUse)
-    {
-        int count = 0;
-        int kept = 0;
-        int pos = first;
-        while (pos <= bytesInUse - 8 && count < MaxAttributes
-            && BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..]) != (uint)NtfsAttributeType.End)
-        {
-            count++;
-            if (IsKept((NtfsAttributeType)BinaryPrimitives.ReadUInt32LittleEndian(rec[pos..])))
-            {
-                kept++;
-            }
-
-            int length = BinaryPrimitives.ReadInt32LittleEndian(rec[(pos + AttributeOffsets.Length)..]);
-            if (length < AttributeOffsets.ResidentHeaderSize || length > bytesInUse - pos)
-            {
-                break;
-            }
-
-            pos += length;
-        }
-
-        return kept;
-    }
-
-    // Checks one attribute; returns it when its type is kept (resident values copied out of the record), else null.
-    private static NtfsAttribute? ParseAttribute(ReadOnlySpan<byte> rec, int pos, int bytesInUse, long recordNumber, long volumeOffset,
-        long clusterCount, string? volume)
+    // Checks one attribute and adds it to the layout when its type is kept. With decodeStandardInformation, a resident
+    // value long enough for times and flags is decoded into the layout.
+    private static void ReadAttribute(ReadOnlySpan<byte> rec, int pos, int bytesInUse, long recordNumber, long volumeOffset,
+        long clusterCount, string? volume, bool decodeStandardInformation, RecordLayout layout)
     {
         long at = volumeOffset + pos;
         if (pos > bytesInUse - AttributeOffsets.ResidentHeaderSize)
@@ -207,23 +215,12 @@ internal sealed class FileRecord
         ReadOnlySpan<byte> attr = rec.Slice(pos, length);
         int nameLength = attr[AttributeOffsets.NameLength];
         int nameOffset = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.NameOffset..]);
-        string name = string.Empty;
-        if (nameLength > 0)
+        if (nameLength > 0 && (nameOffset < minLength - (nonResident ? 8 : 0) || nameOffset + (2 * nameLength) > length))
         {
-            if (nameOffset < minLength - (nonResident ? 8 : 0) || nameOffset + (2 * nameLength) > length)
-            {
-                throw Error(volume, recordNumber, at, $"attribute name at 0x{nameOffset:X} ({nameLength} chars) outside the attribute");
-            }
-
-            ReadOnlySpan<byte> nameBytes = attr.Slice(nameOffset, 2 * nameLength);
-            if (IsKept(type))
-            {
-                name = nameBytes.SequenceEqual(I30Utf16) ? DirectoryIndex.I30 : Encoding.Unicode.GetString(nameBytes);
-            }
+            throw Error(volume, recordNumber, at, $"attribute name at 0x{nameOffset:X} ({nameLength} chars) outside the attribute");
         }
 
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.Flags..]);
-        ushort id = BinaryPrimitives.ReadUInt16LittleEndian(attr[AttributeOffsets.Id..]);
         if (!nonResident)
         {
             long valueLength = BinaryPrimitives.ReadUInt32LittleEndian(attr[AttributeOffsets.ValueLength..]);
@@ -233,23 +230,28 @@ internal sealed class FileRecord
                 throw Error(volume, recordNumber, at, $"resident value at 0x{valueOffset:X} ({valueLength} bytes) outside the attribute");
             }
 
-            if (!IsKept(type))
+            if (decodeStandardInformation && valueLength >= Ntfs.StandardInformation.MinLength)
             {
-                return null;
+                layout.StandardInformation = Ntfs.StandardInformation.Read(rec.Slice(pos + valueOffset, (int)valueLength));
             }
 
-            return new NtfsAttribute
+            if (!IsKept(type))
+            {
+                return;
+            }
+
+            layout.Add() = new AttributeLayout
             {
                 Type = type,
-                Name = name,
                 Flags = flags,
-                Id = id,
-                RecordNumber = recordNumber,
-                RecordOffset = pos,
+                Position = pos,
+                NameOffset = pos + nameOffset,
+                NameLength = nameLength,
                 IsResident = true,
                 ValueOffset = pos + valueOffset,
-                Value = valueLength == 0 ? ReadOnlyMemory<byte>.Empty : rec.Slice(pos + valueOffset, (int)valueLength).ToArray(),
+                DataSize = valueLength,
             };
+            return;
         }
 
         long startVcn = BinaryPrimitives.ReadInt64LittleEndian(attr[AttributeOffsets.StartVcn..]);
@@ -283,17 +285,16 @@ internal sealed class FileRecord
             volume, recordNumber, at + runOffset);
         if (!IsKept(type))
         {
-            return null;
+            return;
         }
 
-        return new NtfsAttribute
+        layout.Add() = new AttributeLayout
         {
             Type = type,
-            Name = name,
             Flags = flags,
-            Id = id,
-            RecordNumber = recordNumber,
-            RecordOffset = pos,
+            Position = pos,
+            NameOffset = pos + nameOffset,
+            NameLength = nameLength,
             IsResident = false,
             StartVcn = startVcn,
             LastVcn = lastVcn,

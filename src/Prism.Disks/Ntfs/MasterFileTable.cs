@@ -18,7 +18,7 @@ internal sealed class MasterFileTable
     private readonly int _recordSize;
     private readonly int _clusterSize;
     private readonly long _clusterCount;
-    private NtfsStreamData _data;
+    private NtfsAttribute _data;
     private NtfsStreamSource _source;
     private const int MaxStackRecord = 4096;
     private const int MaxGapRecords = 8;
@@ -26,12 +26,14 @@ internal sealed class MasterFileTable
     private const int ChunkSize = 4 * 1024;
     private const int ChunkSlots = 256;
     private readonly Lock _chunkLock = new();
-    private readonly byte[][] _chunks = [.. Enumerable.Range(0, ChunkSlots).Select(_ => new byte[ChunkSize])];
+    // Slots get their buffer when first used: a directory walk reads records in batches and rarely comes here.
+    private readonly byte[]?[] _chunks = new byte[ChunkSlots][];
     private readonly long[] _chunkOffsets = [.. Enumerable.Repeat(-1L, ChunkSlots)];
     private readonly int[] _chunkLengths = new int[ChunkSlots];
     private int _nextSlot;
+    private int _lastRun;
 
-    private MasterFileTable(IDiskSource volume, BootSector boot, string? name, NtfsStreamData data)
+    private MasterFileTable(IDiskSource volume, BootSector boot, string? name, NtfsAttribute data)
     {
         _volume = volume;
         _name = name;
@@ -39,14 +41,14 @@ internal sealed class MasterFileTable
         _clusterSize = boot.ClusterSize;
         _clusterCount = boot.ClusterCount;
         _data = data;
-        _source = new NtfsStreamSource(volume, data, _clusterSize, name, 0);
+        _source = OpenStream(data, 0);
     }
 
     public long RecordCount => _data.DataSize / _recordSize;
 
     public int RecordSize => _recordSize;
 
-    public NtfsStreamData Data => _data;
+    public NtfsAttribute Data => _data;
 
     /// <summary>
     /// Reads record 0 at the boot sector's $MFT LCN and assembles $MFT's $DATA runs, following its $ATTRIBUTE_LIST
@@ -64,24 +66,14 @@ internal sealed class MasterFileTable
         }
 
         var baseFile = new NtfsFile(record0, [], record0.Attributes);
-        NtfsStreamData data = baseFile.GetStream(NtfsAttributeType.Data, string.Empty, name)
+        NtfsAttribute data = baseFile.GetStream(NtfsAttributeType.Data, string.Empty, name)
             ?? throw FileRecord.Error(name, 0, offset, "$MFT has no $DATA attribute");
         if (data.IsResident || data.Runs.IsDefaultOrEmpty)
         {
             throw FileRecord.Error(name, 0, offset, "$MFT $DATA is resident or empty");
         }
 
-        // Until the whole mapping is known the readable size is what the known runs cover.
-        var partial = new NtfsStreamData
-        {
-            Name = string.Empty,
-            IsResident = false,
-            Runs = data.Runs,
-            DataSize = Math.Min(data.DataSize, data.MappedClusters * boot.ClusterSize),
-            AllocatedSize = data.AllocatedSize,
-            InitializedSize = Math.Min(data.InitializedSize, data.MappedClusters * boot.ClusterSize),
-        };
-        var mft = new MasterFileTable(volume, boot, name, partial);
+        var mft = new MasterFileTable(volume, boot, name, Mapped(data, data, boot.ClusterSize));
         NtfsAttribute? listAttr = record0.Attributes.FirstOrDefault(a => a.Type == NtfsAttributeType.AttributeList);
         if (listAttr is null)
         {
@@ -112,16 +104,7 @@ internal sealed class MasterFileTable
 
             pieces.AddRange(ext.Attributes.Where(a => a.Type == NtfsAttributeType.Data && a.Name.Length == 0));
             var merged = new NtfsFile(record0, [], [.. pieces]);
-            NtfsStreamData grown = merged.GetStream(NtfsAttributeType.Data, string.Empty, name)!;
-            mft.Complete(new NtfsStreamData
-            {
-                Name = string.Empty,
-                IsResident = false,
-                Runs = grown.Runs,
-                DataSize = Math.Min(data.DataSize, grown.MappedClusters * boot.ClusterSize),
-                AllocatedSize = data.AllocatedSize,
-                InitializedSize = Math.Min(data.InitializedSize, grown.MappedClusters * boot.ClusterSize),
-            });
+            mft.Complete(Mapped(data, merged.GetStream(NtfsAttributeType.Data, string.Empty, name)!, boot.ClusterSize));
         }
 
         var all = new NtfsFile(record0, [], [.. pieces]);
@@ -129,7 +112,26 @@ internal sealed class MasterFileTable
         return mft;
     }
 
-    private void Complete(NtfsStreamData data)
+    // $MFT's $DATA as far as the runs known so far map it, read plainly: until the whole mapping is known, the readable
+    // size is what those runs cover.
+    private static NtfsAttribute Mapped(NtfsAttribute data, NtfsAttribute known, int clusterSize) =>
+        new()
+        {
+            Type = NtfsAttributeType.Data,
+            Name = string.Empty,
+            Flags = 0,
+            RecordNumber = data.RecordNumber,
+            RecordSequence = data.RecordSequence,
+            RecordOffset = data.RecordOffset,
+            IsResident = false,
+            LastVcn = known.MappedClusters - 1,
+            Runs = known.Runs,
+            DataSize = Math.Min(data.DataSize, known.MappedClusters * clusterSize),
+            AllocatedSize = data.AllocatedSize,
+            InitializedSize = Math.Min(data.InitializedSize, known.MappedClusters * clusterSize),
+        };
+
+    private void Complete(NtfsAttribute data)
     {
         lock (_chunkLock)
         {
@@ -137,7 +139,7 @@ internal sealed class MasterFileTable
         }
 
         _data = data;
-        _source = new NtfsStreamSource(_volume, data, _clusterSize, _name, 0);
+        _source = OpenStream(data, 0);
     }
 
     /// <summary>Volume offset of the first byte of record <paramref name="number"/> (for error messages).</summary>
@@ -166,6 +168,14 @@ internal sealed class MasterFileTable
 
         long pos = number * _recordSize;
         ImmutableArray<DataRun> runs = _data.Runs;
+        // Records are mostly asked for in ascending order, within one run: try the run of the last answer first. The hint
+        // is only a guess (threads may overwrite it), checked like any other run.
+        int hint = _lastRun;
+        if ((uint)hint < (uint)runs.Length && pos >= runs[hint].Vcn * _clusterSize && pos < runs[hint].NextVcn * _clusterSize)
+        {
+            return InRun(runs[hint], pos, out offset);
+        }
+
         int lo = 0, hi = runs.Length - 1;
         while (lo <= hi)
         {
@@ -181,17 +191,25 @@ internal sealed class MasterFileTable
             }
             else
             {
-                if (run.IsSparse || pos + _recordSize > run.NextVcn * _clusterSize)
-                {
-                    return false;
-                }
-
-                offset = (run.Lcn * _clusterSize) + (pos - (run.Vcn * _clusterSize));
-                return true;
+                _lastRun = mid;
+                return InRun(run, pos, out offset);
             }
         }
 
         return false;
+    }
+
+    // The record at stream offset pos lies in run: its volume offset, unless the run is sparse or ends inside the record.
+    private bool InRun(DataRun run, long pos, out long offset)
+    {
+        offset = -1;
+        if (run.IsSparse || pos + _recordSize > run.NextVcn * _clusterSize)
+        {
+            return false;
+        }
+
+        offset = (run.Lcn * _clusterSize) + (pos - (run.Vcn * _clusterSize));
+        return true;
     }
 
     /// <summary>The volume byte ranges that hold record <paramref name="number"/> (two or more when a record straddles runs).</summary>
@@ -253,6 +271,10 @@ internal sealed class MasterFileTable
     /// <summary>Decodes record <paramref name="number"/> from its raw bytes (fixed up in place); throws like <see cref="ReadRecord"/>.</summary>
     public FileRecord ParseRecord(Span<byte> raw, long number) =>
         FileRecord.Parse(raw, number, RecordOffset(number), _clusterCount, _name);
+
+    /// <summary>Checks and lays out record <paramref name="number"/> from its raw bytes (fixed up in place); throws like <see cref="ReadRecord"/>.</summary>
+    public void ReadLayout(Span<byte> raw, long number, RecordLayout layout) =>
+        FileRecord.Read(raw, number, RecordOffset(number), _clusterCount, _name, layout);
 
     /// <summary>
     /// Reads the raw (not fixed-up) bytes of records <paramref name="numbers"/> (ascending, distinct, inside $MFT) into
@@ -323,7 +345,7 @@ internal sealed class MasterFileTable
                 _nextSlot = (_nextSlot + 1) % ChunkSlots;
                 _chunkOffsets[slot] = -1;
                 int length = (int)Math.Min(ChunkSize, _source.Length - chunkStart);
-                _source.ReadExactly(_chunks[slot].AsSpan(0, length), chunkStart);
+                _source.ReadExactly((_chunks[slot] ??= new byte[ChunkSize]).AsSpan(0, length), chunkStart);
                 _chunkLengths[slot] = length;
                 _chunkOffsets[slot] = chunkStart;
             }
@@ -334,7 +356,7 @@ internal sealed class MasterFileTable
                 return;
             }
 
-            _chunks[slot].AsSpan((int)(offset - chunkStart), buffer.Length).CopyTo(buffer);
+            _chunks[slot]!.AsSpan((int)(offset - chunkStart), buffer.Length).CopyTo(buffer);
         }
     }
 
@@ -403,9 +425,50 @@ internal sealed class MasterFileTable
         return new NtfsFile(baseRecord, extensions.ToImmutable(), attributes.ToImmutable());
     }
 
+    /// <summary>
+    /// The content of <paramref name="data"/> (an attribute of record <paramref name="recordNumber"/>'s file) as a source.
+    /// A deferred resident value (<see cref="NtfsAttribute.IsValueDeferred"/>) is read from its record now; throws
+    /// <see cref="NtfsFormatException"/> when that record no longer holds it (reused, or changed since it was parsed).
+    /// </summary>
+    public NtfsStreamSource OpenStream(NtfsAttribute data, long recordNumber) =>
+        new(_volume, data, _clusterSize, _name, recordNumber, data.IsValueDeferred ? ReadResidentValue(data) : data.Value);
+
+    private byte[] ReadResidentValue(NtfsAttribute data)
+    {
+        if (data.DataSize == 0)
+        {
+            return [];
+        }
+
+        long number = data.RecordNumber;
+        byte[] raw = ArrayPool<byte>.Shared.Rent(_recordSize);
+        try
+        {
+            Span<byte> record = raw.AsSpan(0, _recordSize);
+            ReadThroughChunk(record, number * _recordSize);
+            FileRecord fresh = ParseRecord(record, number);
+            foreach (NtfsAttribute a in fresh.Attributes)
+            {
+                if (fresh.InUse && fresh.SequenceNumber == data.RecordSequence && a.IsResident && a.Type == data.Type
+                    && a.ValueOffset == data.ValueOffset && a.DataSize == data.DataSize && string.Equals(a.Name, data.Name, StringComparison.Ordinal))
+                {
+                    return record.Slice(a.ValueOffset, (int)a.DataSize).ToArray();
+                }
+            }
+
+            long at = RecordOffset(number);
+            throw FileRecord.Error(_name, number, at < 0 ? -1 : at + data.ValueOffset,
+                $"resident stream \"{data.Name}\" ({data.DataSize} bytes, sequence {data.RecordSequence}) is no longer there: the record changed after it was read");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
     private ImmutableArray<AttributeListEntry> ReadAttributeList(NtfsFile file, long recordOffset)
     {
-        NtfsStreamData list = file.GetStream(NtfsAttributeType.AttributeList, string.Empty, _name)
+        NtfsAttribute list = file.GetStream(NtfsAttributeType.AttributeList, string.Empty, _name)
             ?? throw FileRecord.Error(_name, file.RecordNumber, recordOffset, "unnamed $ATTRIBUTE_LIST missing");
         if (list.DataSize > MaxAttributeListLength)
         {
@@ -413,7 +476,7 @@ internal sealed class MasterFileTable
         }
 
         byte[] bytes = new byte[list.DataSize];
-        new NtfsStreamSource(_volume, list, _clusterSize, _name, file.RecordNumber).ReadExactly(bytes, 0);
+        OpenStream(list, file.RecordNumber).ReadExactly(bytes, 0);
         return AttributeListEntry.ReadAll(bytes, file.RecordNumber, _name);
     }
 }

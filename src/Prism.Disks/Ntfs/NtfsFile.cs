@@ -56,10 +56,11 @@ internal sealed class NtfsFile
     }
 
     /// <summary>
-    /// Merges the pieces of one stream (sorted by start VCN, which must be contiguous); null when the file has none.
+    /// The stream of <paramref name="type"/> named <paramref name="name"/>: its one attribute, or its pieces (sorted by
+    /// start VCN, which must be contiguous) merged into one; null when the file has none.
     /// Throws <see cref="NtfsFormatException"/> on overlapping, missing or mixed resident/non-resident pieces.
     /// </summary>
-    public NtfsStreamData? GetStream(NtfsAttributeType type, string name, string? volume)
+    public NtfsAttribute? GetStream(NtfsAttributeType type, string name, string? volume)
     {
         // Nearly every stream is one attribute: find it without building a list of pieces.
         NtfsAttribute? single = null;
@@ -84,7 +85,13 @@ internal sealed class NtfsFile
 
         if (!several)
         {
-            return FromSinglePiece(single, type, name, volume);
+            if (!single.IsResident && single.StartVcn != 0)
+            {
+                throw FileRecord.Error(volume, single.RecordNumber, single.RecordOffset,
+                    $"piece of stream 0x{(uint)type:X} \"{name}\" starts at VCN {single.StartVcn}, expected 0");
+            }
+
+            return single;
         }
 
         var pieces = new List<NtfsAttribute>();
@@ -100,52 +107,9 @@ internal sealed class NtfsFile
         return Merge(pieces, type, name, volume);
     }
 
-    private static NtfsStreamData FromSinglePiece(NtfsAttribute piece, NtfsAttributeType type, string name, string? volume)
-    {
-        if (piece.IsResident)
-        {
-            return Resident(piece, name);
-        }
-
-        if (piece.StartVcn != 0)
-        {
-            throw FileRecord.Error(volume, piece.RecordNumber, piece.RecordOffset,
-                $"piece of stream 0x{(uint)type:X} \"{name}\" starts at VCN {piece.StartVcn}, expected 0");
-        }
-
-        return NonResident(piece, name, piece.Runs);
-    }
-
-    private static NtfsStreamData Resident(NtfsAttribute r, string name) =>
-        new()
-        {
-            Name = name,
-            IsResident = true,
-            ResidentValue = r.Value,
-            ResidentRecordNumber = r.RecordNumber,
-            ResidentValueOffset = r.ValueOffset,
-            DataSize = r.Value.Length,
-            AllocatedSize = r.Value.Length,
-            InitializedSize = r.Value.Length,
-        };
-
-    private static NtfsStreamData NonResident(NtfsAttribute head, string name, ImmutableArray<DataRun> runs) =>
-        new()
-        {
-            Name = name,
-            IsResident = false,
-            Runs = runs,
-            DataSize = head.DataSize,
-            AllocatedSize = head.AllocatedSize,
-            InitializedSize = head.InitializedSize,
-            CompressionUnitLog2 = head.CompressionUnitLog2,
-            IsCompressed = head.IsCompressed,
-            IsSparse = head.IsSparse,
-            IsEncrypted = (head.Flags & NtfsAttribute.FlagEncrypted) != 0,
-        };
-
-    // Two or more pieces sorted by start VCN; they must follow each other without gaps or overlaps.
-    private static NtfsStreamData Merge(List<NtfsAttribute> pieces, NtfsAttributeType type, string name, string? volume)
+    // Two or more pieces sorted by start VCN; they must follow each other without gaps or overlaps. The first piece
+    // gives the sizes and flags.
+    private static NtfsAttribute Merge(List<NtfsAttribute> pieces, NtfsAttributeType type, string name, string? volume)
     {
         var runs = ImmutableArray.CreateBuilder<DataRun>();
         long nextVcn = 0;
@@ -162,6 +126,23 @@ internal sealed class NtfsFile
             nextVcn = p.LastVcn + 1;
         }
 
-        return NonResident(pieces[0], name, runs.ToImmutable());
+        NtfsAttribute head = pieces[0];
+        return new NtfsAttribute
+        {
+            Type = type,
+            Name = name,
+            Flags = head.Flags,
+            RecordNumber = head.RecordNumber,
+            RecordSequence = head.RecordSequence,
+            RecordOffset = head.RecordOffset,
+            IsResident = false,
+            StartVcn = 0,
+            LastVcn = nextVcn - 1,
+            CompressionUnitLog2 = head.CompressionUnitLog2,
+            AllocatedSize = head.AllocatedSize,
+            DataSize = head.DataSize,
+            InitializedSize = head.InitializedSize,
+            Runs = runs.ToImmutable(),
+        };
     }
 }

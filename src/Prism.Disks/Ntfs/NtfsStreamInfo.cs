@@ -3,7 +3,7 @@ namespace Prism.Disks.Ntfs;
 /// <summary>One $DATA stream of a file: the unnamed (default) stream or a named alternate data stream.</summary>
 public sealed class NtfsStreamInfo
 {
-    internal NtfsStreamInfo(NtfsStreamData data) => Data = data;
+    internal NtfsStreamInfo(NtfsAttribute data) => Data = data;
 
     /// <summary>Stream name; empty for the unnamed stream.</summary>
     public string Name => Data.Name;
@@ -26,7 +26,7 @@ public sealed class NtfsStreamInfo
     /// <summary>True when the stream is EFS-encrypted (its bytes are ciphertext).</summary>
     public bool IsEncrypted => Data.IsEncrypted;
 
-    internal NtfsStreamData Data { get; }
+    internal NtfsAttribute Data { get; }
 
     /// <inheritdoc />
     public override string ToString() => $"{(Name.Length == 0 ? "::$DATA" : Name)} {Size} bytes";

@@ -12,7 +12,8 @@ internal sealed class NtfsStreamSource : IDiskSource
 {
     private const long MaxUnitBytes = 1024 * 1024;
     private readonly IDiskSource _volume;
-    private readonly NtfsStreamData _data;
+    private readonly NtfsAttribute _data;
+    private readonly ReadOnlyMemory<byte> _resident;
     private readonly int _clusterSize;
     private readonly string? _volumeName;
     private readonly long _recordNumber;
@@ -20,10 +21,24 @@ internal sealed class NtfsStreamSource : IDiskSource
     private long _cachedUnit = -1;
     private byte[]? _cachedUnitData;
 
-    public NtfsStreamSource(IDiskSource volume, NtfsStreamData data, int clusterSize, string? volumeName, long recordNumber)
+    /// <summary>A source over <paramref name="data"/>, whose resident value (if any) it holds.</summary>
+    /// <exception cref="ArgumentException">The value is deferred: open it through <see cref="MasterFileTable.OpenStream"/>.</exception>
+    public NtfsStreamSource(IDiskSource volume, NtfsAttribute data, int clusterSize, string? volumeName, long recordNumber)
+        : this(volume, data, clusterSize, volumeName, recordNumber, data.Value)
+    {
+        if (data.IsValueDeferred && data.DataSize > 0)
+        {
+            throw new ArgumentException($"the resident value of stream \"{data.Name}\" of record {data.RecordNumber} was not read", nameof(data));
+        }
+    }
+
+    /// <summary>A source over <paramref name="data"/> with its resident value in <paramref name="resident"/>.</summary>
+    public NtfsStreamSource(IDiskSource volume, NtfsAttribute data, int clusterSize, string? volumeName, long recordNumber,
+        ReadOnlyMemory<byte> resident)
     {
         _volume = volume;
         _data = data;
+        _resident = resident;
         _clusterSize = clusterSize;
         _volumeName = volumeName;
         _recordNumber = recordNumber;
@@ -34,25 +49,31 @@ internal sealed class NtfsStreamSource : IDiskSource
     /// The checks the constructor makes (sizes against runs, a supported compression unit), without building a source:
     /// throws <see cref="NtfsFormatException"/> for a stream that could not be read.
     /// </summary>
-    public static void Validate(NtfsStreamData data, int clusterSize, string? volumeName, long recordNumber)
+    public static void Validate(NtfsAttribute data, int clusterSize, string? volumeName, long recordNumber) =>
+        Validate(data.Name, data.IsResident, data.IsCompressed, data.CompressionUnitLog2, data.MappedClusters, data.DataSize, clusterSize,
+            volumeName, recordNumber);
+
+    /// <summary><see cref="Validate(NtfsAttribute, int, string?, long)"/> for a stream given by its fields.</summary>
+    public static void Validate(string name, bool isResident, bool isCompressed, int compressionUnitLog2, long mappedClusters, long dataSize,
+        int clusterSize, string? volumeName, long recordNumber)
     {
         // NTFS compresses in units of 16 clusters of at most 4 KiB; accept up to 1 MiB units so a corrupt
         // compression-unit field cannot make us allocate hundreds of MiB per unit.
-        if (!data.IsResident && data.IsCompressed
-            && (data.CompressionUnitLog2 == 0 || clusterSize > 4096 || ((long)clusterSize << data.CompressionUnitLog2) > MaxUnitBytes))
+        if (!isResident && isCompressed
+            && (compressionUnitLog2 == 0 || clusterSize > 4096 || ((long)clusterSize << compressionUnitLog2) > MaxUnitBytes))
         {
-            throw Error(data, volumeName, recordNumber, 0,
-                $"compressed stream with compression unit 2^{data.CompressionUnitLog2} and {clusterSize}-byte clusters is unsupported");
+            throw Error(name, volumeName, recordNumber, 0,
+                $"compressed stream with compression unit 2^{compressionUnitLog2} and {clusterSize}-byte clusters is unsupported");
         }
 
-        long limit = data.MappedClusters * clusterSize;
-        if (!data.IsResident && data.DataSize > limit)
+        long limit = mappedClusters * clusterSize;
+        if (!isResident && dataSize > limit)
         {
-            throw Error(data, volumeName, recordNumber, 0, $"data size {data.DataSize} exceeds the {limit} bytes its runs map");
+            throw Error(name, volumeName, recordNumber, 0, $"data size {dataSize} exceeds the {limit} bytes its runs map");
         }
     }
 
-    public long Length => _data.IsResident ? _data.ResidentValue.Length : _data.DataSize;
+    public long Length => _data.IsResident ? _resident.Length : _data.DataSize;
 
     public int Read(Span<byte> buffer, long offset)
     {
@@ -65,7 +86,7 @@ internal sealed class NtfsStreamSource : IDiskSource
         int n = (int)Math.Min(buffer.Length, Length - offset);
         if (_data.IsResident)
         {
-            _data.ResidentValue.Span.Slice((int)offset, n).CopyTo(buffer);
+            _resident.Span.Slice((int)offset, n).CopyTo(buffer);
             return n;
         }
 
@@ -245,10 +266,10 @@ internal sealed class NtfsStreamSource : IDiskSource
         return Math.Min(lo, _data.Runs.Length);
     }
 
-    private NtfsFormatException Error(long streamOffset, string detail) => Error(_data, _volumeName, _recordNumber, streamOffset, detail);
+    private NtfsFormatException Error(long streamOffset, string detail) => Error(_data.Name, _volumeName, _recordNumber, streamOffset, detail);
 
-    private static NtfsFormatException Error(NtfsStreamData data, string? volumeName, long recordNumber, long streamOffset, string detail) =>
-        new(volumeName, $"NTFS stream \"{data.Name}\" of file record {recordNumber}", streamOffset,
+    private static NtfsFormatException Error(string name, string? volumeName, long recordNumber, long streamOffset, string detail) =>
+        new(volumeName, $"NTFS stream \"{name}\" of file record {recordNumber}", streamOffset,
             detail)
         { RecordNumber = recordNumber };
 }

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
-using System.Runtime.ExceptionServices;
 using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Disks.Partitions;
@@ -11,7 +10,7 @@ namespace Prism.Disks.Ntfs;
 /// A read-only NTFS volume over any <see cref="IDiskSource"/> (a partition or a raw volume image).
 /// Thread-safe for concurrent reads: it keeps no position and no mutable state after opening.
 /// </summary>
-public sealed class NtfsVolume
+public sealed partial class NtfsVolume
 {
     /// <summary>MFT record number of the root directory.</summary>
     public const long RootRecordNumber = 5;
@@ -20,17 +19,12 @@ public sealed class NtfsVolume
     private const long VolumeRecordNumber = 3;
     private const long FirstUserRecordNumber = 24;
     private const int MaxDirectoryDepth = 1024;
-    private const int MinChunkRecords = 32;
-
-    // A batch's records are read and turned into entries on a second core when there is one; more threads rarely pay,
-    // as the directory walk and the caller stay serial.
-    private static readonly int s_workers = Math.Min(Environment.ProcessorCount, 2);
     private static readonly long s_maxFileTime = DateTime.MaxValue.ToFileTimeUtc();
 
     private readonly IDiskSource _source;
     private readonly BootSector _boot;
     private readonly MasterFileTable _mft;
-    private readonly UpCaseTable _upCase;
+    private readonly Lazy<(UpCaseTable Table, bool FromVolume)> _upCase;
 
     private NtfsVolume(IDiskSource source, string? name, long diskOffset, BootSector boot, bool usedBackup)
     {
@@ -40,8 +34,9 @@ public sealed class NtfsVolume
         DiskOffset = diskOffset;
         UsedBackupBootSector = usedBackup;
         _mft = MasterFileTable.Open(source, boot, name);
-        _upCase = LoadUpCase(out bool upCaseFromVolume);
-        UpCaseFromVolume = upCaseFromVolume;
+        // Only lookups by name need $UpCase (256 KiB once decoded): loaded on the first.
+        // An I/O failure is not cached: the next lookup tries again.
+        _upCase = new Lazy<(UpCaseTable, bool)>(LoadUpCase, LazyThreadSafetyMode.PublicationOnly);
         VolumeLabel = LoadLabel();
     }
 
@@ -55,7 +50,7 @@ public sealed class NtfsVolume
     public bool UsedBackupBootSector { get; }
 
     /// <summary>True when case-insensitive lookups use the volume's own $UpCase table (false: invariant fallback).</summary>
-    public bool UpCaseFromVolume { get; }
+    public bool UpCaseFromVolume => _upCase.Value.FromVolume;
 
     /// <summary>Bytes per sector from the boot sector.</summary>
     public int BytesPerSector => _boot.BytesPerSector;
@@ -152,197 +147,110 @@ public sealed class NtfsVolume
     public IEnumerable<NtfsFileEntry> Enumerate(string directory = "/", bool recursive = true, bool includeSystemFiles = false,
         Action<NtfsEnumerationError>? onError = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(directory);
-        NtfsFile start;
-        string startPath;
-        if (IsRoot(directory))
-        {
-            start = _mft.LoadFile(RootRecordNumber);
-            startPath = string.Empty;
-        }
-        else
-        {
-            NtfsFileEntry dir = Find(directory) ?? throw new FileNotFoundException($"no such directory: {directory}", directory);
-            if (!dir.IsDirectory)
-            {
-                throw new FileNotFoundException($"not a directory: {directory}", directory);
-            }
-
-            start = dir.File;
-            startPath = dir.Path;
-        }
-
+        (NtfsFile start, string startPath) = StartOf(directory);
         return EnumerateCore(start, startPath, recursive, includeSystemFiles, onError, cancellationToken);
     }
 
-    private IEnumerable<NtfsFileEntry> EnumerateCore(NtfsFile start, string startPath, bool recursive, bool includeSystemFiles,
-        Action<NtfsEnumerationError>? onError, CancellationToken cancellationToken)
+    /// <summary>
+    /// Walks as <see cref="Enumerate"/> does (the same files in the same order, the same errors to <paramref name="onError"/>)
+    /// and hands each file to <paramref name="visitor"/> as an <see cref="NtfsFileView"/>, without an object per file: the
+    /// way to go over a whole volume. A view lives until the visitor returns; <see cref="NtfsFileView.ToEntry"/> keeps one.
+    /// </summary>
+    /// <param name="visitor">Called once per file, on the calling thread; what it throws ends the walk.</param>
+    /// <param name="directory">Start directory ("/" for the root).</param>
+    /// <param name="recursive">Descend into subdirectories (reparse points are reported, not followed).</param>
+    /// <param name="includeSystemFiles">Include the metadata files ($MFT, $Extend, ...) of the root directory.</param>
+    /// <param name="onError">Receives each skipped entry; null ignores them.</param>
+    /// <param name="cancellationToken">Checked once per entry.</param>
+    /// <exception cref="FileNotFoundException"><paramref name="directory"/> does not exist or is not a directory.</exception>
+    public void Visit(NtfsFileVisitor visitor, string directory = "/", bool recursive = true, bool includeSystemFiles = false,
+        Action<NtfsEnumerationError>? onError = null, CancellationToken cancellationToken = default)
     {
-        var pending = new Stack<(NtfsFile Dir, string Path, int Depth)>();
-        var visitedDirs = new HashSet<long> { start.RecordNumber };
-        pending.Push((start, startPath, 0));
-        var entries = new List<IndexEntry>();
-        var subdirs = new List<(NtfsFile, string, int)>();
-        var batch = new RecordBatch(_mft);
-        long[] numbers = new long[RecordBatch.MaxRecords];
-        var created = new Created[RecordBatch.MaxRecords];
-        byte[]? indexBuffer = null;
-        while (pending.Count > 0)
-        {
-            (NtfsFile dir, string dirPath, int depth) = pending.Pop();
-            entries.Clear();
-            try
-            {
-                new DirectoryIndex(_source, dir, ClusterSize, Name, _mft.RecordOffset(dir.RecordNumber)).ReadAll(entries, ref indexBuffer);
-            }
-            catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
-            {
-                onError?.Invoke(new NtfsEnumerationError(dirPath.Length == 0 ? "/" : dirPath, dir.RecordNumber, ex));
-            }
-
-            // Keep the entries that name files, then load their records a batch at a time, in record order.
-            int kept = 0;
-            for (int i = 0; i < entries.Count; i++)
-            {
-                IndexEntry e = entries[i];
-                if (e.Key.Namespace == FileNameAttribute.NamespaceDos || e.RecordNumber == dir.RecordNumber)
-                {
-                    continue;
-                }
-
-                bool isSystem = dir.RecordNumber == RootRecordNumber && e.RecordNumber < FirstUserRecordNumber;
-                if (!isSystem || includeSystemFiles)
-                {
-                    entries[kept++] = e;
-                }
-            }
-
-            entries.RemoveRange(kept, entries.Count - kept);
-            subdirs.Clear();
-            for (int first = 0; first < entries.Count; first += batch.Capacity)
-            {
-                int end = Math.Min(entries.Count, first + batch.Capacity);
-                for (int i = first; i < end; i++)
-                {
-                    numbers[i - first] = entries[i].RecordNumber;
-                }
-
-                batch.Load(numbers.AsSpan(0, end - first));
-                Array.Clear(created, 0, end - first);
-                CreateEntries(batch, entries, first, dirPath, created);
-                for (int i = first; i < end; i++)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    IndexEntry e = entries[i];
-                    Created c = created[i - first];
-                    string path = c.Path ?? string.Concat(dirPath, "/", e.Key.Name);
-                    if (c.Error is not null)
-                    {
-                        if (c.Error is not (DiskFormatException or EndOfStreamException))
-                        {
-                            ExceptionDispatchInfo.Throw(c.Error);
-                        }
-
-                        onError?.Invoke(new NtfsEnumerationError(path, e.RecordNumber, c.Error));
-                        continue;
-                    }
-
-                    NtfsFileEntry? entry = c.Entry ?? TryCreateEntry(e, path, onError);
-                    if (entry is null)
-                    {
-                        continue;
-                    }
-
-                    yield return entry;
-                    if (recursive && entry.IsDirectory && !entry.IsReparsePoint && depth + 1 < MaxDirectoryDepth
-                        && visitedDirs.Add(entry.RecordNumber))
-                    {
-                        subdirs.Add((entry.File, path, depth + 1));
-                    }
-                }
-            }
-
-            // Push in reverse so subdirectories are visited in index order.
-            for (int i = subdirs.Count - 1; i >= 0; i--)
-            {
-                pending.Push(subdirs[i]);
-            }
-        }
+        ArgumentNullException.ThrowIfNull(visitor);
+        (NtfsFile start, string startPath) = StartOf(directory);
+        VisitCore(visitor, start, startPath, recursive, includeSystemFiles, onError, cancellationToken);
     }
 
-    // Reads the batch's records and creates their entries in chunks of slots, spread over up to two threads; an entry
-    // without a slot, or whose chunk could not be read, stays empty for the enumerator to load on its own.
-    private void CreateEntries(RecordBatch batch, List<IndexEntry> entries, int first, string dirPath, Created[] created)
+    // The directory a walk starts in, and its path ("" for the root).
+    private (NtfsFile Start, string Path) StartOf(string directory)
     {
-        // One chunk per worker: a helper that wakes late still finds a whole chunk to take.
-        int chunks = Math.Clamp(batch.Count / MinChunkRecords, 1, s_workers);
-        int chunkRecords = (batch.Count + chunks - 1) / chunks;
-        if (chunks > 1)
+        ArgumentNullException.ThrowIfNull(directory);
+        if (IsRoot(directory))
         {
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = s_workers },
-                chunk => CreateChunk(batch, chunk * chunkRecords, Math.Min(batch.Count, (chunk + 1) * chunkRecords), entries, first, dirPath, created));
-            return;
+            return (_mft.LoadFile(RootRecordNumber), string.Empty);
         }
 
-        CreateChunk(batch, 0, batch.Count, entries, first, dirPath, created);
+        NtfsFileEntry dir = Find(directory) ?? throw new FileNotFoundException($"no such directory: {directory}", directory);
+        if (!dir.IsDirectory)
+        {
+            throw new FileNotFoundException($"not a directory: {directory}", directory);
+        }
+
+        return (dir.Directory!, dir.Path);
     }
 
-    private void CreateChunk(RecordBatch batch, int from, int to, List<IndexEntry> entries, int first, string dirPath, Created[] created)
+    /// <summary>
+    /// Lays the base record in <paramref name="layout"/> out as a <see cref="PlainFile"/> when it is one; false when it is
+    /// not (the caller then goes through <see cref="MasterFileTable.LoadFile(FileRecord, ushort?)"/>, which fails or not as
+    /// that record deserves). A plain file's entry is the one the <see cref="NtfsFile"/> path would make, and a plain
+    /// file fails here exactly as it would there.
+    /// </summary>
+    private bool TryReadPlain(RecordLayout layout, ushort expectedSequence, long parent, in StandardInformation keyTimes, out PlainFile plain)
     {
-        if (from >= to || !batch.TryRead(from, to))
+        plain = default;
+        if (!layout.InUse || layout.BaseRecordNumber != 0 || layout.IsDirectory
+            || (expectedSequence != 0 && expectedSequence != layout.SequenceNumber))
         {
-            return;
+            return false;
         }
 
-        for (int slot = from; slot < to; slot++)
+        for (int i = 0; i < layout.Count; i++)
         {
-            int owner = batch.OwnerOf(slot);
-            IndexEntry e = entries[first + owner];
-            ref Created c = ref created[owner];
-            c.Path = string.Concat(dirPath, "/", e.Key.Name);
-            try
+            ref readonly AttributeLayout a = ref layout[i];
+            if (a.Type is NtfsAttributeType.AttributeList or NtfsAttributeType.ReparsePoint
+                || (a.Type == NtfsAttributeType.Data && (plain.HasStream || a.NameLength != 0 || (!a.IsResident && a.StartVcn != 0))))
             {
-                NtfsFile file = _mft.LoadFile(batch.Parse(slot), e.SequenceNumber);
-                c.Entry = CreateEntry(file, c.Path, e.Key.Name, e.Key.ParentRecordNumber, e.Key);
+                return false;
             }
-            catch (Exception ex)
+
+            if (a.Type == NtfsAttributeType.Data)
             {
-                // Whatever it is, the enumerator reports or throws it when it reaches this entry, as if loaded there.
-                c.Error = ex;
+                plain.HasStream = true;
+                plain.Stream = a;
             }
         }
+
+        if (plain.HasStream)
+        {
+            ref readonly AttributeLayout a = ref plain.Stream;
+            NtfsStreamSource.Validate(string.Empty, a.IsResident, a.IsCompressed, a.CompressionUnitLog2, a.MappedClusters, a.DataSize, ClusterSize,
+                Name, layout.RecordNumber);
+        }
+
+        plain.RecordNumber = layout.RecordNumber;
+        plain.SequenceNumber = layout.SequenceNumber;
+        plain.LinkCount = layout.LinkCount;
+        plain.ParentRecordNumber = parent;
+        plain.Times = layout.StandardInformation ?? keyTimes;
+        return true;
     }
 
-    private NtfsFileEntry? TryCreateEntry(IndexEntry e, string path, Action<NtfsEnumerationError>? onError)
+    // The entry of a plain file.
+    internal static NtfsFileEntry CreateEntry(in PlainFile plain, string path)
     {
-        try
-        {
-            NtfsFile file = _mft.LoadFile(e.RecordNumber, e.SequenceNumber);
-            return CreateEntry(file, path, e.Key.Name, e.Key.ParentRecordNumber, e.Key);
-        }
-        catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
-        {
-            onError?.Invoke(new NtfsEnumerationError(path, e.RecordNumber, ex));
-            return null;
-        }
+        NtfsAttribute? stream = plain.HasStream
+            ? NtfsAttribute.FromLayout(plain.Stream, plain.RecordNumber, plain.SequenceNumber, string.Empty, ReadOnlyMemory<byte>.Empty) : null;
+        StandardInformation si = plain.Times;
+        return new NtfsFileEntry(plain, path, stream, si.Attributes, ToTime(si.Created), ToTime(si.Modified), ToTime(si.MftChanged),
+            ToTime(si.Accessed));
     }
 
-    private NtfsFileEntry CreateEntry(NtfsFile file, string path, string name, long parent, FileNameAttribute? key)
+    // keyTimes: the directory entry's copy of the times, used when the record has no usable $STANDARD_INFORMATION.
+    private NtfsFileEntry CreateEntry(NtfsFile file, string path, long parent, in StandardInformation keyTimes)
     {
         NtfsStreamInfo[] streams = DataStreams(file);
-        NtfsFileAttributes attributes = NtfsFileAttributes.None;
-        long created = key?.Created ?? 0, modified = key?.Modified ?? 0, changed = key?.MftChanged ?? 0, accessed = key?.Accessed ?? 0;
-        NtfsAttribute? si = file.First(NtfsAttributeType.StandardInformation);
-        if (si is { IsResident: true } && si.Value.Length >= 0x24)
-        {
-            ReadOnlySpan<byte> v = si.Value.Span;
-            created = BinaryPrimitives.ReadInt64LittleEndian(v);
-            modified = BinaryPrimitives.ReadInt64LittleEndian(v[0x08..]);
-            changed = BinaryPrimitives.ReadInt64LittleEndian(v[0x10..]);
-            accessed = BinaryPrimitives.ReadInt64LittleEndian(v[0x18..]);
-            attributes = (NtfsFileAttributes)BinaryPrimitives.ReadUInt32LittleEndian(v[0x20..]);
-        }
-
+        // $STANDARD_INFORMATION lives in the base record.
+        StandardInformation si = file.Base.StandardInformation ?? keyTimes;
         uint? reparseTag = null;
         NtfsAttribute? reparse = file.First(NtfsAttributeType.ReparsePoint);
         if (reparse is not null)
@@ -354,8 +262,8 @@ public sealed class NtfsVolume
             }
         }
 
-        return new NtfsFileEntry(file, path, name, parent, streams, attributes, ToTime(created), ToTime(modified), ToTime(changed),
-            ToTime(accessed), reparseTag);
+        return new NtfsFileEntry(file, path, parent, streams, si.Attributes, ToTime(si.Created), ToTime(si.Modified), ToTime(si.MftChanged),
+            ToTime(si.Accessed), reparseTag);
     }
 
     // The $DATA streams, unnamed first then by ordinal name; sizes are checked against runs so a corrupt record is
@@ -395,7 +303,7 @@ public sealed class NtfsVolume
 
     private NtfsStreamInfo DataStream(NtfsFile file, string streamName)
     {
-        NtfsStreamData data = file.GetStream(NtfsAttributeType.Data, streamName, Name)!;
+        NtfsAttribute data = file.GetStream(NtfsAttributeType.Data, streamName, Name)!;
         if (!data.IsResident)
         {
             NtfsStreamSource.Validate(data, ClusterSize, Name, file.RecordNumber);
@@ -404,15 +312,7 @@ public sealed class NtfsVolume
         return new NtfsStreamInfo(data);
     }
 
-    // One kept index entry of a batch: its entry, or what creating it threw (both null: not loaded yet).
-    private struct Created
-    {
-        public string? Path;
-        public NtfsFileEntry? Entry;
-        public Exception? Error;
-    }
-
-    private static DateTime ToTime(long fileTime) =>
+    internal static DateTime ToTime(long fileTime) =>
         fileTime > 0 && fileTime <= s_maxFileTime ? DateTime.FromFileTimeUtc(fileTime) : DateTime.MinValue;
 
     private static bool IsRoot(string path) => path.Trim('/').Length == 0;
@@ -425,31 +325,25 @@ public sealed class NtfsVolume
         NtfsFile current = _mft.LoadFile(RootRecordNumber);
         if (IsRoot(path))
         {
-            return CreateEntry(current, "/", string.Empty, RootRecordNumber, null);
+            return CreateEntry(current, "/", RootRecordNumber, default);
         }
 
         string resolved = string.Empty;
         string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        IndexEntry? found = null;
+        var found = new IndexEntryList();
         for (int i = 0; i < parts.Length; i++)
         {
-            if (!current.Base.IsDirectory)
+            if (!current.Base.IsDirectory
+                || !new DirectoryIndex(_source, current, ClusterSize, Name, _mft.RecordOffset(current.RecordNumber)).Find(parts[i], _upCase.Value.Table, found))
             {
                 return null;
             }
 
-            found = new DirectoryIndex(_source, current, ClusterSize, Name, _mft.RecordOffset(current.RecordNumber)).Find(parts[i], _upCase);
-            if (found is not IndexEntry e)
-            {
-                return null;
-            }
-
-            current = _mft.LoadFile(e.RecordNumber, e.SequenceNumber);
-            resolved += "/" + e.Key.Name;
+            current = _mft.LoadFile(found[0].RecordNumber, found[0].SequenceNumber);
+            resolved = PathOf(resolved, found, found[0]);
         }
 
-        IndexEntry last = found!.Value;
-        return CreateEntry(current, resolved, last.Key.Name, last.Key.ParentRecordNumber, last.Key);
+        return CreateEntry(current, resolved, found[0].ParentRecordNumber, found[0].Times);
     }
 
     /// <summary>
@@ -463,158 +357,32 @@ public sealed class NtfsVolume
         ArgumentNullException.ThrowIfNull(streamName);
         NtfsStreamInfo stream = entry.Streams.FirstOrDefault(s => string.Equals(s.Name, streamName, StringComparison.Ordinal))
             ?? throw new FileNotFoundException($"{entry.Path} has no stream \"{streamName}\"", entry.Path);
-        return new NtfsStreamSource(_source, stream.Data, ClusterSize, Name, entry.RecordNumber);
+        return _mft.OpenStream(stream.Data, entry.RecordNumber);
     }
 
     /// <summary>A read-only seekable stream over one $DATA stream.</summary>
     /// <exception cref="FileNotFoundException">The file has no stream of that name.</exception>
     public Stream OpenRead(NtfsFileEntry entry, string streamName = "") => new DiskStream(OpenStream(entry, streamName));
 
-    /// <summary>
-    /// The sector map of a file, in bytes of the underlying disk (volume offset + <see cref="DiskOffset"/>):
-    /// its MFT records (base and extensions) and, per stream, the clusters holding content (sparse runs and clusters
-    /// past the data size excluded) or the resident value inside its record. Needs no I/O.
-    /// </summary>
-    public NtfsFileExtents GetExtents(NtfsFileEntry entry)
+    private (UpCaseTable Table, bool FromVolume) LoadUpCase()
     {
-        ArgumentNullException.ThrowIfNull(entry);
-        ByteRange[] records;
-        if (entry.File.Extensions.IsEmpty && _mft.TryGetContiguousOffset(entry.RecordNumber, out long at))
-        {
-            records = [new ByteRange(at + DiskOffset, MftRecordSize)];
-        }
-        else
-        {
-            var list = new List<ByteRange>();
-            AddRecordRanges(list, entry.RecordNumber);
-            foreach (FileRecord ext in entry.File.Extensions)
-            {
-                AddRecordRanges(list, ext.RecordNumber);
-            }
-
-            records = [.. list];
-        }
-
-        var streams = new NtfsStreamExtents[entry.Streams.Count];
-        for (int i = 0; i < streams.Length; i++)
-        {
-            NtfsStreamInfo s = entry.Streams[i];
-            streams[i] = new NtfsStreamExtents(s.Name, s.IsResident, StreamRanges(s.Data));
-        }
-
-        return new NtfsFileExtents(records, streams);
-    }
-
-    private void AddRecordRanges(List<ByteRange> into, long recordNumber)
-    {
-        foreach (ByteRange r in _mft.RecordRanges(recordNumber))
-        {
-            into.Add(new ByteRange(r.Offset + DiskOffset, r.Length));
-        }
-    }
-
-    private ByteRange[] StreamRanges(NtfsStreamData data)
-    {
-        if (data.IsResident)
-        {
-            if (data.DataSize == 0)
-            {
-                return [];
-            }
-
-            // The value lies inside its record; map its [offset, offset + length) onto the record's (possibly split) ranges.
-            if (_mft.TryGetContiguousOffset(data.ResidentRecordNumber, out long at))
-            {
-                return [new ByteRange(at + data.ResidentValueOffset + DiskOffset, data.DataSize)];
-            }
-
-            return [.. MapRecordSlice(_mft.RecordRanges(data.ResidentRecordNumber), new ByteRange(data.ResidentValueOffset, data.DataSize))];
-        }
-
-        long contentClusters;
-        if (data.IsCompressed)
-        {
-            long unitBytes = (1L << data.CompressionUnitLog2) * ClusterSize;
-            contentClusters = (data.DataSize + unitBytes - 1) / unitBytes * (1L << data.CompressionUnitLog2);
-        }
-        else
-        {
-            contentClusters = (data.DataSize + ClusterSize - 1) / ClusterSize;
-        }
-
-        // Adjacent runs merge into one range, so there are at most as many ranges as runs.
-        ImmutableArray<DataRun> runs = data.Runs;
-        ByteRange[] ranges = runs.Length == 0 ? [] : new ByteRange[runs.Length];
-        int count = 0;
-        foreach (DataRun run in runs)
-        {
-            if (run.Vcn >= contentClusters)
-            {
-                break;
-            }
-
-            if (run.IsSparse)
-            {
-                continue;
-            }
-
-            long clusters = Math.Min(run.ClusterCount, contentClusters - run.Vcn);
-            var r = new ByteRange((run.Lcn * ClusterSize) + DiskOffset, clusters * ClusterSize);
-            if (count > 0 && ranges[count - 1].End == r.Offset)
-            {
-                ranges[count - 1] = new ByteRange(ranges[count - 1].Offset, ranges[count - 1].Length + r.Length);
-            }
-            else
-            {
-                ranges[count++] = r;
-            }
-        }
-
-        if (count != ranges.Length)
-        {
-            Array.Resize(ref ranges, count);
-        }
-
-        return ranges;
-    }
-
-    private IEnumerable<ByteRange> MapRecordSlice(ImmutableArray<ByteRange> recordRanges, ByteRange slice)
-    {
-        long recordPos = 0;
-        foreach (ByteRange r in recordRanges)
-        {
-            ByteRange inRecord = new(recordPos, r.Length);
-            ByteRange common = inRecord.Intersect(slice);
-            if (common.Length > 0)
-            {
-                yield return new ByteRange(r.Offset + (common.Offset - recordPos) + DiskOffset, common.Length);
-            }
-
-            recordPos += r.Length;
-        }
-    }
-
-    private UpCaseTable LoadUpCase(out bool fromVolume)
-    {
-        fromVolume = false;
         try
         {
             NtfsFile file = _mft.LoadFile(UpCaseRecordNumber);
-            NtfsStreamData? data = file.GetStream(NtfsAttributeType.Data, string.Empty, Name);
+            NtfsAttribute? data = file.GetStream(NtfsAttributeType.Data, string.Empty, Name);
             if (data is null || data.DataSize != UpCaseTable.ByteLength)
             {
-                return UpCaseTable.Invariant;
+                return (UpCaseTable.Invariant, false);
             }
 
             byte[] bytes = new byte[UpCaseTable.ByteLength];
-            new NtfsStreamSource(_source, data, ClusterSize, Name, UpCaseRecordNumber).ReadExactly(bytes, 0);
-            fromVolume = true;
-            return UpCaseTable.FromBytes(bytes);
+            _mft.OpenStream(data, UpCaseRecordNumber).ReadExactly(bytes, 0);
+            return (UpCaseTable.FromBytes(bytes), true);
         }
         catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
         {
             // A damaged $UpCase only weakens case-insensitive lookup; enumeration and reads do not need it.
-            return UpCaseTable.Invariant;
+            return (UpCaseTable.Invariant, false);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Prism.Disks.Ntfs;
 
 /// <summary>
@@ -8,10 +10,10 @@ namespace Prism.Disks.Ntfs;
 /// <see cref="MasterFileTable.LoadFile(long, ushort?)"/>, so results and errors are the same as loading one by one.
 /// Distinct slot ranges may be read and parsed concurrently; <see cref="Load"/> may not overlap anything.
 /// </summary>
-internal sealed class RecordBatch
+internal sealed class RecordBatch : IDisposable
 {
-    public const int MaxRecords = 512;
-    private const int MaxRawBytes = 2 * 1024 * 1024;
+    public const int MaxRecords = 256;
+    private const int MaxRawBytes = 1024 * 1024;
 
     private readonly MasterFileTable _mft;
     private readonly long[] _numbers = new long[MaxRecords];
@@ -23,10 +25,15 @@ internal sealed class RecordBatch
     {
         _mft = mft;
         Capacity = Math.Clamp(MaxRawBytes / mft.RecordSize, 16, MaxRecords);
-        _raw = new byte[Capacity * mft.RecordSize];
+        // Pooled: a fresh buffer of this size per walk would go to the large object heap, and only a full collection
+        // reclaims those.
+        _raw = ArrayPool<byte>.Shared.Rent(Capacity * mft.RecordSize);
     }
 
-    /// <summary>Most entries per batch: <see cref="MaxRecords"/>, fewer for large records (the raw buffer stays near 2 MiB).</summary>
+    /// <summary>Gives the raw buffer back; the batch is not used after this.</summary>
+    public void Dispose() => ArrayPool<byte>.Shared.Return(_raw);
+
+    /// <summary>Most entries per batch: <see cref="MaxRecords"/>, fewer for large records (the raw buffer stays near 1 MiB).</summary>
     public int Capacity { get; }
 
     /// <summary>Number of slots (distinct records) of the current batch.</summary>
@@ -95,10 +102,14 @@ internal sealed class RecordBatch
         }
     }
 
-    /// <summary>Parses a slot read by <see cref="TryRead"/>; throws like <see cref="MasterFileTable.ReadRecord"/>. Once per slot.</summary>
-    public FileRecord Parse(int slot)
+    /// <summary>
+    /// Checks and lays out a slot read by <see cref="TryRead"/> (fixing it up in place) and returns its bytes; throws like
+    /// <see cref="MasterFileTable.ReadRecord"/>. Once per slot.
+    /// </summary>
+    public Span<byte> Read(int slot, RecordLayout layout)
     {
-        int size = _mft.RecordSize;
-        return _mft.ParseRecord(_raw.AsSpan(slot * size, size), _numbers[slot]);
+        Span<byte> record = _raw.AsSpan(slot * _mft.RecordSize, _mft.RecordSize);
+        _mft.ReadLayout(record, _numbers[slot], layout);
+        return record;
     }
 }
