@@ -4,5 +4,5 @@ namespace Prism.Disks.Ntfs;
 /// A $I30 index entry: the file reference and what the reader uses of its $FILE_NAME key. The name lies in the
 /// <see cref="IndexEntryList"/> holding the entry (<see cref="IndexEntryList.Name"/>).
 /// </summary>
-internal readonly record struct IndexEntry(long RecordNumber, ushort SequenceNumber, byte Namespace, long ParentRecordNumber,
+internal readonly record struct IndexEntry(long RecordNumber, ushort SequenceNumber, long ParentRecordNumber,
     StandardInformation Times, int NameStart, int NameLength);

@@ -43,7 +43,7 @@ internal sealed class IndexEntryList
         // Unpaired surrogates decode to U+FFFD, as a string made from the same bytes would.
         int decoded = Encoding.Unicode.GetChars(name, _names.AsSpan(_namesLength));
         _entries[Count++] = new IndexEntry((long)(fileReference & 0x0000_FFFF_FFFF_FFFF), (ushort)(fileReference >> 48),
-            FileNameAttribute.Namespace(key), FileNameAttribute.ParentRecordNumber(key), FileNameAttribute.Times(key), _namesLength, decoded);
+            FileNameAttribute.ParentRecordNumber(key), FileNameAttribute.Times(key), _namesLength, decoded);
         _namesLength += decoded;
     }
 }

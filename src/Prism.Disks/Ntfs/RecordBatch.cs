@@ -39,9 +39,6 @@ internal sealed class RecordBatch : IDisposable
     /// <summary>Number of slots (distinct records) of the current batch.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Record number of a slot.</summary>
-    public long NumberAt(int slot) => _numbers[slot];
-
     /// <summary>Index (into the numbers given to <see cref="Load"/>) of the entry that owns a slot.</summary>
     public int OwnerOf(int slot) => _owners[slot];
 
