@@ -94,68 +94,71 @@ internal sealed class DiskScanner
             }
 
             List<StreamEntry>? entries = baseline is null ? [] : null;
+            // Only streams that may have findings need a line (a path): those read now and those whose verdict has hits.
             var lines = new List<(string Path, string? Stream, StreamKey Key)>();
             var pending = new Dictionary<StreamKey, (NtfsFileEntry Entry, string Stream, long Size)>();
-            foreach (NtfsFileEntry entry in volume.Enumerate("/", recursive: true, includeSystemFiles: false,
-                onError: e => errors.Add($"partition {number}: {e}"), cancellationToken))
+            // Visit makes no object per file: an entry, a path string or an array is made only for what is kept.
+            volume.Visit((in NtfsFileView file) =>
             {
-                if (entry.Streams.Count == 0)
+                NtfsFileEntry? entry = null;
+                string? path = null;
+                NtfsSectorMap map = default;
+                bool mapped = false;
+                for (int i = 0; i < file.StreamCount; i++)
                 {
-                    continue;
-                }
-
-                NtfsFileExtents? extents = null;
-                foreach (NtfsStreamInfo stream in entry.Streams)
-                {
-                    var key = new StreamKey(volume.DiskOffset, entry.RecordNumber, entry.SequenceNumber, stream.Name);
+                    string name = file.StreamName(i);
+                    long size = file.StreamSize(i);
+                    var key = new StreamKey(volume.DiskOffset, file.RecordNumber, file.SequenceNumber, name);
                     if (!done.ContainsKey(key) && !pending.ContainsKey(key))
                     {
                         try
                         {
-                            if (baseline is not null && baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == stream.Size)
+                            if (baseline is not null && baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == size)
                             {
-                                extents ??= volume.GetExtents(entry);
-                                NtfsStreamExtents? content = extents.Streams.FirstOrDefault(s => s.Name == stream.Name);
-                                bool sameRecords = !Touches(extents.MftRecords, divergent)
-                                    || SameBytes(counting, parentCounting, extents.MftRecords);
-                                bool sameContent = content is null || content.IsResident ? sameRecords : !Touches(content.Ranges, divergent);
+                                map = mapped ? map : file.GetSectorMap();
+                                mapped = true;
+                                bool sameRecords = !Touches(map.MftRecords, divergent) || SameBytes(counting, parentCounting, map.MftRecords);
+                                bool sameContent = file.IsStreamResident(i) ? sameRecords : !Touches(map.StreamRanges(i), divergent);
                                 if (sameRecords && sameContent)
                                 {
                                     done[key] = verdict.Hits;
                                     produced.Streams[key] = verdict;
-                                    inherited += stream.Size;
+                                    inherited += size;
                                     reused++;
                                 }
                             }
 
                             if (!done.ContainsKey(key))
                             {
-                                pending[key] = (entry, stream.Name, stream.Size);
+                                pending[key] = (entry ??= file.ToEntry(), name, size);
                             }
 
                             if (entries is not null)
                             {
-                                extents ??= volume.GetExtents(entry);
-                                IReadOnlyList<ByteRange> content = extents.Streams.FirstOrDefault(x => x.Name == stream.Name)?.Ranges ?? extents.MftRecords;
-                                entries.Add(new StreamEntry(entry.Path, key, stream.Size, content));
+                                map = mapped ? map : file.GetSectorMap();
+                                mapped = true;
+                                entries.Add(new StreamEntry(path ??= file.Path.ToString(), key, size, map.StreamRanges(i).ToArray()));
                             }
                         }
                         catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
                         {
-                            errors.Add($"partition {number}: {entry.Path}{(stream.Name.Length > 0 ? ":" + stream.Name : "")}: {e.Message}");
+                            errors.Add($"partition {number}: {file.Path}{(name.Length > 0 ? ":" + name : "")}: {e.Message}");
                             continue;
                         }
                     }
                     else if (entries is not null)
                     {
-                        extents ??= volume.GetExtents(entry);
-                        IReadOnlyList<ByteRange> content = extents.Streams.FirstOrDefault(x => x.Name == stream.Name)?.Ranges ?? extents.MftRecords;
-                        entries.Add(new StreamEntry(entry.Path, key, stream.Size, content));
+                        map = mapped ? map : file.GetSectorMap();
+                        mapped = true;
+                        entries.Add(new StreamEntry(path ??= file.Path.ToString(), key, size, map.StreamRanges(i).ToArray()));
                     }
 
-                    lines.Add((entry.Path, stream.Name.Length == 0 ? null : stream.Name, key));
+                    if (pending.ContainsKey(key) || (done.TryGetValue(key, out IReadOnlyList<EngineHit>? known) && known.Count > 0))
+                    {
+                        lines.Add((path ??= file.Path.ToString(), name.Length == 0 ? null : name, key));
+                    }
                 }
-            }
+            }, "/", recursive: true, includeSystemFiles: false, onError: e => errors.Add($"partition {number}: {e}"), cancellationToken);
 
             // The streams that must be read are scanned by up to `parallelism` workers (the parent: one per core, so
             // the one disk the fleet reads in full keeps the machine as busy as --full's several clones do).
@@ -343,7 +346,7 @@ internal sealed class DiskScanner
     /// True when the clone and the parent hold the same bytes in <paramref name="ranges"/> (MFT records, a few KiB):
     /// a record that shares a written 4 KiB sector with a changed neighbour is still the parent's record.
     /// </summary>
-    private static bool SameBytes(IDiskSource clone, IDiskSource? parent, IReadOnlyList<ByteRange> ranges)
+    private static bool SameBytes(IDiskSource clone, IDiskSource? parent, ReadOnlySpan<ByteRange> ranges)
     {
         if (parent is null)
         {
@@ -478,34 +481,55 @@ internal sealed class DiskScanner
     /// <summary>True when any of <paramref name="ranges"/> overlaps the sorted, coalesced <paramref name="divergent"/> list.</summary>
     internal static bool Touches(IReadOnlyList<ByteRange>? ranges, IReadOnlyList<ByteRange> divergent)
     {
-        if (ranges is null || divergent.Count == 0)
+        if (ranges is null)
         {
             return false;
         }
 
         foreach (ByteRange r in ranges)
         {
-            int lo = 0;
-            int hi = divergent.Count;
-            while (lo < hi)
-            {
-                int mid = (lo + hi) >>> 1;
-                if (divergent[mid].End <= r.Offset)
-                {
-                    lo = mid + 1;
-                }
-                else
-                {
-                    hi = mid;
-                }
-            }
-
-            if (lo < divergent.Count && divergent[lo].Offset < r.End && r.Length > 0)
+            if (Touches(r, divergent))
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>True when any of <paramref name="ranges"/> overlaps the sorted, coalesced <paramref name="divergent"/> list.</summary>
+    internal static bool Touches(ReadOnlySpan<ByteRange> ranges, IReadOnlyList<ByteRange> divergent)
+    {
+        foreach (ByteRange r in ranges)
+        {
+            if (Touches(r, divergent))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Whether a non-empty r overlaps one of the sorted, disjoint divergent ranges (binary search for the first one
+    // ending after r starts).
+    private static bool Touches(ByteRange r, IReadOnlyList<ByteRange> divergent)
+    {
+        int lo = 0;
+        int hi = divergent.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (divergent[mid].End <= r.Offset)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo < divergent.Count && divergent[lo].Offset < r.End && r.Length > 0;
     }
 }
