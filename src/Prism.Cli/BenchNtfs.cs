@@ -7,15 +7,18 @@ using Prism.Disks.Ntfs;
 namespace Prism.Cli;
 
 /// <summary>
-/// <c>prism bench ntfs IMAGE</c>: enumerating every file of a raw NTFS image with its sector map (open the volume, walk
-/// every directory, <see cref="NtfsVolume.GetExtents"/> per entry) against <c>ntfsls -R</c> on the same image, in the
-/// same run, interleaved. Warm: untimed runs first (page cache, JIT tiers), then the median of N. <c>--cold</c> adds one
-/// run of each after dropping the page cache (root only). <c>ntfsls -R</c> lists names from the directory indexes only;
-/// <c>ntfsls -R -l</c>, which also opens every file record as Prism must for sector maps, is timed alongside for context.
+/// <c>prism bench ntfs IMAGE</c>: enumerating every file of a raw NTFS image with its path and sector map (open the
+/// volume, <see cref="NtfsVolume.Visit"/> every directory, <see cref="NtfsFileView.GetSectorMap"/> per file: what the
+/// fleet scanner does per volume) against <c>ntfsls -R</c> on the same image, in the same run, interleaved. The object
+/// API (<see cref="NtfsVolume.Enumerate"/> + <see cref="NtfsVolume.GetExtents"/> per entry) is timed alongside, and both
+/// must count the same entries and ranges. Warm: untimed runs first (page cache, JIT tiers), then the median of N.
+/// <c>--cold</c> adds one run of each after dropping the page cache (root only). <c>ntfsls -R</c> lists names from the
+/// directory indexes only; <c>ntfsls -R -l</c>, which also opens every file record as Prism must for sector maps, is
+/// timed alongside for context.
 /// </summary>
 internal static class BenchNtfs
 {
-    private const int WarmUpRuns = 4;
+    private const int WarmUpRuns = 8;
     private const string Bash = "/bin/bash";
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
@@ -40,21 +43,32 @@ internal static class BenchNtfs
 
         string? ntfsls = skipPeers ? null : FindTool("ntfsls");
 
-        // Warm-up: fills the page cache and lets the JIT reach its optimized tier; also the counts printed below.
-        (long entries, long ranges) = EnumerateWithSectorMaps(image);
+        // Warm-up: fills the page cache and lets the JIT reach its optimized tier; also the counts printed below, which
+        // the object API must reproduce.
+        (long entries, long ranges) = VisitWithSectorMaps(image);
+        (long objectEntries, long objectRanges) = EnumerateWithSectorMaps(image);
+        if ((objectEntries, objectRanges) != (entries, ranges))
+        {
+            throw new InvalidOperationException(
+                $"Visit counted {entries} entries and {ranges} ranges, Enumerate + GetExtents {objectEntries} and {objectRanges}");
+        }
+
         for (int i = 0; i < WarmUpRuns; i++)
         {
+            VisitWithSectorMaps(image);
             EnumerateWithSectorMaps(image);
         }
 
         long peerNames = ntfsls is null ? 0 : CountNames(RunTool(ntfsls, "-R", image));
 
         var prismTimes = new List<double>(runs);
+        var objectTimes = new List<double>(runs);
         var peerTimes = new List<double>(runs);
         var longTimes = new List<double>(runs);
         for (int i = 0; i < runs; i++)
         {
-            prismTimes.Add(Time(() => EnumerateWithSectorMaps(image)));
+            prismTimes.Add(Time(() => VisitWithSectorMaps(image)));
+            objectTimes.Add(Time(() => EnumerateWithSectorMaps(image)));
             if (ntfsls is not null)
             {
                 peerTimes.Add(PeerTime(ntfsls, "-R", image));
@@ -66,7 +80,7 @@ internal static class BenchNtfs
         if (cold)
         {
             DropCaches();
-            prismCold = Time(() => EnumerateWithSectorMaps(image));
+            prismCold = Time(() => VisitWithSectorMaps(image));
             if (ntfsls is not null)
             {
                 DropCaches();
@@ -75,6 +89,7 @@ internal static class BenchNtfs
         }
 
         double prism = Median(prismTimes);
+        double objects = Median(objectTimes);
         double? peer = ntfsls is null ? null : Median(peerTimes);
         double? peerLong = ntfsls is null ? null : Median(longTimes);
         double? ratio = peer is double p ? prism / p : null;
@@ -89,9 +104,11 @@ internal static class BenchNtfs
                 ntfslsNames = ntfsls is null ? (long?)null : peerNames,
                 runs,
                 prismSeconds = prismTimes,
+                enumerateSeconds = objectTimes,
                 ntfslsSeconds = ntfsls is null ? null : peerTimes,
                 ntfslsLongSeconds = ntfsls is null ? null : longTimes,
                 prismMedianSeconds = prism,
+                enumerateMedianSeconds = objects,
                 ntfslsMedianSeconds = peer,
                 ntfslsLongMedianSeconds = peerLong,
                 ratio,
@@ -103,7 +120,8 @@ internal static class BenchNtfs
         }
 
         log.WriteLine($"image {image}: {entries} entries, {ranges} sector-map ranges" + (ntfsls is null ? string.Empty : $"; ntfsls -R lists {peerNames} names"));
-        log.WriteLine($"prism enumerate + sector maps (open included), warm: median {Ms(prism)} of {runs} [{string.Join(' ', prismTimes.Select(Ms))}]");
+        log.WriteLine($"prism walk + paths + sector maps (Visit, open included), warm: median {Ms(prism)} of {runs} [{string.Join(' ', prismTimes.Select(Ms))}]");
+        log.WriteLine($"prism Enumerate + GetExtents (an object per entry):        median {Ms(objects)} of {runs} [{string.Join(' ', objectTimes.Select(Ms))}]");
         if (peer is double pm)
         {
             log.WriteLine($"ntfsls -R >/dev/null (timed by bash), warm:       median {Ms(pm)} of {runs} [{string.Join(' ', peerTimes.Select(Ms))}]");
@@ -118,6 +136,27 @@ internal static class BenchNtfs
         }
 
         return pass ? 0 : 1;
+    }
+
+    /// <summary>What NtfsBenchmarks.VisitWithSectorMaps does: (entries, ranges); every path is looked at.</summary>
+    private static (long Entries, long Ranges) VisitWithSectorMaps(string image)
+    {
+        using var source = new FileDiskSource(image);
+        NtfsVolume volume = NtfsVolume.Open(source, image);
+        long entries = 0, ranges = 0, pathChars = 0;
+        volume.Visit((in NtfsFileView file) =>
+        {
+            NtfsSectorMap map = file.GetSectorMap();
+            entries++;
+            pathChars += file.Path.Length;
+            ranges += map.MftRecords.Length;
+            for (int i = 0; i < map.StreamCount; i++)
+            {
+                ranges += map.StreamRanges(i).Length;
+            }
+        });
+
+        return pathChars > 0 || entries == 0 ? (entries, ranges) : throw new InvalidOperationException("empty paths");
     }
 
     /// <summary>What NtfsBenchmarks.EnumerateWithSectorMaps does: (entries, ranges).</summary>

@@ -51,6 +51,25 @@ public class NtfsBenchmarks
         return ranges;
     }
 
+    /// <summary>Open the volume, visit every file with its path and sector map, no object per file (what the fleet scanner does).</summary>
+    [Benchmark]
+    public long VisitWithSectorMaps()
+    {
+        NtfsVolume volume = NtfsVolume.Open(_source!, "bench");
+        long ranges = 0;
+        volume.Visit((in NtfsFileView file) =>
+        {
+            NtfsSectorMap map = file.GetSectorMap();
+            ranges += map.MftRecords.Length + file.Path.Length;
+            for (int i = 0; i < map.StreamCount; i++)
+            {
+                ranges += map.StreamRanges(i).Length;
+            }
+        });
+
+        return ranges;
+    }
+
     /// <summary>Read /large.bin in 1 MiB blocks.</summary>
     [Benchmark]
     public long ReadLargeFile()
