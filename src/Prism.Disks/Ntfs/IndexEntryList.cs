@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Prism.Disks.Ntfs;
@@ -22,6 +23,23 @@ internal sealed class IndexEntryList
         _namesLength = 0;
     }
 
+    // UTF-16LE to chars as Encoding.Unicode decodes them (an unpaired surrogate becomes U+FFFD). Names without surrogates,
+    // nearly all, are copied as they are on a little-endian machine; the decoder handles the rest.
+    private static int Decode(ReadOnlySpan<byte> utf16, Span<char> chars)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            ReadOnlySpan<char> raw = MemoryMarshal.Cast<byte, char>(utf16);
+            if (raw.IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+            {
+                raw.CopyTo(chars);
+                return raw.Length;
+            }
+        }
+
+        return Encoding.Unicode.GetChars(utf16, chars);
+    }
+
     /// <summary>The name of <paramref name="entry"/> (an entry of this list, valid until <see cref="Clear"/>).</summary>
     public ReadOnlySpan<char> Name(in IndexEntry entry) => _names.AsSpan(entry.NameStart, entry.NameLength);
 
@@ -40,8 +58,7 @@ internal sealed class IndexEntryList
             Array.Resize(ref _entries, 2 * _entries.Length);
         }
 
-        // Unpaired surrogates decode to U+FFFD, as a string made from the same bytes would.
-        int decoded = Encoding.Unicode.GetChars(name, _names.AsSpan(_namesLength));
+        int decoded = Decode(name, _names.AsSpan(_namesLength));
         _entries[Count++] = new IndexEntry((long)(fileReference & 0x0000_FFFF_FFFF_FFFF), (ushort)(fileReference >> 48),
             FileNameAttribute.ParentRecordNumber(key), FileNameAttribute.Times(key), _namesLength, decoded);
         _namesLength += decoded;

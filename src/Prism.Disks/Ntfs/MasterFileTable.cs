@@ -41,10 +41,11 @@ internal sealed class MasterFileTable
         _clusterSize = boot.ClusterSize;
         _clusterCount = boot.ClusterCount;
         _data = data;
+        RecordCount = data.DataSize / _recordSize;
         _source = OpenStream(data, 0);
     }
 
-    public long RecordCount => _data.DataSize / _recordSize;
+    public long RecordCount { get; private set; }
 
     public int RecordSize => _recordSize;
 
@@ -139,6 +140,7 @@ internal sealed class MasterFileTable
         }
 
         _data = data;
+        RecordCount = data.DataSize / _recordSize;
         _source = OpenStream(data, 0);
     }
 

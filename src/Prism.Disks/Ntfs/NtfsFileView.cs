@@ -7,16 +7,18 @@ namespace Prism.Disks.Ntfs;
 /// </summary>
 public readonly ref struct NtfsFileView
 {
+    // A file made from an entry reads its fields there; a plain file's are in the walk's slot (not copied).
+    private static readonly PlainFile s_noPlainFile;
     private readonly NtfsVolume _volume;
     private readonly SectorMapBuffer _map;
     private readonly NtfsFileEntry? _entry;
-    private readonly PlainFile _plain;
+    private readonly ref readonly PlainFile _plain;
 
-    internal NtfsFileView(NtfsVolume volume, SectorMapBuffer map, ReadOnlySpan<char> path, in PlainFile plain)
+    internal NtfsFileView(NtfsVolume volume, SectorMapBuffer map, ReadOnlySpan<char> path, ref readonly PlainFile plain)
     {
         _volume = volume;
         _map = map;
-        _plain = plain;
+        _plain = ref plain;
         Path = path;
     }
 
@@ -25,6 +27,7 @@ public readonly ref struct NtfsFileView
         _volume = volume;
         _map = map;
         _entry = entry;
+        _plain = ref s_noPlainFile;
         Path = entry.Path;
     }
 

@@ -33,7 +33,7 @@ public sealed partial class NtfsVolume
     internal void Map(NtfsFileEntry entry, SectorMapBuffer map)
     {
         map.Clear();
-        AppendRecord(entry.RecordNumber, map);
+        long at = AppendRecord(entry.RecordNumber, map);
         foreach (long extension in entry.ExtensionRecordNumbers)
         {
             AppendRecord(extension, map);
@@ -43,7 +43,8 @@ public sealed partial class NtfsVolume
         for (int i = 0; i < entry.StreamCount; i++)
         {
             NtfsAttribute s = entry.StreamData(i);
-            AppendStream(s.IsResident, s.RecordNumber, s.ValueOffset, s.DataSize, s.IsCompressed, s.CompressionUnitLog2, s.Runs, map);
+            AppendStream(s.IsResident, s.RecordNumber, s.RecordNumber == entry.RecordNumber ? at : -1, s.ValueOffset, s.DataSize, s.IsCompressed,
+                s.CompressionUnitLog2, s.Runs, map);
             map.EndSegment();
         }
     }
@@ -52,23 +53,24 @@ public sealed partial class NtfsVolume
     internal void Map(in PlainFile file, SectorMapBuffer map)
     {
         map.Clear();
-        AppendRecord(file.RecordNumber, map);
+        long at = AppendRecord(file.RecordNumber, map);
         map.EndSegment();
         if (file.HasStream)
         {
             ref readonly AttributeLayout s = ref file.Stream;
-            AppendStream(s.IsResident, file.RecordNumber, s.ValueOffset, s.DataSize, s.IsCompressed, s.CompressionUnitLog2, s.Runs, map);
+            AppendStream(s.IsResident, file.RecordNumber, at, s.ValueOffset, s.DataSize, s.IsCompressed, s.CompressionUnitLog2, s.Runs, map);
             map.EndSegment();
         }
     }
 
-    // The ranges of one record: one when it lies whole in one $MFT run (nearly always), its pieces otherwise.
-    private void AppendRecord(long recordNumber, SectorMapBuffer map)
+    // The ranges of one record: one when it lies whole in one $MFT run (nearly always; returns its volume offset then),
+    // its pieces otherwise (returns -1).
+    private long AppendRecord(long recordNumber, SectorMapBuffer map)
     {
         if (_mft.TryGetContiguousOffset(recordNumber, out long at))
         {
             map.Add(new ByteRange(at + DiskOffset, MftRecordSize), mergeFrom: map.Count);
-            return;
+            return at;
         }
 
         int first = map.Count;
@@ -76,12 +78,15 @@ public sealed partial class NtfsVolume
         {
             map.Add(new ByteRange(r.Offset + DiskOffset, r.Length), mergeFrom: first);
         }
+
+        return -1;
     }
 
-    // The ranges of one stream's content: its resident value inside its record, or the clusters of its runs up to its
-    // data size (whole compression units for a compressed stream), adjacent runs merged.
-    private void AppendStream(bool isResident, long recordNumber, int valueOffset, long dataSize, bool isCompressed, int compressionUnitLog2,
-        ImmutableArray<DataRun> runs, SectorMapBuffer map)
+    // The ranges of one stream's content: its resident value inside its record (at recordAt when known to lie whole in
+    // one $MFT run, else -1), or the clusters of its runs up to its data size (whole compression units for a compressed
+    // stream), adjacent runs merged.
+    private void AppendStream(bool isResident, long recordNumber, long recordAt, int valueOffset, long dataSize, bool isCompressed,
+        int compressionUnitLog2, ImmutableArray<DataRun> runs, SectorMapBuffer map)
     {
         int first = map.Count;
         if (isResident)
@@ -91,9 +96,9 @@ public sealed partial class NtfsVolume
                 return;
             }
 
-            if (_mft.TryGetContiguousOffset(recordNumber, out long at))
+            if (recordAt >= 0 || _mft.TryGetContiguousOffset(recordNumber, out recordAt))
             {
-                map.Add(new ByteRange(at + valueOffset + DiskOffset, dataSize), mergeFrom: first);
+                map.Add(new ByteRange(recordAt + valueOffset + DiskOffset, dataSize), mergeFrom: first);
                 return;
             }
 

@@ -102,7 +102,7 @@ public sealed partial class NtfsVolume
                         dirPath.CopyTo(path);
                         path[dirPath.Length] = '/';
                         name.CopyTo(path.AsSpan(dirPath.Length + 1));
-                        visitor(new NtfsFileView(this, map, path.AsSpan(0, length), slot.Plain));
+                        visitor(new NtfsFileView(this, map, path.AsSpan(0, length), ref slot.Plain));
                     }
                     else
                     {
@@ -165,6 +165,17 @@ public sealed partial class NtfsVolume
         IndexEntryList entries = dir.Entries!;
         Slot[] slots = unit.Slots!;
         RecordBatch batch = unit.Batch!;
+        // Slots come from a pool uncleared: reset what says what a slot holds (a plain file's fields are only read when
+        // IsPlain says they were written).
+        for (int i = 0; i < unit.Count; i++)
+        {
+            ref Slot slot = ref slots[i];
+            slot.Loaded = false;
+            slot.IsPlain = false;
+            slot.Entry = null;
+            slot.Error = null;
+        }
+
         if (unit.BatchRead)
         {
             for (int n = 0; n < batch.Count; n++)
@@ -412,8 +423,9 @@ public sealed partial class NtfsVolume
         {
             if (unit.Slots is Slot[] slots)
             {
+                // Not cleared: the next unit resets the slots it uses (entries and exceptions are dropped there).
                 unit.Slots = null;
-                ArrayPool<Slot>.Shared.Return(slots, clearArray: true);
+                ArrayPool<Slot>.Shared.Return(slots);
             }
 
             lock (_gate)

@@ -36,8 +36,8 @@ internal sealed class RecordLayout
     {
         (RecordNumber, SequenceNumber, LinkCount, Flags, BaseRecordNumber) = (recordNumber, sequence, linkCount, flags, baseRecord);
         StandardInformation = null;
-        // Run lists of the previous record are dropped with it.
-        Array.Clear(_attributes, 0, Count);
+        // Slots past Count are not read, and Add overwrites a slot whole: nothing to clear (an old run list stays
+        // referenced until its slot is reused).
         Count = 0;
     }
 
