@@ -216,13 +216,8 @@ internal static class BenchNtfs
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    // A full collection first, untimed: the garbage of the run before (the object API leaves ~55 MB) is not billed to
-    // the run timed here.
     private static double Time(Action action)
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
         var sw = Stopwatch.StartNew();
         action();
         return sw.Elapsed.TotalSeconds;
