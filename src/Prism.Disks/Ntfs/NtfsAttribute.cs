@@ -76,37 +76,24 @@ internal sealed class NtfsAttribute
     /// <paramref name="sequence"/>: a resident one with <paramref name="value"/> (empty for a deferred $DATA value).
     /// </summary>
     public static NtfsAttribute FromLayout(in AttributeLayout a, long recordNumber, ushort sequence, string name, ReadOnlyMemory<byte> value) =>
-        a.IsResident
-            ? new NtfsAttribute
-            {
-                Type = a.Type,
-                Name = name,
-                Flags = a.Flags,
-                RecordNumber = recordNumber,
-                RecordSequence = sequence,
-                RecordOffset = a.Position,
-                IsResident = true,
-                ValueOffset = a.ValueOffset,
-                Value = value,
-                DataSize = a.DataSize,
-                AllocatedSize = a.DataSize,
-                InitializedSize = a.DataSize,
-            }
-            : new NtfsAttribute
-            {
-                Type = a.Type,
-                Name = name,
-                Flags = a.Flags,
-                RecordNumber = recordNumber,
-                RecordSequence = sequence,
-                RecordOffset = a.Position,
-                IsResident = false,
-                StartVcn = a.StartVcn,
-                LastVcn = a.LastVcn,
-                CompressionUnitLog2 = a.CompressionUnitLog2,
-                AllocatedSize = a.AllocatedSize,
-                DataSize = a.DataSize,
-                InitializedSize = a.InitializedSize,
-                Runs = a.Runs,
-            };
+        new()
+        {
+            Type = a.Type,
+            Name = name,
+            Flags = a.Flags,
+            RecordNumber = recordNumber,
+            RecordSequence = sequence,
+            RecordOffset = a.Position,
+            IsResident = a.IsResident,
+            ValueOffset = a.ValueOffset,
+            Value = value,
+            // A resident layout has no VCNs or compression unit; its sizes are the value's length.
+            StartVcn = a.StartVcn,
+            LastVcn = a.LastVcn,
+            CompressionUnitLog2 = a.CompressionUnitLog2,
+            AllocatedSize = a.IsResident ? a.DataSize : a.AllocatedSize,
+            DataSize = a.DataSize,
+            InitializedSize = a.IsResident ? a.DataSize : a.InitializedSize,
+            Runs = a.IsResident || a.Runs.IsDefault ? [] : a.Runs,
+        };
 }
