@@ -49,8 +49,6 @@ internal sealed class MasterFileTable
 
     public int RecordSize => _recordSize;
 
-    public NtfsAttribute Data => _data;
-
     /// <summary>
     /// Reads record 0 at the boot sector's $MFT LCN and assembles $MFT's $DATA runs, following its $ATTRIBUTE_LIST
     /// when the runs spill into extension records.
