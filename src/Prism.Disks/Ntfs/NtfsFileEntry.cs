@@ -10,9 +10,9 @@ public sealed class NtfsFileEntry
     private string? _name;
 
     internal NtfsFileEntry(NtfsFile file, string path, long parentRecordNumber, IReadOnlyList<NtfsStreamInfo> streams,
-        NtfsFileAttributes attributes, DateTime created, DateTime modified, DateTime mftChanged, DateTime accessed, uint? reparseTag)
+        in StandardInformation times, uint? reparseTag)
         : this(path, parentRecordNumber, file.Base.RecordNumber, file.Base.SequenceNumber, file.Base.LinkCount, file.Base.IsDirectory,
-            attributes, created, modified, mftChanged, accessed, reparseTag)
+            times, reparseTag)
     {
         ExtensionRecordNumbers = file.Extensions.IsEmpty ? [] : [.. file.Extensions.Select(x => x.RecordNumber)];
         Directory = IsDirectory ? file : null;
@@ -21,17 +21,17 @@ public sealed class NtfsFileEntry
 
     // A plain file (see PlainFile): one record, no directory, at most one (unnamed) stream, whose
     // NtfsStreamInfo list is made when first asked for.
-    internal NtfsFileEntry(in PlainFile file, string path, NtfsAttribute? soleStream,
-        NtfsFileAttributes attributes, DateTime created, DateTime modified, DateTime mftChanged, DateTime accessed)
-        : this(path, file.ParentRecordNumber, file.RecordNumber, file.SequenceNumber, file.LinkCount, isDirectory: false,
-            attributes, created, modified, mftChanged, accessed, reparseTag: null)
+    internal NtfsFileEntry(in PlainFile file, string path, NtfsAttribute? soleStream)
+        : this(path, file.ParentRecordNumber, file.RecordNumber, file.SequenceNumber, file.LinkCount, isDirectory: false, file.Times,
+            reparseTag: null)
     {
         ExtensionRecordNumbers = [];
         _soleStream = soleStream;
     }
 
+    // times: $STANDARD_INFORMATION's, or the directory entry's copy (see StandardInformation.ToDateTime for the conversion).
     private NtfsFileEntry(string path, long parentRecordNumber, long recordNumber, ushort sequenceNumber, int linkCount, bool isDirectory,
-        NtfsFileAttributes attributes, DateTime created, DateTime modified, DateTime mftChanged, DateTime accessed, uint? reparseTag)
+        in StandardInformation times, uint? reparseTag)
     {
         RecordNumber = recordNumber;
         SequenceNumber = sequenceNumber;
@@ -39,11 +39,11 @@ public sealed class NtfsFileEntry
         IsDirectory = isDirectory;
         Path = path;
         ParentRecordNumber = parentRecordNumber;
-        Attributes = attributes;
-        CreationTime = created;
-        LastWriteTime = modified;
-        MftChangeTime = mftChanged;
-        LastAccessTime = accessed;
+        Attributes = times.Attributes;
+        CreationTime = StandardInformation.ToDateTime(times.Created);
+        LastWriteTime = StandardInformation.ToDateTime(times.Modified);
+        MftChangeTime = StandardInformation.ToDateTime(times.MftChanged);
+        LastAccessTime = StandardInformation.ToDateTime(times.Accessed);
         ReparseTag = reparseTag;
     }
 

@@ -56,7 +56,7 @@ public readonly ref struct NtfsFileView
     public NtfsFileAttributes Attributes => _entry?.Attributes ?? _plain.Times.Attributes;
 
     /// <summary>Last content modification time (UTC).</summary>
-    public DateTime LastWriteTime => _entry?.LastWriteTime ?? NtfsVolume.ToTime(_plain.Times.Modified);
+    public DateTime LastWriteTime => _entry?.LastWriteTime ?? StandardInformation.ToDateTime(_plain.Times.Modified);
 
     /// <summary>Size of the unnamed $DATA stream (0 for directories and files without one).</summary>
     public long Size => _entry?.Size ?? (_plain.HasStream ? _plain.Stream.DataSize : 0);

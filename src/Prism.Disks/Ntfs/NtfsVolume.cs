@@ -19,7 +19,6 @@ public sealed partial class NtfsVolume
     private const long VolumeRecordNumber = 3;
     private const long FirstUserRecordNumber = 24;
     private const int MaxDirectoryDepth = 1024;
-    private static readonly long s_maxFileTime = DateTime.MaxValue.ToFileTimeUtc();
 
     private readonly IDiskSource _source;
     private readonly BootSector _boot;
@@ -240,9 +239,7 @@ public sealed partial class NtfsVolume
     {
         NtfsAttribute? stream = plain.HasStream
             ? NtfsAttribute.FromLayout(plain.Stream, plain.RecordNumber, plain.SequenceNumber, string.Empty, ReadOnlyMemory<byte>.Empty) : null;
-        StandardInformation si = plain.Times;
-        return new NtfsFileEntry(plain, path, stream, si.Attributes, ToTime(si.Created), ToTime(si.Modified), ToTime(si.MftChanged),
-            ToTime(si.Accessed));
+        return new NtfsFileEntry(plain, path, stream);
     }
 
     // keyTimes: the directory entry's copy of the times, used when the record has no usable $STANDARD_INFORMATION.
@@ -250,7 +247,7 @@ public sealed partial class NtfsVolume
     {
         NtfsStreamInfo[] streams = DataStreams(file);
         // $STANDARD_INFORMATION lives in the base record.
-        StandardInformation si = file.Base.StandardInformation ?? keyTimes;
+        StandardInformation times = file.Base.StandardInformation ?? keyTimes;
         uint? reparseTag = null;
         NtfsAttribute? reparse = file.First(NtfsAttributeType.ReparsePoint);
         if (reparse is not null)
@@ -262,8 +259,7 @@ public sealed partial class NtfsVolume
             }
         }
 
-        return new NtfsFileEntry(file, path, parent, streams, si.Attributes, ToTime(si.Created), ToTime(si.Modified), ToTime(si.MftChanged),
-            ToTime(si.Accessed), reparseTag);
+        return new NtfsFileEntry(file, path, parent, streams, times, reparseTag);
     }
 
     // The $DATA streams, unnamed first then by ordinal name; sizes are checked against runs so a corrupt record is
@@ -312,8 +308,6 @@ public sealed partial class NtfsVolume
         return new NtfsStreamInfo(data);
     }
 
-    internal static DateTime ToTime(long fileTime) =>
-        fileTime > 0 && fileTime <= s_maxFileTime ? DateTime.FromFileTimeUtc(fileTime) : DateTime.MinValue;
 
     private static bool IsRoot(string path) => path.Trim('/').Length == 0;
 
