@@ -100,10 +100,15 @@ internal sealed class DiskScanner
             // Visit makes no object per file: an entry, a path string or an array is made only for what is kept.
             volume.Visit((in NtfsFileView file) =>
             {
+                if (file.StreamCount == 0)
+                {
+                    return;
+                }
+
+                // The map costs no I/O and no allocation; a stream needs it for the baseline check or the baseline itself.
+                NtfsSectorMap map = file.GetSectorMap();
                 NtfsFileEntry? entry = null;
                 string? path = null;
-                NtfsSectorMap map = default;
-                bool mapped = false;
                 for (int i = 0; i < file.StreamCount; i++)
                 {
                     string name = file.StreamName(i);
@@ -115,8 +120,6 @@ internal sealed class DiskScanner
                         {
                             if (baseline is not null && baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == size)
                             {
-                                map = mapped ? map : file.GetSectorMap();
-                                mapped = true;
                                 bool sameRecords = !Touches(map.MftRecords, divergent) || SameBytes(counting, parentCounting, map.MftRecords);
                                 bool sameContent = file.IsStreamResident(i) ? sameRecords : !Touches(map.StreamRanges(i), divergent);
                                 if (sameRecords && sameContent)
@@ -132,13 +135,6 @@ internal sealed class DiskScanner
                             {
                                 pending[key] = (entry ??= file.ToEntry(), name, size);
                             }
-
-                            if (entries is not null)
-                            {
-                                map = mapped ? map : file.GetSectorMap();
-                                mapped = true;
-                                entries.Add(new StreamEntry(path ??= file.Path.ToString(), key, size, map.StreamRanges(i).ToArray()));
-                            }
                         }
                         catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
                         {
@@ -146,13 +142,8 @@ internal sealed class DiskScanner
                             continue;
                         }
                     }
-                    else if (entries is not null)
-                    {
-                        map = mapped ? map : file.GetSectorMap();
-                        mapped = true;
-                        entries.Add(new StreamEntry(path ??= file.Path.ToString(), key, size, map.StreamRanges(i).ToArray()));
-                    }
 
+                    entries?.Add(new StreamEntry(path ??= file.Path.ToString(), key, size, map.StreamRanges(i).ToArray()));
                     if (pending.ContainsKey(key) || (done.TryGetValue(key, out IReadOnlyList<EngineHit>? known) && known.Count > 0))
                     {
                         lines.Add((path ??= file.Path.ToString(), name.Length == 0 ? null : name, key));
