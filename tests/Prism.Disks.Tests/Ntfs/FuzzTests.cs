@@ -29,21 +29,7 @@ public sealed class FuzzTests(ComplexVolumeFixture fixture) : IClassFixture<Comp
         for (int iteration = 0; iteration < Iterations; iteration++)
         {
             int start = targets[rnd.Next(targets.Length)];
-            int count = 1 + rnd.Next(4);
-            var saved = new List<(int, byte)>();
-            for (int k = 0; k < count; k++)
-            {
-                // Bias towards headers and the first attributes, where lengths, offsets and run lists live.
-                int at = start + (rnd.Next(3) == 0 ? rnd.Next(structureSize) : rnd.Next(Math.Min(structureSize, 400)));
-                saved.Add((at, bytes[at]));
-                bytes[at] = rnd.Next(4) switch
-                {
-                    0 => 0,
-                    1 => 0xFF,
-                    2 => (byte)(bytes[at] ^ (1 << rnd.Next(8))),
-                    _ => (byte)rnd.Next(256),
-                };
-            }
+            List<(int At, byte Value)> saved = Mutate(bytes, start, structureSize, rnd);
 
             var one = Stopwatch.StartNew();
             try
@@ -60,10 +46,7 @@ public sealed class FuzzTests(ComplexVolumeFixture fixture) : IClassFixture<Comp
             }
 
             Assert.True(one.ElapsedMilliseconds < 5000, $"iteration {iteration} took {one.ElapsedMilliseconds} ms");
-            for (int k = saved.Count - 1; k >= 0; k--)
-            {
-                bytes[saved[k].Item1] = saved[k].Item2;
-            }
+            Restore(bytes, saved);
         }
 
         Assert.True(typedErrors > Iterations / 50, $"only {typedErrors} reported errors in {Iterations} mutations");
@@ -185,15 +168,48 @@ public sealed class FuzzTests(ComplexVolumeFixture fixture) : IClassFixture<Comp
         return errors;
     }
 
+    /// <summary>
+    /// Changes 1 to 4 bytes of the structure at <paramref name="start"/>, biased towards headers and the first attributes
+    /// (where lengths, offsets and run lists live); returns what to give to <see cref="Restore"/>.
+    /// </summary>
+    internal static List<(int At, byte Value)> Mutate(byte[] bytes, int start, int structureSize, Random rnd)
+    {
+        int count = 1 + rnd.Next(4);
+        var saved = new List<(int At, byte Value)>(count);
+        for (int k = 0; k < count; k++)
+        {
+            int at = start + (rnd.Next(3) == 0 ? rnd.Next(structureSize) : rnd.Next(Math.Min(structureSize, 400)));
+            saved.Add((at, bytes[at]));
+            bytes[at] = rnd.Next(4) switch
+            {
+                0 => 0,
+                1 => 0xFF,
+                2 => (byte)(bytes[at] ^ (1 << rnd.Next(8))),
+                _ => (byte)rnd.Next(256),
+            };
+        }
+
+        return saved;
+    }
+
+    /// <summary>Undoes <see cref="Mutate"/>, last change first.</summary>
+    internal static void Restore(byte[] bytes, List<(int At, byte Value)> saved)
+    {
+        for (int k = saved.Count - 1; k >= 0; k--)
+        {
+            bytes[saved[k].At] = saved[k].Value;
+        }
+    }
+
     // Records of files the walk reaches (base and extension records, system files included).
-    private static int[] LiveRecords(byte[] bytes)
+    internal static int[] LiveRecords(byte[] bytes)
     {
         NtfsVolume volume = NtfsVolume.Open(new MemoryDiskSource(bytes), "clean");
         return [.. volume.Enumerate(includeSystemFiles: true).SelectMany(e => volume.GetExtents(e).MftRecords)
             .Where(r => bytes.AsSpan((int)r.Offset, 4).SequenceEqual("FILE"u8)).Select(r => (int)r.Offset).Distinct()];
     }
 
-    private static int[] FindStructures(byte[] bytes, string signature)
+    internal static int[] FindStructures(byte[] bytes, string signature)
     {
         byte[] sig = System.Text.Encoding.ASCII.GetBytes(signature);
         var found = new List<int>();

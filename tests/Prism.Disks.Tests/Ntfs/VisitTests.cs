@@ -205,7 +205,7 @@ tag(m + '/rp/dir', 0x8000009A, b'directory reparse data')
     {
         complex.RequireImage();
         // Most INDX signatures on this volume are stale blocks of the deleted /fill directory: corrupting them changes nothing.
-        int[] blocks = FindStructures(complex.Bytes!, "INDX");
+        int[] blocks = FuzzTests.FindStructures(complex.Bytes!, "INDX");
         int reported = 0;
         foreach (int block in blocks)
         {
@@ -227,7 +227,7 @@ tag(m + '/rp/dir', 0x8000009A, b'directory reparse data')
         complex.RequireImage();
         byte[] bytes = (byte[])complex.Bytes!.Clone();
         NtfsVolume clean = NtfsVolume.Open(new MemoryDiskSource(complex.Bytes!), "clean");
-        int[] targets = signature == "FILE" ? LiveRecords(clean, bytes) : FindStructures(bytes, signature);
+        int[] targets = signature == "FILE" ? FuzzTests.LiveRecords(bytes) : FuzzTests.FindStructures(bytes, signature);
         Assert.True(targets.Length > 10, $"too few {signature} structures");
         int structureSize = signature == "FILE" ? clean.MftRecordSize : clean.IndexBlockSize;
         var rnd = new Random(seed);
@@ -236,28 +236,11 @@ tag(m + '/rp/dir', 0x8000009A, b'directory reparse data')
         for (int iteration = 0; iteration < Iterations; iteration++)
         {
             int start = targets[rnd.Next(targets.Length)];
-            var saved = new List<(int At, byte Value)>();
-            for (int k = 1 + rnd.Next(4); k > 0; k--)
-            {
-                // As FuzzTests: biased towards headers and the first attributes.
-                int at = start + (rnd.Next(3) == 0 ? rnd.Next(structureSize) : rnd.Next(Math.Min(structureSize, 400)));
-                saved.Add((at, bytes[at]));
-                bytes[at] = rnd.Next(4) switch
-                {
-                    0 => 0,
-                    1 => 0xFF,
-                    2 => (byte)(bytes[at] ^ (1 << rnd.Next(8))),
-                    _ => (byte)rnd.Next(256),
-                };
-            }
-
+            List<(int At, byte Value)> saved = FuzzTests.Mutate(bytes, start, structureSize, rnd);
             List<string> events = AssertSameEvents(bytes, "/", recursive: true, includeSystemFiles: true,
                 $"seed {seed} iteration {iteration} ({signature} at 0x{start:X})");
             reported += events.Count(e => !e.StartsWith("file ", StringComparison.Ordinal));
-            for (int k = saved.Count - 1; k >= 0; k--)
-            {
-                bytes[saved[k].At] = saved[k].Value;
-            }
+            FuzzTests.Restore(bytes, saved);
         }
 
         Assert.True(reported > Iterations / 50, $"only {reported} errors in {Iterations} mutations: the comparison saw too few");
@@ -711,26 +694,6 @@ tag(m + '/rp/dir', 0x8000009A, b'directory reparse data')
         volume.Enumerate(recursive: false).Where(e => e.IsDirectory && !e.IsReparsePoint)
             .MaxBy(e => volume.Enumerate(e.Path).Count())!.Path;
 
-    // Offsets of the file records the walk reaches (base and extension records, system files included).
-    private static int[] LiveRecords(NtfsVolume volume, byte[] bytes) =>
-        [.. volume.Enumerate(includeSystemFiles: true).SelectMany(e => volume.GetExtents(e).MftRecords)
-            .Where(r => bytes.AsSpan((int)r.Offset, 4).SequenceEqual("FILE"u8)).Select(r => (int)r.Offset).Distinct()];
-
-    private static int[] FindStructures(byte[] bytes, string signature)
-    {
-        byte[] sig = Encoding.ASCII.GetBytes(signature);
-        var found = new List<int>();
-        for (int at = 0; at + 4096 <= bytes.Length; at += 512)
-        {
-            if (bytes.AsSpan(at, 4).SequenceEqual(sig))
-            {
-                found.Add(at);
-            }
-        }
-
-        return [.. found];
-    }
-
     /// <summary>
     /// An <see cref="IDiskSource"/> that records which threads read, how many reads run at a time, and reads after
     /// it was disposed (which throw <see cref="ObjectDisposedException"/>).
@@ -838,14 +801,14 @@ tag(m + '/rp/dir', 0x8000009A, b'directory reparse data')
             record[offset + 0x18] = 0x10;
             record[offset + 0x19] = 0;
             images.Add(("corrupt record", record));
-            foreach (int block in FindStructures(complex.Bytes!, "INDX"))
+            foreach (int block in FuzzTests.FindStructures(complex.Bytes!, "INDX"))
             {
                 byte[] index = (byte[])complex.Bytes!.Clone();
                 index[block] = (byte)'X';
                 images.Add(($"INDX at 0x{block:X}", index));
             }
 
-            int[] records = LiveRecords(clean, complex.Bytes!);
+            int[] records = FuzzTests.LiveRecords(complex.Bytes!);
             var rnd = new Random(5);
             for (int i = 0; i < 60; i++)
             {
