@@ -601,7 +601,7 @@ public sealed partial class NtfsVolume
                 }
                 else
                 {
-                    unit.BatchRead = unit.Batch!.TryRead(0, unit.Batch.Count);
+                    unit.BatchRead = unit.Batch!.TryRead();
                     _volume.FillSlots(unit, worker.Layout, _recursive);
                 }
             }

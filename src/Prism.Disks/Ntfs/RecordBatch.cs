@@ -4,11 +4,11 @@ namespace Prism.Disks.Ntfs;
 
 /// <summary>
 /// The base records that up to <see cref="Capacity"/> directory entries point to, as slots in record order: each
-/// distinct record inside $MFT gets one slot, owned by the first entry naming it. A range of slots is read with few
-/// large reads (neighbours on $MFT share one) into one reused buffer, then each slot is parsed once (fixups are applied
-/// in place). Entries without a slot (a record outside $MFT, a second name of a record) are left to
+/// distinct record inside $MFT gets one slot, owned by the first entry naming it. The slots are read with few large
+/// reads (neighbours on $MFT share one) into one reused buffer, then each slot is parsed once (fixups are applied in
+/// place). Entries without a slot (a record outside $MFT, a second name of a record) are left to
 /// <see cref="MasterFileTable.LoadFile(long, ushort?)"/>, so results and errors are the same as loading one by one.
-/// Distinct slot ranges may be read and parsed concurrently; <see cref="Load"/> may not overlap anything.
+/// One thread at a time uses a batch.
 /// </summary>
 internal sealed class RecordBatch : IDisposable
 {
@@ -82,15 +82,14 @@ internal sealed class RecordBatch : IDisposable
     }
 
     /// <summary>
-    /// Reads slots [<paramref name="from"/>, <paramref name="to"/>); false when a read fails, whatever the failure: the
-    /// records are then loaded one by one, where the same failure surfaces (or not) at the entry it belongs to.
+    /// Reads every slot; false when a read fails, whatever the failure: the records are then loaded one by one, where the
+    /// same failure surfaces (or not) at the entry it belongs to.
     /// </summary>
-    public bool TryRead(int from, int to)
+    public bool TryRead()
     {
-        int size = _mft.RecordSize;
         try
         {
-            _mft.ReadRaw(_numbers.AsSpan(from, to - from), _raw.AsSpan(from * size, (to - from) * size));
+            _mft.ReadRaw(_numbers.AsSpan(0, Count), _raw.AsSpan(0, Count * _mft.RecordSize));
             return true;
         }
         catch (Exception)
