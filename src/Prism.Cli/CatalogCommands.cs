@@ -17,14 +17,14 @@ internal static class CatalogCommands
           prism clone new GOLDEN --count N --prefix P [--dir D] [--owner O]
           prism clone list [--json]                   with each clone's divergence
           prism clone reset NAME                      discard the clone's changes (same path, same disk id)
-          prism clone remove NAME
+          prism clone remove NAME [--forget]          --forget: drop the record of a clone whose file is missing
           prism clone merge NAME                      into its parent clone, only when it has no other children
           prism clone promote NAME --name NEW [--path P]   flatten into a new sealed golden
           prism catalog verify [--repair] [--json]
         every command takes --catalog F (default: $PRISM_CATALOG, else a per-user file)
         """;
 
-    private static readonly HashSet<string> s_flags = new(StringComparer.Ordinal) { "--json", "--force", "--repair", "--quiet" };
+    private static readonly HashSet<string> s_flags = new(StringComparer.Ordinal) { "--json", "--force", "--repair", "--quiet", "--forget" };
     private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
 
     public static int Run(string group, string[] args, TextWriter stdout, TextWriter stderr)
@@ -46,7 +46,7 @@ internal static class CatalogCommands
             ("clone", "new") => CloneNew(a, manager, stdout, stderr),
             ("clone", "list") => CloneList(a, manager, stdout),
             ("clone", "reset") => Simple(a, stdout, manager.ResetClone, "reset"),
-            ("clone", "remove") => Simple(a, stdout, manager.RemoveClone, "removed"),
+            ("clone", "remove") => CloneRemove(a, manager, stdout),
             ("clone", "merge") => Simple(a, stdout, n => manager.MergeClone(n), "merged into its parent:"),
             ("clone", "promote") => Promote(a, manager, stdout),
             ("catalog", "verify") => Verify(a, manager, stdout),
@@ -61,6 +61,12 @@ internal static class CatalogCommands
         action(name);
         stdout.WriteLine($"{done} {name}");
         return 0;
+    }
+
+    private static int CloneRemove(CliArgs a, CloneManager m, TextWriter stdout)
+    {
+        bool forget = a.Flag("--forget");
+        return Simple(a, stdout, n => m.RemoveClone(n, forget), forget ? "forgot" : "removed");
     }
 
     private static int GoldenRemove(CliArgs a, CloneManager m, TextWriter stdout)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
 using Prism.Provisioner.Catalog;
 using Prism.Testing;
@@ -155,5 +156,58 @@ public sealed class PwshTests : IDisposable
         Assert.Equal(["web-0001", "web-0002"], catalog.Clones().Select(c => c.Name).Order(StringComparer.Ordinal));
         Assert.Equal("gold", Assert.Single(catalog.Goldens()).Name);
         Assert.False(File.Exists(_dir.File("web-0003.vhdx")));
+    }
+    [SkippableFact]
+    public void Pwsh769_RemoveAndResetHonourTheJournal_KilledMidwayThenRepaired()
+    {
+        RequirePwsh();
+        string cat = _dir.File("catalog.db");
+        string golden = _dir.File("golden.vhdx");
+        VhdxDisk.Create(golden, new VhdxCreateOptions { VirtualSize = 16 << 20, BlockSize = 1 << 20 });
+        using PrismCatalog catalog = PrismCatalog.Open(cat);
+        var manager = new Prism.Provisioner.Cloning.CloneManager(catalog);
+        manager.AddGolden(golden, "gold");
+        manager.NewClones("gold", ["c1", "c2"]);
+        using (VhdxDisk c1 = VhdxDisk.Open(_dir.File("c1.vhdx"), new VhdxOpenOptions { Writable = true }))
+        {
+            c1.Write(Enumerable.Range(0, 65536).Select(i => (byte)(i * 7)).ToArray(), 3 << 20);
+            c1.Flush();
+        }
+
+        string content = Sha(_dir.File("c1.vhdx"));
+
+        ProcessResult PwshKilledAt(string step, string command)
+        {
+            string script = $"$ErrorActionPreference = 'Stop'; Import-Module '{Path.Combine(ModuleDirectory, "Prism.psd1")}'; "
+                + $"$env:PRISM_TEST_KILL_AT = '{step}'; {command} -Catalog '{cat}' -Confirm:$false; 'survived'";
+            return Oracle.Run("dotnet", ["tool", "run", "pwsh", "-NoProfile", "-NonInteractive", "-Command", script],
+                check: false, workingDirectory: RepoRoot, timeoutMs: 120_000);
+        }
+
+        // Killed after the clone was moved aside: the journal holds it, so another cmdlet is refused until repair.
+        ProcessResult killed = PwshKilledAt("remove:moved", "Remove-PrismClone c1");
+        Assert.True(killed.ExitCode != 0 && !killed.StdOut.Contains("survived", StringComparison.Ordinal), killed.StdOut + killed.StdErr);
+        Assert.False(File.Exists(_dir.File("c1.vhdx")));
+        ProcessResult busy = Pwsh($"try {{ Reset-PrismClone c1 -Catalog '{cat}' -Confirm:$false; 'no error' }} catch {{ $_.FullyQualifiedErrorId }}");
+        Assert.StartsWith("PrismCatalogBusy", busy.StdOut.Trim(), StringComparison.Ordinal);
+
+        var problems = manager.Verify(true);
+        Assert.Equal("interrupted-operation", Assert.Single(problems).Kind);
+        Assert.Equal(content, Sha(_dir.File("c1.vhdx")));
+
+        killed = PwshKilledAt("reset:created", "Reset-PrismClone c1");
+        Assert.True(killed.ExitCode != 0 && !killed.StdOut.Contains("survived", StringComparison.Ordinal), killed.StdOut + killed.StdErr);
+        Assert.Equal("interrupted-operation", Assert.Single(manager.Verify(true)).Kind);
+        Assert.Equal(content, Sha(_dir.File("c1.vhdx")));
+        Assert.Empty(manager.Verify(false));
+        Assert.Equal(["c1", "c2"], catalog.Clones().Select(c => c.Name));
+    }
+
+    private static string Sha(string path)
+    {
+        using VhdxDisk d = VhdxDisk.Open(path);
+        byte[] all = new byte[d.VirtualSize];
+        d.ReadExactly(all, 0);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(all));
     }
 }

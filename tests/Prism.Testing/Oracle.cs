@@ -77,7 +77,7 @@ public static class Oracle
 
     /// <summary>Runs a process to completion and captures its output; throws when <paramref name="check"/> and the exit code is not 0.</summary>
     public static ProcessResult Run(string fileName, IEnumerable<string> args, bool check = true, string? stdin = null,
-        string? workingDirectory = null, int timeoutMs = 600_000)
+        string? workingDirectory = null, int timeoutMs = 600_000, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -90,6 +90,11 @@ public static class Oracle
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach ((string k, string v) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
         }
 
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {fileName}");

@@ -13,6 +13,10 @@ public sealed class RemovePrismCloneCommand : PrismCatalogCmdletBase
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = null!;
 
+    /// <summary>Drop the catalog record only (a clone whose file is missing); the file, wherever it is, is left alone.</summary>
+    [Parameter]
+    public SwitchParameter Forget { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -23,12 +27,12 @@ public sealed class RemovePrismCloneCommand : PrismCatalogCmdletBase
             {
                 n = NameOrResolvedPath(name);
                 RefuseGolden(n, "removing");
-                if (!ShouldProcess(FindClone(n)?.Path ?? n, "Remove clone (delete its file and catalog record)"))
+                if (!ShouldProcess(FindClone(n)?.Path ?? n, Forget ? "Forget clone (drop its catalog record, leave any file)" : "Remove clone (delete its file and catalog record)"))
                 {
                     continue;
                 }
 
-                Manager.RemoveClone(n);
+                Manager.RemoveClone(n, Forget);
             }
             catch (Exception e) when (IsExpected(e))
             {

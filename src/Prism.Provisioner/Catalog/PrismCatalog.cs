@@ -4,8 +4,9 @@ using Microsoft.Data.Sqlite;
 namespace Prism.Provisioner.Catalog;
 
 /// <summary>
-/// The provisioner's catalog: one SQLite file in WAL mode holding golden images, clones and scan runs.
-/// Writers take an immediate transaction, so two processes creating clones at once serialize on the catalog.
+/// The provisioner's catalog: one SQLite file in WAL mode holding golden images, clones, scan runs and the journal of
+/// operations in progress (<see cref="OperationJournal"/>). Writers take an immediate transaction, so two processes
+/// creating clones at once serialize on the catalog.
 /// </summary>
 public sealed class PrismCatalog : IDisposable
 {
@@ -60,6 +61,9 @@ public sealed class PrismCatalog : IDisposable
             CREATE TABLE IF NOT EXISTS scan_runs (
                 id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, finished TEXT NOT NULL, report_path TEXT,
                 clones INTEGER NOT NULL, findings INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS operations (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, plan TEXT NOT NULL, phase TEXT NOT NULL,
+                pid INTEGER NOT NULL, host TEXT NOT NULL, started TEXT NOT NULL);
             """;
         cmd.ExecuteNonQuery();
         return catalog;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Prism.Disks.Errors;
 using Prism.Disks.IO;
@@ -19,33 +20,89 @@ public sealed record CloneStatus(CloneRecord Record, bool Exists, long Allocated
 }
 
 /// <summary>One finding of <see cref="CloneManager.Verify"/>.</summary>
-/// <param name="Kind">missing-file, unregistered-child, golden-modified, golden-unsealed, leftover-temp, broken-chain.</param>
+/// <param name="Kind">missing-file, unregistered-child, golden-modified, golden-unsealed, leftover-temp, broken-chain, interrupted-operation.</param>
 /// <param name="Path">The file concerned.</param>
 /// <param name="Message">What is wrong.</param>
 /// <param name="Repaired">True when repair mode fixed it.</param>
 public sealed record CatalogProblem(string Kind, string Path, string Message, bool Repaired);
 
 /// <summary>
-/// Golden images and clone lifecycle over a <see cref="PrismCatalog"/>. Every operation is all-or-nothing: files are
-/// made under temporary names and renamed into place, the catalog transaction comes last, and a failure removes what
-/// the operation created.
+/// Golden images and clone lifecycle over a <see cref="PrismCatalog"/>. Every multi-step operation is journaled
+/// (<see cref="OperationJournal"/>): its plan — every file it will create, move aside or replace — is committed to the
+/// catalog before it touches a file, it holds a lease while it runs, and its catalog change is its commit point. A
+/// failure, or the death of the process at any point, is undone (or, after the commit point, finished) by the same
+/// recovery code, run by the operation itself or later by <see cref="Verify"/> with repair; both leave every clone fully
+/// as before or fully as after, and neither deletes a file that holds the only copy of a clone's data.
 /// </summary>
-public sealed class CloneManager
+public sealed partial class CloneManager
 {
     private const string TempMarker = ".prism-tmp";
     private readonly PrismCatalog _catalog;
+    private readonly OperationJournal _journal;
+    private static readonly string? s_killAt = Environment.GetEnvironmentVariable("PRISM_TEST_KILL_AT");
 
     /// <summary>Manages the golden images and clones recorded in <paramref name="catalog"/>.</summary>
     public CloneManager(PrismCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         _catalog = catalog;
+        _journal = new OperationJournal(catalog);
     }
 
     /// <summary>Test hook: called at each step of an operation (e.g. "clone-new:file:3"); throwing there simulates a failure.</summary>
     internal Action<string>? FaultPoint { get; set; }
 
-    private void Step(string name) => FaultPoint?.Invoke(name);
+    /// <summary>
+    /// A step boundary of an operation. Tests inject a failure here (<see cref="FaultPoint"/>), or kill the process here
+    /// with SIGKILL by naming the step in <c>PRISM_TEST_KILL_AT</c> (a test hook: the kill tests run the real CLI and pwsh).
+    /// </summary>
+    private void Step(string name)
+    {
+        FaultPoint?.Invoke(name);
+        if (s_killAt is not null && string.Equals(s_killAt, name, StringComparison.Ordinal))
+        {
+            using Process self = Process.GetCurrentProcess();
+            self.Kill();
+            Thread.Sleep(Timeout.Infinite);
+        }
+    }
+
+    /// <summary>
+    /// Runs a journaled operation: records <paramref name="plan"/> (with <paramref name="check"/> in the same transaction),
+    /// runs <paramref name="body"/> under the lease, and on any failure runs the recovery repair would run.
+    /// </summary>
+    private T Run<T>(OperationPlan plan, Func<OperationLease, T> body, Action<SqliteConnection, SqliteTransaction>? check = null)
+    {
+        using OperationLease lease = _journal.Begin(plan, check);
+        try
+        {
+            Step(plan.Kind + ":journaled");
+            T result = body(lease);
+            _journal.Complete(lease.Id);
+            return result;
+        }
+        catch
+        {
+            // Not an exception filter: the failed step's own using blocks (open disks, the catalog transaction) must be
+            // closed before recovery touches the same files and the catalog.
+            TryRecover(lease);
+            throw;
+        }
+    }
+
+    /// <summary>Undoes (or finishes) a failed operation in place; what it cannot do is left in the journal for repair.</summary>
+    private void TryRecover(OperationLease lease)
+    {
+        try
+        {
+            Recover(lease.Plan, lease.Committed);
+            _journal.Complete(lease.Id);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException or DiskFormatException)
+        {
+            // Left in the journal: the lease is released when this operation ends, and repair finishes the job.
+        }
+    }
 
     /// <summary>Checks a disk, records its identity and seals it (read-only).</summary>
     /// <exception cref="ProvisionerException">The disk is inconsistent, differencing, or already registered.</exception>
@@ -54,58 +111,52 @@ public sealed class CloneManager
         string full = Path.GetFullPath(path);
         name ??= Path.GetFileNameWithoutExtension(full);
         ValidateName(name);
-        GoldenImage golden;
-        using (VhdxDisk disk = VhdxDisk.Open(full))
+        GoldenImage golden = InspectGolden(full, name);
+        var plan = new OperationPlan { Kind = "golden-add", Exclusive = [name], Name = name, Path = full, WasSealed = VhdxDisk.IsSealed(full) };
+        return Run(plan, lease =>
         {
-            if (disk.Type == VhdxDiskType.Differencing)
-            {
-                throw new ProvisionerException("PrismGoldenIsDifferencing",
-                    $"{full} is a differencing disk; a golden image must stand alone (promote the clone first)");
-            }
-
-            var errors = disk.CheckChain().Where(i => i.Issue.Severity == VhdxCheckSeverity.Error).ToList();
-            if (errors.Count > 0)
-            {
-                throw new ProvisionerException("PrismGoldenInvalid", $"{full} failed its check: {errors[0].Issue.Message}");
-            }
-
-            golden = new GoldenImage(name, full, disk.DiskId, disk.DataWriteGuid, disk.VirtualSize, DateTime.UtcNow);
-        }
-
-        bool wasSealed = VhdxDisk.IsSealed(full);
-        FileSealing.Seal(full);
-        try
-        {
+            FileSealing.Seal(full);
             Step("golden-add:sealed");
-            _catalog.InTransaction((c, tx) =>
-            {
-                using SqliteCommand cmd = PrismCatalog.Command(c, tx,
-                    "INSERT INTO goldens (name, path, disk_id, data_write_guid, virtual_size, sealed_at) VALUES ($n, $p, $d, $w, $s, $t);",
-                    ("$n", name), ("$p", full), ("$d", golden.DiskId.ToString("D")), ("$w", golden.DataWriteGuid.ToString("D")),
-                    ("$s", golden.VirtualSize), ("$t", PrismCatalog.Time(golden.SealedAt)));
-                return cmd.ExecuteNonQuery();
-            });
-        }
-        catch (SqliteException e) when (e.SqliteErrorCode == 19)
-        {
-            Unseal(full, wasSealed);
-            throw new ProvisionerException("PrismGoldenExists", $"a golden named {name} or at {full} is already registered", e);
-        }
-        catch
-        {
-            Unseal(full, wasSealed);
-            throw;
-        }
-
-        return golden;
+            _journal.Commit(lease, (c, tx) => InsertGolden(c, tx, golden), complete: false);
+            lease.Committed = true;
+            return golden;
+        }, (c, tx) => RefuseExistingGolden(c, tx, name, full));
     }
 
-    private static void Unseal(string path, bool wasSealed)
+    private static GoldenImage InspectGolden(string full, string name)
     {
-        if (!wasSealed)
+        using VhdxDisk disk = VhdxDisk.Open(full);
+        if (disk.Type == VhdxDiskType.Differencing)
         {
-            FileSealing.Unseal(path);
+            throw new ProvisionerException("PrismGoldenIsDifferencing",
+                $"{full} is a differencing disk; a golden image must stand alone (promote the clone first)");
         }
+
+        var errors = disk.CheckChain().Where(i => i.Issue.Severity == VhdxCheckSeverity.Error).ToList();
+        if (errors.Count > 0)
+        {
+            throw new ProvisionerException("PrismGoldenInvalid", $"{full} failed its check: {errors[0].Issue.Message}");
+        }
+
+        return new GoldenImage(name, full, disk.DiskId, disk.DataWriteGuid, disk.VirtualSize, DateTime.UtcNow);
+    }
+
+    private static void RefuseExistingGolden(SqliteConnection c, SqliteTransaction tx, string name, string full)
+    {
+        if (PrismCatalog.ReadGoldens(c, tx, "SELECT name, path, disk_id, data_write_guid, virtual_size, sealed_at FROM goldens WHERE name = $n OR path = $p;",
+                ("$n", name), ("$p", full)).Count > 0)
+        {
+            throw new ProvisionerException("PrismGoldenExists", $"a golden named {name} or at {full} is already registered");
+        }
+    }
+
+    private static int InsertGolden(SqliteConnection c, SqliteTransaction tx, GoldenImage golden)
+    {
+        using SqliteCommand cmd = PrismCatalog.Command(c, tx,
+            "INSERT INTO goldens (name, path, disk_id, data_write_guid, virtual_size, sealed_at) VALUES ($n, $p, $d, $w, $s, $t);",
+            ("$n", golden.Name), ("$p", golden.Path), ("$d", golden.DiskId.ToString("D")), ("$w", golden.DataWriteGuid.ToString("D")),
+            ("$s", golden.VirtualSize), ("$t", PrismCatalog.Time(golden.SealedAt)));
+        return cmd.ExecuteNonQuery();
     }
 
     /// <summary>The golden called <paramref name="nameOrPath"/> (catalog name or file path).</summary>
@@ -121,24 +172,45 @@ public sealed class CloneManager
     public void RemoveGolden(string nameOrPath, bool force)
     {
         GoldenImage golden = GetGolden(nameOrPath);
-        int clones = _catalog.Clones().Count(c => c.Golden == golden.Name);
-        if (clones > 0 && !force)
+        List<string> clones = _catalog.Clones().Where(c => c.Golden == golden.Name).Select(c => c.Name).ToList();
+        if (clones.Count > 0 && !force)
         {
             throw new ProvisionerException("PrismGoldenHasClones",
-                $"golden {golden.Name} has {clones} clone(s); remove them first or use --force (the golden stays sealed)");
+                $"golden {golden.Name} has {clones.Count} clone(s); remove them first or use --force (the golden stays sealed)");
         }
 
-        _catalog.InTransaction((c, tx) =>
+        var plan = new OperationPlan
         {
-            using SqliteCommand del1 = PrismCatalog.Command(c, tx, "DELETE FROM clones WHERE golden = $g;", ("$g", golden.Name));
-            del1.ExecuteNonQuery();
-            using SqliteCommand del2 = PrismCatalog.Command(c, tx, "DELETE FROM goldens WHERE name = $g;", ("$g", golden.Name));
-            return del2.ExecuteNonQuery();
+            Kind = "golden-remove",
+            Exclusive = [golden.Name, .. clones],
+            Name = golden.Name,
+            Path = golden.Path,
+            Unseal = clones.Count == 0,
+        };
+        Run(plan, lease =>
+        {
+            _journal.Commit(lease, (c, tx) =>
+            {
+                using SqliteCommand count = PrismCatalog.Command(c, tx, "SELECT COUNT(*) FROM clones WHERE golden = $g;", ("$g", golden.Name));
+                if (Convert.ToInt64(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != clones.Count)
+                {
+                    throw new ProvisionerException("PrismCatalogBusy", $"golden {golden.Name} gained clones while it was being removed; try again");
+                }
+
+                using SqliteCommand del1 = PrismCatalog.Command(c, tx, "DELETE FROM clones WHERE golden = $g;", ("$g", golden.Name));
+                del1.ExecuteNonQuery();
+                using SqliteCommand del2 = PrismCatalog.Command(c, tx, "DELETE FROM goldens WHERE name = $g;", ("$g", golden.Name));
+                return del2.ExecuteNonQuery();
+            }, complete: false);
+            lease.Committed = true;
+            Step("golden-remove:committed");
+            if (plan.Unseal && File.Exists(golden.Path))
+            {
+                FileSealing.Unseal(golden.Path);
+            }
+
+            return 0;
         });
-        if (clones == 0 && File.Exists(golden.Path))
-        {
-            FileSealing.Unseal(golden.Path);
-        }
     }
 
     /// <summary>Names <paramref name="prefix"/>-0001, -0002, ... continuing after the highest one already in the catalog.</summary>
@@ -183,28 +255,37 @@ public sealed class CloneManager
             throw new ArgumentException("clone names must be unique", nameof(names));
         }
 
-        (string parentPath, string goldenName) = ResolveParent(parent);
+        (string parentPath, string parentName, string goldenName) = ResolveParent(parent);
         string dir = Path.GetFullPath(directory ?? Path.GetDirectoryName(parentPath)!);
-        var created = new List<string>();
-        var records = new List<CloneRecord>();
-        try
+        List<string> paths = names.Select(n => Path.Combine(dir, n + ".vhdx")).ToList();
+        var plan = new OperationPlan
         {
-            using VhdxDisk parentDisk = VhdxDisk.Open(parentPath);
-            var options = new VhdxDifferencingOptions { Durable = false };
-            for (int i = 0; i < names.Count; i++)
+            Kind = "clone-new",
+            Shared = [parentName],
+            Exclusive = [.. names],
+            Name = parentName,
+            ParentPath = parentPath,
+            NewFiles = paths,
+        };
+        return Run(plan, lease =>
+        {
+            var records = new List<CloneRecord>(names.Count);
+            using (VhdxDisk parentDisk = VhdxDisk.Open(parentPath))
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                string path = Path.Combine(dir, names[i] + ".vhdx");
-                VhdxDisk.CreateDifferencing(path, parentDisk, options);
-                created.Add(path);
-                records.Add(new CloneRecord(names[i], path, goldenName, parentPath, owner, DateTime.UtcNow));
-                Step($"clone-new:file:{i}");
-                progress?.Report(i + 1);
+                var options = new VhdxDifferencingOptions { Durable = false };
+                for (int i = 0; i < names.Count; i++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    VhdxDisk.CreateDifferencing(paths[i], parentDisk, options);
+                    records.Add(new CloneRecord(names[i], paths[i], goldenName, parentPath, owner, DateTime.UtcNow));
+                    Step($"clone-new:file:{i}");
+                    progress?.Report(i + 1);
+                }
             }
 
-            FileSealing.MakeDurable(created);
+            FileSealing.MakeDurable(paths);
             Step("clone-new:durable");
-            _catalog.InTransaction((c, tx) =>
+            _journal.Commit(lease, (c, tx) =>
             {
                 foreach (CloneRecord r in records)
                 {
@@ -216,41 +297,47 @@ public sealed class CloneManager
 
                 Step("clone-new:before-commit");
                 return 0;
-            });
-        }
-        catch (Exception e)
+            }, complete: false);
+            lease.Committed = true;
+            return (IReadOnlyList<CloneRecord>)records;
+        }, (c, tx) =>
         {
-            foreach (string p in created)
+            var taken = new HashSet<string>(StringComparer.Ordinal);
+            foreach (CloneRecord r in PrismCatalog.ReadClones(c, tx, "SELECT name, path, golden, parent_path, owner, created FROM clones;"))
             {
-                TryDelete(p);
+                taken.Add(r.Name);
+                taken.Add(r.Path);
             }
 
-            if (e is SqliteException { SqliteErrorCode: 19 })
+            string? clash = names.Concat(paths).FirstOrDefault(taken.Contains);
+            if (clash is not null)
             {
-                throw new ProvisionerException("PrismCloneExists", $"a clone with one of these names or paths is already registered: {e.Message}", e);
+                throw new ProvisionerException("PrismCloneExists", $"a clone named or at {clash} is already registered");
             }
 
-            throw;
-        }
-
-        return records;
+            string? existing = paths.FirstOrDefault(p => File.Exists(p) || Directory.Exists(p));
+            if (existing is not null)
+            {
+                throw new ProvisionerException("PrismCloneExists", $"{existing}: already exists; Prism does not overwrite a file it did not make");
+            }
+        });
     }
 
-    /// <summary>Catalog name of a golden or clone, or a path: the parent file and the golden at the root of its chain.</summary>
-    private (string ParentPath, string Golden) ResolveParent(string parent)
+    /// <summary>Catalog name of a golden or clone, or a path: the parent file, its catalog name and the golden at the root of its chain.</summary>
+    private (string ParentPath, string ParentName, string Golden) ResolveParent(string parent)
     {
         string full = Path.GetFullPath(parent);
         GoldenImage? golden = _catalog.Goldens().FirstOrDefault(g => g.Name == parent || g.Path == full);
         if (golden is not null)
         {
             CheckGoldenUnchanged(golden);
-            return (golden.Path, golden.Name);
+            return (golden.Path, golden.Name, golden.Name);
         }
 
         CloneRecord? clone = _catalog.Clones().FirstOrDefault(c => c.Name == parent || c.Path == full);
         if (clone is not null)
         {
-            return (clone.Path, clone.Golden);
+            return (clone.Path, clone.Name, clone.Golden);
         }
 
         throw new ProvisionerException("PrismGoldenNotFound", $"'{parent}' is neither a golden image nor a clone in the catalog {_catalog.Path}");
@@ -274,7 +361,7 @@ public sealed class CloneManager
         {
             if (!File.Exists(c.Path))
             {
-                list.Add(new CloneStatus(c, false, 0, 0, "file missing"));
+                list.Add(new CloneStatus(c, false, 0, 0, Directory.Exists(Path.GetDirectoryName(c.Path)) ? "file missing" : "directory missing"));
                 continue;
             }
 
@@ -312,17 +399,26 @@ public sealed class CloneManager
         throw new ProvisionerException("PrismCloneNotFound", $"no clone named or at '{nameOrPath}' in the catalog {_catalog.Path}");
     }
 
-    private List<CloneRecord> ChildrenOf(string path) => _catalog.Clones().Where(c => c.ParentPath == path).ToList();
+    /// <summary>The check, run inside an operation's journal transaction, that <paramref name="clone"/> has no children.</summary>
+    private static Action<SqliteConnection, SqliteTransaction> RefuseChildren(CloneRecord clone, string why) => (c, tx) =>
+    {
+        List<CloneRecord> children = PrismCatalog.ReadClones(c, tx,
+            "SELECT name, path, golden, parent_path, owner, created FROM clones WHERE parent_path = $p;", ("$p", clone.Path));
+        if (children.Count > 0)
+        {
+            throw new ProvisionerException("PrismCloneHasChildren", $"clone {clone.Name} is the parent of other clones ({string.Join(", ", children.Select(k => k.Name))}); {why}");
+        }
+    };
+
+    private string ParentName(CloneRecord clone) =>
+        _catalog.Goldens().FirstOrDefault(g => g.Path == clone.ParentPath)?.Name
+        ?? _catalog.Clones().FirstOrDefault(c => c.Path == clone.ParentPath)?.Name
+        ?? clone.Golden;
 
     /// <summary>Discards a clone's changes: a fresh child of the same parent replaces it under the same path and disk id.</summary>
     public void ResetClone(string nameOrPath)
     {
         CloneRecord clone = GetClone(nameOrPath);
-        if (ChildrenOf(clone.Path).Count > 0)
-        {
-            throw new ProvisionerException("PrismCloneHasChildren", $"clone {clone.Name} is the parent of other clones; resetting it would break them");
-        }
-
         GoldenImage? goldenParent = _catalog.Goldens().FirstOrDefault(g => g.Path == clone.ParentPath);
         if (goldenParent is not null)
         {
@@ -330,71 +426,84 @@ public sealed class CloneManager
         }
 
         string temp = TempPath(clone.Path);
-        try
+        var plan = new OperationPlan
+        {
+            Kind = "reset",
+            Exclusive = [clone.Name],
+            Shared = [ParentName(clone)],
+            Name = clone.Name,
+            Path = clone.Path,
+            ParentPath = clone.ParentPath,
+            Temp = temp,
+        };
+        Run(plan, lease =>
         {
             VhdxDisk.CreateDifferencing(temp, clone.ParentPath);
             Step("reset:created");
+            // The commit point: one rename replaces the clone with the fresh child.
             File.Move(temp, clone.Path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
+            lease.Committed = true;
+            Step("reset:swapped");
+            return 0;
+        }, RefuseChildren(clone, "resetting it would break them"));
     }
 
-    /// <summary>Deletes a clone's file and its record (refused while other clones are its children).</summary>
-    public void RemoveClone(string nameOrPath)
+    /// <summary>
+    /// Deletes a clone's file and its record (refused while other clones are its children). A clone whose file is missing
+    /// keeps its record until <paramref name="forget"/> says to drop it; with <paramref name="forget"/> only the record
+    /// goes and the file, wherever it is, is left alone.
+    /// </summary>
+    public void RemoveClone(string nameOrPath, bool forget = false)
     {
         CloneRecord clone = GetClone(nameOrPath);
-        if (ChildrenOf(clone.Path).Count > 0)
+        bool exists = File.Exists(clone.Path);
+        if (!exists && !forget)
         {
-            throw new ProvisionerException("PrismCloneHasChildren", $"clone {clone.Name} is the parent of other clones; remove them first");
+            throw new ProvisionerException("PrismCloneMissing",
+                $"clone {clone.Name}: {clone.Path} is missing (an unmounted volume?); its record is kept so it is found again when the file returns. "
+                + $"'prism clone remove --forget {clone.Name}' drops the record");
         }
 
-        string trash = TempPath(clone.Path);
-        bool moved = false;
-        if (File.Exists(clone.Path))
+        string? trash = exists && !forget ? TempPath(clone.Path) : null;
+        var plan = new OperationPlan { Kind = "remove", Exclusive = [clone.Name], Name = clone.Name, Path = clone.Path, Trash = trash };
+        Run(plan, lease =>
         {
-            File.Move(clone.Path, trash);
-            moved = true;
-        }
+            if (trash is not null)
+            {
+                File.Move(clone.Path, trash);
+            }
 
-        try
-        {
             Step("remove:moved");
-            _catalog.InTransaction((c, tx) =>
+            _journal.Commit(lease, (c, tx) =>
             {
                 using SqliteCommand cmd = PrismCatalog.Command(c, tx, "DELETE FROM clones WHERE name = $n;", ("$n", clone.Name));
                 return cmd.ExecuteNonQuery();
-            });
-        }
-        catch
-        {
-            if (moved)
+            }, complete: false);
+            lease.Committed = true;
+            Step("remove:committed");
+            if (trash is not null)
             {
-                File.Move(trash, clone.Path);
+                File.Delete(trash);
             }
 
-            throw;
-        }
-
-        if (moved)
-        {
-            TryDelete(trash);
-        }
+            return 0;
+        }, RefuseChildren(clone, "remove them first"));
     }
 
     /// <summary>
     /// Merges a clone into its parent (as Merge-VHD would), only when that parent is itself a clone with no other
-    /// children; a sealed golden is never merged into. The parent is rewritten as a copy and swapped in atomically.
+    /// children; a sealed golden is never merged into. The parent is rewritten as a copy and swapped in; until the
+    /// catalog commits, the original parent and the clone are kept under temporary names named in the journal.
     /// </summary>
     public void MergeClone(string nameOrPath, CancellationToken cancellationToken = default)
     {
         CloneRecord clone = GetClone(nameOrPath);
-        if (ChildrenOf(clone.Path).Count > 0)
+        Action<SqliteConnection, SqliteTransaction> refuseChildren = RefuseChildren(clone, "merging it would break them");
+        using (SqliteConnection c = _catalog.Connect())
+        using (SqliteTransaction tx = c.BeginTransaction())
         {
-            throw new ProvisionerException("PrismCloneHasChildren", $"clone {clone.Name} has children of its own; merging it would break them");
+            // Checked first (and again under the journal's transaction): a clone with children is never merged.
+            refuseChildren(c, tx);
         }
 
         CloneRecord? parent = _catalog.Clones().FirstOrDefault(c => c.Path == clone.ParentPath);
@@ -404,20 +513,23 @@ public sealed class CloneManager
                 $"the parent of {clone.Name} is the sealed golden {clone.ParentPath}; merging would modify it and break every other clone (promote the clone instead)");
         }
 
-        List<CloneRecord> siblings = ChildrenOf(parent.Path).Where(c => c.Name != clone.Name).ToList();
-        if (siblings.Count > 0)
+        var plan = new OperationPlan
         {
-            throw new ProvisionerException("PrismParentShared",
-                $"the parent {parent.Name} has other children ({string.Join(", ", siblings.Select(s => s.Name))}); merging would break them");
-        }
-
-        string merged = TempPath(parent.Path);
-        string backup = TempPath(parent.Path);
-        string trash = TempPath(clone.Path);
-        try
+            Kind = "merge",
+            Exclusive = [clone.Name, parent.Name],
+            Name = clone.Name,
+            Path = clone.Path,
+            ParentPath = parent.Path,
+            Temp = TempPath(parent.Path),
+            Backup = TempPath(parent.Path),
+            Trash = TempPath(clone.Path),
+        };
+        Run(plan, lease =>
         {
+            string merged = plan.Temp!;
             File.Copy(parent.Path, merged);
             FileSealing.Unseal(merged);
+            Step("merge:copied");
             using (VhdxDisk child = VhdxDisk.Open(clone.Path))
             using (VhdxDisk target = VhdxDisk.Open(merged, new VhdxOpenOptions { Writable = true }))
             {
@@ -436,34 +548,33 @@ public sealed class CloneManager
             }
 
             Step("merge:written");
-            File.Move(clone.Path, trash);
-            // The original parent is kept as a backup until the catalog commits, so a later failure can restore it.
-            File.Replace(merged, parent.Path, backup);
+            File.Move(clone.Path, plan.Trash!);
+            Step("merge:renamed");
+            File.Move(parent.Path, plan.Backup!);
+            Step("merge:backed-up");
+            File.Move(merged, parent.Path);
             Step("merge:swapped");
-            _catalog.InTransaction((c, tx) =>
+            _journal.Commit(lease, (c, tx) =>
             {
                 using SqliteCommand cmd = PrismCatalog.Command(c, tx, "DELETE FROM clones WHERE name = $n;", ("$n", clone.Name));
                 return cmd.ExecuteNonQuery();
-            });
-        }
-        catch
+            }, complete: false);
+            lease.Committed = true;
+            Step("merge:committed");
+            File.Delete(plan.Trash!);
+            File.Delete(plan.Backup!);
+            return 0;
+        }, (c, tx) =>
         {
-            TryDelete(merged);
-            if (File.Exists(backup))
+            refuseChildren(c, tx);
+            List<CloneRecord> siblings = PrismCatalog.ReadClones(c, tx,
+                "SELECT name, path, golden, parent_path, owner, created FROM clones WHERE parent_path = $p AND name <> $n;", ("$p", parent.Path), ("$n", clone.Name));
+            if (siblings.Count > 0)
             {
-                File.Move(backup, parent.Path, overwrite: true);
+                throw new ProvisionerException("PrismParentShared",
+                    $"the parent {parent.Name} has other children ({string.Join(", ", siblings.Select(s => s.Name))}); merging would break them");
             }
-
-            if (File.Exists(trash) && !File.Exists(clone.Path))
-            {
-                File.Move(trash, clone.Path);
-            }
-
-            throw;
-        }
-
-        TryDelete(trash);
-        TryDelete(backup);
+        });
     }
 
     /// <summary>Flattens a clone into a new standalone golden image (sealed and registered); the old golden and its clones are untouched.</summary>
@@ -477,9 +588,20 @@ public sealed class CloneManager
             throw new ProvisionerException("PrismGoldenExists", $"{target} already exists");
         }
 
-        string temp = TempPath(target);
-        try
+        var plan = new OperationPlan
         {
+            Kind = "promote",
+            Exclusive = [newName],
+            Shared = [clone.Name],
+            Name = newName,
+            Path = clone.Path,
+            Temp = TempPath(target),
+            Target = target,
+            TargetDiskId = Guid.NewGuid(),
+        };
+        return Run(plan, lease =>
+        {
+            string temp = plan.Temp!;
             using (VhdxDisk source = VhdxDisk.Open(clone.Path))
             {
                 VhdxDisk.Create(temp, new VhdxCreateOptions
@@ -487,7 +609,9 @@ public sealed class CloneManager
                     VirtualSize = source.VirtualSize,
                     LogicalSectorSize = source.LogicalSectorSize,
                     PhysicalSectorSize = source.PhysicalSectorSize,
+                    DiskId = plan.TargetDiskId,
                 });
+                Step("promote:created");
                 using VhdxDisk flat = VhdxDisk.Open(temp, new VhdxOpenOptions { Writable = true });
                 byte[] buf = new byte[4 * 1024 * 1024];
                 foreach (ChainRange r in source.GetChainMap(cancellationToken))
@@ -507,160 +631,14 @@ public sealed class CloneManager
 
             Step("promote:written");
             File.Move(temp, target, overwrite: false);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-
-        try
-        {
-            return AddGolden(target, newName);
-        }
-        catch
-        {
-            FileSealing.Unseal(target);
-            TryDelete(target);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Compares the catalog with the files: missing files, modified or unsealed goldens, unregistered children of
-    /// registered disks, leftover temporary files. With <paramref name="repair"/>, fixes what can be fixed safely.
-    /// </summary>
-    public IReadOnlyList<CatalogProblem> Verify(bool repair)
-    {
-        var problems = new List<CatalogProblem>();
-        IReadOnlyList<GoldenImage> goldens = _catalog.Goldens();
-        IReadOnlyList<CloneRecord> clones = _catalog.Clones();
-        foreach (GoldenImage g in goldens)
-        {
-            if (!File.Exists(g.Path))
-            {
-                problems.Add(new CatalogProblem("missing-file", g.Path, $"golden {g.Name}: file missing", false));
-                continue;
-            }
-
-            if (!VhdxDisk.IsSealed(g.Path))
-            {
-                if (repair)
-                {
-                    FileSealing.Seal(g.Path);
-                }
-
-                problems.Add(new CatalogProblem("golden-unsealed", g.Path, $"golden {g.Name} is writable", repair));
-            }
-
-            try
-            {
-                CheckGoldenUnchanged(g);
-            }
-            catch (Exception e) when (e is ProvisionerException or IOException)
-            {
-                problems.Add(new CatalogProblem("golden-modified", g.Path, e.Message, false));
-            }
-        }
-
-        foreach (CloneRecord c in clones)
-        {
-            if (!File.Exists(c.Path))
-            {
-                if (repair)
-                {
-                    _catalog.InTransaction((conn, tx) =>
-                    {
-                        using SqliteCommand cmd = PrismCatalog.Command(conn, tx, "DELETE FROM clones WHERE name = $n;", ("$n", c.Name));
-                        return cmd.ExecuteNonQuery();
-                    });
-                }
-
-                problems.Add(new CatalogProblem("missing-file", c.Path, $"clone {c.Name}: file deleted outside Prism", repair));
-                continue;
-            }
-
-            try
-            {
-                using VhdxDisk d = VhdxDisk.Open(c.Path);
-            }
-            catch (Exception e) when (e is IOException or DiskFormatException)
-            {
-                problems.Add(new CatalogProblem("broken-chain", c.Path, $"clone {c.Name}: {e.Message}", false));
-            }
-        }
-
-        var known = new HashSet<string>(goldens.Select(g => g.Path).Concat(clones.Select(c => c.Path)), StringComparer.Ordinal);
-        var registeredParents = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (GoldenImage g in goldens)
-        {
-            registeredParents[g.Path] = g.Name;
-        }
-
-        foreach (CloneRecord c in clones)
-        {
-            registeredParents[c.Path] = c.Golden;
-        }
-
-        foreach (string dir in known.Select(p => Path.GetDirectoryName(p)!).Distinct(StringComparer.Ordinal).Where(Directory.Exists))
-        {
-            foreach (string file in Directory.EnumerateFiles(dir))
-            {
-                if (file.EndsWith(TempMarker, StringComparison.Ordinal) || file.EndsWith(".prism-tmp", StringComparison.Ordinal))
-                {
-                    if (repair)
-                    {
-                        TryDelete(file);
-                    }
-
-                    problems.Add(new CatalogProblem("leftover-temp", file, "temporary file of an interrupted operation", repair));
-                    continue;
-                }
-
-                if (known.Contains(file) || !file.EndsWith(".vhdx", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue;
-                }
-
-                string? parentPath = null;
-                try
-                {
-                    using VhdxDisk d = VhdxDisk.Open(file);
-                    parentPath = d.Parent?.Path;
-                }
-                catch (Exception e) when (e is IOException or DiskFormatException)
-                {
-                    continue;
-                }
-
-                if (parentPath is null || !registeredParents.TryGetValue(parentPath, out string? goldenName))
-                {
-                    continue;
-                }
-
-                string name = Path.GetFileNameWithoutExtension(file);
-                if (repair)
-                {
-                    if (clones.Any(c => c.Name == name))
-                    {
-                        name += "-" + Guid.NewGuid().ToString("N")[..6];
-                    }
-
-                    CloneRecord r = new(name, file, goldenName, parentPath, null, File.GetCreationTimeUtc(file));
-                    _catalog.InTransaction((conn, tx) =>
-                    {
-                        using SqliteCommand cmd = PrismCatalog.Command(conn, tx,
-                            "INSERT INTO clones (name, path, golden, parent_path, owner, created) VALUES ($n, $p, $g, $pp, NULL, $t);",
-                            ("$n", r.Name), ("$p", r.Path), ("$g", r.Golden), ("$pp", r.ParentPath), ("$t", PrismCatalog.Time(r.Created)));
-                        return cmd.ExecuteNonQuery();
-                    });
-                }
-
-                problems.Add(new CatalogProblem("unregistered-child", file, $"a child of {parentPath} that the catalog does not know", repair));
-            }
-        }
-
-        return problems;
+            Step("promote:moved");
+            GoldenImage golden = InspectGolden(target, newName);
+            FileSealing.Seal(target);
+            Step("golden-add:sealed");
+            _journal.Commit(lease, (c, tx) => InsertGolden(c, tx, golden), complete: false);
+            lease.Committed = true;
+            return golden;
+        }, (c, tx) => RefuseExistingGolden(c, tx, newName, target));
     }
 
     private static string TempPath(string path) =>
@@ -672,23 +650,6 @@ public sealed class CloneManager
             || name.StartsWith('.') || name.Length > 200)
         {
             throw new ArgumentException($"'{name}' is not a usable name (letters, digits, '-', '_'; no path separators)", nameof(name));
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            if (File.Exists(path))
-            {
-                File.Delete(path);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }

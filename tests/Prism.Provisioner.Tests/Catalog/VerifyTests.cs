@@ -1,4 +1,6 @@
 using Prism.Disks.Vhdx;
+using Prism.Provisioner;
+using Prism.Provisioner.Catalog;
 using Prism.Provisioner.Cloning;
 using Prism.Provisioner.Tests.Cloning;
 
@@ -17,22 +19,55 @@ public sealed class VerifyTests
     }
 
     [Fact]
-    public void CloneDeletedByHandIsMissingAndRepairDropsTheRow()
+    public void CloneDeletedByHandIsMissingAndRepairKeepsTheRowUntilForget()
     {
         using var f = new ProvisionerFixture();
         f.MakeGolden();
-        f.Manager.NewClones("base", ["a", "b"]);
+        f.Manager.NewClones("base", ["a", "b"], owner: "tenant-7");
         File.Delete(f.File("a.vhdx"));
 
         CatalogProblem p = Assert.Single(f.Manager.Verify(false));
         Assert.Equal("missing-file", p.Kind);
         Assert.Equal(f.File("a.vhdx"), p.Path);
         Assert.False(p.Repaired);
-        Assert.Equal(2, f.Catalog.Clones().Count);
+        Assert.Contains("tenant-7", p.Message, StringComparison.Ordinal);
 
-        Assert.True(Assert.Single(f.Manager.Verify(true)).Repaired);
+        // Absent is not deleted: repair reports it and keeps the record (with its owner).
+        Assert.False(Assert.Single(f.Manager.Verify(true)).Repaired);
+        Assert.Equal(["a", "b"], f.Catalog.Clones().Select(c => c.Name));
+        Assert.Equal("tenant-7", f.Catalog.Clones()[0].Owner);
+
+        Assert.Equal("PrismCloneMissing", Assert.Throws<ProvisionerException>(() => f.Manager.RemoveClone("a")).ErrorId);
+        f.Manager.RemoveClone("a", forget: true);
         Assert.Equal(["b"], f.Catalog.Clones().Select(c => c.Name));
         Assert.Empty(f.Manager.Verify(false));
+    }
+
+    [Fact]
+    public void CloneDirectoryTemporarilyAbsentIsFoundAgainWhenItReturns()
+    {
+        // Issue #10 item 4: repair while a clone directory is absent (an unmounted volume) used to delete the rows.
+        using var f = new ProvisionerFixture();
+        f.MakeGolden();
+        string vol = Path.Combine(f.Dir.Path, "vol1");
+        Directory.CreateDirectory(vol);
+        f.Manager.NewClones("base", ["t1", "t2"], vol, owner: "alice");
+        ProvisionerFixture.WriteInto(Path.Combine(vol, "t1.vhdx"), 0, ProvisionerFixture.Pattern(4096, 9));
+        string content = ProvisionerFixture.ContentHash(Path.Combine(vol, "t1.vhdx"));
+        string unmounted = vol + ".away";
+        Directory.Move(vol, unmounted);
+
+        IReadOnlyList<CatalogProblem> problems = f.Manager.Verify(true);
+        Assert.Equal(2, problems.Count);
+        Assert.All(problems, p => Assert.Equal("missing-file", p.Kind));
+        Assert.All(problems, p => Assert.False(p.Repaired));
+        Assert.All(problems, p => Assert.Contains("directory", p.Message, StringComparison.Ordinal));
+        Assert.Equal(2, f.Catalog.Clones().Count);
+
+        Directory.Move(unmounted, vol);
+        Assert.Empty(f.Manager.Verify(false));
+        Assert.Equal(["alice", "alice"], f.Catalog.Clones().Select(c => c.Owner));
+        Assert.Equal(content, ProvisionerFixture.ContentHash(Path.Combine(vol, "t1.vhdx")));
     }
 
     [Fact]
@@ -73,7 +108,7 @@ public sealed class VerifyTests
     }
 
     [Fact]
-    public void LeftoverTempFileIsDeleted()
+    public void LeftoverTempFileThatMayHoldDataIsKept()
     {
         using var f = new ProvisionerFixture();
         f.MakeGolden();
@@ -82,10 +117,27 @@ public sealed class VerifyTests
 
         CatalogProblem p = Assert.Single(f.Manager.Verify(false));
         Assert.Equal("leftover-temp", p.Kind);
-        Assert.True(File.Exists(f.File(".x.prism-tmp")));
-        Assert.True(Assert.Single(f.Manager.Verify(true)).Repaired);
-        Assert.False(File.Exists(f.File(".x.prism-tmp")));
-        Assert.Empty(f.Manager.Verify(false));
+        Assert.False(Assert.Single(f.Manager.Verify(true)).Repaired);
+        Assert.Equal("interrupted", File.ReadAllText(f.File(".x.prism-tmp")));
+    }
+
+    [Fact]
+    public void LeftoverTempWrittenCloneIsKeptAndEmptyChildIsDeleted()
+    {
+        using var f = new ProvisionerFixture();
+        GoldenImage g = f.MakeGolden();
+        f.Manager.NewClones("base", ["a"]);
+        string written = f.File(".old.vhdx.0123456789abcdef0123456789abcdef.prism-tmp");
+        string empty = f.File(".new.vhdx.fedcba9876543210fedcba9876543210.prism-tmp");
+        VhdxDisk.CreateDifferencing(written, g.Path);
+        ProvisionerFixture.WriteInto(written, 0, ProvisionerFixture.Pattern(4096, 3));
+        VhdxDisk.CreateDifferencing(empty, g.Path);
+
+        var repaired = f.Manager.Verify(true).ToDictionary(p => p.Path, p => p.Repaired);
+        Assert.False(repaired[written]);
+        Assert.True(repaired[empty]);
+        Assert.True(File.Exists(written));
+        Assert.False(File.Exists(empty));
     }
 
     [Fact]

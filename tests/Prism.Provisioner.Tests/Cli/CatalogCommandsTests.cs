@@ -83,7 +83,11 @@ public sealed class CatalogCommandsTests
             Assert.Equal("missing-file", Assert.Single(doc.RootElement.EnumerateArray()).GetProperty("kind").GetString());
         }
 
-        Assert.Equal(0, Prism(f, "catalog", "verify", "--repair").Rc);
+        // Absent is not deleted: repair keeps the record (exit 1: the problem stands) until the user says --forget.
+        Assert.Equal(1, Prism(f, "catalog", "verify", "--repair").Rc);
+        Assert.Contains(f.Catalog.Clones(), c => c.Name == "vm-0002");
+        Assert.NotEqual(0, Prism(f, "clone", "remove", "vm-0002").Rc);
+        Assert.Equal(0, Prism(f, "clone", "remove", "vm-0002", "--forget").Rc);
         Assert.Equal(0, Prism(f, "catalog", "verify").Rc);
         Assert.Equal(0, Prism(f, "golden", "remove", "g1", "--force").Rc);
         Assert.Equal(["g2"], f.Catalog.Goldens().Select(g => g.Name));

@@ -46,6 +46,14 @@ public sealed class FaultInjectionTests
         Assert.Empty(f.Manager.Verify(false));
     }
 
+    private static Action<string> ThrowAt(string step) => s =>
+    {
+        if (s == step)
+        {
+            throw new InjectedFault(s);
+        }
+    };
+
     [Fact]
     public void CloneNewFailingOnAnExistingFileRemovesOnlyWhatItCreated()
     {
@@ -89,7 +97,7 @@ public sealed class FaultInjectionTests
         using var f = new ProvisionerFixture();
         string path = f.MakeDisk("g");
         ProvisionerFixture.State before = f.Snapshot();
-        f.Manager.FaultPoint = s => throw new InjectedFault(s);
+        f.Manager.FaultPoint = ThrowAt("golden-add:sealed");
         Assert.Equal("golden-add:sealed", Assert.Throws<InjectedFault>(() => f.Manager.AddGolden(path)).Step);
         Assert.False(VhdxDisk.IsSealed(path));
         f.AssertSameState(before);
@@ -104,7 +112,7 @@ public sealed class FaultInjectionTests
         ProvisionerFixture.WriteInto(f.File("c1.vhdx"), 3 * MiB, ProvisionerFixture.Pattern(65536, 2));
         string content = ProvisionerFixture.ContentHash(f.File("c1.vhdx"));
         ProvisionerFixture.State before = f.Snapshot();
-        f.Manager.FaultPoint = s => throw new InjectedFault(s);
+        f.Manager.FaultPoint = ThrowAt("reset:created");
         Assert.Equal("reset:created", Assert.Throws<InjectedFault>(() => f.Manager.ResetClone("c1")).Step);
         f.AssertSameState(before);
         Assert.Equal(content, ProvisionerFixture.ContentHash(f.File("c1.vhdx")));
@@ -118,7 +126,7 @@ public sealed class FaultInjectionTests
         f.Manager.NewClones("base", ["c1", "c2"]);
         ProvisionerFixture.WriteInto(f.File("c2.vhdx"), 0, ProvisionerFixture.Pattern(4096, 2));
         ProvisionerFixture.State before = f.Snapshot();
-        f.Manager.FaultPoint = s => throw new InjectedFault(s);
+        f.Manager.FaultPoint = ThrowAt("remove:moved");
         Assert.Equal("remove:moved", Assert.Throws<InjectedFault>(() => f.Manager.RemoveClone("c2")).Step);
         f.AssertSameState(before);
     }

@@ -1,0 +1,279 @@
+using Microsoft.Data.Sqlite;
+using Prism.Disks.Errors;
+using Prism.Disks.Vhdx;
+using Prism.Provisioner.Catalog;
+
+namespace Prism.Provisioner.Cloning;
+
+/// <summary><c>prism catalog verify [--repair]</c>: the catalog against the files, and the journal of interrupted operations.</summary>
+public sealed partial class CloneManager
+{
+    /// <summary>
+    /// Compares the catalog with the files: interrupted operations, missing files, modified or unsealed goldens,
+    /// unregistered children of registered disks, leftover temporary files. With <paramref name="repair"/>, fixes what can
+    /// be fixed safely: an interrupted operation is finished or rolled back from its journal; a missing clone keeps its
+    /// record (it is found again when its file returns); nothing that an operation still running holds is touched, and no
+    /// file that may hold the only copy of data is deleted.
+    /// </summary>
+    public IReadOnlyList<CatalogProblem> Verify(bool repair)
+    {
+        var problems = new List<CatalogProblem>();
+        foreach (JournalEntry e in _journal.Entries())
+        {
+            if (_journal.IsLive(e.Id))
+            {
+                continue;
+            }
+
+            if (!repair)
+            {
+                problems.Add(new CatalogProblem("interrupted-operation", e.Plan.Path ?? e.Plan.ParentPath ?? "",
+                    $"{e.Plan.Describe()} was interrupted ({e.Owner}){(e.Committed ? " after its commit" : "")}; --repair {(e.Committed ? "finishes" : "rolls back")} it", false));
+                continue;
+            }
+
+            using OperationLease? lease = _journal.TakeOver(e.Id);
+            if (lease is null)
+            {
+                continue;
+            }
+
+            List<string> done = Recover(lease.Plan, lease.Committed);
+            _journal.Complete(lease.Id);
+            problems.Add(new CatalogProblem("interrupted-operation", e.Plan.Path ?? e.Plan.ParentPath ?? "",
+                $"{e.Plan.Describe()} was interrupted ({e.Owner}); {(lease.Committed ? "finished" : "rolled back")}"
+                + (done.Count > 0 ? ": " + string.Join("; ", done) : ""), true));
+        }
+
+        if (repair)
+        {
+            _journal.RemoveStaleLocks();
+        }
+
+        // What operations still running hold: their names and files are theirs until they end.
+        InFlight busy = InFlight.Of(_journal.Entries());
+        IReadOnlyList<GoldenImage> goldens = _catalog.Goldens();
+        IReadOnlyList<CloneRecord> clones = _catalog.Clones();
+        foreach (GoldenImage g in goldens.Where(g => !busy.Holds(g.Name)))
+        {
+            if (!File.Exists(g.Path))
+            {
+                problems.Add(new CatalogProblem("missing-file", g.Path, $"golden {g.Name}: file missing", false));
+                continue;
+            }
+
+            if (!VhdxDisk.IsSealed(g.Path))
+            {
+                if (repair)
+                {
+                    FileSealing.Seal(g.Path);
+                }
+
+                problems.Add(new CatalogProblem("golden-unsealed", g.Path, $"golden {g.Name} is writable", repair));
+            }
+
+            try
+            {
+                CheckGoldenUnchanged(g);
+            }
+            catch (Exception e) when (e is ProvisionerException or IOException)
+            {
+                problems.Add(new CatalogProblem("golden-modified", g.Path, e.Message, false));
+            }
+        }
+
+        foreach (CloneRecord c in clones.Where(c => !busy.Holds(c.Name)))
+        {
+            if (!File.Exists(c.Path))
+            {
+                string dir = Path.GetDirectoryName(c.Path)!;
+                string where = Directory.Exists(dir) ? "file missing" : $"directory {dir} missing (an unmounted volume?)";
+                problems.Add(new CatalogProblem("missing-file", c.Path,
+                    $"clone {c.Name}{(c.Owner is null ? "" : $" (owner {c.Owner})")}: {where}; the record is kept and the clone is found again when "
+                    + $"the file returns ('prism clone remove --forget {c.Name}' drops it)", false));
+                continue;
+            }
+
+            try
+            {
+                using VhdxDisk d = VhdxDisk.Open(c.Path);
+            }
+            catch (Exception e) when (e is IOException or DiskFormatException)
+            {
+                problems.Add(new CatalogProblem("broken-chain", c.Path, $"clone {c.Name}: {e.Message}", false));
+            }
+        }
+
+        var known = new HashSet<string>(goldens.Select(g => g.Path).Concat(clones.Select(c => c.Path)), StringComparer.Ordinal);
+        var registeredParents = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (GoldenImage g in goldens)
+        {
+            registeredParents[g.Path] = g.Name;
+        }
+
+        foreach (CloneRecord c in clones)
+        {
+            registeredParents[c.Path] = c.Golden;
+        }
+
+        foreach (string dir in known.Select(p => Path.GetDirectoryName(p)!).Distinct(StringComparer.Ordinal).Where(Directory.Exists))
+        {
+            foreach (string file in Directory.EnumerateFiles(dir))
+            {
+                if (known.Contains(file) || busy.Owns(file))
+                {
+                    continue;
+                }
+
+                if (file.EndsWith(TempMarker, StringComparison.Ordinal))
+                {
+                    // An operation that started after the journal was read owns the files it made: read it again.
+                    if (InFlight.Of(_journal.Entries()).Owns(file) || !File.Exists(file))
+                    {
+                        continue;
+                    }
+
+                    problems.Add(LeftoverTemp(file, repair));
+                    continue;
+                }
+
+                if (!file.EndsWith(".vhdx", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                string? parentPath = null;
+                try
+                {
+                    using VhdxDisk d = VhdxDisk.Open(file);
+                    parentPath = d.Parent?.Path;
+                }
+                catch (Exception e) when (e is IOException or DiskFormatException)
+                {
+                    continue;
+                }
+
+                if (parentPath is null || !registeredParents.TryGetValue(parentPath, out string? goldenName))
+                {
+                    continue;
+                }
+
+                bool adopted = repair && Adopt(file, goldenName, parentPath, clones);
+                if (repair && !adopted)
+                {
+                    // Made by an operation that started after the journal was read, or registered meanwhile: not stray.
+                    continue;
+                }
+
+                if (!repair && InFlight.Of(_journal.Entries()).Owns(file))
+                {
+                    continue;
+                }
+
+                problems.Add(new CatalogProblem("unregistered-child", file, $"a child of {parentPath} that the catalog does not know", adopted));
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>
+    /// A temporary file no operation in the journal owns (a tool older than the journal, a killed <c>prism disk</c>
+    /// command). Deleted only when it provably holds no data (an empty child); anything else is kept and reported.
+    /// </summary>
+    private static CatalogProblem LeftoverTemp(string file, bool repair)
+    {
+        if (IsEmptyChild(file))
+        {
+            if (repair)
+            {
+                File.Delete(file);
+            }
+
+            return new CatalogProblem("leftover-temp", file, "temporary file of an interrupted operation (an empty child: no data)", repair);
+        }
+
+        return new CatalogProblem("leftover-temp", file,
+            "temporary file no operation in the journal owns; it may hold the only copy of data, so it is kept: inspect it, then move or delete it by hand", false);
+    }
+
+    /// <summary>Registers a stray child, in a transaction that first checks that no operation owns it and nobody registered it.</summary>
+    private bool Adopt(string file, string goldenName, string parentPath, IReadOnlyList<CloneRecord> clones)
+    {
+        string name = Path.GetFileNameWithoutExtension(file);
+        if (clones.Any(c => c.Name == name))
+        {
+            name += "-" + Guid.NewGuid().ToString("N")[..6];
+        }
+
+        return _catalog.InTransaction((conn, tx) =>
+        {
+            using (SqliteCommand ops = PrismCatalog.Command(conn, tx, "SELECT plan FROM operations;"))
+            using (SqliteDataReader r = ops.ExecuteReader())
+            {
+                var plans = new List<OperationPlan>();
+                while (r.Read())
+                {
+                    plans.Add(OperationPlan.FromJson(r.GetString(0)));
+                }
+
+                if (new InFlight(plans).Owns(file))
+                {
+                    return false;
+                }
+            }
+
+            using (SqliteCommand exists = PrismCatalog.Command(conn, tx, "SELECT COUNT(*) FROM clones WHERE path = $p OR name = $n;", ("$p", file), ("$n", name)))
+            {
+                if (Convert.ToInt64(exists.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
+                {
+                    return false;
+                }
+            }
+
+            using SqliteCommand cmd = PrismCatalog.Command(conn, tx,
+                "INSERT INTO clones (name, path, golden, parent_path, owner, created) VALUES ($n, $p, $g, $pp, NULL, $t);",
+                ("$n", name), ("$p", file), ("$g", goldenName), ("$pp", parentPath), ("$t", PrismCatalog.Time(File.GetCreationTimeUtc(file))));
+            return cmd.ExecuteNonQuery() == 1;
+        });
+    }
+
+    /// <summary>The names and files that journaled operations hold (live ones, or dead ones not yet recovered).</summary>
+    private sealed class InFlight
+    {
+        private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _files = new(StringComparer.Ordinal);
+
+        public InFlight(IEnumerable<OperationPlan> plans)
+        {
+            foreach (OperationPlan p in plans)
+            {
+                _names.UnionWith(p.Exclusive);
+                _files.UnionWith(p.Files());
+            }
+        }
+
+        public static InFlight Of(IEnumerable<JournalEntry> entries) => new(entries.Select(e => e.Plan));
+
+        public bool Holds(string name) => _names.Contains(name);
+
+        /// <summary>A file the plans name, or a partial file of one (<c>.NAME.GUID.prism-tmp</c>).</summary>
+        public bool Owns(string file)
+        {
+            if (_files.Contains(file))
+            {
+                return true;
+            }
+
+            string name = Path.GetFileName(file);
+            if (!name.StartsWith('.') || !name.EndsWith(TempMarker, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            string dir = Path.GetDirectoryName(file)!;
+            int dot = name.LastIndexOf('.', name.Length - TempMarker.Length - 1);
+            return dot > 1 && _files.Contains(Path.Combine(dir, name[1..dot])) && IsCreationTemp(file, Path.Combine(dir, name[1..dot]));
+        }
+    }
+}
