@@ -257,7 +257,7 @@ internal static class ScanCommand
         }
         catch (VerdictStoreException e) when (optional)
         {
-            stderr.WriteLine($"prism: warning: {e.Message.ReplaceLineEndings(" ")}; scanning without the store (--store-optional)");
+            stderr.WriteLine($"prism: warning: {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}; scanning without the store (--store-optional)");
             return null;
         }
     }

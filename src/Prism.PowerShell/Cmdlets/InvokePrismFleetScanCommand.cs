@@ -159,7 +159,7 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
         }
         catch (VerdictStoreException e) when (StoreOptional)
         {
-            WriteWarning($"{e.Message}; scanning without the store (-StoreOptional)");
+            WriteWarning($"{e.Message.TrimEnd('.')}; scanning without the store (-StoreOptional)");
             return null;
         }
     }
