@@ -91,11 +91,19 @@ public sealed class VerdictStore : IDisposable
             StoreKind kind = store.Identify(out FileIdentity examined);
             if (kind is StoreKind.Ours or StoreKind.Legacy && !store.IsIntact(out string? damage))
             {
-                if (!store.MoveAside(examined, damage!) && attempt == 0)
+                if (!store.MoveAside(examined, damage!))
                 {
-                    // Another scan moved it (and made a new store) first: look again at what is there now.
-                    continue;
+                    if (attempt == 0)
+                    {
+                        // Another scan moved it (and made a new store) first: look again at what is there now.
+                        continue;
+                    }
+
+                    throw new VerdictStoreException(store.Path, VerdictStoreProblem.Unreadable,
+                        $"{store.Path}: verdict store is damaged ({damage}) and was replaced twice while Prism was moving it aside");
                 }
+
+                kind = StoreKind.New;
             }
 
             store.Initialize(kind == StoreKind.Legacy, options);

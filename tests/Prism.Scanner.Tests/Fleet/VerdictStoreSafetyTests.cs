@@ -306,6 +306,30 @@ public sealed class VerdictStoreSafetyTests(SmallFleetFixture fleet) : IClassFix
     }
 
     [Fact]
+    public async Task StoreThatFailsDuringTheScan_IsRecordedAndTheScanStillReportsEverything()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("mid-run.db");
+        var engine = new BuiltinEngine(Prism.Scanner.Signatures.SignatureDatabase.Load([fleet.Signatures]));
+        using VerdictStore store = VerdictStore.Open(path, s_quick);
+        FleetReport report;
+        using (var holder = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            // Another process takes the write lock after the store was opened: every save of this scan times out.
+            holder.Open();
+            using SqliteTransaction tx = holder.BeginTransaction(deferred: false);
+            report = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fleet.Parent, [fleet.Clean, fleet.Infected]);
+            tx.Rollback();
+        }
+
+        Assert.NotEmpty(store.Problems);
+        Assert.All(store.Problems, p => Assert.Contains(path, p, StringComparison.Ordinal));
+        Assert.All(report.Clones, c => Assert.Empty(c.Errors));
+        Assert.Equal("Prism.Small.Pattern", Assert.Single(report.Clones[1].Findings).Signature);
+        Assert.Empty(report.Clones[0].Findings);
+    }
+
+    [Fact]
     public void Open_EmptyFile_BecomesANewStore()
     {
         using var dir = new TempDir();
