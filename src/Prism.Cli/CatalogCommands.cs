@@ -48,7 +48,7 @@ internal static class CatalogCommands
             ("clone", "reset") => Simple(a, stdout, manager.ResetClone, "reset"),
             ("clone", "remove") => CloneRemove(a, manager, stdout),
             ("clone", "merge") => Simple(a, stdout, n => manager.MergeClone(n), "merged into its parent:"),
-            ("clone", "promote") => Promote(a, manager, stdout),
+            ("clone", "promote") => Promote(a, manager, catalog, stdout),
             ("catalog", "verify") => Verify(a, manager, stdout),
             _ => throw new UsageException($"unknown command '{group} {args[0]}'"),
         };
@@ -207,12 +207,17 @@ internal static class CatalogCommands
         return 0;
     }
 
-    private static int Promote(CliArgs a, CloneManager m, TextWriter stdout)
+    private static int Promote(CliArgs a, CloneManager m, PrismCatalog catalog, TextWriter stdout)
     {
         string name = a.Positional(0, "NAME");
         string newName = a.Option("--name") ?? throw new UsageException("promote needs --name NEW");
         string? path = a.Option("--path");
         a.RejectUnknown();
+        if (path is not null)
+        {
+            new Prism.Disks.IO.WriteTargetGuard(ProtectedDisks.From(catalog, includeClones: true)).Check(path, "promote target");
+        }
+
         GoldenImage g = m.PromoteClone(name, newName, path);
         stdout.WriteLine($"promoted {name} to golden {g.Name}: {g.Path} (sealed)");
         return 0;

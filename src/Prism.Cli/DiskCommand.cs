@@ -19,6 +19,8 @@ internal static class DiskCommand
           map PATH [--json]
           import RAW VHDX [--block-size S] [--type dynamic|fixed]
           export VHDX RAW
+        every command that writes takes --catalog F (default: $PRISM_CATALOG, else the per-user catalog): a golden,
+        a parent of a clone, a clone (as an output) or a sealed VHDX is refused as a target, by path and by file identity
         sizes: 512, 0x200, 4KiB, 64GiB, 1.5MiB, 10MB
         """;
 
@@ -81,6 +83,13 @@ internal static class DiskCommand
     private static VhdxOpenOptions OpenOptions(CliArgs a, bool writable = false) =>
         new() { Writable = writable, AllowRemoteParents = a.Flag("--allow-remote-parents") };
 
+    /// <summary>
+    /// The protected disks of the catalog (--catalog, else $PRISM_CATALOG, else the per-user one; none if it does not
+    /// exist) plus the sealed-VHDX rule; <paramref name="includeClones"/> for files that are created or replaced.
+    /// </summary>
+    private static WriteTargetGuard Guard(CliArgs a, bool includeClones) =>
+        Prism.Provisioner.Catalog.ProtectedDisks.Guard(a.Option("--catalog"), includeClones);
+
     private static VhdxDiskType ParseType(string? type) => type switch
     {
         null or "dynamic" => VhdxDiskType.Dynamic,
@@ -111,7 +120,9 @@ internal static class DiskCommand
             LogicalSectorSize = SectorOption(a, "--logical-sector", 512),
             PhysicalSectorSize = SectorOption(a, "--physical-sector", 4096),
         };
+        WriteTargetGuard guard = Guard(a, includeClones: true);
         a.RejectUnknown();
+        guard.Check(path, "new disk");
         Wrap(() => VhdxDisk.Create(path, options));
         stdout.WriteLine($"created {path}: {options.Type.ToString().ToLowerInvariant()}, {CliArgs.FormatSize(size)}");
         return 0;
@@ -127,7 +138,9 @@ internal static class DiskCommand
             WindowsParentPath = a.Option("--windows-parent-path"),
             AllowRemoteParents = a.Flag("--allow-remote-parents"),
         };
+        WriteTargetGuard guard = Guard(a, includeClones: true);
         a.RejectUnknown();
+        guard.Check(child, "new disk");
         Wrap(() => VhdxDisk.CreateDifferencing(child, parent, options));
         stdout.WriteLine($"created {child}: differencing child of {parent}");
         return 0;
@@ -282,7 +295,13 @@ internal static class DiskCommand
         long length = a.Long("--length") ?? throw new UsageException("read needs --length");
         string? output = a.Option("--output");
         VhdxOpenOptions options = OpenOptions(a);
+        WriteTargetGuard guard = Guard(a, includeClones: true);
         a.RejectUnknown();
+        if (output is not null)
+        {
+            guard.Check(output, "--output file");
+        }
+
         using VhdxDisk disk = VhdxDisk.Open(path, options);
         if (offset < 0 || length < 0 || offset > disk.VirtualSize || length > disk.VirtualSize - offset)
         {
@@ -308,7 +327,11 @@ internal static class DiskCommand
         string path = a.Positional(0, "PATH");
         long offset = a.Long("--offset") ?? throw new UsageException("write needs --offset");
         string? input = a.Option("--input");
+        WriteTargetGuard guard = Guard(a, includeClones: false);
         a.RejectUnknown();
+
+        // A golden or the parent of a clone is never opened for writing, whatever its permission bits (root ignores them).
+        guard.Check(path, "disk to write");
         using Stream source = input is null ? Console.OpenStandardInput() : File.OpenRead(input);
         using VhdxDisk disk = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = true });
         if (source.CanSeek && (offset < 0 || offset > disk.VirtualSize || source.Length > disk.VirtualSize - offset))
@@ -375,7 +398,9 @@ internal static class DiskCommand
         string vhdx = a.Positional(1, "VHDX");
         long? blockSize = a.Size("--block-size");
         VhdxDiskType type = ParseType(a.Option("--type"));
+        WriteTargetGuard guard = Guard(a, includeClones: true);
         a.RejectUnknown();
+        guard.Check(vhdx, "import target");
         using var source = new FileDiskSource(raw);
         long size = (source.Length + 511) / 512 * 512;
         if (size == 0)
@@ -418,7 +443,10 @@ internal static class DiskCommand
         string vhdx = a.Positional(0, "VHDX");
         string raw = a.Positional(1, "RAW");
         VhdxOpenOptions options = OpenOptions(a);
+        WriteTargetGuard guard = Guard(a, includeClones: true);
         a.RejectUnknown();
+        guard.Check(raw, "export target");
+        guard.Check(raw + ".prism-tmp", "export temporary file");
         using VhdxDisk disk = VhdxDisk.Open(vhdx, options);
         disk.ExportRaw(raw);
         stdout.WriteLine($"exported {vhdx} to {raw}: {CliArgs.FormatSize(disk.VirtualSize)}");

@@ -51,11 +51,17 @@ internal static class Program
             stderr.WriteLine("run 'prism --help' for usage");
             return 2;
         }
+        catch (Prism.Disks.IO.ProtectedPathException e)
+        {
+            // A refused write target (a golden, a parent, a sealed VHDX) is a wrong command line: nothing was written.
+            stderr.WriteLine($"prism: {OneLine(e.Message)}");
+            return 2;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
             or NotSupportedException or ArgumentException or DiskFormatException or Microsoft.Data.Sqlite.SqliteException)
         {
             stderr.WriteLine($"prism: {OneLine(e.Message)}");
-            return 1;
+            return args[0] == "scan" ? 2 : 1; // scan: 1 means "found", so an error is 2
         }
     }
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
+using Prism.Provisioner.Catalog;
 using Prism.Scanner.Clamd;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
@@ -14,7 +16,7 @@ internal static class ScanCommand
 {
     public const string Usage = """
         usage: prism scan PARENT CLONE... --signatures FILE... [--engine builtin|clamd] [--clamd SOCKET|HOST:PORT]
-                          [--json F] [--store F] [--full] [--parallel N] [--quiet]
+                          [--json F] [--store F [--store-optional] [--store-wait S]] [--full] [--parallel N] [--quiet]
                prism scan --dir DIR --signatures FILE... [options as above]
                prism scan --catalog [F] --signatures FILE... [--report-dir D] [--keep N] [options as above]
           --catalog     scan every golden of the catalog with its registered clones (the nightly task)
@@ -22,7 +24,10 @@ internal static class ScanCommand
           --signatures  ClamAV .hdb/.hsb/.ndb/.cvd/.cld files or directories (repeat, or list several after it)
           --full        scan every clone in full, independently (the baseline)
           --store F     SQLite verdict store: reuse the parent's verdicts, skip unchanged clean clones
-        exit: 0 clean, 1 found, 2 error
+          --store-optional  a store that cannot be used (not a store, locked, read-only) is a warning, not an error
+          --store-wait S    wait at most S seconds (default 30) for another scan's lock on the store
+        outputs (--json, --store, --report-dir) are refused when they name a golden, a parent, a clone or a sealed VHDX
+        exit: 0 clean, 1 found, 2 error (store, catalog, signatures, a disk that could not be read, a refused output)
         """;
 
     private static readonly HashSet<string> s_signatureExtensions = new(StringComparer.OrdinalIgnoreCase)
@@ -38,12 +43,30 @@ internal static class ScanCommand
             return args.Length == 0 ? 2 : 0;
         }
 
-        var a = new CliArgs(ExpandSignatureLists(CatalogWithoutValue(args)), new HashSet<string>(StringComparer.Ordinal) { "--full", "--quiet", "--allow-remote-parents" });
+        try
+        {
+            return Scan(args, stdout, stderr);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
+            or NotSupportedException or System.Data.Common.DbException or JsonException)
+        {
+            // Exit 1 means "found": an error of any kind (store, catalog, signatures, a refused output) is 2.
+            stderr.WriteLine($"prism: {e.Message.ReplaceLineEndings(" ")}");
+            return 2;
+        }
+    }
+
+    private static int Scan(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = new CliArgs(ExpandSignatureLists(CatalogWithoutValue(args)),
+            new HashSet<string>(StringComparer.Ordinal) { "--full", "--quiet", "--allow-remote-parents", "--store-optional" });
         IReadOnlyList<string> signatureArgs = a.Options("--signatures");
         string engineName = a.Option("--engine") ?? "builtin";
         string? clamd = a.Option("--clamd");
         string? json = a.Option("--json");
         string? storePath = a.Option("--store");
+        bool storeOptional = a.Flag("--store-optional");
+        int storeWait = a.Int("--store-wait") ?? 30;
         string? dir = a.Option("--dir");
         string? catalogOption = a.Option("--catalog");
         string? reportDir = a.Option("--report-dir");
@@ -68,13 +91,39 @@ internal static class ScanCommand
             throw new UsageException("--engine clamd needs --clamd SOCKET|HOST:PORT");
         }
 
+        if (storeOptional && storePath is null)
+        {
+            throw new UsageException("--store-optional needs --store F");
+        }
+
+        // Every file this scan will write is checked before anything is written: no golden, no parent of a clone, no
+        // registered clone, no sealed VHDX, by path or by identity (hard and symbolic links).
+        WriteTargetGuard guard = ProtectedDisks.Guard(catalogOption is { Length: > 0 } ? catalogOption : null, includeClones: true);
+        if (json is not null)
+        {
+            guard.Check(json, "--json report");
+        }
+
+        if (storePath is not null)
+        {
+            foreach (string f in new[] { storePath, storePath + "-wal", storePath + "-shm" })
+            {
+                guard.Check(f, "verdict store");
+            }
+        }
+
+        if (reportDir is not null)
+        {
+            guard.Check(reportDir, "--report-dir");
+        }
+
         List<(string Parent, List<string> Clones)> groups;
         var unscannable = new List<string>();
         string? catalogPath = null;
         if (catalogOption is not null)
         {
-            catalogPath = Prism.Provisioner.Catalog.PrismCatalog.ResolvePath(catalogOption.Length == 0 ? null : catalogOption);
-            using var catalog = Prism.Provisioner.Catalog.PrismCatalog.Open(catalogPath);
+            catalogPath = PrismCatalog.ResolvePath(catalogOption.Length == 0 ? null : catalogOption);
+            using var catalog = PrismCatalog.Open(catalogPath);
             var clonesByGolden = catalog.Clones().ToLookup(c => c.Golden);
             groups = catalog.Goldens().Select(g => (g.Path, clonesByGolden[g.Name].Select(c => c.Path).ToList())).ToList();
             if (groups.Count == 0)
@@ -97,92 +146,119 @@ internal static class ScanCommand
             groups = [(a.Positionals[0], a.Positionals.Skip(1).ToList())];
         }
 
-        try
+        IScanEngine engine = CreateEngine(engineName, signatureArgs, clamd, stderr);
+        using VerdictStore? store = storePath is null ? null : OpenStore(storePath, storeOptional, TimeSpan.FromSeconds(storeWait), stderr);
+        var reports = new List<FleetReport>();
+        bool interactive = !quiet && !Console.IsErrorRedirected;
+        foreach ((string parent, List<string> clones) in groups)
         {
-            IScanEngine engine = CreateEngine(engineName, signatureArgs, clamd, stderr);
-            using VerdictStore? store = storePath is null ? null : VerdictStore.Open(storePath);
-            if (store?.WasRebuilt == true)
+            var progress = new Progress<FleetProgress>(p =>
             {
-                stderr.WriteLine($"prism: verdict store {store.Path} was damaged and has been rebuilt");
-            }
-
-            var reports = new List<FleetReport>();
-            bool interactive = !quiet && !Console.IsErrorRedirected;
-            foreach ((string parent, List<string> clones) in groups)
-            {
-                var progress = new Progress<FleetProgress>(p =>
-                {
-                    if (interactive)
-                    {
-                        int width = 30;
-                        int filled = p.Total == 0 ? width : p.Done * width / p.Total;
-                        stderr.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {p.Done}/{p.Total} {p.Stage,-30} {CliArgs.FormatSize(p.BytesRead)} read ");
-                    }
-                });
-                var scanner = new FleetScanner(engine, new FleetScanOptions
-                {
-                    Full = full,
-                    Store = store,
-                    MaxParallelism = Math.Max(1, parallel),
-                    Progress = progress,
-                    AllowRemoteParents = allowRemote,
-                });
-                reports.Add(scanner.ScanAsync(parent, clones).GetAwaiter().GetResult());
                 if (interactive)
                 {
-                    stderr.WriteLine();
+                    int width = 30;
+                    int filled = p.Total == 0 ? width : p.Done * width / p.Total;
+                    stderr.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {p.Done}/{p.Total} {p.Stage,-30} {CliArgs.FormatSize(p.BytesRead)} read ");
                 }
+            });
+            var scanner = new FleetScanner(engine, new FleetScanOptions
+            {
+                Full = full,
+                Store = store,
+                MaxParallelism = Math.Max(1, parallel),
+                Progress = progress,
+                AllowRemoteParents = allowRemote,
+            });
+            reports.Add(scanner.ScanAsync(parent, clones).GetAwaiter().GetResult());
+            if (interactive)
+            {
+                stderr.WriteLine();
+            }
+        }
+
+        foreach (FleetReport r in reports)
+        {
+            PrintTable(r, stdout);
+        }
+
+        foreach (string u in unscannable)
+        {
+            stdout.WriteLine($"  ERROR {u}");
+        }
+
+        if (json is not null)
+        {
+            WriteJson(json, reports);
+        }
+
+        DateTime started = DateTime.UtcNow - TimeSpan.FromSeconds(reports.Sum(r => r.Seconds));
+        string? reportPath = null;
+        if (reportDir is not null)
+        {
+            Directory.CreateDirectory(reportDir);
+            string stamp = $"prism-scan-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'.'fff'Z'}";
+            reportPath = Path.Combine(reportDir, stamp + ".json");
+            for (int n = 2; File.Exists(reportPath); n++)
+            {
+                reportPath = Path.Combine(reportDir, $"{stamp}-{n}.json");
             }
 
-            foreach (FleetReport r in reports)
+            guard.Check(reportPath, "report");
+            WriteJson(reportPath, reports);
+            foreach (string old in Directory.EnumerateFiles(reportDir, "prism-scan-*.json").Order(StringComparer.Ordinal).Reverse().Skip(Math.Max(1, keepReports)))
             {
-                PrintTable(r, stdout);
-            }
-
-            foreach (string u in unscannable)
-            {
-                stdout.WriteLine($"  ERROR {u}");
-            }
-
-            if (json is not null)
-            {
-                WriteJson(json, reports);
-            }
-
-            DateTime started = DateTime.UtcNow - TimeSpan.FromSeconds(reports.Sum(r => r.Seconds));
-            string? reportPath = null;
-            if (reportDir is not null)
-            {
-                Directory.CreateDirectory(reportDir);
-                string stamp = $"prism-scan-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'.'fff'Z'}";
-                reportPath = Path.Combine(reportDir, stamp + ".json");
-                for (int n = 2; File.Exists(reportPath); n++)
+                try
                 {
-                    reportPath = Path.Combine(reportDir, $"{stamp}-{n}.json");
-                }
-
-                WriteJson(reportPath, reports);
-                foreach (string old in Directory.EnumerateFiles(reportDir, "prism-scan-*.json").Order(StringComparer.Ordinal).Reverse().Skip(Math.Max(1, keepReports)))
-                {
+                    guard.Check(old, "old report to delete");
                     File.Delete(old);
                 }
+                catch (ProtectedPathException e)
+                {
+                    stderr.WriteLine($"prism: warning: {e.Message}");
+                }
             }
-
-            if (catalogPath is not null)
-            {
-                using var catalog = Prism.Provisioner.Catalog.PrismCatalog.Open(catalogPath);
-                catalog.AddScanRun(new Prism.Provisioner.Catalog.ScanRun(started, DateTime.UtcNow, reportPath ?? json,
-                    reports.Sum(r => r.Clones.Count), reports.Sum(r => r.Parent.Findings.Count + r.Clones.Sum(c => c.Findings.Count))));
-            }
-
-            bool errors = unscannable.Count > 0 || reports.Any(r => r.Parent.Errors.Count > 0 || r.Clones.Any(c => c.Errors.Count > 0));
-            bool found = reports.Any(r => r.Parent.Findings.Count > 0 || r.Clones.Any(c => c.Findings.Count > 0));
-            return errors ? 2 : found ? 1 : 0;
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
+
+        if (catalogPath is not null)
         {
-            stderr.WriteLine($"prism: {e.Message.ReplaceLineEndings(" ")}");
-            return 2;
+            using var catalog = PrismCatalog.Open(catalogPath);
+            catalog.AddScanRun(new ScanRun(started, DateTime.UtcNow, reportPath ?? json,
+                reports.Sum(r => r.Clones.Count), reports.Sum(r => r.Parent.Findings.Count + r.Clones.Sum(c => c.Findings.Count))));
+        }
+
+        // A store that failed during the run is an error of the run unless the user said it may be missing.
+        bool storeFailed = false;
+        foreach (string problem in store?.Problems ?? [])
+        {
+            stderr.WriteLine(storeOptional ? $"prism: warning: {problem}" : $"prism: {problem}");
+            storeFailed |= !storeOptional;
+        }
+
+        bool errors = storeFailed || unscannable.Count > 0 || reports.Any(r => r.Parent.Errors.Count > 0 || r.Clones.Any(c => c.Errors.Count > 0));
+        bool found = reports.Any(r => r.Parent.Findings.Count > 0 || r.Clones.Any(c => c.Findings.Count > 0));
+        return errors ? 2 : found ? 1 : 0;
+    }
+
+    /// <summary>
+    /// The verdict store, or (with --store-optional) null and a warning when it cannot be used. A damaged store moved
+    /// aside is reported; a lock wait is reported when it starts.
+    /// </summary>
+    private static VerdictStore? OpenStore(string path, bool optional, TimeSpan wait, TextWriter stderr)
+    {
+        try
+        {
+            VerdictStore store = VerdictStore.Open(path, new VerdictStoreOptions { LockWait = wait, Waiting = m => stderr.WriteLine($"prism: {m}") });
+            if (store.CorruptCopyPath is { } aside)
+            {
+                stderr.WriteLine($"prism: verdict store {store.Path} was damaged: moved aside to {aside}, a new store was made");
+            }
+
+            return store;
+        }
+        catch (VerdictStoreException e) when (optional)
+        {
+            stderr.WriteLine($"prism: warning: {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}; scanning without the store (--store-optional)");
+            return null;
         }
     }
 

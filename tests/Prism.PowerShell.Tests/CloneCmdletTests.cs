@@ -343,6 +343,23 @@ public sealed class CloneCmdletTests : IDisposable
     }
 
     [Fact]
+    public void MergePrismDisk_ACloneThatIsAParent_IsRefusedWhateverItsPermissionBits()
+    {
+        AddGolden();
+        _shell.Run("New-PrismClone base -Name a1; New-PrismClone a1 -Name b1; New-PrismClone a1 -Name b2");
+        string a1 = _dir.File("a1.vhdx");
+        File.SetAttributes(a1, File.GetAttributes(a1) & ~FileAttributes.ReadOnly);
+        string before = PrismShell.Sha256(a1);
+
+        _shell.Run("Merge-PrismDisk a1.vhdx -Confirm:$false");
+        ErrorRecord e = Assert.Single(_shell.Errors);
+        PrismShell.AssertError(e, "PrismProtectedPath", ErrorCategory.PermissionDenied);
+        Assert.Contains("the parent of clone", e.Exception.Message, StringComparison.Ordinal);
+        Assert.Equal(before, PrismShell.Sha256(a1));
+        Assert.Equal(["a1", "b1", "b2"], CatalogClones().Select(c => c.Name));
+    }
+
+    [Fact]
     public void AddPrismCloneToVM_NoHyperV_TerminatingResourceUnavailable()
     {
         AddGolden();

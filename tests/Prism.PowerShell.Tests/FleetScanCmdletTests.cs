@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Text;
 using System.Text.Json;
@@ -86,5 +87,44 @@ public sealed class FleetScanCmdletTests : IDisposable
         ErrorRecord e = _shell.RunTerminating("Invoke-PrismFleetScan parent.vhdx infected.vhdx -Signatures none.ndb");
 
         PrismShell.AssertError(e, "PrismFileNotFound", ErrorCategory.ObjectNotFound);
+    }
+
+    [Fact]
+    public void InvokePrismFleetScan_StoreThatIsNotAStore_TerminatingAndUntouched_OrWarningWithStoreOptional()
+    {
+        File.WriteAllText(_dir.File("notes.txt"), "my notes, not a database\n");
+        string before = PrismShell.Sha256(_dir.File("notes.txt"));
+
+        ErrorRecord e = _shell.RunTerminating("Invoke-PrismFleetScan parent.vhdx infected.vhdx -Signatures test.ndb -Store notes.txt -JsonPath r.json");
+        PrismShell.AssertError(e, "PrismVerdictStore", ErrorCategory.InvalidData);
+        Assert.Contains(_dir.File("notes.txt"), e.Exception.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("r.json")));
+
+        Collection<PSObject> output = _shell.Run(
+            "Invoke-PrismFleetScan parent.vhdx infected.vhdx -Signatures test.ndb -Store notes.txt -StoreOptional -JsonPath r.json -WarningVariable w -WarningAction SilentlyContinue; $w | ForEach-Object { \"$_\" }");
+        Assert.Empty(_shell.Errors);
+        FleetReport report = Assert.IsType<FleetReport>(output[0].BaseObject);
+        Assert.Equal("Prism.Test.Marker", Assert.Single(Assert.Single(report.Clones).Findings).Signature);
+        Assert.Contains(output.Skip(1), w => w.BaseObject is string text && text.Contains("-StoreOptional", StringComparison.Ordinal)
+            && text.Contains(_dir.File("notes.txt"), StringComparison.Ordinal));
+        Assert.True(File.Exists(_dir.File("r.json")));
+        Assert.Equal(before, PrismShell.Sha256(_dir.File("notes.txt")));
+        Assert.False(File.Exists(_dir.File("notes.txt-wal")));
+    }
+
+    [Fact]
+    public void InvokePrismFleetScan_JsonPathOrStoreOnASealedVhdx_IsRefusedAndUnchanged()
+    {
+        string golden = _dir.File("parent.vhdx");
+        File.SetAttributes(golden, FileAttributes.ReadOnly);
+        string before = PrismShell.Sha256(golden);
+        foreach (string option in new[] { "-JsonPath", "-Store" })
+        {
+            ErrorRecord e = _shell.RunTerminating($"Invoke-PrismFleetScan parent.vhdx infected.vhdx -Signatures test.ndb {option} parent.vhdx");
+            PrismShell.AssertError(e, "PrismProtectedPath", ErrorCategory.PermissionDenied);
+            Assert.Contains("sealed", e.Exception.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, PrismShell.Sha256(golden));
     }
 }

@@ -48,6 +48,11 @@ internal static class NtfsCommand
                 _ => Extents(volume, o, stdout, stderr),
             };
         }
+        catch (Prism.Disks.IO.ProtectedPathException ex)
+        {
+            stderr.WriteLine($"prism ntfs: {ex.Message}");
+            return 2;
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             // DiskFormatException, FileNotFoundException and EndOfStreamException are IOExceptions.
@@ -153,6 +158,8 @@ internal static class NtfsCommand
         bool ownTarget = false;
         if (o.Output is not null)
         {
+            // Never over a golden, a parent, a clone ($PRISM_CATALOG or the per-user catalog) or a sealed VHDX.
+            Prism.Provisioner.Catalog.ProtectedDisks.Guard(null, includeClones: true).Check(o.Output, "--output file");
             target = File.Create(o.Output);
             ownTarget = true;
         }

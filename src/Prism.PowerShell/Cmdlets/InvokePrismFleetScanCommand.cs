@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Text.Json;
+using Prism.Disks.IO;
+using Prism.Provisioner.Catalog;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
 
@@ -49,6 +51,10 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
     [Parameter]
     public string? Store { get; set; }
 
+    /// <summary>A store that cannot be used (not a Prism store, locked, read-only, unreadable) is a warning and the scan runs without it.</summary>
+    [Parameter]
+    public SwitchParameter StoreOptional { get; set; }
+
     /// <summary>Also write the report as JSON to this file.</summary>
     [Parameter]
     public string? JsonPath { get; set; }
@@ -81,17 +87,42 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
         try
         {
             string parent = ResolveExistingPaths(Parent)[0];
-            var engine = new BuiltinEngine(LoadSignatures());
-            using VerdictStore? store = Store is null ? null : VerdictStore.Open(ResolveNewPath(Store));
-            if (store?.WasRebuilt == true)
+            string? storePath = Store is null ? null : ResolveNewPath(Store);
+            string? jsonPath = JsonPath is null ? null : ResolveNewPath(JsonPath);
+
+            // Outputs are checked before anything is written: never a golden, a parent, a clone or a sealed VHDX.
+            WriteTargetGuard guard = ProtectedDisks.Guard(null, includeClones: true);
+            if (jsonPath is not null)
             {
-                WriteWarning($"verdict store {store.Path} was damaged and has been rebuilt");
+                guard.Check(jsonPath, "-JsonPath report");
             }
 
-            report = Scan(parent, engine, store);
-            if (JsonPath is not null)
+            if (storePath is not null)
             {
-                File.WriteAllText(ResolveNewPath(JsonPath), JsonSerializer.Serialize(report, s_json));
+                foreach (string f in new[] { storePath, storePath + "-wal", storePath + "-shm" })
+                {
+                    guard.Check(f, "verdict store");
+                }
+            }
+
+            var engine = new BuiltinEngine(LoadSignatures());
+            using VerdictStore? store = storePath is null ? null : OpenStore(storePath);
+            report = Scan(parent, engine, store);
+            if (jsonPath is not null)
+            {
+                File.WriteAllText(jsonPath, JsonSerializer.Serialize(report, s_json));
+            }
+
+            foreach (string problem in store?.Problems ?? [])
+            {
+                if (StoreOptional)
+                {
+                    WriteWarning(problem);
+                }
+                else
+                {
+                    WriteError(new ErrorRecord(new IOException(problem), "PrismVerdictStore", ErrorCategory.WriteError, storePath));
+                }
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -111,6 +142,26 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
         }
 
         WriteObject(report);
+    }
+
+    /// <summary>The store; with -StoreOptional, null and a warning when it cannot be used. A damaged store moved aside is a warning.</summary>
+    private VerdictStore? OpenStore(string path)
+    {
+        try
+        {
+            VerdictStore store = VerdictStore.Open(path, new VerdictStoreOptions { Waiting = WriteWarning });
+            if (store.CorruptCopyPath is { } aside)
+            {
+                WriteWarning($"verdict store {store.Path} was damaged: moved aside to {aside}, a new store was made");
+            }
+
+            return store;
+        }
+        catch (VerdictStoreException e) when (StoreOptional)
+        {
+            WriteWarning($"{e.Message.TrimEnd('.')}; scanning without the store (-StoreOptional)");
+            return null;
+        }
     }
 
     /// <inheritdoc />

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Prism.Disks.IO;
 using Prism.Provisioner.Catalog;
 
 namespace Prism.PowerShell.Cmdlets;
@@ -29,6 +30,9 @@ public sealed class MergePrismDiskCommand : PrismCatalogCmdletBase
         {
             RefuseGolden(target, "merging into");
             CloneRecord? clone = FindClone(target);
+
+            // A disk that is the parent of a clone is never merged away (its children read it), whatever its permission bits.
+            new WriteTargetGuard(ProtectedDisks.From(OpenCatalog(), includeClones: false)).Check(clone?.Path ?? target, "disk to merge");
             string what = clone is null ? target : $"{clone.Path} into its parent {clone.ParentPath}";
             if (!ShouldProcess(what, "Merge VHDX into its parent"))
             {

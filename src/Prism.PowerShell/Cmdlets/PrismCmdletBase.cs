@@ -99,6 +99,10 @@ public abstract class PrismCmdletBase : PSCmdlet
         (string id, ErrorCategory category) = exception switch
         {
             ProvisionerException p => (p.ErrorId, CategoryOf(p.ErrorId)),
+            Prism.Disks.IO.ProtectedPathException => ("PrismProtectedPath", ErrorCategory.PermissionDenied),
+            Prism.Scanner.Fleet.VerdictStoreException s => ("PrismVerdictStore",
+                s.Problem is Prism.Scanner.Fleet.VerdictStoreProblem.NotAStore or Prism.Scanner.Fleet.VerdictStoreProblem.UnknownVersion
+                    ? ErrorCategory.InvalidData : ErrorCategory.ResourceUnavailable),
             FileNotFoundException or DirectoryNotFoundException => ("PrismFileNotFound", ErrorCategory.ObjectNotFound),
             ItemNotFoundException => ("PrismFileNotFound", ErrorCategory.ObjectNotFound),
             DiskChainException c when c.ParentPath is null || !File.Exists(c.ParentPath) => ("PrismDiskParentMissing", ErrorCategory.ObjectNotFound),

@@ -44,11 +44,10 @@ public sealed class FleetScanner
         }
         else
         {
-            baseline = _options.Store?.TryLoadBaseline(parentKey);
-            if (baseline is not null)
+            if (_options.Store?.TryLoadBaseline(parentKey, parent.Path) is { } stored)
             {
                 fromStore = true;
-                parentReport = _options.Store!.LoadParentReport(parentKey, parent.Path);
+                (baseline, parentReport) = stored;
             }
             else
             {

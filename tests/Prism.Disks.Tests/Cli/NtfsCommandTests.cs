@@ -53,6 +53,33 @@ public sealed class NtfsCommandTests
         Assert.Equal(expected, ms.ToArray());
     }
 
+    /// <summary>Issue 10, item 5: --output never writes over a sealed VHDX (as root the permission bit alone would not stop it).</summary>
+    [SkippableFact]
+    public void Cat_OutputOnASealedVhdx_IsRefusedAndUnchanged()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new SkipException("permission bits and file identity: Linux");
+        }
+
+        using var dir = new TempDir();
+        string image = ClusterSizeTests.BuildVolume(dir, 4096, 512, out _);
+        string golden = dir.File("golden.vhdx");
+        Prism.Disks.Vhdx.VhdxDisk.Create(golden, new Prism.Disks.Vhdx.VhdxCreateOptions { VirtualSize = 4 << 20 });
+        File.SetUnixFileMode(golden, UnixFileMode.UserRead | UnixFileMode.GroupRead);
+        byte[] before = File.ReadAllBytes(golden);
+        string link = dir.File("link.bin");
+        File.CreateSymbolicLink(link, golden);
+        foreach (string target in new[] { golden, link })
+        {
+            (int code, _, string stderr) = Run(["cat", image, "/file-6-1000000.bin", "--output", target]);
+            Assert.True(code == 2, $"exit {code}: {stderr}");
+            Assert.Contains("refusing to write", stderr, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, File.ReadAllBytes(golden));
+    }
+
     [SkippableFact]
     public void ExtentsJson_RangesHoldTheFileOnTheDisk()
     {

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 
 namespace Prism.Scanner.Tests.Fleet;
 
-/// <summary>The verdict store across runs: parent verdicts reused, unchanged clean clones skipped, damage rebuilt, concurrency.</summary>
+/// <summary>The verdict store across runs: parent verdicts reused, unchanged clean clones skipped, damage moved aside, concurrency.</summary>
 [Collection(GoldenFleetCollection.Name)]
 public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelper output)
 {
@@ -69,7 +69,7 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
     }
 
     [SkippableFact]
-    public async Task DamagedStoreIsRebuiltAndTheScanStillSucceeds()
+    public async Task DamagedStoreIsMovedAsideAndTheScanStillSucceeds()
     {
         fixture.Require();
         using var dir = new TempDir();
@@ -103,10 +103,16 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
             fs.Write(page);
         }
 
-        foreach (string path in new[] { garbage, damaged })
+        // Garbage is not a Prism store (no SQLite header, no application_id): refused, left as it was.
+        string garbageHash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(garbage)));
+        Assert.Equal(VerdictStoreProblem.NotAStore, Assert.Throws<VerdictStoreException>(() => VerdictStore.Open(garbage)).Problem);
+        Assert.Equal(garbageHash, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(garbage))));
+
+        foreach (string path in new[] { damaged })
         {
             using VerdictStore store = VerdictStore.Open(path);
             Assert.True(store.WasRebuilt, path);
+            Assert.True(File.Exists(store.CorruptCopyPath), $"{path}: the damaged store was not kept at {store.CorruptCopyPath}");
             FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
             Assert.False(r.ParentFromStore);
             for (int i = 0; i < r.Clones.Count; i++)
@@ -251,15 +257,10 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
                 cmd.ExecuteNonQuery();
             }
 
-            try
-            {
-                using VerdictStore busy = await Task.Run(() => VerdictStore.Open(storePath));
-                Assert.False(busy.WasRebuilt, "a locked store was treated as damaged and rebuilt");
-            }
-            catch (IOException e)
-            {
-                output.WriteLine($"busy store refused: {e.Message}");
-            }
+            VerdictStoreException e = await Assert.ThrowsAsync<VerdictStoreException>(
+                () => Task.Run(() => VerdictStore.Open(storePath, new VerdictStoreOptions { LockWait = TimeSpan.FromSeconds(1) })));
+            Assert.Equal(VerdictStoreProblem.Locked, e.Problem);
+            output.WriteLine($"busy store refused: {e.Message}");
 
             tx.Rollback();
         }
