@@ -63,7 +63,7 @@ public sealed class WriteTargetGuard
         if (regularFile && IsSealedVhdx(full))
         {
             throw new ProtectedPathException(full, full,
-                $"refusing to write the {role} {full}: it is a sealed (read-only) VHDX; Prism never writes sealed disks, even as root");
+                $"refusing to write the {role} {full}: it is a sealed (read-only) VHDX, a sealed golden image or a write-protected disk; Prism never writes sealed disks, even as root");
         }
     }
 
