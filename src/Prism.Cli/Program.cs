@@ -47,14 +47,14 @@ internal static class Program
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"prism: {e.Message}");
+            stderr.WriteLine($"prism: {Prism.Disks.Errors.TextEscaping.Escape(e.Message)}");
             stderr.WriteLine("run 'prism --help' for usage");
             return 2;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
             or NotSupportedException or ArgumentException or DiskFormatException or Microsoft.Data.Sqlite.SqliteException)
         {
-            stderr.WriteLine($"prism: {OneLine(e.Message)}");
+            stderr.WriteLine($"prism: {Prism.Disks.Errors.TextEscaping.Escape(OneLine(e.Message))}");
             return 1;
         }
     }
