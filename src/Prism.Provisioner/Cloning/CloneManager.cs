@@ -666,14 +666,7 @@ public sealed class CloneManager
     private static string TempPath(string path) =>
         Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempMarker}");
 
-    private static void ValidateName(string name)
-    {
-        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains('/') || name.Contains('\\')
-            || name.StartsWith('.') || name.Length > 200)
-        {
-            throw new ArgumentException($"'{name}' is not a usable name (letters, digits, '-', '_'; no path separators)", nameof(name));
-        }
-    }
+    private static void ValidateName(string name) => CatalogNames.Validate(name, "name");
 
     private static void TryDelete(string path)
     {
