@@ -49,6 +49,25 @@ public sealed class DiskInfoLocatorTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData("disk", "info")]
+    [InlineData("disk", "check")]
+    [InlineData("ntfs", "ls")]
+    public void Command_OnAFifo_FailsWithoutBlocking(string group, string command)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "FIFOs");
+        using var dir = new TempDir();
+        string fifo = dir.File("disk.vhdx");
+        Oracle.Run("mkfifo", [fifo]);
+        (int, string, string)? result = null;
+        Exception? e = VhdxParentLocatorTests.OpenWithin(() => result = Prism(group, command, fifo), $"prism {group} {command} on a FIFO",
+            () => Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write).Dispose()).Wait(TimeSpan.FromSeconds(10)));
+        Assert.Null(e);
+        (int code, _, string stderr) = result!.Value;
+        Assert.Equal(1, code);
+        Assert.Contains("a FIFO, not a regular file", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Info_ParentPathWithEscapeSequences_PrintedEscaped()
     {
