@@ -100,7 +100,7 @@ internal static partial class ParentResolver
         IVhdxStorage storage;
         try
         {
-            storage = FileStorage.Open(candidate, writable: false);
+            storage = FileStorage.Open(System.IO.Path.GetFullPath(candidate), writable: false);
         }
         catch (VhdxFormatException e) when (e.Structure == VhdxDisk.FileTypeStructure)
         {
