@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Prism.Disks.Errors;
 using Prism.Provisioner.Catalog;
 using Prism.Provisioner.Cloning;
 
@@ -59,7 +60,7 @@ internal static class CatalogCommands
         string name = a.Positional(0, "NAME");
         a.RejectUnknown();
         action(name);
-        stdout.WriteLine($"{done} {name}");
+        stdout.WriteLine($"{done} {E(name)}");
         return 0;
     }
 
@@ -82,7 +83,7 @@ internal static class CatalogCommands
         string? name = a.Option("--name");
         a.RejectUnknown();
         GoldenImage g = m.AddGolden(path, name);
-        stdout.WriteLine($"golden {g.Name}: {g.Path}, {CliArgs.FormatSize(g.VirtualSize)}, disk id {g.DiskId:D}, sealed");
+        stdout.WriteLine($"golden {E(g.Name)}: {E(g.Path)}, {CliArgs.FormatSize(g.VirtualSize)}, disk id {g.DiskId:D}, sealed");
         return 0;
     }
 
@@ -110,7 +111,7 @@ internal static class CatalogCommands
         stdout.WriteLine($"{"name",-24} {"size",10} {"clones",6}  path");
         foreach (GoldenImage g in goldens)
         {
-            stdout.WriteLine($"{g.Name,-24} {CliArgs.FormatSize(g.VirtualSize),10} {clones.Count(c => c.Golden == g.Name),6}  {g.Path}");
+            stdout.WriteLine($"{E(g.Name),-24} {CliArgs.FormatSize(g.VirtualSize),10} {clones.Count(c => c.Golden == g.Name),6}  {E(g.Path)}");
         }
 
         return 0;
@@ -125,6 +126,11 @@ internal static class CatalogCommands
         string? owner = a.Option("--owner");
         bool quiet = a.Flag("--quiet");
         a.RejectUnknown();
+        if (owner is not null)
+        {
+            CatalogNames.ValidateOwner(owner);
+        }
+
         IReadOnlyList<string> names;
         if (count is not null)
         {
@@ -161,7 +167,7 @@ internal static class CatalogCommands
 
         foreach (CloneRecord c in created.Take(20))
         {
-            stdout.WriteLine($"created {c.Name}: {c.Path}");
+            stdout.WriteLine($"created {E(c.Name)}: {E(c.Path)}");
         }
 
         if (created.Count > 20)
@@ -169,7 +175,7 @@ internal static class CatalogCommands
             stdout.WriteLine($"... and {created.Count - 20} more");
         }
 
-        stdout.WriteLine($"{created.Count} clone(s) of {parent} in {sw.Elapsed.TotalSeconds:0.000} s");
+        stdout.WriteLine($"{created.Count} clone(s) of {E(parent)} in {sw.Elapsed.TotalSeconds:0.000} s");
         return 0;
     }
 
@@ -201,7 +207,7 @@ internal static class CatalogCommands
         foreach (CloneStatus s in list)
         {
             string holds = s.Error is null ? CliArgs.FormatSize(s.AllocatedBytes) : "?";
-            stdout.WriteLine($"{s.Record.Name,-24} {s.Record.Golden,-16} {holds,12} {s.DivergencePercent,8:0.000}%  {s.Record.Path}{(s.Error is null ? "" : "  (" + s.Error + ")")}");
+            stdout.WriteLine($"{E(s.Record.Name),-24} {E(s.Record.Golden),-16} {holds,12} {s.DivergencePercent,8:0.000}%  {E(s.Record.Path)}{(s.Error is null ? "" : "  (" + E(s.Error) + ")")}");
         }
 
         return 0;
@@ -219,7 +225,7 @@ internal static class CatalogCommands
         }
 
         GoldenImage g = m.PromoteClone(name, newName, path);
-        stdout.WriteLine($"promoted {name} to golden {g.Name}: {g.Path} (sealed)");
+        stdout.WriteLine($"promoted {E(name)} to golden {E(g.Name)}: {E(g.Path)} (sealed)");
         return 0;
     }
 
@@ -238,7 +244,7 @@ internal static class CatalogCommands
         {
             foreach (CatalogProblem p in problems)
             {
-                stdout.WriteLine($"{p.Kind}: {p.Path}: {p.Message}{(p.Repaired ? " [repaired]" : "")}");
+                stdout.WriteLine($"{p.Kind}: {E(p.Path)}: {E(p.Message)}{(p.Repaired ? " [repaired]" : "")}");
             }
 
             stdout.WriteLine(problems.Count == 0 ? "catalog and files agree" : $"{problems.Count} problem(s){(repair ? ", repairs applied where safe" : "")}");
@@ -246,6 +252,9 @@ internal static class CatalogCommands
 
         return problems.All(p => p.Repaired) ? 0 : 1;
     }
+
+    /// <summary>Catalog text (names, paths, messages) for a text listing: an older catalog may hold control characters.</summary>
+    private static string E(string? text) => TextEscaping.Escape(text);
 
     /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
     private sealed class SyncProgress(Action<int> report) : IProgress<int>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
 
@@ -213,7 +214,7 @@ internal static class DiskCommand
             return 0;
         }
 
-        stdout.WriteLine($"Path:                 {disk.Path}");
+        stdout.WriteLine($"Path:                 {TextEscaping.Escape(disk.Path)}");
         stdout.WriteLine("Format:               VHDX");
         stdout.WriteLine($"Type:                 {disk.Type}");
         stdout.WriteLine($"Virtual size:         {disk.VirtualSize} ({CliArgs.FormatSize(disk.VirtualSize)})");
@@ -223,11 +224,11 @@ internal static class DiskCommand
         stdout.WriteLine($"Physical sector size: {disk.PhysicalSectorSize}");
         stdout.WriteLine($"Disk identifier:      {disk.DiskId:D}");
         stdout.WriteLine($"Data write GUID:      {disk.DataWriteGuid:D}");
-        stdout.WriteLine($"Parent path:          {disk.Parent?.Path ?? "-"}");
+        stdout.WriteLine($"Parent path:          {(disk.Parent is { } parent ? TextEscaping.Escape(parent.Path) : "-")}");
         stdout.WriteLine($"Allocated here:       {allocated} ({CliArgs.FormatSize(allocated)})");
         for (int i = 0; i < chain.Count; i++)
         {
-            stdout.WriteLine($"Chain[{i}]:             {chain[i].Path}");
+            stdout.WriteLine($"Chain[{i}]:             {TextEscaping.Escape(chain[i].Path)}");
         }
 
         return 0;
@@ -272,7 +273,7 @@ internal static class DiskCommand
         {
             foreach ((string file, VhdxCheckIssue issue) in issues)
             {
-                stdout.WriteLine($"{issue.Severity.ToString().ToLowerInvariant()}: {file}: {issue.Message}");
+                stdout.WriteLine($"{issue.Severity.ToString().ToLowerInvariant()}: {TextEscaping.Escape(file)}: {TextEscaping.Escape(issue.Message)}");
             }
 
             stdout.WriteLine(errors ? $"{path}: problems found" : $"{path}: no errors");
@@ -386,7 +387,7 @@ internal static class DiskCommand
         stdout.WriteLine($"{"offset",18} {"length",18}  layer  file");
         foreach (ChainRange r in map)
         {
-            stdout.WriteLine($"0x{r.Offset:X16} 0x{r.Length:X16}  {r.Layer,5}  {chain[r.Layer].Path}");
+            stdout.WriteLine($"0x{r.Offset:X16} 0x{r.Length:X16}  {r.Layer,5}  {TextEscaping.Escape(chain[r.Layer].Path)}");
         }
 
         return 0;

@@ -47,7 +47,7 @@ internal static class Program
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"prism: {e.Message}");
+            stderr.WriteLine($"prism: {Prism.Disks.Errors.TextEscaping.Escape(e.Message)}");
             stderr.WriteLine("run 'prism --help' for usage");
             return 2;
         }
@@ -60,7 +60,7 @@ internal static class Program
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
             or NotSupportedException or ArgumentException or DiskFormatException or Microsoft.Data.Sqlite.SqliteException)
         {
-            stderr.WriteLine($"prism: {OneLine(e.Message)}");
+            stderr.WriteLine($"prism: {Prism.Disks.Errors.TextEscaping.Escape(OneLine(e.Message))}");
             return args[0] == "scan" ? 2 : 1; // scan: 1 means "found", so an error is 2
         }
     }
@@ -68,15 +68,16 @@ internal static class Program
     /// <summary>Opens a disk for reading: a VHDX (with its chain) or, failing the signature, a raw image.</summary>
     internal static Prism.Disks.IO.IDiskSource OpenDisk(string path)
     {
+        // FileDiskSource opens without blocking and only regular files, so a FIFO named here cannot hang the command.
+        var raw = new Prism.Disks.IO.FileDiskSource(path);
         Span<byte> sig = stackalloc byte[8];
-        using (FileStream fs = File.OpenRead(path))
+        if (raw.Read(sig, 0) < 8 || !sig.SequenceEqual("vhdxfile"u8))
         {
-            fs.ReadAtLeast(sig, 8, throwOnEndOfStream: false);
+            return raw;
         }
 
-        return sig.SequenceEqual("vhdxfile"u8)
-            ? Prism.Disks.Vhdx.VhdxDisk.Open(path)
-            : new Prism.Disks.IO.FileDiskSource(path);
+        raw.Dispose();
+        return Prism.Disks.Vhdx.VhdxDisk.Open(path);
     }
 
     private static int Help(TextWriter stdout)

@@ -1,3 +1,4 @@
+using Prism.Disks.Errors;
 using System.Text.Json;
 using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
@@ -397,7 +398,7 @@ internal static class ScanCommand
     {
         foreach (Finding f in d.Findings)
         {
-            stdout.WriteLine($"  FOUND {f.Signature}: {(f.Partition > 0 ? $"[p{f.Partition}] " : "")}{f.Path}{(f.Stream is null ? "" : ":" + f.Stream)}");
+            stdout.WriteLine($"  FOUND {f.Signature}: {(f.Partition > 0 ? $"[p{f.Partition}] " : "")}{TextEscaping.Escape(f.Path)}{(f.Stream is null ? "" : ":" + TextEscaping.Escape(f.Stream))}");
         }
 
         foreach (string e in d.Errors)

@@ -56,7 +56,7 @@ internal static class NtfsCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             // DiskFormatException, FileNotFoundException and EndOfStreamException are IOExceptions.
-            stderr.WriteLine($"prism ntfs: {ex.Message}");
+            stderr.WriteLine($"prism ntfs: {TextEscaping.Escape(ex.Message)}");
             return 1;
         }
         finally
@@ -70,7 +70,7 @@ internal static class NtfsCommand
         PartitionTable table = PartitionTable.Read(disk);
         foreach (string warning in table.Warnings)
         {
-            stderr.WriteLine($"prism ntfs: warning: {warning}");
+            stderr.WriteLine($"prism ntfs: warning: {TextEscaping.Escape(warning)}");
         }
 
         if (table.Scheme == PartitionScheme.None)
@@ -113,7 +113,7 @@ internal static class NtfsCommand
         string path = o.Path ?? "/";
         NtfsFileEntry target = volume.Find(path) ?? throw new FileNotFoundException($"no such file or directory: {path}");
         IEnumerable<NtfsFileEntry> entries = target.IsDirectory
-            ? volume.Enumerate(target.Path, o.Recursive, onError: e => stderr.WriteLine($"prism ntfs: warning: skipped {e}"))
+            ? volume.Enumerate(target.Path, o.Recursive, onError: e => stderr.WriteLine($"prism ntfs: warning: skipped {TextEscaping.Escape(e.ToString())}"))
             : [target];
         if (o.Json)
         {
@@ -135,10 +135,10 @@ internal static class NtfsCommand
         {
             string kind = e.IsDirectory ? "d" : e.IsReparsePoint ? "l" : "-";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{kind} {e.Size,12} {e.RecordNumber,8} {e.LastWriteTime:yyyy-MM-dd HH:mm:ss} {e.Path}{(e.IsDirectory ? "/" : string.Empty)}"));
+                $"{kind} {e.Size,12} {e.RecordNumber,8} {e.LastWriteTime:yyyy-MM-dd HH:mm:ss} {TextEscaping.Escape(e.Path)}{(e.IsDirectory ? "/" : string.Empty)}"));
             foreach (NtfsStreamInfo s in e.Streams.Where(s => s.Name.Length > 0))
             {
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s {s.Size,12} {e.RecordNumber,8} {"",19} {e.Path}:{s.Name}"));
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s {s.Size,12} {e.RecordNumber,8} {"",19} {TextEscaping.Escape(e.Path)}:{TextEscaping.Escape(s.Name)}"));
             }
         }
 
@@ -220,7 +220,7 @@ internal static class NtfsCommand
             return 0;
         }
 
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{entry.Path} record {entry.RecordNumber} (offsets on the disk)"));
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{TextEscaping.Escape(entry.Path)} record {entry.RecordNumber} (offsets on the disk)"));
         foreach (ByteRange r in extents.MftRecords)
         {
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mft      0x{r.Offset:X12} {r.Length,12}"));
@@ -228,7 +228,7 @@ internal static class NtfsCommand
 
         foreach (NtfsStreamExtents s in extents.Streams)
         {
-            string label = s.Name.Length == 0 ? "::$DATA" : s.Name;
+            string label = s.Name.Length == 0 ? "::$DATA" : TextEscaping.Escape(s.Name);
             foreach (ByteRange r in s.Ranges)
             {
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,

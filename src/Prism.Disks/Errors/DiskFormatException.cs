@@ -29,7 +29,8 @@ public class DiskFormatException : IOException
 
     private static string Compose(string? filePath, string structure, long? fileOffset, string detail)
     {
+        // Paths (a parent's comes from a locator) and details (names read from a disk) are disk-derived: escaped.
         string where = fileOffset is long o ? $"{structure} at 0x{o:X}" : structure;
-        return filePath is null ? $"{where}: {detail}" : $"{filePath}: {where}: {detail}";
+        return TextEscaping.Escape(filePath is null ? $"{where}: {detail}" : $"{filePath}: {where}: {detail}");
     }
 }

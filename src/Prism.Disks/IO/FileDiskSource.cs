@@ -7,11 +7,14 @@ public sealed class FileDiskSource : IDiskSource, IDisposable
 {
     private readonly SafeFileHandle _handle;
 
-    /// <summary>Opens <paramref name="path"/> for reading.</summary>
+    /// <summary>Opens <paramref name="path"/> for reading. Never blocks: a FIFO, device, socket or directory is refused.</summary>
+    /// <exception cref="IOException">The path is not a regular file, or cannot be opened.</exception>
     public FileDiskSource(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         Path = path;
-        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        (SafeFileHandle? handle, string? otherKind) = RegularFile.Open(path, writable: false);
+        _handle = handle ?? throw new IOException($"{path}: {otherKind}, not a regular file; refusing to open it");
         Length = RandomAccess.GetLength(_handle);
     }
 

@@ -17,13 +17,13 @@ internal sealed class ChainContext
     {
         if (!_paths.Add(path) || !_dataWriteGuids.Add(dataWriteGuid))
         {
-            throw new DiskChainException(path, path, $"{path}: differencing chain has a cycle (file or DataWriteGuid {dataWriteGuid:B} seen twice)");
+            throw new DiskChainException(path, path, $"{TextEscaping.Escape(path)}: differencing chain has a cycle (file or DataWriteGuid {dataWriteGuid:B} seen twice)");
         }
 
         Depth++;
         if (Depth > _maxDepth)
         {
-            throw new DiskChainException(path, null, $"{path}: differencing chain is deeper than {_maxDepth} disks");
+            throw new DiskChainException(path, null, $"{TextEscaping.Escape(path)}: differencing chain is deeper than {_maxDepth} disks");
         }
     }
 

@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Prism.Disks.Errors;
+using Prism.Disks.IO;
 
 namespace Prism.Disks.Vhdx;
 
@@ -23,13 +25,29 @@ internal sealed class FileStorage : IVhdxStorage
 
     public long Length => Volatile.Read(ref _length);
 
-    /// <summary>Opens an existing file. Read-only opens share the file with other readers (parents serve many children).</summary>
+    /// <summary>
+    /// Opens an existing regular file. Read-only opens share the file with other readers (parents serve many children).
+    /// Never blocks: a FIFO, device, socket or directory, even one swapped in while opening, is refused from the opened
+    /// handle with a <see cref="VhdxFormatException"/> for <see cref="VhdxDisk.FileTypeStructure"/>.
+    /// </summary>
     public static FileStorage Open(string path, bool writable)
     {
-        SafeFileHandle handle = writable
-            ? File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read)
-            : File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
-        return new FileStorage(path, handle, writable);
+        (SafeFileHandle? handle, string? otherKind) = RegularFile.Open(path, writable);
+        if (handle is null)
+        {
+            throw new VhdxFormatException(path, VhdxDisk.FileTypeStructure, null,
+                $"{otherKind}, not a regular file; refusing to open it");
+        }
+
+        try
+        {
+            return new FileStorage(path, handle, writable);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Creates a new file (fails if it exists), optionally preallocating <paramref name="preallocate"/> bytes.</summary>

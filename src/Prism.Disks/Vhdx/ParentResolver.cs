@@ -26,10 +26,12 @@ internal static partial class ParentResolver
                 continue;
             }
 
+            // Not the guarantee (OpenParent checks the opened handle): this only spares the common case from opening a
+            // device at all, since opening some (tape drives, watchdogs) has side effects.
             if (!IsRegularFile(candidate))
             {
                 throw new DiskChainException(childPath, candidate,
-                    $"{childPath}: parent {candidate} is not a regular file (directory, device or FIFO); refusing to open it");
+                    $"{Shown(childPath)}: parent {Shown(candidate)} is not a regular file (directory, device or FIFO); refusing to open it");
             }
 
             VhdxDisk parent;
@@ -37,12 +39,12 @@ internal static partial class ParentResolver
             if (options.ParentCache is { } cache)
             {
                 ChainContext fork = chain.Fork();
-                parent = cache.GetOrOpen(candidate, () => VhdxDisk.Open(candidate, parentOptions, fork));
+                parent = cache.GetOrOpen(candidate, () => OpenParent(childPath, candidate, parentOptions, fork));
                 owned = false;
             }
             else
             {
-                parent = VhdxDisk.Open(candidate, parentOptions, chain);
+                parent = OpenParent(childPath, candidate, parentOptions, chain);
                 owned = true;
             }
 
@@ -53,7 +55,7 @@ internal static partial class ParentResolver
                     ? $"parent_linkage is {linkage:B} and its parent_linkage2 {alt:B}"
                     : $"parent_linkage is {linkage:B}";
                 mismatch = new DiskChainException(childPath, candidate,
-                    $"{childPath}: parent {candidate} has DataWriteGuid {parent.DataWriteGuid:B} but the child's {expected}: the "
+                    $"{Shown(childPath)}: parent {Shown(candidate)} has DataWriteGuid {parent.DataWriteGuid:B} but the child's {expected}: the "
                     + "identifiers of the parent and child disks do not match (the parent was modified or replaced after the child "
                     + "was created)");
                 if (owned)
@@ -72,7 +74,7 @@ internal static partial class ParentResolver
                 }
 
                 throw new DiskChainException(childPath, candidate,
-                    $"{childPath}: parent {candidate} has {parent.LogicalSectorSize}-byte logical sectors, the child {metadata.LogicalSectorSize}");
+                    $"{Shown(childPath)}: parent {Shown(candidate)} has {parent.LogicalSectorSize}-byte logical sectors, the child {metadata.LogicalSectorSize}");
             }
 
             return (parent, owned);
@@ -84,9 +86,52 @@ internal static partial class ParentResolver
         }
 
         throw new DiskChainException(childPath, tried.FirstOrDefault(),
-            $"{childPath}: parent disk not found (parent_linkage {linkage:B}); tried: "
-            + (tried.Count == 0 ? "no usable locator path" : string.Join(", ", tried)));
+            $"{Shown(childPath)}: parent disk not found (parent_linkage {linkage:B}); tried: "
+            + (tried.Count == 0 ? "no usable locator path" : string.Join(", ", tried.Select(Shown))));
     }
+
+    /// <summary>
+    /// Opens <paramref name="candidate"/> as a parent: one non-blocking open, then the opened handle must be a regular
+    /// file whose first 8 bytes are "vhdxfile" before anything else is read. Throws DiskChainException when it cannot be
+    /// opened or is not a VHDX at all (never showing its bytes); a VHDX with a bad structure keeps its VhdxFormatException.
+    /// </summary>
+    private static VhdxDisk OpenParent(string childPath, string candidate, VhdxOpenOptions options, ChainContext chain)
+    {
+        IVhdxStorage storage;
+        try
+        {
+            storage = FileStorage.Open(System.IO.Path.GetFullPath(candidate), writable: false);
+        }
+        catch (VhdxFormatException e) when (e.Structure == VhdxDisk.FileTypeStructure)
+        {
+            throw new DiskChainException(childPath, candidate,
+                $"{Shown(childPath)}: parent {Shown(candidate)} is {e.Detail}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DiskChainException(childPath, candidate,
+                $"{Shown(childPath)}: parent {Shown(candidate)} cannot be opened: {TextEscaping.Escape(e.Message)}", e);
+        }
+
+        try
+        {
+            return VhdxDisk.Open(storage, options, chain);
+        }
+        catch (VhdxFormatException e) when (e.Structure == VhdxDisk.FileIdentifierStructure)
+        {
+            storage.Dispose();
+            throw new DiskChainException(childPath, candidate,
+                $"{Shown(childPath)}: parent {Shown(candidate)} is {VhdxDisk.NotVhdxDetail}; refusing to use it", e);
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A path for a message: the locator strings come from the disk, so control characters are escaped.</summary>
+    private static string Shown(string path) => TextEscaping.Escape(path);
 
     private static IEnumerable<string> Candidates(string childPath, ParentLocator locator, VhdxOpenOptions options)
     {
@@ -145,7 +190,7 @@ internal static partial class ParentResolver
         if (!options.AllowRemoteParents)
         {
             throw new DiskChainException(childPath, parentPath,
-                $"{childPath}: parent locator names a remote path {parentPath}; refusing to follow it (allow remote parents to override)");
+                $"{Shown(childPath)}: parent locator names a remote path {Shown(parentPath)}; refusing to follow it (allow remote parents to override)");
         }
     }
 

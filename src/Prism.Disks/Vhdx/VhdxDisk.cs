@@ -11,6 +11,12 @@ namespace Prism.Disks.Vhdx;
 /// </summary>
 public sealed partial class VhdxDisk : IDiskSource, IDisposable
 {
+    /// <summary>Structure named when the first 8 bytes are not "vhdxfile" (the file is not a VHDX).</summary>
+    internal const string FileIdentifierStructure = "VHDX file identifier";
+
+    /// <summary>Structure named when the path is not a regular file (FIFO, device, directory, socket).</summary>
+    internal const string FileTypeStructure = "VHDX file";
+
     private static readonly byte[] s_fileSignature = "vhdxfile"u8.ToArray();
 
     private readonly IVhdxStorage _storage;
@@ -181,15 +187,18 @@ public sealed partial class VhdxDisk : IDiskSource, IDisposable
         }
     }
 
+    internal const string NotVhdxDetail = "not a VHDX file (no 'vhdxfile' identifier at offset 0)";
+
     /// <summary>Opens a VHDX over any storage (tests: memory, fault injection). Takes ownership of <paramref name="storage"/> on success.</summary>
     internal static VhdxDisk Open(IVhdxStorage storage, VhdxOpenOptions options, ChainContext chain)
     {
         string path = storage.Path;
         Span<byte> ident = stackalloc byte[8];
+        // The identifier comes before anything else is read, and its bytes are never echoed: the file may be anything
+        // a hostile locator pointed at (/etc/shadow, /proc/self/environ).
         if (storage.Read(ident, 0) < 8 || !ident.SequenceEqual(s_fileSignature))
         {
-            throw new VhdxFormatException(path, "VHDX file identifier", 0,
-                $"signature {Convert.ToHexString(ident)}, expected \"vhdxfile\" (not a VHDX file)");
+            throw new VhdxFormatException(path, FileIdentifierStructure, 0, NotVhdxDetail);
         }
 
         (VhdxHeader header, int slot, int validCopies) = ReadHeaders(storage, path);

@@ -54,6 +54,11 @@ public sealed class NewPrismCloneCommand : PrismCatalogCmdletBase
 
         try
         {
+            if (Owner is not null)
+            {
+                CatalogNames.ValidateOwner(Owner);
+            }
+
             IReadOnlyList<string> names = ParameterSetName == CountSet ? Manager.NextNames(Prefix, Count) : Name;
             string? directory = Directory is null ? null : ResolveNewPath(Directory);
             string where = directory ?? "the parent's folder";

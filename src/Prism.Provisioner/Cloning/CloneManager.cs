@@ -250,6 +250,11 @@ public sealed partial class CloneManager
             ValidateName(n);
         }
 
+        if (owner is not null)
+        {
+            CatalogNames.ValidateOwner(owner);
+        }
+
         if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
         {
             throw new ArgumentException("clone names must be unique", nameof(names));
@@ -644,12 +649,5 @@ public sealed partial class CloneManager
     private static string TempPath(string path) =>
         Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempMarker}");
 
-    private static void ValidateName(string name)
-    {
-        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains('/') || name.Contains('\\')
-            || name.StartsWith('.') || name.Length > 200)
-        {
-            throw new ArgumentException($"'{name}' is not a usable name (letters, digits, '-', '_'; no path separators)", nameof(name));
-        }
-    }
+    private static void ValidateName(string name) => CatalogNames.Validate(name, "name");
 }

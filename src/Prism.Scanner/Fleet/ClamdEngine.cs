@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Scanner.Clamd;
 
@@ -29,6 +30,7 @@ public sealed class ClamdEngine : IScanEngine
     {
         await using var stream = new DiskStream(content);
         ClamdScanResult result = await _client.ScanStreamAsync(stream, cancellationToken).ConfigureAwait(false);
-        return result.IsInfected ? [new EngineHit(result.SignatureName!, null)] : [];
+        // clamd's reply is text from another process and its database: escaped like the builtin engine's names.
+        return result.IsInfected ? [new EngineHit(TextEscaping.Escape(result.SignatureName), null)] : [];
     }
 }

@@ -1,10 +1,15 @@
+using Prism.Disks.Errors;
+
 namespace Prism.Scanner.Signatures;
 
-/// <summary>A malformed signature database: the message names the file and the 1-based line.</summary>
+/// <summary>
+/// A malformed signature database: the message names the file and the 1-based line. The message echoes database text
+/// (a CVD header, a member name, a line's fields), so control characters in it are escaped.
+/// </summary>
 public sealed class SignatureFormatException : IOException
 {
     internal SignatureFormatException(string source, int lineNumber, string detail, Exception? inner = null)
-        : base(lineNumber > 0 ? $"{source}:{lineNumber}: {detail}" : $"{source}: {detail}", inner)
+        : base(TextEscaping.Escape(lineNumber > 0 ? $"{source}:{lineNumber}: {detail}" : $"{source}: {detail}"), inner)
     {
         FilePath = source;
         LineNumber = lineNumber;

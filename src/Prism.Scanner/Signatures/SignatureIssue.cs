@@ -1,3 +1,5 @@
+using Prism.Disks.Errors;
+
 namespace Prism.Scanner.Signatures;
 
 /// <summary>A signature line, file or archive member the loader did not use, with the reason.</summary>
@@ -6,6 +8,7 @@ namespace Prism.Scanner.Signatures;
 /// <param name="Reason">Why the signature (or file) was not loaded, e.g. "offset EP+0 is not supported".</param>
 public sealed record SignatureIssue(string Source, int LineNumber, string Reason)
 {
-    /// <inheritdoc />
-    public override string ToString() => LineNumber > 0 ? $"{Source}:{LineNumber}: {Reason}" : $"{Source}: {Reason}";
+    /// <summary>"source:line: reason", with control characters (from archive member names or lines) escaped for printing.</summary>
+    public override string ToString() =>
+        TextEscaping.Escape(LineNumber > 0 ? $"{Source}:{LineNumber}: {Reason}" : $"{Source}: {Reason}");
 }

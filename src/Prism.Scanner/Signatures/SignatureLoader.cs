@@ -1,4 +1,5 @@
 using System.Globalization;
+using Prism.Disks.Errors;
 
 namespace Prism.Scanner.Signatures;
 
@@ -249,8 +250,13 @@ internal sealed class SignatureLoader
         Bodies.Add(new BodySignature(name, offset, segments));
     }
 
+    /// <summary>
+    /// The signature name as findings will show it: control characters and bidi controls escaped here, at the trust
+    /// boundary, so a hostile database cannot put terminal escapes into scan output, reports or the verdict store
+    /// (detection is unchanged; only such a name's spelling is).
+    /// </summary>
     private static string ParseName(string name) =>
-        name.Length == 0 ? throw new FormatException("empty signature name") : name;
+        name.Length == 0 ? throw new FormatException("empty signature name") : TextEscaping.Escape(name);
 
     private static (int? Min, int? Max) ParseLevels(string[] f, int index)
     {

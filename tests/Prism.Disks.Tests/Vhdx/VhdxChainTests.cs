@@ -26,24 +26,6 @@ public sealed class VhdxChainTests
         return path;
     }
 
-    /// <summary>Replaces the parent locator of a differencing file in place (same metadata layout, new item).</summary>
-    private static void SetLocator(string child, params (string Key, string Value)[] entries)
-    {
-        byte[] image = File.ReadAllBytes(child);
-        long metadataOffset;
-        VhdxMetadata m;
-        using (VhdxDisk d = VhdxDisk.Open(child, new VhdxOpenOptions { SkipParent = true }))
-        {
-            metadataOffset = d.Regions.Metadata.FileOffset;
-            m = d.Metadata;
-        }
-
-        byte[] locator = ParentLocator.Build(entries.Select(e => new KeyValuePair<string, string>(e.Key, e.Value)).ToList());
-        byte[] region = MetadataTable.Build(MiB, m.BlockSize, false, m.VirtualSize, m.DiskId, m.LogicalSectorSize, m.PhysicalSectorSize, locator);
-        region.CopyTo(image, metadataOffset);
-        File.WriteAllBytes(child, image);
-    }
-
     private static Guid DataWriteGuidOf(string path)
     {
         using VhdxDisk d = VhdxDisk.Open(path, new VhdxOpenOptions { SkipParent = true });
@@ -80,7 +62,7 @@ public sealed class VhdxChainTests
         string child = MakeChild(dir, parent, "child.vhdx");
         Guid parentGuid = DataWriteGuidOf(parent);
         var other = new Guid("0b5c3f8e-2d41-4e7a-9c16-5f3a2e8d7b90");
-        SetLocator(child, ("parent_linkage", other.ToString("B")), ("relative_path", @".\base.vhdx"),
+        VhdxTestKit.SetLocator(child, ("parent_linkage", other.ToString("B")), ("relative_path", @".\base.vhdx"),
             ("parent_linkage2", parentGuid.ToString("B")));
         using VhdxDisk c = VhdxDisk.Open(child);
         Assert.Equal(2, c.Chain.Count);
@@ -99,7 +81,7 @@ public sealed class VhdxChainTests
         Guid parentGuid = DataWriteGuidOf(parent);
         var linkage = new Guid("0b5c3f8e-2d41-4e7a-9c16-5f3a2e8d7b90");
         var linkage2 = new Guid("7e21a9d4-6c0b-4f35-8a92-1d4e6b3c5f07");
-        SetLocator(child, ("parent_linkage", linkage.ToString("B")), ("relative_path", @".\base.vhdx"),
+        VhdxTestKit.SetLocator(child, ("parent_linkage", linkage.ToString("B")), ("relative_path", @".\base.vhdx"),
             ("parent_linkage2", linkage2.ToString("B")));
         DiskChainException e = Assert.Throws<DiskChainException>(() => VhdxDisk.Open(child));
         Assert.Contains(child, e.Message, StringComparison.Ordinal);
@@ -117,7 +99,7 @@ public sealed class VhdxChainTests
         string parent = MakeBase(dir);
         string child = MakeChild(dir, parent, "child.vhdx");
         var linkage = new Guid("0b5c3f8e-2d41-4e7a-9c16-5f3a2e8d7b90");
-        SetLocator(child, ("parent_linkage", linkage.ToString("B")), ("relative_path", @".\base.vhdx"),
+        VhdxTestKit.SetLocator(child, ("parent_linkage", linkage.ToString("B")), ("relative_path", @".\base.vhdx"),
             ("parent_linkage2", Guid.Empty.ToString("B")));
         DiskChainException e = Assert.Throws<DiskChainException>(() => VhdxDisk.Open(child));
         Assert.Contains(linkage.ToString("D"), e.Message, StringComparison.OrdinalIgnoreCase);
@@ -159,7 +141,7 @@ public sealed class VhdxChainTests
         using var dir = new TempDir();
         string parent = MakeBase(dir);
         string child = MakeChild(dir, parent, "child.vhdx");
-        SetLocator(child, ("parent_linkage", DataWriteGuidOf(parent).ToString("B")), (key, @"\\server\share\p.vhdx"));
+        VhdxTestKit.SetLocator(child, ("parent_linkage", DataWriteGuidOf(parent).ToString("B")), (key, @"\\server\share\p.vhdx"));
         DiskChainException refused = Assert.Throws<DiskChainException>(() => VhdxDisk.Open(child));
         Assert.Contains("remote", refused.Message, StringComparison.Ordinal);
         Assert.Contains(@"\\server\share\p.vhdx", refused.Message, StringComparison.Ordinal);
@@ -205,8 +187,8 @@ public sealed class VhdxChainTests
         string parent = MakeBase(dir);
         string a = MakeChild(dir, parent, "a.vhdx");
         string b = MakeChild(dir, parent, "b.vhdx");
-        SetLocator(a, ("parent_linkage", DataWriteGuidOf(b).ToString("B")), ("relative_path", @".\b.vhdx"));
-        SetLocator(b, ("parent_linkage", DataWriteGuidOf(a).ToString("B")), ("relative_path", @".\a.vhdx"));
+        VhdxTestKit.SetLocator(a, ("parent_linkage", DataWriteGuidOf(b).ToString("B")), ("relative_path", @".\b.vhdx"));
+        VhdxTestKit.SetLocator(b, ("parent_linkage", DataWriteGuidOf(a).ToString("B")), ("relative_path", @".\a.vhdx"));
         using var cache = new VhdxParentCache();
         var options = new VhdxOpenOptions { ParentCache = useCache ? cache : null };
         DiskChainException e = Assert.Throws<DiskChainException>(() => VhdxDisk.Open(a, options));

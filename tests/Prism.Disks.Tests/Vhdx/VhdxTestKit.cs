@@ -30,6 +30,24 @@ internal static class VhdxTestKit
         return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 
+    /// <summary>Replaces the parent locator of a differencing file in place (same metadata layout, new item).</summary>
+    public static void SetLocator(string child, params (string Key, string Value)[] entries)
+    {
+        byte[] image = File.ReadAllBytes(child);
+        long metadataOffset;
+        VhdxMetadata m;
+        using (VhdxDisk d = VhdxDisk.Open(child, new VhdxOpenOptions { SkipParent = true }))
+        {
+            metadataOffset = d.Regions.Metadata.FileOffset;
+            m = d.Metadata;
+        }
+
+        byte[] locator = ParentLocator.Build(entries.Select(e => new KeyValuePair<string, string>(e.Key, e.Value)).ToList());
+        byte[] region = MetadataTable.Build(MiB, m.BlockSize, false, m.VirtualSize, m.DiskId, m.LogicalSectorSize, m.PhysicalSectorSize, locator);
+        region.CopyTo(image, metadataOffset);
+        File.WriteAllBytes(child, image);
+    }
+
     /// <summary>The whole virtual disk (small disks only).</summary>
     public static byte[] ReadAll(VhdxDisk disk)
     {

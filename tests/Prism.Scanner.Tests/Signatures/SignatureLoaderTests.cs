@@ -144,8 +144,35 @@ public sealed class SignatureLoaderTests : IDisposable
         Assert.Throws<SignatureFormatException>(() => SignatureDatabase.Load(path));
     }
 
+    [Theory]
+    [InlineData(2)] // version: the header is refused as malformed, echoing it
+    [InlineData(5)] // MD5: the mismatch message echoes the header's value
+    public void Load_CvdHeaderWithEscapeBytes_EchoedEscaped(int field)
+    {
+        string path = _dir.File("evil.cvd");
+        WriteCvd(path, new Dictionary<string, string> { ["a.ndb"] = "N:0:*:41424344\n" }, compressed: true,
+            headerField: (field, "1\u001b[2J\u001b]0;owned\u0007\r\n"));
+        SignatureFormatException e = Assert.Throws<SignatureFormatException>(() => SignatureDatabase.Load(path));
+        // The MD5 field is compared lower-cased, so its echo is too.
+        Assert.Contains(@"\u001b[2J\u001b]0;owned\u0007\u000d\u000a", e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain('\u001b', e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Load_CvdMemberNamedWithEscapeBytes_IssueEscaped()
+    {
+        string path = _dir.File("member.cvd");
+        WriteCvd(path, new Dictionary<string, string> { ["a.ndb"] = "N:0:*:41424344\n", ["x\u001b[31mred\n.info"] = "a\n" }, compressed: true);
+        SignatureDatabase db = SignatureDatabase.Load(path);
+        string shown = Assert.Single(db.Issues).ToString();
+        Assert.Contains(@"x\u001b[31mred\u000a.info", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', shown);
+    }
+
     /// <summary>Builds a CVD/CLD the way the format describes it: 512-byte header, then a (gzipped) tar.</summary>
-    private static void WriteCvd(string path, Dictionary<string, string> members, bool compressed, bool corruptMd5 = false)
+    private static void WriteCvd(string path, Dictionary<string, string> members, bool compressed, bool corruptMd5 = false,
+        (int Index, string Value)? headerField = null)
     {
         var tar = new MemoryStream();
         using (var writer = new TarWriter(tar, TarEntryFormat.Ustar, leaveOpen: true))
@@ -176,7 +203,13 @@ public sealed class SignatureLoaderTests : IDisposable
             md5 = new string('0', 32);
         }
 
-        string header = $"ClamAV-VDB:24 Nov 2026 10-00 +0000:1:3:90:{md5}:nosignature:prism:1790000000".PadRight(512, ' ');
+        string[] fields = $"ClamAV-VDB:24 Nov 2026 10-00 +0000:1:3:90:{md5}:nosignature:prism:1790000000".Split(':');
+        if (headerField is { } hf)
+        {
+            fields[hf.Index] = hf.Value;
+        }
+
+        string header = string.Join(':', fields).PadRight(512, ' ');
         File.WriteAllBytes(path, [.. Encoding.ASCII.GetBytes(header), .. body]);
     }
 }
