@@ -1,5 +1,5 @@
-using Prism.Disks.Errors;
 using System.Text.Json;
+using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
 using Prism.Provisioner.Catalog;
