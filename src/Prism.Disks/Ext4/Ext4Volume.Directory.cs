@@ -274,6 +274,7 @@ public sealed partial class Ext4Volume
             Ext4Checksum.AppendUInt32(crc, dir.Generation);
             crc.Append(block.AsSpan(0, countOffset + (count * 8)));
             crc.Append(block.AsSpan(tailAt, 4));
+            crc.Append([0, 0, 0, 0]); // dt_checksum itself, as zero
             uint computed = crc.GetCurrentHashAsUInt32();
             uint stored = BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(tailAt + 4));
             if (stored != computed)

@@ -118,6 +118,25 @@ for line in sorted(out): print(line)
         return image;
     }
 
+    /// <summary>Runs e2fsck with <paramref name="options"/>; exit codes 0 and 1 (errors corrected) are success.</summary>
+    public static string Fsck(string image, string options)
+    {
+        string e2fsck = Oracle.Require("e2fsck", "e2fsprogs");
+        var psi = new System.Diagnostics.ProcessStartInfo(e2fsck) { RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(options);
+        psi.ArgumentList.Add(image);
+        psi.Environment["E2FSPROGS_FAKE_TIME"] = "1700000000";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode > 1)
+        {
+            throw new InvalidOperationException($"e2fsck {options} {image} exited {p.ExitCode}: {output}");
+        }
+
+        return output;
+    }
+
     /// <summary>The fuse2fs view of the image as manifest lines.</summary>
     public static string[] FuseManifest(string image, string mountPoint)
     {

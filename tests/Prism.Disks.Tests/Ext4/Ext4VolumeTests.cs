@@ -174,4 +174,64 @@ public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture) : IClassFixture<
             }
         }
     }
+
+    [SkippableTheory]
+    [MemberData(nameof(VariantNames))]
+    public void Variant_ExercisesTheStructuresItIsMeantTo(string variant)
+    {
+        Ext4VolumesFixture.Built built = fixture.Get(variant);
+        (Ext4Volume volume, FileDiskSource source) = Open(built.Image);
+        using (source)
+        {
+            IReadOnlyList<Ext4FileEntry> all = volume.Enumerate();
+            Ext4FileEntry many = volume.Find("/many")!;
+            bool htree = (many.Record.Flags & Ext4Inode.IndexFlag) != 0;
+            Ext4FileEntry huge = volume.Find("/huge.bin")!;
+            const uint Incompat64 = 0x80, IncompatMetaBg = 0x10, IncompatInline = 0x8000;
+            switch (variant)
+            {
+                case "ext2-1k":
+                    Assert.Equal(128, volume.InodeSize);
+                    Assert.All(all, e => Assert.False(e.Record.HasExtents));
+                    Assert.False(htree);
+                    // single, double and triple indirect blocks: at least one block of each level.
+                    Assert.True(volume.GetMetadataBlocks(huge).Count >= 3);
+                    Assert.True(volume.GetMetadataBlocks(volume.Find("/far.bin")!).Count >= 3);
+                    Assert.DoesNotContain(volume.MetadataRanges, r => r.Kind == Ext4MetadataKind.Journal);
+                    break;
+                case "ext3-4k":
+                    Assert.All(all, e => Assert.False(e.Record.HasExtents));
+                    Assert.True(htree);
+                    Assert.Contains(volume.MetadataRanges, r => r.Kind == Ext4MetadataKind.Journal);
+                    break;
+                case "ext4-4k":
+                    Assert.True(volume.HasMetadataChecksums);
+                    Assert.NotEqual(0u, volume.IncompatibleFeatures & Incompat64);
+                    Assert.True(htree);
+                    Assert.True(huge.Record.HasExtents);
+                    break;
+                case "ext4-1k-32bit-nocsum":
+                    Assert.False(volume.HasMetadataChecksums);
+                    Assert.Equal(0u, volume.IncompatibleFeatures & Incompat64);
+                    Assert.True(htree);
+                    // 300 names in 1 KiB blocks: an extent tree deeper than the inode's four slots.
+                    Assert.NotEmpty(volume.GetMetadataBlocks(many));
+                    break;
+                case "ext4-inline-metabg":
+                    Assert.NotEqual(0u, volume.IncompatibleFeatures & (IncompatMetaBg | IncompatInline));
+                    Assert.Contains(all, e => e.IsDirectory && e.Record.HasInlineData);
+                    Assert.Contains(all, e => e.Type == Ext4FileType.File && e.Size > 60 && volume.GetSectorMap(e).All(x => x.Kind == Ext4ExtentKind.Inline));
+                    break;
+                case "ext4-1k-csum-64bit":
+                    Assert.True(volume.HasMetadataChecksums);
+                    Assert.NotEqual(0u, volume.IncompatibleFeatures & Incompat64);
+                    Assert.True(htree);
+                    Assert.True(volume.GroupCount > 1);
+                    break;
+                default:
+                    Assert.Fail($"unknown variant {variant}");
+                    break;
+            }
+        }
+    }
 }

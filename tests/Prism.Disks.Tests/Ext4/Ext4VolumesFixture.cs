@@ -54,6 +54,12 @@ public sealed class Ext4VolumesFixture : IDisposable
     {
         (int size, string[] options) = Variants[variant];
         string image = Ext4Images.Make(_dir.File(variant + ".img"), Tree, size, options);
+        if (variant != "ext2-1k")
+        {
+            // mke2fs -d writes linear directories; e2fsck -D rebuilds the multi-block ones as htrees (ext2-1k stays linear).
+            Ext4Images.Fsck(image, "-fyD");
+        }
+
         string[] fuse = Ext4Images.FuseManifest(image, _dir.File(variant + ".mnt"));
         var fls = Ext4Images.Fls(image);
         return new Built(image, fuse, fls, new FileInfo(image).Length);
