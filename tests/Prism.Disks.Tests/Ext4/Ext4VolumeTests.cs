@@ -4,7 +4,8 @@ using Prism.Disks.IO;
 namespace Prism.Disks.Tests.Ext4;
 
 /// <summary>Every variant of the shared tree lists and reads as fuse2fs and sleuthkit see it; sector maps as debugfs.</summary>
-public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture) : IClassFixture<Ext4VolumesFixture>
+[Collection(Ext4VolumesCollection.Name)]
+public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture)
 {
     public static TheoryData<string> VariantNames() => [.. Ext4VolumesFixture.Variants.Keys];
 
