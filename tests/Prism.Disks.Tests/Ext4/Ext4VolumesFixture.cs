@@ -16,7 +16,7 @@ public sealed class Ext4VolumesFixture : IDisposable
         ["ext2-1k"] = (64, ["-t", "ext2", "-b", "1024", "-I", "128"]),
         ["ext3-4k"] = (96, ["-t", "ext3", "-b", "4096"]),
         ["ext4-4k"] = (96, ["-t", "ext4", "-b", "4096"]),
-        ["ext4-1k-32bit-nocsum"] = (96, ["-t", "ext4", "-b", "1024", "-O", "^64bit,^metadata_csum"]),
+        ["ext4-1k-32bit-nocsum"] = (96, ["-t", "ext4", "-b", "1024", "-O", "^64bit,^metadata_csum,uninit_bg"]),
         ["ext4-inline-metabg"] = (96, ["-t", "ext4", "-b", "4096", "-I", "256", "-O", "inline_data,meta_bg,^resize_inode"]),
         ["ext4-1k-csum-64bit"] = (64, ["-t", "ext4", "-b", "1024", "-O", "64bit,metadata_csum,^flex_bg"]),
     };
