@@ -42,7 +42,7 @@ public sealed partial class Ext4Volume
     /// <summary>Name used in error messages (image path, partition), when given.</summary>
     public string? Name { get; }
 
-    /// <summary>Offset of the volume on the underlying source; all ranges this type reports are relative to the volume.</summary>
+    /// <summary>Offset of the volume on the underlying disk (add it to the volume-relative ranges this type reports).</summary>
     public long DiskOffset { get; }
 
     /// <summary>Length of the volume in bytes (block count × block size).</summary>
@@ -108,6 +108,11 @@ public sealed partial class Ext4Volume
     {
         ArgumentNullException.ThrowIfNull(source);
         IDiskSource volume = offset == 0 && length == source.Length ? source : source.Slice(offset, length);
+        return OpenCore(volume, offset, name);
+    }
+
+    private static Ext4Volume OpenCore(IDiskSource volume, long offset, string? name)
+    {
         (Ext4Superblock sb, bool usedBackup) = FindSuperblock(volume, name);
         var overlay = new Dictionary<long, byte[]>();
         Ext4GroupDescriptor[] groups = ReadGroupDescriptors(volume, sb, overlay, name, usedBackup);
@@ -154,7 +159,7 @@ public sealed partial class Ext4Volume
     public static Ext4Volume Open(Partition partition, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        return Open(partition.Source, 0, partition.Source.Length, name ?? $"partition {partition.Number}");
+        return OpenCore(partition.Source, partition.Start, name ?? $"partition {partition.Number}");
     }
 
     /// <summary>True when <paramref name="volume"/> has the ext2/3/4 magic in its primary superblock (no further checks).</summary>
