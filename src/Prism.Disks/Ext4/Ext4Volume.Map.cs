@@ -16,6 +16,9 @@ public sealed partial class Ext4Volume
 
         public List<ByteRange> MetadataBlocks { get; } = [];
 
+        // Where FinishMap builds the map with its holes before copying it back (reused: no list per file).
+        public List<Ext4Extent> Spare { get; } = [];
+
         public byte[][] Levels { get; } = new byte[MaxExtentDepth + 1][];
 
         // Blocks mapped so far (data and mapping); bounded by the volume's block count.
@@ -112,15 +115,16 @@ public sealed partial class Ext4Volume
             MapIndirect(inode, map, logicalBlocks);
         }
 
-        FinishMap(map.Extents, size);
+        FinishMap(map, size);
     }
 
     // Sorts nothing (ranges arrive in logical order); fills the holes between ranges, clips at the size.
-    private static void FinishMap(List<Ext4Extent> extents, long size)
+    private static void FinishMap(MapScratch map, long size)
     {
-        int count = extents.Count;
+        List<Ext4Extent> extents = map.Extents;
         long at = 0;
-        var result = new List<Ext4Extent>(count + 2);
+        List<Ext4Extent> result = map.Spare;
+        result.Clear();
         foreach (Ext4Extent e in extents)
         {
             if (e.FileOffset >= size)
