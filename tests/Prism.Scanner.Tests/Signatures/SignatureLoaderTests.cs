@@ -28,7 +28,7 @@ public sealed class SignatureLoaderTests : IDisposable
         { "bad.ndb", "A:0:*:4142**4344\n", 1, "empty part" },
         { "bad.ndb", "A:0:X:41424344\n", 1, "offset" },
         { "bad.ndb", "A:0:EP+10:41424344\n", 1, "executable target" },
-        { "bad.ndb", "A:99:*:41424344\n", 1, "target type" },
+        { "bad.ndb", "A:x:*:41424344\n", 1, "target type" },
         { "bad.ndb", "::*:41424344\n", 1, "name" },
         { "bad.ndb", "A:0:*\n", 1, "field" },
     };
