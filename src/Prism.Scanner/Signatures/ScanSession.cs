@@ -373,7 +373,7 @@ public sealed class ScanSession : IDisposable
         }
 
         bool allowed = set.Wants(_total)
-            && set.CollectMatches(Convert.ToHexStringLower(hash.GetHashAndReset()), _total, _detections);
+            && set.CollectMatches(hash.GetHashAndReset(), _total, _detections);
         hash.Dispose();
         hash = null;
         return allowed;

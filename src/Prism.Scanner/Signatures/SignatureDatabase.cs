@@ -232,25 +232,30 @@ public sealed class SignatureDatabase
         return (AnchorAutomaton.Build(dfaKeywords, dfaIds), quadKeywords.Count > 0 ? new QuadAnchorFilter(quadKeywords, quadIds) : null);
     }
 
+    /// <summary>SHA-256 over the sorted canonical body lines, then each hash set's records in their sorted order.</summary>
     private string ComputeSetHash()
     {
-        var lines = new List<string>();
-        lines.AddRange(Md5.CanonicalLines);
-        lines.AddRange(Sha1.CanonicalLines);
-        lines.AddRange(Sha256.CanonicalLines);
+        var lines = new List<string>(Bodies.Length);
         foreach (BodySignature b in Bodies)
         {
             lines.Add(b.ToCanonical());
         }
 
         lines.Sort(StringComparer.Ordinal);
-        var text = new StringBuilder();
+        using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (string line in lines)
         {
-            text.Append(line).Append('\n');
+            digest.AppendData(Encoding.UTF8.GetBytes(line));
+            digest.AppendData("\n"u8);
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256 })
+        {
+            digest.AppendData([(byte)set.Kind]);
+            set.AppendCanonical(digest);
+        }
+
+        return Convert.ToHexStringLower(digest.GetHashAndReset());
     }
 }
 

@@ -134,6 +134,11 @@ internal sealed class SignatureLoader
     /// <summary>Applies ignore lists read after the signatures they name (e.g. an .ign2 member late in a .cld).</summary>
     public void Finish()
     {
+        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256 })
+        {
+            set.Freeze();
+        }
+
         if (_ignoredNames.Count == 0)
         {
             return;
@@ -294,14 +299,19 @@ internal sealed class SignatureLoader
     }
 
     /// <summary>Throws <see cref="IgnoredSignatureException"/> when an ignore list already read names this signature.</summary>
-    private void ThrowIfIgnored(string name, string line)
+    private void ThrowIfIgnored(ReadOnlySpan<char> name, string line)
     {
-        if (_ignoredNames.Contains(name))
+        if (_ignoredNames.Count == 0 && _ignoredNameLineMd5.Count == 0)
+        {
+            return;
+        }
+
+        if (_ignoredNames.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name))
         {
             throw new IgnoredSignatureException();
         }
 
-        if (_ignoredNameLineMd5.TryGetValue(name, out HashSet<string>? md5s))
+        if (_ignoredNameLineMd5.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out HashSet<string>? md5s))
         {
 #pragma warning disable CA5351 // ign2 names database lines by MD5; not a security decision.
             string md5 = Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(line)));
@@ -319,52 +329,68 @@ internal sealed class SignatureLoader
     /// </summary>
     private void ParseHashLine(string line, string type)
     {
-        string[] f = line.Split(':');
-        if (f.Length is < 3 or > 5)
+        // Span parsing: a million-line hdb allocates nothing per line but the line itself.
+        ReadOnlySpan<char> rest = line;
+        Span<Range> fields = stackalloc Range[6];
+        int count = rest.Split(fields, ':');
+        if (count is < 3 or > 5)
         {
-            throw new FormatException($"expected hash:size:name[:minFL[:maxFL]], got {f.Length} field(s)");
+            throw new FormatException($"expected hash:size:name[:minFL[:maxFL]], got {count} field(s)");
         }
 
-        string hash = f[0].ToLowerInvariant();
+        ReadOnlySpan<char> hash = rest[fields[0]], sizeText = rest[fields[1]], name = rest[fields[2]];
         HashSignatureSet set = HashSignatureSet.KindOfLength(hash.Length) switch
         {
             HashKind.Md5 => Md5,
             HashKind.Sha1 => Sha1,
             HashKind.Sha256 => Sha256,
-            _ => throw new FormatException($"hash '{f[0]}' has {hash.Length} characters; expected 32, 40 or 64"),
+            _ => throw new FormatException($"hash '{hash}' has {hash.Length} characters; expected 32, 40 or 64"),
         };
-        if (!hash.All(char.IsAsciiHexDigit))
-        {
-            throw new FormatException($"hash '{f[0]}' is not hexadecimal");
-        }
 
         long size;
-        if (f[1] == "*")
+        if (sizeText is "*")
         {
             size = -1;
         }
-        else if (!long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out size))
+        else if (!long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out size))
         {
-            throw new FormatException($"bad file size '{f[1]}'");
+            throw new FormatException($"bad file size '{sizeText}'");
         }
 
-        string name = ParseName(f[2]);
-        (int? minLevel, int? maxLevel) = ParseLevels(f, 3);
+        if (name.IsEmpty)
+        {
+            throw new FormatException("empty signature name");
+        }
+
+        int? minLevel = count > 3 ? ParseLevel(rest[fields[3]], "MinFL") : null;
+        int? maxLevel = count > 4 ? ParseLevel(rest[fields[4]], "MaxFL") : null;
         if (size < 0 && (minLevel ?? 0) < AnySizeMinimumLevel)
         {
             throw new FormatException($"size '*' needs a MinFL field of at least {AnySizeMinimumLevel}");
         }
 
         EnsureLevels(minLevel, maxLevel);
+        bool added;
         if (type is "fp" or "sfp")
         {
-            set.AddAllowed(hash, size);
-            return;
+            added = set.TryAddAllowed(hash, size, type);
+        }
+        else
+        {
+            ThrowIfIgnored(name, line);
+            added = set.TryAdd(hash, size, name, type);
         }
 
-        ThrowIfIgnored(name, line);
-        set.Add(hash, size, name, type);
+        if (!added)
+        {
+            throw new FormatException($"hash '{hash}' is not hexadecimal");
+        }
     }
+
+    private static int? ParseLevel(ReadOnlySpan<char> text, string what) =>
+        text.IsEmpty ? null
+        : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
+        : throw new FormatException($"bad {what} '{text}'");
 
     /// <summary>MalwareName:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]; TargetType is 0-14 or "*" (any file, as 0).</summary>
     private void ParseNdbLine(string line)
