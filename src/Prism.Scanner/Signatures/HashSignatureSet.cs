@@ -104,21 +104,41 @@ internal sealed class HashSignatureSet
     /// <summary>Sorts the records by (hash, size, name) for lookups; call once loading is over.</summary>
     public void Freeze()
     {
-        var keys = new RecordKey[_records];
+        // Sort by the first hash word with the primitive-key sort, then order runs of equal first words fully.
+        var first = new ulong[_records];
+        var order = new int[_records];
         for (int i = 0; i < _records; i++)
         {
-            ReadOnlySpan<ulong> h = _hashes.AsSpan(i * _words, _words);
-            keys[i] = new RecordKey(h[0], _words > 1 ? h[1] : 0, _words > 2 ? h[2] : 0, _words > 3 ? h[3] : 0, _recordSizes[i], i);
+            first[i] = _hashes[i * _words];
+            order[i] = i;
         }
 
-        Array.Sort(keys, new RecordComparer(this));
+        Array.Sort(first, order);
+        var comparer = new RecordComparer(this);
+        for (int start = 0; start < _records;)
+        {
+            int end = start + 1;
+            while (end < _records && first[end] == first[start])
+            {
+                end++;
+            }
+
+            if (end - start > 1)
+            {
+                Array.Sort(order, start, end - start, comparer);
+            }
+
+            start = end;
+        }
+
+        first = null;
         var hashes = new ulong[_records * _words];
         var sizes = new long[_records];
         var names = new int[_records];
         var types = new byte[_records];
         for (int i = 0; i < _records; i++)
         {
-            int from = keys[i].Index;
+            int from = order[i];
             _hashes.AsSpan(from * _words, _words).CopyTo(hashes.AsSpan(i * _words));
             sizes[i] = _recordSizes[from];
             names[i] = _nameOffsets[from];
@@ -328,35 +348,23 @@ internal sealed class HashSignatureSet
         Array.Resize(ref _types, capacity);
     }
 
-    /// <summary>A record's sort key: hash words, size, and its index (names break ties, through the comparer).</summary>
-    private readonly record struct RecordKey(ulong W0, ulong W1, ulong W2, ulong W3, long Size, int Index);
-
-    private sealed class RecordComparer(HashSignatureSet set) : IComparer<RecordKey>
+    /// <summary>Orders record indices by hash words, size, then name bytes.</summary>
+    private sealed class RecordComparer(HashSignatureSet set) : IComparer<int>
     {
-        public int Compare(RecordKey x, RecordKey y)
+        public int Compare(int x, int y)
         {
-            int c = x.W0.CompareTo(y.W0);
-            if (c == 0)
+            int words = set._words;
+            for (int w = 0; w < words; w++)
             {
-                c = x.W1.CompareTo(y.W1);
+                int c = set._hashes[(x * words) + w].CompareTo(set._hashes[(y * words) + w]);
+                if (c != 0)
+                {
+                    return c;
+                }
             }
 
-            if (c == 0)
-            {
-                c = x.W2.CompareTo(y.W2);
-            }
-
-            if (c == 0)
-            {
-                c = x.W3.CompareTo(y.W3);
-            }
-
-            if (c == 0)
-            {
-                c = x.Size.CompareTo(y.Size);
-            }
-
-            return c != 0 ? c : set.NameBytes(x.Index).SequenceCompareTo(set.NameBytes(y.Index));
+            int s = set._recordSizes[x].CompareTo(set._recordSizes[y]);
+            return s != 0 ? s : set.NameBytes(x).SequenceCompareTo(set.NameBytes(y));
         }
     }
 }
