@@ -6,7 +6,7 @@ namespace Prism.Scanner.Signatures;
 /// Parses ClamAV body-signature hex content (ndb field 4): hex bytes, "??", nibble wildcards "a?"/"?a", "*",
 /// "{n}", "{-n}", "{n-}", "{n-m}", "[n-m]", "(aa|bbcc)", generic alternates "(a?bb|cc{2}dd|ee(ff|00))" and "!(aa|bb)".
 /// Throws <see cref="FormatException"/> for malformed text and <see cref="NotSupportedException"/> for valid
-/// constructs the engine does not implement ("(B)", "(L)", "(W)").
+/// constructs the engine does not implement ((B) or (L) inside a part).
 /// </summary>
 internal static class HexPatternParser
 {
@@ -97,13 +97,10 @@ internal static class HexPatternParser
                 int open = negated ? i + 1 : i;
                 int end = FindClose(text, open);
                 string body = text[(open + 1)..end];
-                if (body is "B" or "L" or "W")
-                {
-                    throw new NotSupportedException($"boundary anchor ({body}) is not supported");
-                }
-
                 FlushBytes();
-                current.Add(ParseAlternatives(body, negated, open));
+                current.Add(body is "B" or "L" or "W" && !negated
+                    ? PatternElement.FromBoundary(body[0])
+                    : ParseAlternatives(body, negated, open));
                 i = end + 1;
             }
             else

@@ -11,6 +11,9 @@ internal enum PatternElementKind
 
     /// <summary>(aa|bbcc|...) or, negated, !(aa|bb).</summary>
     Alternatives,
+
+    /// <summary>A character class (B), (L) or (W); resolved by <see cref="PatternSegment.Compile"/>.</summary>
+    Boundary,
 }
 
 /// <summary>One element of a body signature segment (ClamAV "Body-based signature content format").</summary>
@@ -80,6 +83,13 @@ internal sealed class PatternElement
         return new PatternElement(PatternElementKind.Bytes, masked, masks, values.Length, values.Length, [], false);
     }
 
+    /// <summary>(B), (L) or (W), by its letter.</summary>
+    public static PatternElement FromBoundary(char kind) =>
+        new(PatternElementKind.Boundary, [(byte)kind], [], 0, 0, [], false);
+
+    /// <summary>The letter of a <see cref="PatternElementKind.Boundary"/> element.</summary>
+    public char BoundaryKind => (char)Values[0];
+
     public static PatternElement FromGap(int min, int max) =>
         new(PatternElementKind.Gap, [], [], min, max, [], false);
 
@@ -131,6 +141,8 @@ internal sealed class PatternElement
                 return sb.ToString();
             case PatternElementKind.Gap:
                 return $"{{{MinLength}-{MaxLength}}}";
+            case PatternElementKind.Boundary:
+                return $"({BoundaryKind})";
             default:
                 return (Negated ? "!(" : "(") + string.Join('|', Options.Select(o => o.ToCanonical())) + ")";
         }

@@ -265,7 +265,7 @@ public sealed class ScanSession : IDisposable
         int part = _db.KeywordSegment[hit.Keyword];
         (long min, long max) = part == 0 ? body.Offset.StartRange(fileLength) : (0, long.MaxValue);
         if (!body.Segments[part].TryMatch(window, windowBase, hit.AnchorStart, _db.KeywordLength[hit.Keyword], min, max,
-                out long start, out long end))
+                fileLength ?? (_completed ? _total : null), out long start, out long end))
         {
             return;
         }

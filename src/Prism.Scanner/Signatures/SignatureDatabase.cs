@@ -39,7 +39,7 @@ public sealed class SignatureDatabase
                 retain = Math.Max(retain, segment.MaxSpan);
                 if (body.Offset.Kind == SignatureOffsetKind.FromEnd)
                 {
-                    retain = (int)Math.Min(int.MaxValue / 2, Math.Max(retain, body.Offset.Value + segment.MaxBefore + segment.AnchorMaxLength));
+                    retain = (int)Math.Min(int.MaxValue / 2, Math.Max(retain, body.Offset.Value + segment.ContextBefore + segment.MaxBefore + segment.AnchorMaxLength));
                 }
 
                 foreach (byte[] anchor in segment.Anchors)

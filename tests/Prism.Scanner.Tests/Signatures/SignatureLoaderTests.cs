@@ -54,7 +54,7 @@ public sealed class SignatureLoaderTests : IDisposable
             "Ok1:0:*:41424344",
             "Pe:1:*:41424344",
             "Ep:1:EP+0:41424344",
-            "Boundary:0:*:41424344(B)",
+            "Boundary:0:*:4142(B)4344",
             "Future:0:*:41424344:250",
             "Old:0:*:41424344:1:20",
             "Ok2:0:EOF-10:4142??44") + "\n");
