@@ -414,7 +414,7 @@ internal sealed class SignatureLoader
         {
             offset = SignatureOffset.Parse(f[2]);
         }
-        catch (NotSupportedException) when (target == 0)
+        catch (NotSupportedException e) when (target == 0 && e is not MacroOffsetException)
         {
             // ClamAV rejects the whole database for this ("Invalid offset type for target 0"), so do we.
             throw new FormatException($"offset {f[2]} needs an executable target type, not 0");

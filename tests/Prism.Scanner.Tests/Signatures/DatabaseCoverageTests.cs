@@ -36,6 +36,9 @@ public sealed class DatabaseCoverageTests : IDisposable
         { "a.ndb", "A:0:*:41424344\nB:x:*:45464748\n", 2 },
         { "a.ndb", "A:-1:*:41424344\n", 1 },
         { "a.ndb", "A:*:EP+0:41424344\n", 1 },
+        { "a.ndb", "A:0:*:41424344\nB:0:SL+0:41424344\n", 2 },
+        { "a.ndb", "A:0:$x$:41424344\n", 1 },
+        { "a.ndb", "A:1:$$:41424344\n", 1 },
         { "a.hdb", $"{Md5}abcd:12:H\n", 1 },
         { "a.hdb", $"{Md5}:*:H\n", 1 },
         { "a.fp", $"# c\nzz:12:X\n", 2 },
@@ -56,6 +59,10 @@ public sealed class DatabaseCoverageTests : IDisposable
         {
             ["a.ndb"] = string.Concat(Enumerable.Range(0, 15).Select(t => $"T{t}:{t}:*:41424344\n"))
                 + "Star:*:*:45464748\nT99:99:*:45464748\nStarEof:*:EOF-4:47487979\n",
+        },
+        ["macro offsets"] = new()
+        {
+            ["a.ndb"] = "A:0:$12$:41424344\nB:0:*:45464748\nC:1:$3:41424344\nD:0:$7$,5:41424344\n",
         },
         ["hash lengths in any hash file"] = new()
         {
