@@ -86,7 +86,7 @@ internal static class HexPatternParser
                 }
                 else
                 {
-                    current.Add(PatternElement.FromGap(min, max.Value));
+                    current.Add(c == '[' ? PatternElement.FromAnchoredGap(min, max.Value) : PatternElement.FromGap(min, max.Value));
                 }
 
                 i = end + 1;

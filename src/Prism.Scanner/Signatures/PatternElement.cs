@@ -93,6 +93,13 @@ internal sealed class PatternElement
     public static PatternElement FromGap(int min, int max) =>
         new(PatternElementKind.Gap, [], [], min, max, [], false);
 
+    /// <summary>A [n-m] gap: it ties a single byte to the hex signature next to it (ClamAV "HEXSIG[x-y]aa").</summary>
+    public static PatternElement FromAnchoredGap(int min, int max) =>
+        new(PatternElementKind.Gap, [], [], min, max, [], negated: true);
+
+    /// <summary>True for a [n-m] gap (see <see cref="FromAnchoredGap"/>).</summary>
+    public bool IsAnchoredGap => Kind == PatternElementKind.Gap && Negated;
+
     public static PatternElement FromAlternatives(PatternElement[] options, bool negated)
     {
         int min = int.MaxValue, max = 0;
@@ -140,7 +147,7 @@ internal sealed class PatternElement
 
                 return sb.ToString();
             case PatternElementKind.Gap:
-                return $"{{{MinLength}-{MaxLength}}}";
+                return IsAnchoredGap ? $"[{MinLength}-{MaxLength}]" : $"{{{MinLength}-{MaxLength}}}";
             case PatternElementKind.Boundary:
                 return $"({BoundaryKind})";
             default:

@@ -44,7 +44,6 @@ internal sealed class PatternSegment
 
         // A trailing class looks at the byte after the match: wait for it (or the end of the file).
         MaxAfter += trailing switch { NoBoundary => 0, 'L' => 2, _ => 1 };
-        ContextBefore = leading != NoBoundary ? 1 : 0;
 
         foreach (byte[] a in anchors)
         {
@@ -61,8 +60,14 @@ internal sealed class PatternSegment
     /// <summary>(B), (L) or (W) after the part's last byte (checked on the byte after the match), or <see cref="NoBoundary"/>.</summary>
     public char TrailingBoundary { get; }
 
-    /// <summary>Bytes before the match a leading class looks at (0 or 1): part of the history a session keeps.</summary>
-    public int ContextBefore { get; }
+    /// <summary>The "aa" of "aa[n-m]HEXSIG", checked before the match; null when the part has none.</summary>
+    public PatternElement? LeadingByte { get; private init; }
+
+    /// <summary>The [n-m] between <see cref="LeadingByte"/> and the match.</summary>
+    public PatternElement? LeadingGap { get; private init; }
+
+    /// <summary>Bytes before the match a leading class or byte looks at: part of the history a session keeps.</summary>
+    public int ContextBefore => Math.Max(LeadingBoundary != NoBoundary ? 1 : 0, LeadingGap is { } g ? g.MaxLength + 1 : 0);
 
     /// <summary>Elements before the anchor, nearest first (matched backwards).</summary>
     public PatternElement[] Before { get; }
@@ -100,6 +105,14 @@ internal sealed class PatternSegment
 
         // ClamAV's character classes (verified with clamscan 1.4.6): at a part's edges (B), (L) and (W) test the
         // neighbouring byte, a file boundary passing; inside a part (W) is one non-alphanumeric byte.
+        // "aa[n-m]HEXSIG": clamscan measures the offset from HEXSIG, so the single byte becomes context before the match.
+        PatternElement? leadingByte = null, leadingGap = null;
+        if (elements.Count > 2 && elements[0].Kind == PatternElementKind.Bytes && elements[0].MaxLength == 1 && elements[1].IsAnchoredGap)
+        {
+            (leadingByte, leadingGap) = (elements[0], elements[1]);
+            elements.RemoveRange(0, 2);
+        }
+
         char leading = NoBoundary, trailing = NoBoundary;
         if (elements.Count > 0 && elements[0].Kind == PatternElementKind.Boundary)
         {
@@ -210,7 +223,11 @@ internal sealed class PatternSegment
         }
 
         before.Reverse();
-        return new PatternSegment([.. before], anchors, [.. after], raw.MinDistanceFromPrevious, canonical, leading, trailing);
+        return new PatternSegment([.. before], anchors, [.. after], raw.MinDistanceFromPrevious, canonical, leading, trailing)
+        {
+            LeadingByte = leadingByte,
+            LeadingGap = leadingGap,
+        };
     }
 
     private static int AnchorScore(ReadOnlySpan<byte> window)
@@ -252,6 +269,11 @@ internal sealed class PatternSegment
             return false;
         }
 
+        if (LeadingByte is { } lb && !LeadingByteMatches(lb, LeadingGap!, window, windowBase, start))
+        {
+            return false;
+        }
+
         return (LeadingBoundary == NoBoundary || EdgeMatches(LeadingBoundary, leading: true, window, windowBase, start - 1, fileLength))
             && (TrailingBoundary == NoBoundary || EdgeMatches(TrailingBoundary, leading: false, window, windowBase, end, fileLength));
     }
@@ -281,6 +303,21 @@ internal sealed class PatternSegment
         // clamscan: LF before the match; LF or CR LF after it (a lone CR does not end a line).
         long next = position + 1 - windowBase;
         return b == (byte)'\n' || (!leading && b == (byte)'\r' && next < window.Length && window[(int)next] == (byte)'\n');
+    }
+
+    /// <summary>True when <paramref name="lb"/> lies n to m bytes before <paramref name="start"/> (n-m from <paramref name="gap"/>).</summary>
+    private static bool LeadingByteMatches(PatternElement lb, PatternElement gap, ReadOnlySpan<byte> window, long windowBase, long start)
+    {
+        for (int g = gap.MinLength; g <= gap.MaxLength; g++)
+        {
+            long p = start - 1 - g;
+            if (p >= windowBase && p < windowBase + window.Length && lb.BytesMatchAt(window, (int)(p - windowBase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsAlphanumeric(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'a' and <= (byte)'z');
