@@ -11,6 +11,7 @@ internal static class Program
           prism disk create|clone|info|check|read|write|map|import|export ...
           prism ntfs ls|cat|extents DISK ...   files inside a guest disk (VHDX chain or raw image)
           prism scan PARENT CLONE... --signatures FILE...   fleet malware scan
+          prism sigs info PATH... [--json]   what the built-in engine loads from ClamAV databases
           prism golden add|list|remove, prism clone new|list|reset|remove|merge|promote, prism catalog verify
           prism vm attach|detach|create-disk ...   Hyper-V (Windows hosts with Hyper-V only)
           prism demo [DIR]          create -> clone -> write -> info -> map on a small disk
@@ -38,6 +39,7 @@ internal static class Program
                 "demo" => DemoCommand.Run(args[1..], stdout),
                 "bench" => BenchCommand.Run(args[1..], stdout),
                 "scan" => ScanCommand.Run(args[1..], stdout, stderr),
+                "sigs" => SigsCommand.Run(args[1..], stdout),
                 "golden" or "clone" or "catalog" => CatalogCommands.Run(args[0], args[1..], stdout, stderr),
                 "vm" => Vm.VmCommand.Run(args[1..], stdout, stderr),
                 "ntfs" => Ntfs.NtfsCommand.Run(args[1..], OpenDisk, stdout, stderr),

@@ -22,7 +22,7 @@ internal static class ScanCommand
                prism scan --catalog [F] --signatures FILE... [--report-dir D] [--keep N] [options as above]
           --catalog     scan every golden of the catalog with its registered clones (the nightly task)
           --report-dir  write a timestamped JSON report there and keep the newest --keep N (default 14)
-          --signatures  ClamAV .hdb/.hsb/.ndb/.cvd/.cld files or directories (repeat, or list several after it)
+          --signatures  ClamAV database files (.cvd/.cld/.hdb/.hsb/.ndb/.fp/.ign2/...) or directories (repeat, or list several after it)
           --full        scan every clone in full, independently (the baseline)
           --store F     SQLite verdict store: reuse the parent's verdicts, skip unchanged clean clones
           --store-optional  a store that cannot be used (not a store, locked, read-only) is a warning, not an error
@@ -30,11 +30,6 @@ internal static class ScanCommand
         outputs (--json, --store, --report-dir) are refused when they name a golden, a parent, a clone or a sealed VHDX
         exit: 0 clean, 1 found, 2 error (store, catalog, signatures, a disk that could not be read, a refused output)
         """;
-
-    private static readonly HashSet<string> s_signatureExtensions = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ".hdb", ".hsb", ".ndb", ".cvd", ".cld", ".hdu", ".hsu", ".ndu",
-    };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -289,7 +284,7 @@ internal static class ScanCommand
             {
                 yield return args[++i];
                 while (i + 1 < args.Length && !args[i + 1].StartsWith('-')
-                    && (s_signatureExtensions.Contains(Path.GetExtension(args[i + 1])) || Directory.Exists(args[i + 1])))
+                    && (SignatureDatabase.IsDatabaseFile(args[i + 1]) || Directory.Exists(args[i + 1])))
                 {
                     yield return "--signatures";
                     yield return args[++i];
@@ -312,7 +307,7 @@ internal static class ScanCommand
         {
             if (Directory.Exists(s))
             {
-                files.AddRange(Directory.EnumerateFiles(s).Where(f => s_signatureExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal));
+                files.AddRange(Directory.EnumerateFiles(s).Where(SignatureDatabase.IsDatabaseFile).Order(StringComparer.Ordinal));
             }
             else
             {

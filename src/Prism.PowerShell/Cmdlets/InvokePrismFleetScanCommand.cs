@@ -16,11 +16,6 @@ namespace Prism.PowerShell.Cmdlets;
 [OutputType(typeof(FleetReport))]
 public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
 {
-    private static readonly HashSet<string> s_signatureExtensions = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ".hdb", ".hsb", ".ndb", ".cvd", ".cld", ".hdu", ".hsu", ".ndu",
-    };
-
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     private const int ActivityId = 2;
@@ -210,7 +205,7 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
             string full = ResolveNewPath(s);
             if (System.IO.Directory.Exists(full))
             {
-                files.AddRange(System.IO.Directory.EnumerateFiles(full).Where(f => s_signatureExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal));
+                files.AddRange(System.IO.Directory.EnumerateFiles(full).Where(SignatureDatabase.IsDatabaseFile).Order(StringComparer.Ordinal));
             }
             else
             {

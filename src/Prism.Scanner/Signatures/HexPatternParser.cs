@@ -4,14 +4,20 @@ namespace Prism.Scanner.Signatures;
 
 /// <summary>
 /// Parses ClamAV body-signature hex content (ndb field 4): hex bytes, "??", nibble wildcards "a?"/"?a", "*",
-/// "{n}", "{-n}", "{n-}", "{n-m}", "[n-m]", "(aa|bbcc)" and "!(aa|bb)".
+/// "{n}", "{-n}", "{n-}", "{n-m}", "[n-m]", "(aa|bbcc)", generic alternates "(a?bb|cc{2}dd|ee(ff|00))" and "!(aa|bb)".
 /// Throws <see cref="FormatException"/> for malformed text and <see cref="NotSupportedException"/> for valid
-/// constructs the engine does not implement ("(B)", "(L)", negated alternatives of unequal lengths).
+/// constructs the engine does not implement ((B) or (L) inside a part).
 /// </summary>
 internal static class HexPatternParser
 {
     /// <summary>Largest bounded gap accepted; larger ones are reported as unsupported.</summary>
     public const int MaxGap = 1 << 20;
+
+    /// <summary>Most byte strings one alternative may expand to (generic alternates are expanded, not interpreted).</summary>
+    private const int MaxExpandedOptions = 4096;
+
+    /// <summary>ClamAV limits ranges inside generic alternates to fewer bytes than this.</summary>
+    private const int MaxAlternativeGap = 128;
 
     /// <summary>One '*'-separated part and the fewest bytes that must separate it from the previous part.</summary>
     public readonly record struct RawSegment(List<PatternElement> Elements, int MinDistanceFromPrevious);
@@ -80,7 +86,7 @@ internal static class HexPatternParser
                 }
                 else
                 {
-                    current.Add(PatternElement.FromGap(min, max.Value));
+                    current.Add(c == '[' ? PatternElement.FromAnchoredGap(min, max.Value) : PatternElement.FromGap(min, max.Value));
                 }
 
                 i = end + 1;
@@ -89,20 +95,12 @@ internal static class HexPatternParser
             {
                 bool negated = c == '!';
                 int open = negated ? i + 1 : i;
-                int end = text.IndexOf(')', open + 1);
-                if (end < 0)
-                {
-                    throw new FormatException($"'(' at column {open + 1} is not closed");
-                }
-
+                int end = FindClose(text, open);
                 string body = text[(open + 1)..end];
-                if (body is "B" or "L" or "W")
-                {
-                    throw new NotSupportedException($"boundary anchor ({body}) is not supported");
-                }
-
                 FlushBytes();
-                current.Add(ParseAlternatives(body, negated, open));
+                current.Add(body is "B" or "L" or "W" && !negated
+                    ? PatternElement.FromBoundary(body[0])
+                    : ParseAlternatives(body, negated, open));
                 i = end + 1;
             }
             else
@@ -158,6 +156,12 @@ internal static class HexPatternParser
             throw new FormatException($"range {body} at column {column + 1} has min > max");
         }
 
+        if (max == 0 && !bracket)
+        {
+            // clamscan matches {0}, {0-0} and {-0} like '*' (verified with ClamAV 1.4.6): a new part, any distance.
+            return (0, null);
+        }
+
         if (max > MaxGap)
         {
             throw new NotSupportedException($"gap of {max} bytes exceeds the engine limit of {MaxGap}");
@@ -176,40 +180,174 @@ internal static class HexPatternParser
         return n;
     }
 
+    /// <summary>Index of the ')' closing the '(' at <paramref name="open"/>, nested groups skipped.</summary>
+    private static int FindClose(string text, int open)
+    {
+        int depth = 0;
+        for (int k = open; k < text.Length; k++)
+        {
+            if (text[k] == '(')
+            {
+                depth++;
+            }
+            else if (text[k] == ')' && --depth == 0)
+            {
+                return k;
+            }
+        }
+
+        throw new FormatException($"'(' at column {open + 1} is not closed");
+    }
+
+    /// <summary>Splits an alternative's body at its top-level '|'.</summary>
+    private static List<string> SplitOptions(string body)
+    {
+        var parts = new List<string>();
+        int depth = 0, start = 0;
+        for (int k = 0; k < body.Length; k++)
+        {
+            if (body[k] == '(')
+            {
+                depth++;
+            }
+            else if (body[k] == ')')
+            {
+                depth--;
+            }
+            else if (body[k] == '|' && depth == 0)
+            {
+                parts.Add(body[start..k]);
+                start = k + 1;
+            }
+        }
+
+        parts.Add(body[start..]);
+        return parts;
+    }
+
+    /// <summary>
+    /// An alternative: fixed options, or ClamAV's generic alternates (options with "??", nibbles, fixed {n} under 128
+    /// bytes and nested alternatives), each expanded into the byte strings it can match.
+    /// </summary>
     private static PatternElement ParseAlternatives(string body, bool negated, int column)
     {
-        string[] parts = body.Split('|');
-        if (parts.Length < 2 && !negated)
+        List<string> parts = SplitOptions(body);
+        if (parts.Count < 2 && !negated)
         {
             throw new FormatException($"alternative at column {column + 1} needs at least two options");
         }
 
-        var options = new PatternElement[parts.Length];
-        for (int p = 0; p < parts.Length; p++)
+        var options = new List<PatternElement>();
+        foreach (string part in parts)
         {
-            string part = parts[p];
-            if (part.Length == 0 || part.Length % 2 != 0)
+            foreach ((byte[] v, byte[] m) in ExpandOption(part, column))
             {
-                throw new FormatException($"bad option '{part}' in alternative at column {column + 1}");
+                options.Add(PatternElement.FromBytes(v, m));
             }
-
-            var v = new byte[part.Length / 2];
-            var m = new byte[v.Length];
-            for (int k = 0; k < v.Length; k++)
-            {
-                (v[k], m[k]) = ParseHexPair(part[2 * k], part[(2 * k) + 1], column);
-            }
-
-            options[p] = PatternElement.FromBytes(v, m);
         }
 
-        PatternElement alt = PatternElement.FromAlternatives(options, negated);
-        if (negated && alt.MinLength != alt.MaxLength)
+        if (options.Count > MaxExpandedOptions)
         {
-            throw new NotSupportedException($"negated alternative with options of unequal length at column {column + 1}");
+            throw new NotSupportedException($"alternative at column {column + 1} expands to more than {MaxExpandedOptions} options");
+        }
+
+        PatternElement alt = PatternElement.FromAlternatives([.. options], negated);
+        if (negated && (alt.MinLength != alt.MaxLength || options.Exists(o => !o.IsFullyFixed) || body.Contains('(')))
+        {
+            throw new NotSupportedException($"negated alternative with options of unequal length or wildcards at column {column + 1}");
         }
 
         return alt;
+    }
+
+    /// <summary>Every (values, masks) string one option of an alternative matches.</summary>
+    private static List<(byte[] Values, byte[] Masks)> ExpandOption(string option, int column)
+    {
+        if (option.Length == 0)
+        {
+            throw new FormatException($"empty option in alternative at column {column + 1}");
+        }
+
+        var results = new List<(List<byte> V, List<byte> M)> { ([], []) };
+        int k = 0;
+        while (k < option.Length)
+        {
+            char c = option[k];
+            List<(byte[] Values, byte[] Masks)> pieces;
+            if (c == '(')
+            {
+                int end = FindClose(option, k);
+                string inner = option[(k + 1)..end];
+                if (inner is "B" or "L" or "W")
+                {
+                    throw new NotSupportedException($"boundary anchor ({inner}) inside an alternative is not supported");
+                }
+
+                pieces = [];
+                foreach (string nested in SplitOptions(inner))
+                {
+                    pieces.AddRange(ExpandOption(nested, column));
+                }
+
+                k = end + 1;
+            }
+            else if (c == '{')
+            {
+                int end = option.IndexOf('}', k + 1);
+                if (end < 0)
+                {
+                    throw new FormatException($"'{{' in alternative at column {column + 1} is not closed");
+                }
+
+                (int min, int? max) = ParseRange(option[(k + 1)..end], bracket: false, column);
+                if (max != min || max >= MaxAlternativeGap)
+                {
+                    // clamscan: "Alternative match contains unsupported ranges".
+                    throw new FormatException($"range {{{option[(k + 1)..end]}}} in alternative at column {column + 1}: only fixed {{n}} under {MaxAlternativeGap} bytes");
+                }
+
+                pieces = [];
+                for (int n = min; n <= max; n++)
+                {
+                    pieces.Add((new byte[n], new byte[n]));
+                }
+
+                k = end + 1;
+            }
+            else if (c is '*' or '[' or '!')
+            {
+                throw new FormatException($"'{c}' is not allowed inside an alternative (column {column + 1})");
+            }
+            else
+            {
+                if (k + 1 >= option.Length)
+                {
+                    throw new FormatException($"odd number of hex digits in alternative at column {column + 1}");
+                }
+
+                (byte value, byte mask) = ParseHexPair(option[k], option[k + 1], column);
+                pieces = [([value], [mask])];
+                k += 2;
+            }
+
+            if ((long)results.Count * pieces.Count > MaxExpandedOptions)
+            {
+                throw new NotSupportedException($"alternative at column {column + 1} expands to more than {MaxExpandedOptions} options");
+            }
+
+            var next = new List<(List<byte> V, List<byte> M)>(results.Count * pieces.Count);
+            foreach ((List<byte> v, List<byte> m) in results)
+            {
+                foreach ((byte[] pv, byte[] pm) in pieces)
+                {
+                    next.Add(([.. v, .. pv], [.. m, .. pm]));
+                }
+            }
+
+            results = next;
+        }
+
+        return results.ConvertAll(r => (r.V.ToArray(), r.M.ToArray()));
     }
 
     private static (byte Value, byte Mask) ParseHexPair(char hi, char lo, int column)

@@ -11,6 +11,9 @@ internal enum PatternElementKind
 
     /// <summary>(aa|bbcc|...) or, negated, !(aa|bb).</summary>
     Alternatives,
+
+    /// <summary>A character class (B), (L) or (W); resolved by <see cref="PatternSegment.Compile"/>.</summary>
+    Boundary,
 }
 
 /// <summary>One element of a body signature segment (ClamAV "Body-based signature content format").</summary>
@@ -80,8 +83,22 @@ internal sealed class PatternElement
         return new PatternElement(PatternElementKind.Bytes, masked, masks, values.Length, values.Length, [], false);
     }
 
+    /// <summary>(B), (L) or (W), by its letter.</summary>
+    public static PatternElement FromBoundary(char kind) =>
+        new(PatternElementKind.Boundary, [(byte)kind], [], 0, 0, [], false);
+
+    /// <summary>The letter of a <see cref="PatternElementKind.Boundary"/> element.</summary>
+    public char BoundaryKind => (char)Values[0];
+
     public static PatternElement FromGap(int min, int max) =>
         new(PatternElementKind.Gap, [], [], min, max, [], false);
+
+    /// <summary>A [n-m] gap: it ties a single byte to the hex signature next to it (ClamAV "HEXSIG[x-y]aa").</summary>
+    public static PatternElement FromAnchoredGap(int min, int max) =>
+        new(PatternElementKind.Gap, [], [], min, max, [], negated: true);
+
+    /// <summary>True for a [n-m] gap (see <see cref="FromAnchoredGap"/>).</summary>
+    public bool IsAnchoredGap => Kind == PatternElementKind.Gap && Negated;
 
     public static PatternElement FromAlternatives(PatternElement[] options, bool negated)
     {
@@ -130,7 +147,9 @@ internal sealed class PatternElement
 
                 return sb.ToString();
             case PatternElementKind.Gap:
-                return $"{{{MinLength}-{MaxLength}}}";
+                return IsAnchoredGap ? $"[{MinLength}-{MaxLength}]" : $"{{{MinLength}-{MaxLength}}}";
+            case PatternElementKind.Boundary:
+                return $"({BoundaryKind})";
             default:
                 return (Negated ? "!(" : "(") + string.Join('|', Options.Select(o => o.ToCanonical())) + ")";
         }

@@ -15,8 +15,16 @@ internal sealed class PatternSegment
     /// <summary>Most options of an alternative used as anchors.</summary>
     private const int MaxAnchorOptions = 32;
 
-    private PatternSegment(PatternElement[] before, byte[][] anchors, PatternElement[] after, int minDistance, string canonical)
+    /// <summary>(W) inside a part: one byte that is not [0-9A-Za-z].</summary>
+    private static readonly PatternElement s_nonAlphanumeric = PatternElement.FromAlternatives(
+        [.. Enumerable.Range(0, 256).Where(b => IsAlphanumeric((byte)b)).Select(b => PatternElement.FromBytes([(byte)b], [0xFF]))],
+        negated: true);
+
+    private PatternSegment(PatternElement[] before, byte[][] anchors, PatternElement[] after, int minDistance, string canonical,
+        char leading, char trailing)
     {
+        LeadingBoundary = leading;
+        TrailingBoundary = trailing;
         Before = before;
         Anchors = anchors;
         After = after;
@@ -34,11 +42,32 @@ internal sealed class PatternSegment
             MaxAfter += e.MaxLength;
         }
 
+        // A trailing class looks at the byte after the match: wait for it (or the end of the file).
+        MaxAfter += trailing switch { NoBoundary => 0, 'L' => 2, _ => 1 };
+
         foreach (byte[] a in anchors)
         {
             AnchorMaxLength = Math.Max(AnchorMaxLength, a.Length);
         }
     }
+
+    /// <summary>No (B)/(L)/(W) at this edge.</summary>
+    public const char NoBoundary = '\0';
+
+    /// <summary>(B), (L) or (W) before the part's first byte (checked on the byte before the match), or <see cref="NoBoundary"/>.</summary>
+    public char LeadingBoundary { get; }
+
+    /// <summary>(B), (L) or (W) after the part's last byte (checked on the byte after the match), or <see cref="NoBoundary"/>.</summary>
+    public char TrailingBoundary { get; }
+
+    /// <summary>The "aa" of "aa[n-m]HEXSIG", checked before the match; null when the part has none.</summary>
+    public PatternElement? LeadingByte { get; private init; }
+
+    /// <summary>The [n-m] between <see cref="LeadingByte"/> and the match.</summary>
+    public PatternElement? LeadingGap { get; private init; }
+
+    /// <summary>Bytes before the match a leading class or byte looks at: part of the history a session keeps.</summary>
+    public int ContextBefore => Math.Max(LeadingBoundary != NoBoundary ? 1 : 0, LeadingGap is { } g ? g.MaxLength + 1 : 0);
 
     /// <summary>Elements before the anchor, nearest first (matched backwards).</summary>
     public PatternElement[] Before { get; }
@@ -63,7 +92,7 @@ internal sealed class PatternSegment
     public int AnchorMaxLength { get; }
 
     /// <summary>Longest byte span a match of this part can cover.</summary>
-    public int MaxSpan => MaxBefore + AnchorMaxLength + MaxAfter;
+    public int MaxSpan => ContextBefore + MaxBefore + AnchorMaxLength + MaxAfter;
 
     /// <summary>ClamAV-syntax text of this part (for the signature-set hash).</summary>
     public string Canonical { get; }
@@ -71,8 +100,46 @@ internal sealed class PatternSegment
     /// <summary>Chooses the anchor; throws <see cref="NotSupportedException"/> when the part has no fixed byte to anchor on.</summary>
     public static PatternSegment Compile(HexPatternParser.RawSegment raw)
     {
-        List<PatternElement> elements = raw.Elements;
+        List<PatternElement> elements = [.. raw.Elements];
         string canonical = string.Concat(elements.Select(e => e.ToCanonical()));
+
+        // ClamAV's character classes (verified with clamscan 1.4.6): at a part's edges (B), (L) and (W) test the
+        // neighbouring byte, a file boundary passing; inside a part (W) is one non-alphanumeric byte.
+        // "aa[n-m]HEXSIG": clamscan measures the offset from HEXSIG, so the single byte becomes context before the match.
+        PatternElement? leadingByte = null, leadingGap = null;
+        if (elements.Count > 2 && elements[0].Kind == PatternElementKind.Bytes && elements[0].MaxLength == 1 && elements[1].IsAnchoredGap)
+        {
+            (leadingByte, leadingGap) = (elements[0], elements[1]);
+            elements.RemoveRange(0, 2);
+        }
+
+        char leading = NoBoundary, trailing = NoBoundary;
+        if (elements.Count > 0 && elements[0].Kind == PatternElementKind.Boundary)
+        {
+            leading = elements[0].BoundaryKind;
+            elements.RemoveAt(0);
+        }
+
+        if (elements.Count > 0 && elements[^1].Kind == PatternElementKind.Boundary)
+        {
+            trailing = elements[^1].BoundaryKind;
+            elements.RemoveAt(elements.Count - 1);
+        }
+
+        for (int k = 0; k < elements.Count; k++)
+        {
+            if (elements[k].Kind != PatternElementKind.Boundary)
+            {
+                continue;
+            }
+
+            if (elements[k].BoundaryKind != 'W')
+            {
+                throw new NotSupportedException($"({elements[k].BoundaryKind}) inside part '{canonical}' is not supported (only at its start or end)");
+            }
+
+            elements[k] = s_nonAlphanumeric;
+        }
 
         // The best window of up to MaxAnchorLength exact bytes inside one Bytes element: longest first, then the most
         // distinct values with the fewest 00/FF bytes, which are common in disk images and would flood verification.
@@ -156,7 +223,11 @@ internal sealed class PatternSegment
         }
 
         before.Reverse();
-        return new PatternSegment([.. before], anchors, [.. after], raw.MinDistanceFromPrevious, canonical);
+        return new PatternSegment([.. before], anchors, [.. after], raw.MinDistanceFromPrevious, canonical, leading, trailing)
+        {
+            LeadingByte = leadingByte,
+            LeadingGap = leadingGap,
+        };
     }
 
     private static int AnchorScore(ReadOnlySpan<byte> window)
@@ -185,7 +256,7 @@ internal sealed class PatternSegment
     /// [<paramref name="startMin"/>, <paramref name="startMax"/>]. Returns the latest such start and the earliest end.
     /// </summary>
     public bool TryMatch(ReadOnlySpan<byte> window, long windowBase, long anchorStart, int anchorLength,
-        long startMin, long startMax, out long start, out long end)
+        long startMin, long startMax, long? fileLength, out long start, out long end)
     {
         end = 0;
         if (!MatchBackward(Before, 0, window, windowBase, anchorStart, startMin, startMax, out start))
@@ -193,8 +264,63 @@ internal sealed class PatternSegment
             return false;
         }
 
-        return MatchForward(After, 0, window, windowBase, anchorStart + anchorLength, out end);
+        if (!MatchForward(After, 0, window, windowBase, anchorStart + anchorLength, out end))
+        {
+            return false;
+        }
+
+        if (LeadingByte is { } lb && !LeadingByteMatches(lb, LeadingGap!, window, windowBase, start))
+        {
+            return false;
+        }
+
+        return (LeadingBoundary == NoBoundary || EdgeMatches(LeadingBoundary, leading: true, window, windowBase, start - 1, fileLength))
+            && (TrailingBoundary == NoBoundary || EdgeMatches(TrailingBoundary, leading: false, window, windowBase, end, fileLength));
     }
+
+    /// <summary>
+    /// The class test on the byte at <paramref name="position"/> next to a match: a file boundary passes; (B) and
+    /// (W) want a non-alphanumeric byte; (L) wants LF before the match and LF or CR LF after it.
+    /// </summary>
+    private static bool EdgeMatches(char kind, bool leading, ReadOnlySpan<byte> window, long windowBase, long position, long? fileLength)
+    {
+        if (position < 0 || (fileLength is long n && position >= n))
+        {
+            return true;
+        }
+
+        if (position < windowBase || position >= windowBase + window.Length)
+        {
+            return false;
+        }
+
+        byte b = window[(int)(position - windowBase)];
+        if (kind != 'L')
+        {
+            return !IsAlphanumeric(b);
+        }
+
+        // clamscan: LF before the match; LF or CR LF after it (a lone CR does not end a line).
+        long next = position + 1 - windowBase;
+        return b == (byte)'\n' || (!leading && b == (byte)'\r' && next < window.Length && window[(int)next] == (byte)'\n');
+    }
+
+    /// <summary>True when <paramref name="lb"/> lies n to m bytes before <paramref name="start"/> (n-m from <paramref name="gap"/>).</summary>
+    private static bool LeadingByteMatches(PatternElement lb, PatternElement gap, ReadOnlySpan<byte> window, long windowBase, long start)
+    {
+        for (int g = gap.MinLength; g <= gap.MaxLength; g++)
+        {
+            long p = start - 1 - g;
+            if (p >= windowBase && p < windowBase + window.Length && lb.BytesMatchAt(window, (int)(p - windowBase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsAlphanumeric(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'a' and <= (byte)'z');
 
     private static bool MatchForward(PatternElement[] elements, int i, ReadOnlySpan<byte> window, long windowBase,
         long position, out long end)

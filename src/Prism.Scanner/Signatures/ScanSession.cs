@@ -187,7 +187,7 @@ public sealed class ScanSession : IDisposable
     }
 
     private bool WantsHash(HashSignatureSet set) =>
-        set.Count > 0 && (_expectedLength is not long n || set.Wants(n));
+        set.Count + set.AllowedCount > 0 && (_expectedLength is not long n || set.Wants(n));
 
     private void OnAnchor(int state, long anchorEnd, ReadOnlySpan<byte> window, long windowBase, long availableEnd)
     {
@@ -265,7 +265,7 @@ public sealed class ScanSession : IDisposable
         int part = _db.KeywordSegment[hit.Keyword];
         (long min, long max) = part == 0 ? body.Offset.StartRange(fileLength) : (0, long.MaxValue);
         if (!body.Segments[part].TryMatch(window, windowBase, hit.AnchorStart, _db.KeywordLength[hit.Keyword], min, max,
-                out long start, out long end))
+                fileLength ?? (_completed ? _total : null), out long start, out long end))
         {
             return;
         }
@@ -352,26 +352,31 @@ public sealed class ScanSession : IDisposable
             Verify(hit, window, windowBase, _total);
         }
 
-        FinishHash(ref _md5, _db.Md5);
-        FinishHash(ref _sha1, _db.Sha1);
-        FinishHash(ref _sha256, _db.Sha256);
+        bool allowed = FinishHash(ref _md5, _db.Md5);
+        allowed |= FinishHash(ref _sha1, _db.Sha1);
+        allowed |= FinishHash(ref _sha256, _db.Sha256);
+        if (allowed)
+        {
+            // ClamAV's .fp/.sfp: a file whose hash is allow-listed is reported clean, whatever matched it.
+            _detections.Clear();
+        }
+
         return _detections.AsReadOnly();
     }
 
-    private void FinishHash(ref IncrementalHash? hash, HashSignatureSet set)
+    /// <summary>Adds the hash signatures matching the file; returns true when an allow-list entry names the file.</summary>
+    private bool FinishHash(ref IncrementalHash? hash, HashSignatureSet set)
     {
         if (hash is null)
         {
-            return;
+            return false;
         }
 
-        if (set.Wants(_total))
-        {
-            set.CollectMatches(Convert.ToHexStringLower(hash.GetHashAndReset()), _total, _detections);
-        }
-
+        bool allowed = set.Wants(_total)
+            && set.CollectMatches(hash.GetHashAndReset(), _total, _detections);
         hash.Dispose();
         hash = null;
+        return allowed;
     }
 
     private void ThrowIfCompleted()

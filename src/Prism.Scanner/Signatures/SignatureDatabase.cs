@@ -4,7 +4,8 @@ using System.Text;
 namespace Prism.Scanner.Signatures;
 
 /// <summary>
-/// A loaded set of ClamAV signatures (hdb, hsb, ndb, or cvd/cld archives holding them) with its compiled matcher.
+/// A loaded set of ClamAV signatures (hdb, hsb, ndb, fp/sfp allow-lists and ign/ign2 ignore lists, or cvd/cld archives
+/// holding them) with its compiled matcher.
 /// Immutable and thread-safe: create one <see cref="ScanSession"/> per file.
 /// </summary>
 public sealed class SignatureDatabase
@@ -18,6 +19,7 @@ public sealed class SignatureDatabase
         Sha1 = loaded.Sha1;
         Sha256 = loaded.Sha256;
         Issues = loaded.Issues.AsReadOnly();
+        TypeCounts = loaded.TypeCounts;
 
         var keywords = new List<byte[]>();
         var keywordSignature = new List<int>();
@@ -37,7 +39,7 @@ public sealed class SignatureDatabase
                 retain = Math.Max(retain, segment.MaxSpan);
                 if (body.Offset.Kind == SignatureOffsetKind.FromEnd)
                 {
-                    retain = (int)Math.Min(int.MaxValue / 2, Math.Max(retain, body.Offset.Value + segment.MaxBefore + segment.AnchorMaxLength));
+                    retain = (int)Math.Min(int.MaxValue / 2, Math.Max(retain, body.Offset.Value + segment.ContextBefore + segment.MaxBefore + segment.AnchorMaxLength));
                 }
 
                 foreach (byte[] anchor in segment.Anchors)
@@ -69,6 +71,12 @@ public sealed class SignatureDatabase
 
     /// <summary>Lines, files and archive members not loaded (unsupported features, out-of-range functionality levels).</summary>
     public IReadOnlyList<SignatureIssue> Issues { get; }
+
+    /// <summary>
+    /// Entries read per database type (hdb, ndb, fp, ign2, ldb, info, ...): loaded, not loaded (unsupported types and
+    /// features, with the reasons in <see cref="Issues"/>), and dropped by ignore lists. Like <c>sigtool --info</c>.
+    /// </summary>
+    public IReadOnlyList<SignatureTypeCount> TypeCounts { get; }
 
     /// <summary>Lower-case hex SHA-256 over the sorted canonical form of the loaded signatures; a cache key for results.</summary>
     public string SignatureSetHash { get; }
@@ -112,23 +120,27 @@ public sealed class SignatureDatabase
     internal int RetainLength { get; }
 
     /// <summary>
-    /// Loads signature files (.hdb, .hsb, .ndb, .cvd, .cld) or directories of them (like clamscan -d).
-    /// Unsupported lines and files are listed in <see cref="Issues"/>.
+    /// Loads ClamAV database files (.hdb, .hsb, .ndb, .fp, .sfp, .ign, .ign2, .cvd, .cld; other ClamAV types are
+    /// counted and reported) or directories of them (like clamscan -d).
+    /// Unsupported lines and files are listed in <see cref="Issues"/> and counted in <see cref="TypeCounts"/>.
     /// </summary>
     /// <exception cref="SignatureFormatException">A malformed line (the message names file and line) or a corrupt archive.</exception>
     /// <exception cref="FileNotFoundException">A path does not exist.</exception>
     public static SignatureDatabase Load(params string[] paths) => Load(AnchorStrategy.Auto, paths);
+
+    /// <summary>
+    /// True when <paramref name="path"/>'s extension names a ClamAV database type, read or only reported
+    /// (.hdb ... .ldb, .cbc, .info, .cvd): what a directory given to <see cref="Load(string[])"/> contributes.
+    /// </summary>
+    public static bool IsDatabaseFile(string path) => SignatureLoader.IsDatabaseExtension(Path.GetExtension(path));
 
     /// <summary>As <see cref="Load(string[])"/>, with the anchor matcher chosen by the caller (tests, benchmarks).</summary>
     internal static SignatureDatabase Load(AnchorStrategy strategy, params string[] paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
         var loader = new SignatureLoader();
-        foreach (string path in paths)
-        {
-            loader.LoadPath(path);
-        }
-
+        loader.LoadPaths(paths);
+        loader.Finish();
         return new SignatureDatabase(loader, strategy);
     }
 
@@ -145,6 +157,7 @@ public sealed class SignatureDatabase
             loader.LoadString(fileName, text);
         }
 
+        loader.Finish();
         return new SignatureDatabase(loader, strategy);
     }
 
@@ -219,25 +232,30 @@ public sealed class SignatureDatabase
         return (AnchorAutomaton.Build(dfaKeywords, dfaIds), quadKeywords.Count > 0 ? new QuadAnchorFilter(quadKeywords, quadIds) : null);
     }
 
+    /// <summary>SHA-256 over the sorted canonical body lines, then each hash set's records in their sorted order.</summary>
     private string ComputeSetHash()
     {
-        var lines = new List<string>();
-        lines.AddRange(Md5.CanonicalLines);
-        lines.AddRange(Sha1.CanonicalLines);
-        lines.AddRange(Sha256.CanonicalLines);
+        var lines = new List<string>(Bodies.Length);
         foreach (BodySignature b in Bodies)
         {
             lines.Add(b.ToCanonical());
         }
 
         lines.Sort(StringComparer.Ordinal);
-        var text = new StringBuilder();
+        using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (string line in lines)
         {
-            text.Append(line).Append('\n');
+            digest.AppendData(Encoding.UTF8.GetBytes(line));
+            digest.AppendData("\n"u8);
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256 })
+        {
+            digest.AppendData([(byte)set.Kind]);
+            set.AppendCanonical(digest);
+        }
+
+        return Convert.ToHexStringLower(digest.GetHashAndReset());
     }
 }
 

@@ -1,11 +1,14 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Prism.Disks.Errors;
 
 namespace Prism.Scanner.Signatures;
 
 /// <summary>
-/// Reads ClamAV database files (hdb, hsb, ndb, and cvd/cld archives of them) into lists of signatures, recording
-/// every line or file it does not use. Malformed lines throw <see cref="SignatureFormatException"/> with the line number.
+/// Reads ClamAV database files (hdb, hsb, ndb, fp, sfp, ign, ign2, and cvd/cld archives) into lists of signatures,
+/// counting every entry per database type and recording every line or file it does not use. Lines ClamAV rejects
+/// throw <see cref="SignatureFormatException"/> with the line number; lines ClamAV accepts are never refused.
 /// </summary>
 internal sealed class SignatureLoader
 {
@@ -15,13 +18,59 @@ internal sealed class SignatureLoader
     /// <summary>Minimum functionality level ClamAV demands on hash signatures with size "*".</summary>
     private const int AnySizeMinimumLevel = 73;
 
-    /// <summary>ClamAV database extensions this engine does not read; a directory's files with them are reported.</summary>
-    private static readonly HashSet<string> s_otherClamAvExtensions = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>Highest ndb target type ClamAV defines (ExtendedSignatures.md); higher numbers are skipped, as clamscan does.</summary>
+    private const int MaxTargetType = 14;
+
+    private static readonly string[] s_targetNames =
+    [
+        "any file", "PE", "OLE2", "HTML (normalized)", "mail", "graphics", "ELF", "ASCII text (normalized)", "unused",
+        "Mach-O", "PDF", "Flash", "Java class", "internal", "internal",
+    ];
+
+    /// <summary>Database types this engine reads.</summary>
+    private static readonly HashSet<string> s_readTypes = new(StringComparer.Ordinal)
     {
-        ".hdu", ".hsu", ".ndu", ".mdb", ".mdu", ".msb", ".msu", ".ldb", ".ldu", ".idb", ".cdb", ".cfg", ".crb", ".cat",
-        ".cbc", ".fp", ".sfp", ".ign", ".ign2", ".ftm", ".gdb", ".pdb", ".wdb", ".imp", ".pwdb", ".yar", ".yara", ".info",
-        ".db", ".zmd", ".rmd", ".sdb", ".cud", ".sign",
+        "hdb", "hsb", "ndb", "fp", "sfp", "ign", "ign2",
     };
+
+    /// <summary>ClamAV database types this engine does not use, with the reason given in the load report.</summary>
+    private static readonly Dictionary<string, string> s_otherTypes = new(StringComparer.Ordinal)
+    {
+        ["hdu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
+        ["hsu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
+        ["ndu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
+        ["mdu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
+        ["msu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
+        ["ldu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
+        ["mdb"] = "PE section hash signatures are not supported yet",
+        ["msb"] = "PE section hash signatures are not supported yet",
+        ["imp"] = "PE import table hash signatures are not supported",
+        ["ldb"] = "logical signatures are not supported yet",
+        ["cbc"] = "bytecode signatures need ClamAV's bytecode VM",
+        ["idb"] = "icon signatures need ClamAV's icon matcher",
+        ["pdb"] = "phishing signatures need ClamAV's phishing engine",
+        ["gdb"] = "phishing signatures need ClamAV's phishing engine",
+        ["wdb"] = "phishing allow-list signatures need ClamAV's phishing engine",
+        ["crb"] = "Authenticode certificate rules need ClamAV's PE certificate checks",
+        ["cat"] = "Authenticode catalogs need ClamAV's PE certificate checks",
+        ["cdb"] = "container metadata signatures need ClamAV's archive unpackers",
+        ["ftm"] = "file type magic (ClamAV's file typing) is not used",
+        ["pwdb"] = "encrypted archive passwords are not used",
+        ["yar"] = "YARA rules are not supported",
+        ["yara"] = "YARA rules are not supported",
+        ["info"] = "database metadata (not signatures)",
+        ["cfg"] = "dynamic configuration (not signatures)",
+        ["sign"] = "database digital signatures are not checked",
+        ["cud"] = "compressed unsigned databases are not supported",
+        ["db"] = "legacy database format is not supported",
+        ["zmd"] = "legacy archive metadata signatures are not supported",
+        ["rmd"] = "legacy archive metadata signatures are not supported",
+        ["sdb"] = "legacy database format is not supported",
+    };
+
+    private readonly Dictionary<string, int[]> _counts = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _ignoredNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _ignoredNameLineMd5 = new(StringComparer.Ordinal);
 
     public List<BodySignature> Bodies { get; } = [];
 
@@ -33,118 +82,147 @@ internal sealed class SignatureLoader
 
     public List<SignatureIssue> Issues { get; } = [];
 
-    /// <summary>Loads a file or, for a directory, every ClamAV database file in it (sorted by name).</summary>
-    public void LoadPath(string path)
+    /// <summary>Signature names an .ign/.ign2 list drops whatever their database line.</summary>
+    public IReadOnlySet<string> IgnoredNames => _ignoredNames;
+
+    /// <summary>Entries per database type, sorted by type.</summary>
+    public IReadOnlyList<SignatureTypeCount> TypeCounts =>
+        [.. _counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new SignatureTypeCount(kv.Key, kv.Value[0], kv.Value[1], kv.Value[2]))];
+
+    /// <summary>True for the extension (with or without dot) of any database file ClamAV knows, read or not.</summary>
+    public static bool IsDatabaseExtension(string extension)
     {
-        if (Directory.Exists(path))
+        string type = extension.TrimStart('.').ToLowerInvariant();
+        return type is "cvd" or "cld" || s_readTypes.Contains(type) || s_otherTypes.ContainsKey(type);
+    }
+
+    /// <summary>
+    /// Loads files and directories (every ClamAV database file in a directory, sorted by name). Ignore lists
+    /// (.ign, .ign2) given as files are read first, so they apply whatever their position.
+    /// </summary>
+    public void LoadPaths(IEnumerable<string> paths)
+    {
+        var files = new List<string>();
+        foreach (string path in paths)
         {
-            foreach (string file in Directory.GetFiles(path).Order(StringComparer.Ordinal))
+            if (Directory.Exists(path))
             {
-                string ext = Path.GetExtension(file);
-                if (IsSupportedExtension(ext) || s_otherClamAvExtensions.Contains(ext))
-                {
-                    LoadFile(file);
-                }
+                files.AddRange(Directory.GetFiles(path).Where(f => IsDatabaseExtension(Path.GetExtension(f))).Order(StringComparer.Ordinal));
             }
-
-            return;
+            else if (File.Exists(path))
+            {
+                files.Add(path);
+            }
+            else
+            {
+                throw new FileNotFoundException($"signature database {path} not found", path);
+            }
         }
 
-        if (!File.Exists(path))
+        foreach (string file in files.Where(IsIgnoreList).Concat(files.Where(f => !IsIgnoreList(f))))
         {
-            throw new FileNotFoundException($"signature database {path} not found", path);
+            LoadFile(file);
         }
-
-        LoadFile(path);
     }
 
     /// <summary>Loads database text as if read from a file named <paramref name="source"/> (its extension picks the format).</summary>
     public void LoadString(string source, string text)
     {
-        using var reader = new StreamReader(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)));
-        string ext = Path.GetExtension(source).ToLowerInvariant();
-        if (ext is ".hdb" or ".hsb" or ".ndb")
+        using var reader = new StreamReader(new MemoryStream(Encoding.UTF8.GetBytes(text)));
+        LoadText(source, TypeOf(source), reader);
+    }
+
+    /// <summary>Applies ignore lists read after the signatures they name (e.g. an .ign2 member late in a .cld).</summary>
+    public void Finish()
+    {
+        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256 })
         {
-            LoadText(source, ext, reader);
+            set.Freeze();
         }
-        else
+
+        if (_ignoredNames.Count == 0)
         {
-            ReportUnsupportedFile(source, ext, reader);
+            return;
+        }
+
+        int removedBodies = Bodies.RemoveAll(b => _ignoredNames.Contains(b.Name));
+        Count("ndb", 0, 0, removedBodies, -removedBodies);
+        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256 })
+        {
+            set.RemoveNames(_ignoredNames, type => Count(type, 0, 0, 1, -1));
         }
     }
 
-    private static bool IsSupportedExtension(string ext) =>
-        ext.ToLowerInvariant() is ".hdb" or ".hsb" or ".ndb" or ".cvd" or ".cld";
+    private static string TypeOf(string path) => Path.GetExtension(path).TrimStart('.').ToLowerInvariant();
+
+    private static bool IsIgnoreList(string path) => TypeOf(path) is "ign" or "ign2";
 
     private void LoadFile(string path)
     {
-        string ext = Path.GetExtension(path).ToLowerInvariant();
-        if (ext is ".cvd" or ".cld")
+        string type = TypeOf(path);
+        if (type is "cvd" or "cld")
         {
             CvdArchive.Read(path, (member, content) =>
             {
-                string source = path + ":" + member;
-                string memberExt = Path.GetExtension(member).ToLowerInvariant();
                 using var reader = new StreamReader(content);
-                if (memberExt is ".hdb" or ".hsb" or ".ndb")
-                {
-                    LoadText(source, memberExt, reader);
-                }
-                else
-                {
-                    ReportUnsupportedFile(source, memberExt, reader);
-                }
+                LoadText(path + ":" + member, TypeOf(member), reader);
             });
             return;
         }
 
-        using (var reader = new StreamReader(path))
-        {
-            if (ext is ".hdb" or ".hsb" or ".ndb")
-            {
-                LoadText(path, ext, reader);
-            }
-            else
-            {
-                ReportUnsupportedFile(path, ext, reader);
-            }
-        }
+        using var file = new StreamReader(path);
+        LoadText(path, type, file);
     }
 
-    private void ReportUnsupportedFile(string source, string ext, StreamReader reader)
+    private void Count(string type, int loaded, int notLoaded, int ignored = 0, int loadedCorrection = 0)
     {
-        int lines = 0;
-        while (reader.ReadLine() is not null)
+        if (!_counts.TryGetValue(type, out int[]? c))
         {
-            lines++;
+            c = new int[3];
+            _counts.Add(type, c);
         }
 
-        string what = ext.Length == 0 ? "files without extension" : $"'{ext}' files";
-        Issues.Add(new SignatureIssue(source, 0, $"{what} are not supported; {lines} line(s) not loaded"));
+        c[0] += loaded + loadedCorrection;
+        c[1] += notLoaded;
+        c[2] += ignored;
     }
 
-    private void LoadText(string source, string ext, StreamReader reader)
+    private void LoadText(string source, string type, StreamReader reader)
     {
+        if (!s_readTypes.Contains(type))
+        {
+            ReportOtherType(source, type, reader);
+            return;
+        }
+
         int lineNumber = 0;
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
             line = line.TrimEnd('\r');
-            if (line.Length == 0)
+
+            // ClamAV skips "#" comment lines in every text database; empty lines too, except in ignore lists.
+            if (line.StartsWith('#') || (line.Length == 0 && type is not ("ign" or "ign2")))
             {
                 continue;
             }
 
             try
             {
-                if (ext == ".ndb")
+                switch (type)
                 {
-                    ParseNdbLine(line);
+                    case "ndb":
+                        ParseNdbLine(line);
+                        break;
+                    case "ign" or "ign2":
+                        ParseIgnoreLine(line);
+                        break;
+                    default:
+                        ParseHashLine(line, type);
+                        break;
                 }
-                else
-                {
-                    ParseHashLine(line, ext == ".hsb");
-                }
+
+                Count(type, 1, 0);
             }
             catch (FormatException e)
             {
@@ -152,55 +230,173 @@ internal sealed class SignatureLoader
             }
             catch (NotSupportedException e)
             {
+                Count(type, 0, 1);
                 Issues.Add(new SignatureIssue(source, lineNumber, e.Message));
+            }
+            catch (IgnoredSignatureException)
+            {
+                Count(type, 0, 0, 1);
             }
         }
     }
 
-    /// <summary>HashString:FileSize:MalwareName[:MinFL[:MaxFL]] (hdb: MD5; hsb: SHA-1/SHA-256, chosen by length).</summary>
-    private void ParseHashLine(string line, bool sha)
+    private void ReportOtherType(string source, string type, StreamReader reader)
+    {
+        int lines = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Length > 0 && !line.StartsWith('#'))
+            {
+                lines++;
+            }
+        }
+
+        string reason = s_otherTypes.TryGetValue(type, out string? r) ? r
+            : type.Length == 0 ? "files without extension are not ClamAV databases" : $"'.{type}' is not a ClamAV database type";
+        Count(type.Length == 0 ? "(none)" : type, 0, lines);
+        Issues.Add(new SignatureIssue(source, 0, $"{reason}; {lines} line(s) not loaded"));
+    }
+
+    /// <summary>
+    /// ign2: SignatureName or SignatureName:MD5 (of the whole database line naming it); ign (legacy): db:line:SignatureName.
+    /// </summary>
+    private void ParseIgnoreLine(string line)
     {
         string[] f = line.Split(':');
-        if (f.Length is < 3 or > 5)
+        switch (f.Length)
         {
-            throw new FormatException($"expected hash:size:name[:minFL[:maxFL]], got {f.Length} field(s)");
+            case 1:
+            case 3:
+                string name = f[^1];
+                if (name.Length == 0)
+                {
+                    throw new FormatException("no signature name");
+                }
+
+                _ignoredNames.Add(name);
+                break;
+            case 2:
+                if (f[0].Length == 0)
+                {
+                    throw new FormatException("no signature name");
+                }
+
+                if (f[1].Length != 32 || !f[1].All(char.IsAsciiHexDigit))
+                {
+                    throw new FormatException($"malformed MD5 '{f[1]}'");
+                }
+
+                if (!_ignoredNameLineMd5.TryGetValue(f[0], out HashSet<string>? md5s))
+                {
+                    md5s = new HashSet<string>(StringComparer.Ordinal);
+                    _ignoredNameLineMd5.Add(f[0], md5s);
+                }
+
+                md5s.Add(f[1].ToLowerInvariant());
+                break;
+            default:
+                throw new FormatException($"expected name, name:md5 or db:line:name, got {f.Length} fields");
+        }
+    }
+
+    /// <summary>Throws <see cref="IgnoredSignatureException"/> when an ignore list already read names this signature.</summary>
+    private void ThrowIfIgnored(ReadOnlySpan<char> name, string line)
+    {
+        if (_ignoredNames.Count == 0 && _ignoredNameLineMd5.Count == 0)
+        {
+            return;
         }
 
-        string hash = f[0].ToLowerInvariant();
-        HashSignatureSet set = hash.Length switch
+        if (_ignoredNames.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name))
         {
-            32 => Md5,
-            40 when sha => Sha1,
-            64 when sha => Sha256,
-            _ => throw new FormatException($"hash '{f[0]}' has {hash.Length} characters; expected {(sha ? "32, 40 or 64" : "32")}"),
-        };
-        if (!hash.All(char.IsAsciiHexDigit))
-        {
-            throw new FormatException($"hash '{f[0]}' is not hexadecimal");
+            throw new IgnoredSignatureException();
         }
+
+        if (_ignoredNameLineMd5.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out HashSet<string>? md5s))
+        {
+#pragma warning disable CA5351 // ign2 names database lines by MD5; not a security decision.
+            string md5 = Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(line)));
+#pragma warning restore CA5351
+            if (md5s.Contains(md5))
+            {
+                throw new IgnoredSignatureException();
+            }
+        }
+    }
+
+    /// <summary>
+    /// HashString:FileSize:MalwareName[:MinFL[:MaxFL]]. ClamAV takes MD5, SHA-1 or SHA-256 (by length) in hdb, hsb, fp
+    /// and sfp alike; fp/sfp entries allow-list the file instead of detecting it.
+    /// </summary>
+    private void ParseHashLine(string line, string type)
+    {
+        // Span parsing: a million-line hdb allocates nothing per line but the line itself.
+        ReadOnlySpan<char> rest = line;
+        Span<Range> fields = stackalloc Range[6];
+        int count = rest.Split(fields, ':');
+        if (count is < 3 or > 5)
+        {
+            throw new FormatException($"expected hash:size:name[:minFL[:maxFL]], got {count} field(s)");
+        }
+
+        ReadOnlySpan<char> hash = rest[fields[0]], sizeText = rest[fields[1]], name = rest[fields[2]];
+        HashSignatureSet set = HashSignatureSet.KindOfLength(hash.Length) switch
+        {
+            HashKind.Md5 => Md5,
+            HashKind.Sha1 => Sha1,
+            HashKind.Sha256 => Sha256,
+            _ => throw new FormatException($"hash '{hash}' has {hash.Length} characters; expected 32, 40 or 64"),
+        };
 
         long size;
-        if (f[1] == "*")
+        if (sizeText is "*")
         {
             size = -1;
         }
-        else if (!long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out size))
+        else if (!long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out size))
         {
-            throw new FormatException($"bad file size '{f[1]}'");
+            throw new FormatException($"bad file size '{sizeText}'");
         }
 
-        string name = ParseName(f[2]);
-        (int? minLevel, int? maxLevel) = ParseLevels(f, 3);
+        if (name.IsEmpty)
+        {
+            throw new FormatException("empty signature name");
+        }
+
+        int? minLevel = count > 3 ? ParseLevel(rest[fields[3]], "MinFL") : null;
+        int? maxLevel = count > 4 ? ParseLevel(rest[fields[4]], "MaxFL") : null;
         if (size < 0 && (minLevel ?? 0) < AnySizeMinimumLevel)
         {
             throw new FormatException($"size '*' needs a MinFL field of at least {AnySizeMinimumLevel}");
         }
 
         EnsureLevels(minLevel, maxLevel);
-        set.Add(hash, size, name);
+        bool added;
+        if (type is "fp" or "sfp")
+        {
+            added = set.TryAddAllowed(hash, size, type);
+        }
+        else
+        {
+            ThrowIfIgnored(name, line);
+            // Names are escaped at the trust boundary, as for body signatures (ParseName); the common clean name is not copied.
+            added = name.ContainsAny(s_unsafeNameChars)
+                ? set.TryAdd(hash, size, TextEscaping.Escape(name.ToString()), type)
+                : set.TryAdd(hash, size, name, type);
+        }
+
+        if (!added)
+        {
+            throw new FormatException($"hash '{hash}' is not hexadecimal");
+        }
     }
 
-    /// <summary>MalwareName:TargetType:Offset:HexSignature[:MinFL[:MaxFL]].</summary>
+    private static int? ParseLevel(ReadOnlySpan<char> text, string what) =>
+        text.IsEmpty ? null
+        : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
+        : throw new FormatException($"bad {what} '{text}'");
+
+    /// <summary>MalwareName:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]; TargetType is 0-14 or "*" (any file, as 0).</summary>
     private void ParseNdbLine(string line)
     {
         string[] f = line.Split(':');
@@ -210,7 +406,8 @@ internal sealed class SignatureLoader
         }
 
         string name = ParseName(f[0]);
-        if (!int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out int target) || target > 14)
+        int target = 0;
+        if (f[1] != "*" && !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out target))
         {
             throw new FormatException($"bad target type '{f[1]}'");
         }
@@ -221,7 +418,7 @@ internal sealed class SignatureLoader
         {
             offset = SignatureOffset.Parse(f[2]);
         }
-        catch (NotSupportedException) when (target == 0)
+        catch (NotSupportedException e) when (target == 0 && e is not MacroOffsetException)
         {
             // ClamAV rejects the whole database for this ("Invalid offset type for target 0"), so do we.
             throw new FormatException($"offset {f[2]} needs an executable target type, not 0");
@@ -230,10 +427,15 @@ internal sealed class SignatureLoader
         List<HexPatternParser.RawSegment> raw = HexPatternParser.Parse(f[3]);
         EnsureLevels(minLevel, maxLevel);
 
+        if (target > MaxTargetType)
+        {
+            throw new NotSupportedException($"target type {target} is unknown (skipped, as clamscan does)");
+        }
+
         if (target != 0)
         {
             // clamscan applies target types after file-type detection (and normalises text), so they do not match raw data.
-            throw new NotSupportedException($"target type {target} is not supported (only 0, any file)");
+            throw new NotSupportedException($"target type {target} ({s_targetNames[target]}) is not supported (only 0, any file)");
         }
 
         if (offset.Kind == SignatureOffsetKind.FromEnd && raw.Count > 1)
@@ -247,6 +449,7 @@ internal sealed class SignatureLoader
             segments[i] = PatternSegment.Compile(raw[i]);
         }
 
+        ThrowIfIgnored(name, line);
         Bodies.Add(new BodySignature(name, offset, segments));
     }
 
@@ -255,6 +458,9 @@ internal sealed class SignatureLoader
     /// boundary, so a hostile database cannot put terminal escapes into scan output, reports or the verdict store
     /// (detection is unchanged; only such a name's spelling is).
     /// </summary>
+    private static readonly System.Buffers.SearchValues<char> s_unsafeNameChars = System.Buffers.SearchValues.Create(
+        Enumerable.Range(0, 0x10000).Select(c => (char)c).Where(c => TextEscaping.IsUnsafe(c) || char.IsSurrogate(c)).ToArray());
+
     private static string ParseName(string name) =>
         name.Length == 0 ? throw new FormatException("empty signature name") : TextEscaping.Escape(name);
 
@@ -284,5 +490,10 @@ internal sealed class SignatureLoader
             throw new NotSupportedException(
                 $"functionality level range {min?.ToString(CultureInfo.InvariantCulture) ?? "-"}..{max?.ToString(CultureInfo.InvariantCulture) ?? "-"} excludes {FunctionalityLevel} (skipped, as clamscan does)");
         }
+    }
+
+    /// <summary>Control flow for a signature an ignore list names: counted, not loaded, not an issue.</summary>
+    private sealed class IgnoredSignatureException : Exception
+    {
     }
 }

@@ -9,7 +9,7 @@ internal readonly record struct SignatureOffset(SignatureOffsetKind Kind, long V
 
     /// <summary>
     /// Throws <see cref="FormatException"/> for malformed text, <see cref="NotSupportedException"/> for the
-    /// executable-relative forms (EP+n, Sx+n, SEx, SL+n) and macro offsets.
+    /// executable-relative forms (EP+n, Sx+n, SEx, SL+n) and <see cref="MacroOffsetException"/> for "$n$" macros.
     /// </summary>
     public static SignatureOffset Parse(string text)
     {
@@ -18,11 +18,22 @@ internal readonly record struct SignatureOffset(SignatureOffsetKind Kind, long V
             return Any;
         }
 
-        // EP+n/EP-n (entry point), Sx+n, SEx, SL+n (sections), VI (version info) and $n$ macros need a parsed executable.
-        if (text.StartsWith("EP", StringComparison.Ordinal) || text.StartsWith('S') || text.StartsWith("VI", StringComparison.Ordinal)
-            || text.StartsWith('$'))
+        // $n$: an offset taken from logical-signature macro group n. clamscan accepts "$" and a digit (the rest is not
+        // checked) on any target and rejects other "$" forms (verified with ClamAV 1.4.6).
+        if (text.StartsWith('$'))
         {
-            throw new NotSupportedException($"offset {text} (executable-relative or macro) is not supported");
+            if (text.Length < 2 || !char.IsAsciiDigit(text[1]))
+            {
+                throw new FormatException($"invalid macro offset '{text}'");
+            }
+
+            throw new MacroOffsetException($"macro offset {text} (logical signature macro groups) is not supported");
+        }
+
+        // EP+n/EP-n (entry point), Sx+n, SEx, SL+n (sections) and VI (version info) need a parsed executable.
+        if (text.StartsWith("EP", StringComparison.Ordinal) || text.StartsWith('S') || text.StartsWith("VI", StringComparison.Ordinal))
+        {
+            throw new NotSupportedException($"offset {text} (executable-relative) is not supported");
         }
 
         string body = text;
@@ -86,3 +97,6 @@ internal enum SignatureOffsetKind
     /// <summary>From the end of the file ("EOF-n", "EOF-n,maxshift").</summary>
     FromEnd,
 }
+
+/// <summary>A "$n$" macro offset: valid for ClamAV on every target type, not implemented here.</summary>
+internal sealed class MacroOffsetException(string message) : NotSupportedException(message);

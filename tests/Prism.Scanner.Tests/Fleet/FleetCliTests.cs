@@ -19,6 +19,55 @@ public sealed class FleetCliTests(GoldenFleetFixture fixture)
     }
 
     [SkippableFact]
+    public void SignatureDirectoryTakesEveryDatabaseType_AnIgn2ThereSilencesWhatItNames()
+    {
+        // Issue #13: "--signatures DIR" dropped .ign2 (and .fp, .ldb, ...) files without a word.
+        fixture.Require();
+        using var dir = new TempDir();
+        string sigs = Path.Combine(dir.Path, "sigs");
+        Directory.CreateDirectory(sigs);
+        foreach (string db in fixture.Databases)
+        {
+            File.Copy(db, Path.Combine(sigs, Path.GetFileName(db)));
+        }
+
+        string json = dir.File("report.json");
+        (int exit, string stdout, string stderr) = Prism([fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", sigs, "--json", json]);
+        Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            foreach (JsonElement c in doc.RootElement.GetProperty("clones").EnumerateArray())
+            {
+                foreach (JsonElement f in c.GetProperty("findings").EnumerateArray())
+                {
+                    names.Add(f.GetProperty("signature").GetString()!);
+                }
+            }
+        }
+
+        Assert.True(names.Count >= 2, string.Join(", ", names));
+        string silenced = names.Min!;
+        File.WriteAllLines(Path.Combine(sigs, "local.ign2"), [silenced]);
+        (exit, stdout, stderr) = Prism([fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", sigs, "--json", json]);
+        Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");
+        var after = new SortedSet<string>(StringComparer.Ordinal);
+        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            foreach (JsonElement c in doc.RootElement.GetProperty("clones").EnumerateArray())
+            {
+                foreach (JsonElement f in c.GetProperty("findings").EnumerateArray())
+                {
+                    after.Add(f.GetProperty("signature").GetString()!);
+                }
+            }
+        }
+
+        names.Remove(silenced);
+        Assert.Equal(names, after);
+    }
+
+    [SkippableFact]
     public async Task JsonReportHasTheDocumentedShapeAndTheScannersFindings()
     {
         fixture.Require();

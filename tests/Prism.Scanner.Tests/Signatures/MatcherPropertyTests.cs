@@ -209,7 +209,8 @@ internal static class SignatureGenerator
                     instance.Add(nb);
                     break;
                 case 4:
-                    int min = rng.Next(0, 6), max = min + rng.Next(0, 6);
+                    // max >= 1: clamscan reads {0}, {0-0} and {-0} as '*' (BodyFormTests covers them).
+                    int min = rng.Next(0, 6), max = Math.Max(1, min + rng.Next(0, 6));
                     hex.Append(rng.Next(3) switch
                     {
                         0 when min == max => $"{{{min}}}",

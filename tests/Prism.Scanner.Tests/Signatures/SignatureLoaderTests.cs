@@ -28,7 +28,7 @@ public sealed class SignatureLoaderTests : IDisposable
         { "bad.ndb", "A:0:*:4142**4344\n", 1, "empty part" },
         { "bad.ndb", "A:0:X:41424344\n", 1, "offset" },
         { "bad.ndb", "A:0:EP+10:41424344\n", 1, "executable target" },
-        { "bad.ndb", "A:99:*:41424344\n", 1, "target type" },
+        { "bad.ndb", "A:x:*:41424344\n", 1, "target type" },
         { "bad.ndb", "::*:41424344\n", 1, "name" },
         { "bad.ndb", "A:0:*\n", 1, "field" },
     };
@@ -54,7 +54,7 @@ public sealed class SignatureLoaderTests : IDisposable
             "Ok1:0:*:41424344",
             "Pe:1:*:41424344",
             "Ep:1:EP+0:41424344",
-            "Boundary:0:*:41424344(B)",
+            "Boundary:0:*:4142(B)4344",
             "Future:0:*:41424344:250",
             "Old:0:*:41424344:1:20",
             "Ok2:0:EOF-10:4142??44") + "\n");

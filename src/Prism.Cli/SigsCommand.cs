@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Prism.Scanner.Signatures;
+
+namespace Prism.Cli;
+
+/// <summary><c>prism sigs info PATH... [--json]</c>: what the built-in engine makes of ClamAV databases, like <c>sigtool --info</c>.</summary>
+internal static class SigsCommand
+{
+    private const string Usage = """
+        usage: prism sigs info PATH... [--json] [--issues]
+          PATH      ClamAV database files or directories (as for scan --signatures)
+          --json    one JSON object: per type loaded / not loaded / ignored, totals, load time
+          --issues  also list every line or file not loaded, with the reason
+        """;
+
+    public static int Run(string[] args, TextWriter stdout)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        if (args[0] != "info")
+        {
+            throw new UsageException($"unknown sigs command '{args[0]}'");
+        }
+
+        var cli = new CliArgs(args[1..], new HashSet<string>(StringComparer.Ordinal) { "--json", "--issues" });
+        bool json = cli.Flag("--json"), issues = cli.Flag("--issues");
+        cli.RejectUnknown();
+        if (cli.Positionals.Count == 0)
+        {
+            throw new UsageException("sigs info needs at least one database file or directory");
+        }
+
+        var clock = Stopwatch.StartNew();
+        SignatureDatabase db = SignatureDatabase.Load([.. cli.Positionals]);
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (json)
+        {
+            WriteJson(db, seconds, issues, stdout);
+            return 0;
+        }
+
+        stdout.WriteLine($"{"type",-6} {"loaded",10} {"not loaded",10} {"ignored",8}");
+        foreach (SignatureTypeCount c in db.TypeCounts)
+        {
+            stdout.WriteLine($"{c.Type,-6} {c.Loaded,10} {c.NotLoaded,10} {c.Ignored,8}");
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"signatures in use: {db.SignatureCount} ({db.HashSignatureCount} hash, {db.BodySignatureCount} body); {db.Issues.Count} issue(s); loaded in {seconds:F2} s"));
+        if (issues)
+        {
+            foreach (SignatureIssue issue in db.Issues)
+            {
+                stdout.WriteLine(issue.ToString());
+            }
+        }
+
+        return 0;
+    }
+
+    private static void WriteJson(SignatureDatabase db, double seconds, bool issues, TextWriter stdout)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("types");
+            foreach (SignatureTypeCount c in db.TypeCounts)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", c.Type);
+                w.WriteNumber("loaded", c.Loaded);
+                w.WriteNumber("notLoaded", c.NotLoaded);
+                w.WriteNumber("ignored", c.Ignored);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("hashSignatures", db.HashSignatureCount);
+            w.WriteNumber("bodySignatures", db.BodySignatureCount);
+            w.WriteNumber("issueCount", db.Issues.Count);
+            if (issues)
+            {
+                w.WriteStartArray("issues");
+                foreach (SignatureIssue issue in db.Issues)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("source", issue.Source);
+                    w.WriteNumber("line", issue.LineNumber);
+                    w.WriteString("reason", issue.Reason);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteString("signatureSetHash", db.SignatureSetHash);
+            w.WriteNumber("loadSeconds", Math.Round(seconds, 3));
+            w.WriteEndObject();
+        }
+
+        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+}

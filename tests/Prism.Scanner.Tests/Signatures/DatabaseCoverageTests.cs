@@ -1,0 +1,240 @@
+using System.Security.Cryptography;
+using System.Text;
+using Prism.Scanner.Signatures;
+using Prism.Testing;
+
+namespace Prism.Scanner.Tests.Signatures;
+
+/// <summary>
+/// Every line form ClamAV accepts loads (or is counted and reported), every line it rejects is rejected with its line
+/// number, and allow-lists and ignore lists act as clamscan applies them: per file, the same signature names.
+/// </summary>
+public sealed class DatabaseCoverageTests : IDisposable
+{
+    private static readonly byte[] s_match = "xxABCDEFGHyy"u8.ToArray();
+    private static readonly byte[] s_sameSize = "xxABCDzzzzzz"u8.ToArray();
+    private static readonly byte[] s_nearMiss = "xxABCXEFGXyy"u8.ToArray();
+
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+#pragma warning disable CA5350, CA5351 // the hashes ClamAV databases name files by
+    private static string Md5 => Convert.ToHexStringLower(MD5.HashData(s_match));
+
+    private static string Sha1 => Convert.ToHexStringLower(SHA1.HashData(s_match));
+
+    private static string LineMd5(string line) => Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(line)));
+#pragma warning restore CA5350, CA5351
+
+    private static string Sha256 => Convert.ToHexStringLower(SHA256.HashData(s_match));
+
+    public static TheoryData<string> AcceptedCases => [.. AcceptedDatabases.Keys];
+
+    public static TheoryData<string, string, int> RejectedCases => new()
+    {
+        { "a.ndb", "A:0:*:41424344\nB:x:*:45464748\n", 2 },
+        { "a.ndb", "A:-1:*:41424344\n", 1 },
+        { "a.ndb", "A:*:EP+0:41424344\n", 1 },
+        { "a.ndb", "A:0:*:41424344\nB:0:SL+0:41424344\n", 2 },
+        { "a.ndb", "A:0:$x$:41424344\n", 1 },
+        { "a.ndb", "A:1:$$:41424344\n", 1 },
+        { "a.hdb", $"{Md5}abcd:12:H\n", 1 },
+        { "a.hdb", $"{Md5}:*:H\n", 1 },
+        { "a.fp", $"# c\nzz:12:X\n", 2 },
+        { "a.ign2", "A\n\nB\n", 2 },
+        { "a.ign2", "x:y:A:z\n", 1 },
+        { "a.ign2", "Abc:0123\n", 1 },
+    };
+
+    private static Dictionary<string, Dictionary<string, string>> AcceptedDatabases => new()
+    {
+        ["comments"] = new()
+        {
+            ["a.ndb"] = "# a comment\nA:0:*:41424344\n#B:0:*:45464748\n",
+            ["a.hdb"] = $"# c\n{Md5}:12:H\n",
+            ["a.hsb"] = $"#\n{Sha256}:12:S\n",
+        },
+        ["target types"] = new()
+        {
+            ["a.ndb"] = string.Concat(Enumerable.Range(0, 15).Select(t => $"T{t}:{t}:*:41424344\n"))
+                + "Star:*:*:45464748\nT99:99:*:45464748\nStarEof:*:EOF-4:47487979\n",
+        },
+        ["macro offsets"] = new()
+        {
+            ["a.ndb"] = "A:0:$12$:41424344\nB:0:*:45464748\nC:1:$3:41424344\nD:0:$7$,5:41424344\n",
+        },
+        ["hash lengths in any hash file"] = new()
+        {
+            ["a.hdb"] = $"{Sha1}:12:HdbSha1\n{Sha256}:12:HdbSha256\n{Md5}:*:HdbAny:73\n",
+            ["a.hsb"] = $"{Md5}:12:HsbMd5\n{Sha256}:*:HsbAny:73\n{Sha1}:13:WrongSize\n",
+        },
+        ["fp allow-lists md5"] = new()
+        {
+            ["a.ndb"] = "A:0:*:41424344\nB:0:*:45464748\n",
+            ["a.hdb"] = $"{Md5}:12:H\n",
+            ["a.fp"] = $"{Md5}:12:AnyName\n",
+        },
+        ["fp wrong size"] = new()
+        {
+            ["a.ndb"] = "A:0:*:41424344\n",
+            ["a.fp"] = $"{Md5}:13:X\n",
+        },
+        ["sfp sha1, fp sha256, fp any size"] = new()
+        {
+            ["a.ndb"] = "A:0:*:41424344\n",
+            ["a.sfp"] = $"{Sha1}:12:X\n",
+            ["b.fp"] = $"{Sha256}:*:Y:73\n",
+        },
+        ["ign2 names"] = new()
+        {
+            ["a.ndb"] = "A:0:*:41424344\nB:0:*:45464748\n",
+            ["a.hdb"] = $"{Md5}:12:H\n",
+            ["a.ign2"] = "# comment\nA\nH\nA.UNOFFICIAL\nNotLoaded\n",
+        },
+        ["ign2 with line md5"] = new()
+        {
+            ["a.ndb"] = "Abc:0:*:41424344\nBcd:0:*:45464748\n",
+            ["z.ign2"] = $"Abc:{LineMd5("Abc:0:*:41424344")}\nBcd:{LineMd5("Bcd:0:*:45464749")}\n",
+        },
+        ["ign legacy"] = new()
+        {
+            ["a.ndb"] = "A:0:*:41424344\nB:0:*:45464748\n",
+            ["a.ign"] = "a.ndb:1:A\n",
+        },
+        ["other types reported"] = new()
+        {
+            ["a.ndb"] = "A:0:*:41424344\n",
+            ["a.info"] = "junk\n",
+            ["a.cfg"] = "junk\n",
+            ["b.ldb"] = "L;Engine:51-255,Target:0;0;5a5a5a5a\n",
+            ["c.hdu"] = $"{Md5}:12:Pua\n",
+            ["c.ndu"] = "PuaBody:0:*:41424344\n",
+        },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(AcceptedCases))]
+    public void Load_AcceptedDatabase_SameNamesPerFileAsClamscan(string caseName)
+    {
+        Dictionary<string, string> database = AcceptedDatabases[caseName];
+        (string dbDir, List<string> files) = Plant(database);
+        Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([dbDir], files);
+
+        SignatureDatabase db = SignatureDatabase.Load(dbDir);
+        foreach (string file in files)
+        {
+            var names = new SortedSet<string>(db.Scan(File.ReadAllBytes(file)).Select(d => d.SignatureName), StringComparer.Ordinal);
+            Assert.True(expected[file].SetEquals(names),
+                $"{caseName}, {Path.GetFileName(file)}: clamscan [{string.Join(", ", expected[file])}] vs Prism [{string.Join(", ", names)}]");
+        }
+
+        // Every non-comment line of every file is accounted for in the per-type counts.
+        foreach ((string fileName, string text) in database)
+        {
+            string type = Path.GetExtension(fileName).TrimStart('.');
+            int lines = database.Where(kv => Path.GetExtension(kv.Key).TrimStart('.') == type)
+                .Sum(kv => kv.Value.Split('\n').Count(l => l.Length > 0 && !l.StartsWith('#')));
+            SignatureTypeCount count = Assert.Single(db.TypeCounts, c => c.Type == type);
+            Assert.Equal(lines, count.Loaded + count.NotLoaded + count.Ignored);
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(RejectedCases))]
+    public void Load_LineClamscanRejects_ThrowsWithLine(string fileName, string text, int line)
+    {
+        string dbDir = Directory.CreateDirectory(_dir.File("db")).FullName;
+        string path = Path.Combine(dbDir, fileName);
+        File.WriteAllText(path, text);
+        File.WriteAllBytes(_dir.File("f"), s_match);
+        string clamscan = Oracle.Require("clamscan", "clamav");
+        ProcessResult r = Oracle.Run(clamscan, ["--no-summary", "--bytecode=no", "-d", dbDir, _dir.File("f")], check: false);
+        Assert.True(r.ExitCode == 2, $"clamscan accepted {fileName}: {r.StdOut}{r.StdErr}");
+        Assert.Contains($"at line {line}", r.StdErr + r.StdOut, StringComparison.Ordinal);
+
+        SignatureFormatException e = Assert.Throws<SignatureFormatException>(() => SignatureDatabase.Load(dbDir));
+        Assert.Equal(path, e.FilePath);
+        Assert.Equal(line, e.LineNumber);
+    }
+
+    [Fact]
+    public void Load_TargetTypes_CountedAndReportedPerType()
+    {
+        string text = AcceptedDatabases["target types"]["a.ndb"];
+        SignatureDatabase db = SignatureDatabase.LoadFromText(("a.ndb", text));
+        Assert.Equal(["T0", "Star", "StarEof"], db.Bodies.Select(b => b.Name));
+        SignatureTypeCount ndb = Assert.Single(db.TypeCounts);
+        Assert.Equal(new SignatureTypeCount("ndb", 3, 15, 0), ndb);
+        for (int t = 1; t <= 14; t++)
+        {
+            Assert.Single(db.Issues, i => i.LineNumber == t + 1 && i.Reason.StartsWith($"target type {t} (", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(db.Issues, i => i.Reason.Contains("target type 99 is unknown", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_TypesNeedingOtherEngines_CountedAndNamed()
+    {
+        string[] types = ["cbc", "idb", "pdb", "wdb", "crb", "cdb", "ftm", "hdu", "mdb", "msb", "ldb", "info", "cfg", "gdb", "imp", "yara"];
+        foreach (string t in types)
+        {
+            File.WriteAllText(_dir.File("x." + t), "# header\nline one\nline two\n\n");
+        }
+
+        File.WriteAllText(_dir.File("notes.txt"), "not a database\n");
+        File.WriteAllText(_dir.File("a.ndb"), "A:0:*:41424344\n");
+        SignatureDatabase db = SignatureDatabase.Load(_dir.Path);
+        Assert.Equal(types.Order(StringComparer.Ordinal).Append("ndb").Order(StringComparer.Ordinal), db.TypeCounts.Select(c => c.Type));
+        Assert.All(db.TypeCounts.Where(c => c.Type != "ndb"), c => Assert.Equal((0, 2), (c.Loaded, c.NotLoaded)));
+        Assert.Equal(types.Length, db.Issues.Count);
+        Assert.Contains(db.Issues, i => i.Source.EndsWith("x.cbc", StringComparison.Ordinal) && i.Reason.Contains("bytecode", StringComparison.Ordinal));
+        Assert.Contains(db.Issues, i => i.Source.EndsWith("x.pdb", StringComparison.Ordinal) && i.Reason.Contains("phishing", StringComparison.Ordinal));
+        Assert.All(types, t => Assert.True(SignatureDatabase.IsDatabaseFile("y." + t.ToUpperInvariant())));
+        Assert.False(SignatureDatabase.IsDatabaseFile("notes.txt"));
+    }
+
+    [Fact]
+    public void Load_IgnoreListGivenAfterDatabase_StillApplies()
+    {
+        File.WriteAllText(_dir.File("a.ndb"), "A:0:*:41424344\nB:0:*:45464748\n");
+        File.WriteAllText(_dir.File("z.ign2"), "A\n");
+        SignatureDatabase late = SignatureDatabase.LoadFromText(("a.ndb", "A:0:*:41424344\nB:0:*:45464748\n"), ("z.ign2", "A\n"));
+        SignatureDatabase files = SignatureDatabase.Load(_dir.File("a.ndb"), _dir.File("z.ign2"));
+        foreach (SignatureDatabase db in new[] { late, files })
+        {
+            Assert.Equal(["B"], db.Scan(s_match).Select(d => d.SignatureName));
+            Assert.Equal(new SignatureTypeCount("ndb", 1, 0, 1), Assert.Single(db.TypeCounts, c => c.Type == "ndb"));
+        }
+    }
+
+    [Fact]
+    public void SignatureSetHash_AllowAndIgnoreListsChangeIt()
+    {
+        string plain = SignatureDatabase.LoadFromText(("a.ndb", "A:0:*:41424344\n")).SignatureSetHash;
+        string allowed = SignatureDatabase.LoadFromText(("a.ndb", "A:0:*:41424344\n"), ("a.fp", $"{Md5}:12:X\n")).SignatureSetHash;
+        string ignored = SignatureDatabase.LoadFromText(("a.ndb", "A:0:*:41424344\nB:0:*:45464748\n"), ("a.ign2", "B\n")).SignatureSetHash;
+        Assert.NotEqual(plain, allowed);
+        Assert.Equal(plain, ignored);
+    }
+
+    private (string DbDir, List<string> Files) Plant(Dictionary<string, string> database)
+    {
+        string dbDir = Directory.CreateDirectory(_dir.File("db")).FullName;
+        foreach ((string name, string text) in database)
+        {
+            File.WriteAllText(Path.Combine(dbDir, name), text);
+        }
+
+        var files = new List<string>();
+        foreach ((string name, byte[] data) in new[] { ("match.bin", s_match), ("same-size.bin", s_sameSize), ("near.bin", s_nearMiss) })
+        {
+            string path = _dir.File(name);
+            File.WriteAllBytes(path, data);
+            files.Add(path);
+        }
+
+        return (dbDir, files);
+    }
+}
