@@ -199,6 +199,13 @@ public sealed class VerdictStore : IDisposable
                 }
             }
 
+            if (tables.Count == 0 && Convert.ToInt64(Scalar(c, "SELECT COUNT(*) FROM sqlite_master;"), CultureInfo.InvariantCulture) == 0)
+            {
+                // A database with no schema at all holds nothing: what another scan creating this store leaves between
+                // creating the file and committing its tables. Initializing it (idempotently) loses nothing.
+                return StoreKind.New;
+            }
+
             if (tables.Count != s_tables.Count || !tables.All(s_tables.ContainsKey))
             {
                 throw NotAStore($"a SQLite database of other tables ({string.Join(", ", tables.Order(StringComparer.Ordinal).Take(8))})");

@@ -55,6 +55,31 @@ public sealed class VerdictStoreSafetyTests(SmallFleetFixture fleet) : IClassFix
 {
     private static readonly VerdictStoreOptions s_quick = new() { LockWait = TimeSpan.FromMilliseconds(300) };
 
+    [Fact]
+    public void StoreCaughtMidCreation_SchemaLessDatabaseIsTakenAsNew()
+    {
+        // A scan creating a store first sets WAL mode (the file then has a SQLite header and no schema) and only then
+        // commits its tables; a second scan opening it in that window took it for someone else's database.
+        using var dir = new TempDir();
+        string path = dir.File("shared.db");
+        using (var c = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA journal_mode = WAL;";
+            cmd.ExecuteNonQuery();
+        }
+
+        Assert.True(new FileInfo(path).Length > 0);
+        using (VerdictStore store = VerdictStore.Open(path))
+        {
+            Assert.False(store.WasRebuilt);
+        }
+
+        using VerdictStore again = VerdictStore.Open(path);
+        Assert.False(again.WasRebuilt);
+    }
+
     private static (int Exit, string Out, string Err) Scan(params string[] args)
     {
         var stdout = new StringWriter();
