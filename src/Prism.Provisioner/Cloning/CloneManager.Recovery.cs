@@ -18,12 +18,13 @@ public sealed partial class CloneManager
     internal List<string> Recover(OperationPlan plan, bool committed)
     {
         var done = new List<string>();
+        HashSet<string> registered = [.. _catalog.Clones().Select(c => c.Path), .. _catalog.Goldens().Select(g => g.Path)];
         switch (plan.Kind)
         {
             case "clone-new" when !committed:
                 foreach (string f in plan.NewFiles ?? [])
                 {
-                    DeleteFreshChild(f, done);
+                    DeleteFreshChild(f, registered, done);
                 }
 
                 break;
@@ -31,7 +32,7 @@ public sealed partial class CloneManager
                 // The rename is the commit point: a fresh child still under its temporary name was never swapped in.
                 if (plan.Temp is not null)
                 {
-                    DeleteFreshChild(plan.Temp, done);
+                    DeleteFreshChild(plan.Temp, registered, done);
                 }
 
                 break;
@@ -101,7 +102,7 @@ public sealed partial class CloneManager
     /// block, not registered in the catalog. Anything else (someone else's file, a clone that was written) is kept.
     /// Partial files of the same name (<c>.NAME.GUID.prism-tmp</c>, never visible under the name) go too.
     /// </summary>
-    private void DeleteFreshChild(string path, List<string> done)
+    private static void DeleteFreshChild(string path, HashSet<string> registered, List<string> done)
     {
         DeleteFreshTemps(path, done);
         if (!File.Exists(path))
@@ -109,7 +110,7 @@ public sealed partial class CloneManager
             return;
         }
 
-        if (_catalog.Clones().Any(c => c.Path == path) || _catalog.Goldens().Any(g => g.Path == path))
+        if (registered.Contains(path))
         {
             return;
         }
