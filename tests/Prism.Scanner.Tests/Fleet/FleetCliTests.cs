@@ -34,37 +34,33 @@ public sealed class FleetCliTests(GoldenFleetFixture fixture)
         string json = dir.File("report.json");
         (int exit, string stdout, string stderr) = Prism([fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", sigs, "--json", json]);
         Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");
-        var names = new SortedSet<string>(StringComparer.Ordinal);
-        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json)))
-        {
-            foreach (JsonElement c in doc.RootElement.GetProperty("clones").EnumerateArray())
-            {
-                foreach (JsonElement f in c.GetProperty("findings").EnumerateArray())
-                {
-                    names.Add(f.GetProperty("signature").GetString()!);
-                }
-            }
-        }
+        SortedSet<string> names = SignatureNames(json);
 
         Assert.True(names.Count >= 2, string.Join(", ", names));
         string silenced = names.Min!;
         File.WriteAllLines(Path.Combine(sigs, "local.ign2"), [silenced]);
         (exit, stdout, stderr) = Prism([fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", sigs, "--json", json]);
         Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");
-        var after = new SortedSet<string>(StringComparer.Ordinal);
-        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json)))
-        {
-            foreach (JsonElement c in doc.RootElement.GetProperty("clones").EnumerateArray())
-            {
-                foreach (JsonElement f in c.GetProperty("findings").EnumerateArray())
-                {
-                    after.Add(f.GetProperty("signature").GetString()!);
-                }
-            }
-        }
+        SortedSet<string> after = SignatureNames(json);
 
         names.Remove(silenced);
         Assert.Equal(names, after);
+    }
+
+    /// <summary>The signature names of every finding in a JSON report.</summary>
+    private static SortedSet<string> SignatureNames(string reportPath)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(reportPath));
+        foreach (JsonElement c in doc.RootElement.GetProperty("clones").EnumerateArray())
+        {
+            foreach (JsonElement f in c.GetProperty("findings").EnumerateArray())
+            {
+                names.Add(f.GetProperty("signature").GetString()!);
+            }
+        }
+
+        return names;
     }
 
     [SkippableFact]
