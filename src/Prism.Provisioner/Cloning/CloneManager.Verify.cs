@@ -118,17 +118,20 @@ public sealed partial class CloneManager
 
         foreach (string dir in known.Select(p => Path.GetDirectoryName(p)!).Distinct(StringComparer.Ordinal).Where(Directory.Exists))
         {
-            foreach (string file in Directory.EnumerateFiles(dir))
+            // The journal is read again once the directory is listed: an operation commits its plan before it makes a file,
+            // so every file listed here that belongs to an operation started meanwhile is named in this reading.
+            List<string> listed = [.. Directory.EnumerateFiles(dir)];
+            InFlight owners = InFlight.Of(_journal.Entries());
+            foreach (string file in listed)
             {
-                if (known.Contains(file) || busy.Owns(file))
+                if (known.Contains(file) || owners.Owns(file))
                 {
                     continue;
                 }
 
                 if (file.EndsWith(TempMarker, StringComparison.Ordinal))
                 {
-                    // An operation that started after the journal was read owns the files it made: read it again.
-                    if (InFlight.Of(_journal.Entries()).Owns(file) || !File.Exists(file))
+                    if (!File.Exists(file))
                     {
                         continue;
                     }
@@ -162,11 +165,6 @@ public sealed partial class CloneManager
                 if (repair && !adopted)
                 {
                     // Made by an operation that started after the journal was read, or registered meanwhile: not stray.
-                    continue;
-                }
-
-                if (!repair && InFlight.Of(_journal.Entries()).Owns(file))
-                {
                     continue;
                 }
 
