@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Prism.Disks.IO;
@@ -14,30 +15,37 @@ internal static class BenchCommand
     private const long GiB = 1L << 30;
     private const long MiB = 1L << 20;
 
-    public static int Run(string[] args, TextWriter stdout)
+    /// <summary><c>prism bench disk|scan|ntfs</c>.</summary>
+    public static Command Create()
     {
-        var a = new CliArgs(args, new HashSet<string>(StringComparer.Ordinal) { "--quick", "--keep", "--skip-peers", "--cold", "--json" });
-        string what = a.Positionals.Count > 0 ? a.Positionals[0]
-            : throw new UsageException("usage: prism bench disk [--dir D] [--quick] [--only clone,export,read,write,map] | prism bench scan [--size 2GiB] [--clones 50] [--divergence 0.01] [--idle-clones 100] [--dir D] [--keep] [--skip-peers] | prism bench ntfs IMAGE [--runs 9] [--cold] [--skip-peers] [--json]");
-        if (what == "scan")
-        {
-            return BenchScan.Run(a, stdout);
-        }
+        var dir = CliOptions.Text("--dir", "work folder (default: a new temporary folder)", "DIR");
+        var quick = CliOptions.Flag("--quick", "smaller sizes, for a quick look");
+        var only = CliOptions.Text("--only", "which figures: clone,export,read,write,map", "LIST");
+        var disk = new Command("disk", "the VHDX engine's figures against their targets and qemu-img, same run") { dir, quick, only };
+        disk.SetAction(p => RunDisk(p.GetValue(dir), p.GetValue(quick), (p.GetValue(only) ?? "clone,export,read,write,map").Split(',', StringSplitOptions.RemoveEmptyEntries),
+            p.InvocationConfiguration.Output));
 
-        if (what == "ntfs")
-        {
-            return BenchNtfs.Run(a, stdout);
-        }
+        var size = CliOptions.Size("--size", "golden size", 2L << 30);
+        var clones = CliOptions.Int("--clones", "clones scanned", 50, minimum: 1);
+        var divergence = new Option<double>("--divergence") { Description = "fraction of each clone rewritten", DefaultValueFactory = _ => 0.01 };
+        var idle = CliOptions.Int("--idle-clones", "unchanged clones for the verdict-store figure", 100);
+        var keep = CliOptions.Flag("--keep", "keep the work folder");
+        var skipPeers = CliOptions.Flag("--skip-peers", "do not run the peer tools (clamscan, ntfsls)");
+        var scan = new Command("scan", "fleet scan vs full scan vs clamscan, same run") { size, clones, divergence, idle, dir, keep, skipPeers };
+        scan.SetAction(p => BenchScan.Run(p.GetValue(size)!.Value, p.GetValue(clones)!.Value, p.GetValue(divergence), p.GetValue(idle)!.Value,
+            p.GetValue(dir), p.GetValue(keep), p.GetValue(skipPeers), p.InvocationConfiguration.Output));
 
-        string? dirOption = a.Option("--dir");
-        bool quick = a.Flag("--quick");
-        string[] only = (a.Option("--only") ?? "clone,export,read,write,map").Split(',', StringSplitOptions.RemoveEmptyEntries);
-        a.RejectUnknown();
-        if (what != "disk")
-        {
-            throw new UsageException($"unknown benchmark '{what}' (available: disk, scan, ntfs)");
-        }
+        var image = CliOptions.Arg("IMAGE", "a raw NTFS image (scripts/make-ntfs-bench-image.sh)");
+        var runs = CliOptions.Int("--runs", "measured runs (median reported)", 9, minimum: 1);
+        var cold = CliOptions.Flag("--cold", "drop the page cache before each run (root)");
+        var json = CliOptions.JsonFlag();
+        var ntfs = new Command("ntfs", "NTFS walk with paths + sector maps vs ntfsls -R") { image, runs, cold, skipPeers, json };
+        ntfs.SetAction(p => BenchNtfs.Run(p.GetValue(image)!, p.GetValue(runs)!.Value, p.GetValue(cold), p.GetValue(skipPeers), p.GetValue(json), p.InvocationConfiguration.Output));
+        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", disk, scan, ntfs);
+    }
 
+    private static int RunDisk(string? dirOption, bool quick, string[] only, TextWriter stdout)
+    {
         string dir = dirOption ?? Path.Combine(Path.GetTempPath(), $"prism-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try

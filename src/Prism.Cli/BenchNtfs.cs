@@ -23,15 +23,8 @@ internal static class BenchNtfs
     private const string Bash = "/bin/bash";
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public static int Run(CliArgs a, TextWriter log)
+    public static int Run(string image, int runs, bool cold, bool skipPeers, bool json, TextWriter log)
     {
-        string image = a.Positionals.Count > 1 ? a.Positionals[1]
-            : throw new UsageException("usage: prism bench ntfs IMAGE [--runs N] [--cold] [--skip-peers] [--json]");
-        int runs = a.Int("--runs") ?? 9;
-        bool cold = a.Flag("--cold");
-        bool skipPeers = a.Flag("--skip-peers");
-        bool json = a.Flag("--json");
-        a.RejectUnknown();
         if (runs < 1)
         {
             throw new UsageException("--runs must be at least 1");

@@ -20,16 +20,9 @@ internal static class BenchScan
     private const long MiB = 1L << 20;
     private const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
-    public static int Run(CliArgs a, TextWriter log)
+    public static int Run(long size, int clones, double divergence, int idleClones, string? dirOption, bool keep, bool skipPeers, TextWriter log)
     {
-        long size = a.Size("--size") ?? (2L << 30);
-        int clones = a.Int("--clones") ?? 50;
-        double divergence = double.Parse(a.Option("--divergence") ?? "0.01", CultureInfo.InvariantCulture);
-        int idleClones = a.Int("--idle-clones") ?? 100;
-        string dir = a.Option("--dir") ?? Path.Combine(Path.GetTempPath(), $"prism-bench-scan-{Environment.ProcessId}");
-        bool keep = a.Flag("--keep");
-        bool skipPeers = a.Flag("--skip-peers");
-        a.RejectUnknown();
+        string dir = dirOption ?? Path.Combine(Path.GetTempPath(), $"prism-bench-scan-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         var rows = new List<(string, string, string, bool)>();
         try
@@ -40,7 +33,7 @@ internal static class BenchScan
             File.WriteAllText(db, BuildSignatures());
             var sw = Stopwatch.StartNew();
             BuildGolden(dir, staging, golden, size, log);
-            log.WriteLine($"golden {CliArgs.FormatSize(size)} built in {sw.Elapsed.TotalSeconds:0.0} s");
+            log.WriteLine($"golden {Sizes.Format(size)} built in {sw.Elapsed.TotalSeconds:0.0} s");
             SignatureDatabase database = SignatureDatabase.Load(db);
             var engine = new BuiltinEngine(database);
 
@@ -55,9 +48,9 @@ internal static class BenchScan
             double speedup = full.Seconds / fleet.Seconds;
             long fleetBytes = fleet.Parent.BytesRead + fleet.Clones.Sum(c => c.BytesRead);
             double bytesBound = 1.05 * (1 + (clones * dEff)) * size;
-            log.WriteLine($"fleet {fleet.Seconds:0.00} s ({CliArgs.FormatSize(fleetBytes)} read), full {full.Seconds:0.00} s; d_eff {dEff:0.0000}; ideal speedup {ideal:0.00}, achieved {speedup:0.00}; findings equal: {same}");
+            log.WriteLine($"fleet {fleet.Seconds:0.00} s ({Sizes.Format(fleetBytes)} read), full {full.Seconds:0.00} s; d_eff {dEff:0.0000}; ideal speedup {ideal:0.00}, achieved {speedup:0.00}; findings equal: {same}");
             rows.Add(($"fleet vs --full speedup, {clones} clones, d={divergence}", $"{speedup:0.00} (ideal {ideal:0.00}) = {speedup / ideal:0.00} x ideal", ">= 0.8 x ideal", speedup >= 0.8 * ideal && same));
-            rows.Add(("bytes read by the fleet scan", $"{CliArgs.FormatSize(fleetBytes)} <= {CliArgs.FormatSize((long)bytesBound)}", "<= 1.05 (1+N d_eff) S", fleetBytes <= bytesBound));
+            rows.Add(("bytes read by the fleet scan", $"{Sizes.Format(fleetBytes)} <= {Sizes.Format((long)bytesBound)}", "<= 1.05 (1+N d_eff) S", fleetBytes <= bytesBound));
 
             // clamscan over all clones' files: byte-identical files are hard links (what clamscan's cache would skip).
             string? clamscan = skipPeers ? null : FindTool("clamscan");
@@ -81,7 +74,7 @@ internal static class BenchScan
                         engine.ScanAsync(s, default).GetAwaiter().GetResult();
                     }
                 }) / MiB;
-                log.WriteLine($"engine throughput on {CliArgs.FormatSize(stagedBytes)}: builtin {ownTp:0} MiB/s, clamscan {clamTp:0} MiB/s");
+                log.WriteLine($"engine throughput on {Sizes.Format(stagedBytes)}: builtin {ownTp:0} MiB/s, clamscan {clamTp:0} MiB/s");
                 rows.Add(("built-in engine throughput vs clamscan", $"{ownTp:0} vs {clamTp:0} MiB/s = {ownTp / clamTp:0.0}x", ">= 5x", ownTp >= 5 * clamTp));
             }
             else

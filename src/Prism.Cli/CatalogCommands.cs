@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Prism.Disks.Errors;
@@ -7,90 +8,85 @@ using Prism.Provisioner.Cloning;
 namespace Prism.Cli;
 
 /// <summary><c>prism golden ...</c>, <c>prism clone ...</c>, <c>prism catalog verify</c>: the provisioner's lifecycle commands.</summary>
-internal static class CatalogCommands
+internal sealed class CatalogCommands
 {
-    public const string Usage = """
-        usage:
-          prism golden add PATH [--name N]            check, record and seal (read-only) a golden image
-          prism golden list [--json]
-          prism golden remove NAME [--force]          refused while clones exist unless --force
-          prism clone new GOLDEN NAME... [--dir D] [--owner O]
-          prism clone new GOLDEN --count N --prefix P [--dir D] [--owner O]
-          prism clone list [--json]                   with each clone's divergence
-          prism clone reset NAME                      discard the clone's changes (same path, same disk id)
-          prism clone remove NAME [--forget]          --forget: drop the record of a clone whose file is missing
-          prism clone merge NAME                      into its parent clone, only when it has no other children
-          prism clone promote NAME --name NEW [--path P]   flatten into a new sealed golden
-          prism catalog verify [--repair] [--json]
-        every command takes --catalog F (default: $PRISM_CATALOG, else a per-user file)
-        """;
-
-    private static readonly HashSet<string> s_flags = new(StringComparer.Ordinal) { "--json", "--force", "--repair", "--quiet", "--forget" };
     private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
 
-    public static int Run(string group, string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        if (args.Length == 0 || args[0] is "-h" or "--help")
-        {
-            stdout.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
+    private readonly Option<string?> _catalog = CliOptions.Catalog();
+    private readonly Option<bool> _json = CliOptions.JsonFlag();
 
-        var a = new CliArgs(args.Skip(1), s_flags);
-        using PrismCatalog catalog = PrismCatalog.Open(PrismCatalog.ResolvePath(a.Option("--catalog")));
-        var manager = new CloneManager(catalog);
-        return (group, args[0]) switch
-        {
-            ("golden", "add") => GoldenAdd(a, manager, stdout),
-            ("golden", "list") => GoldenList(a, catalog, stdout),
-            ("golden", "remove") => GoldenRemove(a, manager, stdout),
-            ("clone", "new") => CloneNew(a, manager, stdout, stderr),
-            ("clone", "list") => CloneList(a, manager, stdout),
-            ("clone", "reset") => Simple(a, stdout, manager.ResetClone, "reset"),
-            ("clone", "remove") => CloneRemove(a, manager, stdout),
-            ("clone", "merge") => Simple(a, stdout, n => manager.MergeClone(n), "merged into its parent:"),
-            ("clone", "promote") => Promote(a, manager, catalog, stdout),
-            ("catalog", "verify") => Verify(a, manager, stdout),
-            _ => throw new UsageException($"unknown command '{group} {args[0]}'"),
-        };
+    /// <summary><c>prism golden</c>, <c>prism clone</c> and <c>prism catalog</c>.</summary>
+    public static IReadOnlyList<Command> Create() => new CatalogCommands().Build();
+
+    private Command[] Build()
+    {
+        var path = CliOptions.Arg("PATH", "the VHDX to register as a golden image");
+        var goldenName = CliOptions.Text("--name", "the golden's name (default: the file name without extension)", "NAME");
+        var add = new Command("add", "check, record and seal (read-only) a golden image") { path, goldenName, _catalog };
+        add.SetAction(p => WithCatalog(p, (m, _, o) => GoldenAdd(p.GetValue(path)!, p.GetValue(goldenName), m, o)));
+        var goldenList = new Command("list", "the goldens with their size and number of clones") { _json, _catalog };
+        goldenList.SetAction(p => WithCatalog(p, (_, c, o) => GoldenList(p.GetValue(_json), c, o)));
+        var name = CliOptions.Arg("NAME", "the golden's name");
+        var force = CliOptions.Flag("--force", "remove the record even while clones exist");
+        var goldenRemove = new Command("remove", "forget a golden (refused while clones exist unless --force); the file stays") { name, force, _catalog };
+        goldenRemove.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(name)!, o, n => m.RemoveGolden(n, p.GetValue(force)), "removed golden")));
+        Command golden = CliOptions.Group("golden", "golden images: the sealed parents clones are made from", add, goldenList, goldenRemove);
+
+        var parent = CliOptions.Arg("GOLDEN", "the golden (or clone) to clone");
+        var names = new Argument<string[]>("NAME") { Description = "names of the new clones", Arity = ArgumentArity.ZeroOrMore };
+        var count = CliOptions.Int("--count", "create N clones named PREFIX-001, PREFIX-002, ...", minimum: 1);
+        var prefix = CliOptions.Text("--prefix", "name prefix for --count", "PREFIX");
+        var dir = CliOptions.Text("--dir", "folder for the new files (default: beside the golden)", "DIR");
+        var owner = CliOptions.Text("--owner", "owner recorded with each clone", "OWNER");
+        var quiet = CliOptions.Flag("--quiet", "no progress display");
+        var cloneNew = new Command("new", "create clones (differencing children) of a golden, journaled: all or none") { parent, names, count, prefix, dir, owner, quiet, _catalog };
+        cloneNew.SetAction(p => WithCatalog(p, (m, _, o) => CloneNew(p.GetValue(parent)!, p.GetValue(names) ?? [], p.GetValue(count), p.GetValue(prefix),
+            p.GetValue(dir), p.GetValue(owner), p.GetValue(quiet), m, o, p.InvocationConfiguration.Error)));
+        var cloneList = new Command("list", "the clones with each one's divergence") { _json, _catalog };
+        cloneList.SetAction(p => WithCatalog(p, (m, _, o) => CloneList(p.GetValue(_json), m, o)));
+        var clone = CliOptions.Arg("NAME", "the clone's name");
+        var reset = new Command("reset", "discard the clone's changes (same path, same disk id)") { clone, _catalog };
+        reset.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, m.ResetClone, "reset")));
+        var forget = CliOptions.Flag("--forget", "drop the record of a clone whose file is missing");
+        var remove = new Command("remove", "delete the clone (moved aside until the catalog change commits)") { clone, forget, _catalog };
+        remove.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, n => m.RemoveClone(n, p.GetValue(forget)), p.GetValue(forget) ? "forgot" : "removed")));
+        var merge = new Command("merge", "merge the clone into its parent clone (only when it has no other children)") { clone, _catalog };
+        merge.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, n => m.MergeClone(n), "merged into its parent:")));
+        var newName = CliOptions.Text("--name", "the new golden's name", "NEW", required: true);
+        var promotePath = CliOptions.Text("--path", "the flattened golden's file (default: beside the clone)", "FILE");
+        var promote = new Command("promote", "flatten the clone into a new sealed golden") { clone, newName, promotePath, _catalog };
+        promote.SetAction(p => WithCatalog(p, (m, c, o) => Promote(p.GetValue(clone)!, p.GetValue(newName)!, p.GetValue(promotePath), m, c, o)));
+        Command clones = CliOptions.Group("clone", "clones: writable differencing children of a golden", cloneNew, cloneList, reset, remove, merge, promote);
+
+        var repair = CliOptions.Flag("--repair", "recover interrupted operations, adopt stray children (never deletes the only copy of data)");
+        var verify = new Command("verify", "compare the catalog with the files; exit 0 when they agree (or all was repaired), 1 otherwise") { repair, _json, _catalog };
+        verify.SetAction(p => WithCatalog(p, (m, _, o) => Verify(p.GetValue(repair), p.GetValue(_json), m, o)));
+        Command catalog = CliOptions.Group("catalog", "the catalog itself", verify);
+        return [golden, clones, catalog];
     }
 
-    private static int Simple(CliArgs a, TextWriter stdout, Action<string> action, string done)
+    private int WithCatalog(ParseResult p, Func<CloneManager, PrismCatalog, TextWriter, int> action)
     {
-        string name = a.Positional(0, "NAME");
-        a.RejectUnknown();
+        using PrismCatalog catalog = PrismCatalog.Open(PrismCatalog.ResolvePath(p.GetValue(_catalog)));
+        return action(new CloneManager(catalog), catalog, p.InvocationConfiguration.Output);
+    }
+
+    private static int Simple(string name, TextWriter stdout, Action<string> action, string done)
+    {
         action(name);
         stdout.WriteLine($"{done} {E(name)}");
         return 0;
     }
 
-    private static int CloneRemove(CliArgs a, CloneManager m, TextWriter stdout)
+    private static int GoldenAdd(string path, string? name, CloneManager m, TextWriter stdout)
     {
-        bool forget = a.Flag("--forget");
-        return Simple(a, stdout, n => m.RemoveClone(n, forget), forget ? "forgot" : "removed");
-    }
-
-    private static int GoldenRemove(CliArgs a, CloneManager m, TextWriter stdout)
-    {
-        // Read the flag before Simple's RejectUnknown, which otherwise rejects --force as an unknown option.
-        bool force = a.Flag("--force");
-        return Simple(a, stdout, n => m.RemoveGolden(n, force), "removed golden");
-    }
-
-    private static int GoldenAdd(CliArgs a, CloneManager m, TextWriter stdout)
-    {
-        string path = a.Positional(0, "PATH");
-        string? name = a.Option("--name");
-        a.RejectUnknown();
         GoldenImage g = m.AddGolden(path, name);
-        stdout.WriteLine($"golden {E(g.Name)}: {E(g.Path)}, {CliArgs.FormatSize(g.VirtualSize)}, disk id {g.DiskId:D}, sealed");
+        stdout.WriteLine($"golden {E(g.Name)}: {E(g.Path)}, {Sizes.Format(g.VirtualSize)}, disk id {g.DiskId:D}, sealed");
         return 0;
     }
 
-    private static int GoldenList(CliArgs a, PrismCatalog catalog, TextWriter stdout)
+    private static int GoldenList(bool json, PrismCatalog catalog, TextWriter stdout)
     {
-        bool json = a.Flag("--json");
-        a.RejectUnknown();
         IReadOnlyList<GoldenImage> goldens = catalog.Goldens();
         IReadOnlyList<CloneRecord> clones = catalog.Clones();
         if (json)
@@ -111,21 +107,15 @@ internal static class CatalogCommands
         stdout.WriteLine($"{"name",-24} {"size",10} {"clones",6}  path");
         foreach (GoldenImage g in goldens)
         {
-            stdout.WriteLine($"{E(g.Name),-24} {CliArgs.FormatSize(g.VirtualSize),10} {clones.Count(c => c.Golden == g.Name),6}  {E(g.Path)}");
+            stdout.WriteLine($"{E(g.Name),-24} {Sizes.Format(g.VirtualSize),10} {clones.Count(c => c.Golden == g.Name),6}  {E(g.Path)}");
         }
 
         return 0;
     }
 
-    private static int CloneNew(CliArgs a, CloneManager m, TextWriter stdout, TextWriter stderr)
+    private static int CloneNew(string parent, string[] positionalNames, int? count, string? prefix, string? dir, string? owner, bool quiet,
+        CloneManager m, TextWriter stdout, TextWriter stderr)
     {
-        string parent = a.Positional(0, "GOLDEN");
-        int? count = a.Int("--count");
-        string? prefix = a.Option("--prefix");
-        string? dir = a.Option("--dir");
-        string? owner = a.Option("--owner");
-        bool quiet = a.Flag("--quiet");
-        a.RejectUnknown();
         if (owner is not null)
         {
             CatalogNames.ValidateOwner(owner);
@@ -134,7 +124,7 @@ internal static class CatalogCommands
         IReadOnlyList<string> names;
         if (count is not null)
         {
-            if (a.Positionals.Count > 1)
+            if (positionalNames.Length > 0)
             {
                 throw new UsageException("give either NAME... or --count N --prefix P, not both");
             }
@@ -143,27 +133,21 @@ internal static class CatalogCommands
         }
         else
         {
-            names = a.Positionals.Skip(1).ToList();
+            names = positionalNames;
             if (names.Count == 0)
             {
                 throw new UsageException("clone new needs NAME... or --count N --prefix P");
             }
         }
 
-        bool interactive = !quiet && !Console.IsErrorRedirected && names.Count > 1;
         var sw = Stopwatch.StartNew();
-        var progress = new SyncProgress(n =>
+        IReadOnlyList<CloneRecord> created = TerminalProgress.Run(stderr, quiet || names.Count < 2, bar =>
         {
-            if (interactive && (n % 10 == 0 || n == names.Count))
-            {
-                stderr.Write($"\rcreating clones: {n}/{names.Count}");
-            }
+            bar.Start($"creating {names.Count} clones of {parent}", names.Count);
+            IReadOnlyList<CloneRecord> made = m.NewClones(parent, names, dir, owner, new SyncProgress(n => bar.Report(n, 0, $"{n}/{names.Count}")));
+            bar.Stop();
+            return made;
         });
-        IReadOnlyList<CloneRecord> created = m.NewClones(parent, names, dir, owner, progress);
-        if (interactive)
-        {
-            stderr.WriteLine();
-        }
 
         foreach (CloneRecord c in created.Take(20))
         {
@@ -179,10 +163,8 @@ internal static class CatalogCommands
         return 0;
     }
 
-    private static int CloneList(CliArgs a, CloneManager m, TextWriter stdout)
+    private static int CloneList(bool json, CloneManager m, TextWriter stdout)
     {
-        bool json = a.Flag("--json");
-        a.RejectUnknown();
         IReadOnlyList<CloneStatus> list = m.ListClones();
         if (json)
         {
@@ -206,19 +188,15 @@ internal static class CatalogCommands
         stdout.WriteLine($"{"name",-24} {"golden",-16} {"holds",12} {"diverged",9}  path");
         foreach (CloneStatus s in list)
         {
-            string holds = s.Error is null ? CliArgs.FormatSize(s.AllocatedBytes) : "?";
+            string holds = s.Error is null ? Sizes.Format(s.AllocatedBytes) : "?";
             stdout.WriteLine($"{E(s.Record.Name),-24} {E(s.Record.Golden),-16} {holds,12} {s.DivergencePercent,8:0.000}%  {E(s.Record.Path)}{(s.Error is null ? "" : "  (" + E(s.Error) + ")")}");
         }
 
         return 0;
     }
 
-    private static int Promote(CliArgs a, CloneManager m, PrismCatalog catalog, TextWriter stdout)
+    private static int Promote(string name, string newName, string? path, CloneManager m, PrismCatalog catalog, TextWriter stdout)
     {
-        string name = a.Positional(0, "NAME");
-        string newName = a.Option("--name") ?? throw new UsageException("promote needs --name NEW");
-        string? path = a.Option("--path");
-        a.RejectUnknown();
         if (path is not null)
         {
             new Prism.Disks.IO.WriteTargetGuard(ProtectedDisks.From(catalog, includeClones: true)).Check(path, "promote target");
@@ -229,11 +207,8 @@ internal static class CatalogCommands
         return 0;
     }
 
-    private static int Verify(CliArgs a, CloneManager m, TextWriter stdout)
+    private static int Verify(bool repair, bool json, CloneManager m, TextWriter stdout)
     {
-        bool repair = a.Flag("--repair");
-        bool json = a.Flag("--json");
-        a.RejectUnknown();
         IReadOnlyList<CatalogProblem> problems = m.Verify(repair);
         if (json)
         {

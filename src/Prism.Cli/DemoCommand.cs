@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.IO.Compression;
 using System.Text;
 using Prism.Disks.IO;
@@ -20,13 +21,23 @@ internal static class DemoCommand
 {
     private const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
-    public static int Run(string[] args, TextWriter stdout)
+    /// <summary><c>prism demo [DIR]</c>.</summary>
+    public static Command Create()
     {
-        var a = new CliArgs(args, new HashSet<string>(StringComparer.Ordinal) { "--keep" });
-        string dir = Path.GetFullPath(a.Positionals.Count > 0 ? a.Positionals[0] : Path.Combine(Path.GetTempPath(), $"prism-demo-{Environment.ProcessId}"));
-        int count = a.Int("--clones") ?? 8;
-        bool keep = a.Flag("--keep") || a.Positionals.Count > 0;
-        a.RejectUnknown();
+        var dirArg = new Argument<string?>("DIR") { Description = "an empty or new folder for the demo's files (kept); default: a temporary folder, deleted", Arity = ArgumentArity.ZeroOrOne };
+        var clones = CliOptions.Int("--clones", "clones to create", 8, minimum: 1);
+        var keepOption = CliOptions.Flag("--keep", "keep the temporary folder");
+        var demo = new Command("demo", "Prism's main job on the golden NTFS disk shipped in the CLI: register and seal it, clone it, let the "
+            + "clones diverge like guests (a rewritten file, an infected file, a boot-sector style infection), then run the fleet scan "
+            + "and show what it found and how many bytes it did not have to read") { dirArg, clones, keepOption };
+        demo.SetAction(p => Run(p.GetValue(dirArg), p.GetValue(clones)!.Value, p.GetValue(keepOption), p.InvocationConfiguration.Output));
+        return demo;
+    }
+
+    private static int Run(string? dirArgument, int count, bool keepOption, TextWriter stdout)
+    {
+        string dir = Path.GetFullPath(dirArgument ?? Path.Combine(Path.GetTempPath(), $"prism-demo-{Environment.ProcessId}"));
+        bool keep = keepOption || dirArgument is not null;
         if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
         {
             throw new UsageException($"{dir} is not empty; give an empty or new directory");
@@ -47,7 +58,7 @@ internal static class DemoCommand
             using (VhdxDisk g = VhdxDisk.Open(golden))
             {
                 NtfsVolume v = NtfsVolume.Open(PartitionTable.Read(g).Partitions[0]);
-                stdout.WriteLine($"   {CliArgs.FormatSize(g.VirtualSize)} VHDX, NTFS volume \"{v.VolumeLabel}\" with {v.Enumerate().Count(e => !e.IsDirectory)} files");
+                stdout.WriteLine($"   {Sizes.Format(g.VirtualSize)} VHDX, NTFS volume \"{v.VolumeLabel}\" with {v.Enumerate().Count(e => !e.IsDirectory)} files");
             }
 
             using var catalog = PrismCatalog.Open(Path.Combine(dir, "catalog.db"));
@@ -70,7 +81,7 @@ internal static class DemoCommand
 
             foreach (CloneStatus s in manager.ListClones().Take(4))
             {
-                stdout.WriteLine($"   {s.Record.Name}: holds {CliArgs.FormatSize(s.AllocatedBytes)} of its own ({s.DivergencePercent:0.000}% of the disk)");
+                stdout.WriteLine($"   {s.Record.Name}: holds {Sizes.Format(s.AllocatedBytes)} of its own ({s.DivergencePercent:0.000}% of the disk)");
             }
 
             string db = Path.Combine(dir, "demo.ndb");
@@ -82,18 +93,18 @@ internal static class DemoCommand
 
             stdout.WriteLine("5. fleet scan (golden read once, then only what each clone changed):");
             stdout.WriteLine($"   {"disk",-22} {"findings",-52} {"read",10} {"not re-read",12}");
-            stdout.WriteLine($"   {"web-golden",-22} {"-",-52} {CliArgs.FormatSize(fleet.Parent.BytesRead),10} {"",12}");
+            stdout.WriteLine($"   {"web-golden",-22} {"-",-52} {Sizes.Format(fleet.Parent.BytesRead),10} {"",12}");
             foreach (DiskReport r in fleet.Clones)
             {
                 string found = r.Findings.Count == 0 ? "clean" : string.Join("; ", r.Findings.Select(f => $"{f.Signature} in {f.Path}"));
-                stdout.WriteLine($"   {Path.GetFileNameWithoutExtension(r.Path),-22} {Trim(found, 52),-52} {CliArgs.FormatSize(r.BytesRead),10} {CliArgs.FormatSize(r.BytesInherited),12}");
+                stdout.WriteLine($"   {Path.GetFileNameWithoutExtension(r.Path),-22} {Trim(found, 52),-52} {Sizes.Format(r.BytesRead),10} {Sizes.Format(r.BytesInherited),12}");
             }
 
             long fleetRead = fleet.Parent.BytesRead + fleet.Clones.Sum(c => c.BytesRead);
             long fullRead = full.Clones.Sum(c => c.BytesRead);
             bool same = fleet.Clones.Zip(full.Clones).All(p => p.First.Findings.Select(f => (f.Path, f.Signature)).SequenceEqual(p.Second.Findings.Select(f => (f.Path, f.Signature))));
-            stdout.WriteLine($"6. the fleet scan read {CliArgs.FormatSize(fleetRead)}; scanning every clone in full reads {CliArgs.FormatSize(fullRead)}: "
-                + $"{CliArgs.FormatSize(Math.Max(0, fullRead - fleetRead))} not read ({(fullRead == 0 ? 0 : 100.0 * (fullRead - fleetRead) / fullRead):0}%), findings identical: {(same ? "yes" : "NO")}");
+            stdout.WriteLine($"6. the fleet scan read {Sizes.Format(fleetRead)}; scanning every clone in full reads {Sizes.Format(fullRead)}: "
+                + $"{Sizes.Format(Math.Max(0, fullRead - fleetRead))} not read ({(fullRead == 0 ? 0 : 100.0 * (fullRead - fleetRead) / fullRead):0}%), findings identical: {(same ? "yes" : "NO")}");
             stdout.WriteLine(keep ? $"files kept in {dir}" : "done (files removed; run 'prism demo DIR' to keep them)");
             return same ? 0 : 1;
         }

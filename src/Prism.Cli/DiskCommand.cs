@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using Prism.Disks.Errors;
 using Prism.Disks.IO;
@@ -6,141 +7,119 @@ using Prism.Disks.Vhdx;
 namespace Prism.Cli;
 
 /// <summary><c>prism disk ...</c>: create, clone, inspect, check, read, write, map, import and export VHDX files.</summary>
-internal static class DiskCommand
+internal sealed class DiskCommand
 {
-    public const string Usage = """
-        usage: prism disk <command> ...
-          create PATH --size S [--type dynamic|fixed] [--block-size S] [--logical-sector 512|4096] [--physical-sector 512|4096] [--via-hyperv]
-          clone PARENT CHILD [--block-size S] [--windows-parent-path P] [--via-hyperv]
-            (--via-hyperv: Hyper-V's Msvm_ImageManagementService makes the file; Windows hosts with Hyper-V only)
-          info PATH [--json]
-          check PATH [--json]
-          read PATH --offset N --length N [--output F]
-          write PATH --offset N [--input F]            (stdin when --input is omitted)
-          map PATH [--json]
-          import RAW VHDX [--block-size S] [--type dynamic|fixed]
-          export VHDX RAW
-        every command that writes takes --catalog F (default: $PRISM_CATALOG, else the per-user catalog): a golden,
-        a parent of a clone, a clone (as an output) or a sealed VHDX is refused as a target, by path and by file identity
-        sizes: 512, 0x200, 4KiB, 64GiB, 1.5MiB, 10MB
-        """;
+    private readonly Option<string?> _catalog = CliOptions.Catalog();
+    private readonly Option<bool> _allowRemote = CliOptions.AllowRemoteParents();
+    private readonly Option<bool> _json = CliOptions.JsonFlag();
 
-    private static readonly HashSet<string> s_flags = new(StringComparer.Ordinal) { "--json", "--allow-remote-parents", "--via-hyperv" };
+    /// <summary><c>prism disk</c> and its commands.</summary>
+    public static Command Create() => new DiskCommand().Build();
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    private Command Build()
     {
-        if (args.Length > 0 && args[0] is "create" or "clone" && args.Contains("--via-hyperv"))
-        {
-            return ViaHyperV(args, stdout, stderr);
-        }
-
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-        {
-            stdout.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        var a = new CliArgs(args.Skip(1), s_flags);
-        return args[0] switch
-        {
-            "create" => Create(a, stdout),
-            "clone" => Clone(a, stdout),
-            "info" => Info(a, stdout),
-            "check" => Check(a, stdout),
-            "read" => Read(a, stdout),
-            "write" => Write(a, stdout),
-            "map" => Map(a, stdout),
-            "import" => Import(a, stdout),
-            "export" => Export(a, stdout),
-            _ => throw new UsageException($"unknown disk command '{args[0]}'"),
-        };
-    }
-
-    /// <summary>
-    /// <c>create ... --via-hyperv</c> and <c>clone PARENT CHILD --via-hyperv</c>: the disk is made by Hyper-V's
-    /// Msvm_ImageManagementService (through <c>prism vm create-disk</c>) instead of by Prism's own writer.
-    /// </summary>
-    private static int ViaHyperV(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        var rest = args.Where(x => x != "--via-hyperv").ToList();
-        List<string> vm;
-        if (rest[0] == "clone")
-        {
-            if (rest.Count < 3)
+        const string SizeHint = " (sizes: 512, 0x200, 4KiB, 64GiB, 1.5MiB, 10MB)";
+        var path = CliOptions.Arg("PATH", "the VHDX file to create");
+        var size = CliOptions.Size("--size", "virtual size" + SizeHint);
+        size.Required = true;
+        var type = CliOptions.OneOf("--type", "dynamic (blocks allocated on first write) or fixed (all blocks allocated)", "dynamic", "dynamic", "fixed");
+        var blockSize = CliOptions.Size("--block-size", "block size, 1MiB-256MiB, a power of two (default 32MiB)");
+        var logical = CliOptions.Int("--logical-sector", "logical sector size, 512 or 4096", 512);
+        logical.AcceptOnlyFromAmong("512", "4096");
+        var physical = CliOptions.Int("--physical-sector", "physical sector size, 512 or 4096", 4096);
+        physical.AcceptOnlyFromAmong("512", "4096");
+        var viaHyperV = CliOptions.Flag("--via-hyperv", "let Hyper-V's Msvm_ImageManagementService make the file (Windows hosts with Hyper-V only)");
+        var create = new Command("create", "create a dynamic or fixed VHDX") { path, size, type, blockSize, logical, physical, viaHyperV, _catalog };
+        create.SetAction(p => p.GetValue(viaHyperV)
+            ? Vm.VmCommand.Execute(p, Vm.VmCommand.ParseCreateDisk(p.GetValue(path)!, p.GetValue(type)!, null, p.GetValue(size), p.GetValue(blockSize),
+                p.GetResult(logical) is { Implicit: false } ? p.GetValue(logical) : null, p.GetResult(physical) is { Implicit: false } ? p.GetValue(physical) : null), null)
+            : Create(p.GetValue(path)!, new VhdxCreateOptions
             {
-                throw new UsageException("clone needs PARENT CHILD");
-            }
+                VirtualSize = p.GetValue(size)!.Value,
+                Type = ParseType(p.GetValue(type)),
+                BlockSize = p.GetValue(blockSize),
+                LogicalSectorSize = p.GetValue(logical)!.Value,
+                PhysicalSectorSize = p.GetValue(physical)!.Value,
+            }, p));
 
-            vm = ["create-disk", rest[2], "--type", "differencing", "--parent", rest[1], .. rest.Skip(3)];
-        }
-        else
+        var parent = CliOptions.Arg("PARENT", "the parent (golden) VHDX; it is only read");
+        var child = CliOptions.Arg("CHILD", "the differencing VHDX to create");
+        var childBlock = CliOptions.Size("--block-size", "the child's block size (default: the parent's)");
+        var windowsParent = CliOptions.Text("--windows-parent-path", "absolute Windows path of the parent, stored in the parent locator (e.g. 'D:\\VMs\\golden.vhdx')", "PATH");
+        var viaHyperV2 = CliOptions.Flag("--via-hyperv", "let Hyper-V make the child (Windows hosts with Hyper-V only)");
+        var clone = new Command("clone", "create a differencing child of PARENT (constant time: headers and metadata only)")
         {
-            vm = ["create-disk", .. rest.Skip(1)];
-        }
+            parent, child, childBlock, windowsParent, _allowRemote, viaHyperV2, _catalog,
+        };
+        clone.SetAction(p => p.GetValue(viaHyperV2)
+            ? Vm.VmCommand.Execute(p, Vm.VmCommand.ParseCreateDisk(p.GetValue(child)!, "differencing", p.GetValue(parent), null, p.GetValue(childBlock), null, null), null)
+            : Clone(p.GetValue(parent)!, p.GetValue(child)!, new VhdxDifferencingOptions
+            {
+                BlockSize = p.GetValue(childBlock),
+                WindowsParentPath = p.GetValue(windowsParent),
+                AllowRemoteParents = p.GetValue(_allowRemote),
+            }, p));
 
-        return Vm.VmCommand.Run([.. vm], stdout, stderr);
+        var disk = CliOptions.Arg("PATH", "the VHDX file");
+        var info = new Command("info", "format, type, sizes, block size, sectors, disk id, parent, chain, bytes held by this layer") { disk, _json, _allowRemote };
+        info.SetAction(p => Info(p.GetValue(disk)!, p.GetValue(_json), OpenOptions(p), p.InvocationConfiguration.Output));
+        var check = new Command("check", "check the disk and its chain; exit 0 consistent, 1 problems listed") { disk, _json, _allowRemote };
+        check.SetAction(p => Check(p.GetValue(disk)!, p.GetValue(_json), OpenOptions(p), p.InvocationConfiguration.Output));
+
+        var offset = CliOptions.Bytes("--offset", "byte offset on the virtual disk", required: true);
+        var length = CliOptions.Bytes("--length", "number of bytes", required: true);
+        var output = CliOptions.Text("--output", "write to this file instead of stdout", "FILE");
+        var read = new Command("read", "read bytes of the virtual disk (through the chain)") { disk, offset, length, output, _allowRemote, _catalog };
+        read.SetAction(p => Read(p.GetValue(disk)!, p.GetValue(offset)!.Value, p.GetValue(length)!.Value, p.GetValue(output), OpenOptions(p), p));
+        var input = CliOptions.Text("--input", "read the bytes from this file (default: stdin)", "FILE");
+        var write = new Command("write", "write bytes into the virtual disk (never a golden or a parent)") { disk, offset, input, _catalog };
+        write.SetAction(p => Write(p.GetValue(disk)!, p.GetValue(offset)!.Value, p.GetValue(input), p));
+        var map = new Command("map", "[{offset, length, layer, path}]: which layer serves each range (0 = this disk, 1 = its parent, ...)") { disk, _json, _allowRemote };
+        map.SetAction(p => Map(p.GetValue(disk)!, p.GetValue(_json), OpenOptions(p), p.InvocationConfiguration.Output));
+
+        var raw = CliOptions.Arg("RAW", "the raw image");
+        var vhdx = CliOptions.Arg("VHDX", "the VHDX file");
+        var importBlock = CliOptions.Size("--block-size", "block size of the new VHDX (default 32MiB)");
+        var importType = CliOptions.OneOf("--type", "dynamic or fixed", "dynamic", "dynamic", "fixed");
+        var import = new Command("import", "convert a raw image into a new VHDX (all-zero blocks stay unallocated)") { raw, vhdx, importBlock, importType, _catalog };
+        import.SetAction(p => Import(p.GetValue(raw)!, p.GetValue(vhdx)!, p.GetValue(importBlock), ParseType(p.GetValue(importType)), p));
+        var vhdxIn = CliOptions.Arg("VHDX", "the VHDX file (with its chain)");
+        var rawOut = CliOptions.Arg("RAW", "the raw image to write");
+        var export = new Command("export", "flatten the chain into a raw image, sparse where no layer holds data") { vhdxIn, rawOut, _allowRemote, _catalog };
+        export.SetAction(p => Export(p.GetValue(vhdxIn)!, p.GetValue(rawOut)!, OpenOptions(p), p));
+
+        return CliOptions.Group("disk", "create, clone, inspect, check, read, write, map, import and export VHDX files. Every command that "
+            + "writes refuses a golden, a parent of a clone, a clone (as an output) or a sealed VHDX as its target, by path and by file identity",
+            create, clone, info, check, read, write, map, import, export);
     }
 
-    private static VhdxOpenOptions OpenOptions(CliArgs a, bool writable = false) =>
-        new() { Writable = writable, AllowRemoteParents = a.Flag("--allow-remote-parents") };
+    private VhdxOpenOptions OpenOptions(ParseResult p, bool writable = false) =>
+        new() { Writable = writable, AllowRemoteParents = p.GetValue(_allowRemote) };
 
     /// <summary>
     /// The protected disks of the catalog (--catalog, else $PRISM_CATALOG, else the per-user one; none if it does not
     /// exist) plus the sealed-VHDX rule; <paramref name="includeClones"/> for files that are created or replaced.
     /// </summary>
-    private static WriteTargetGuard Guard(CliArgs a, bool includeClones) =>
-        Prism.Provisioner.Catalog.ProtectedDisks.Guard(a.Option("--catalog"), includeClones);
+    private WriteTargetGuard Guard(ParseResult p, bool includeClones) =>
+        Prism.Provisioner.Catalog.ProtectedDisks.Guard(p.GetValue(_catalog), includeClones);
 
-    private static VhdxDiskType ParseType(string? type) => type switch
-    {
-        null or "dynamic" => VhdxDiskType.Dynamic,
-        "fixed" => VhdxDiskType.Fixed,
-        _ => throw new UsageException($"--type must be dynamic or fixed, not '{type}'"),
-    };
+    private static VhdxDiskType ParseType(string? type) => type == "fixed" ? VhdxDiskType.Fixed : VhdxDiskType.Dynamic;
 
-    private static int SectorOption(CliArgs a, string name, int fallback)
+    private int Create(string path, VhdxCreateOptions options, ParseResult p)
     {
-        int? v = a.Int(name);
-        return v switch
-        {
-            null => fallback,
-            512 or 4096 => v.Value,
-            _ => throw new UsageException($"{name} must be 512 or 4096"),
-        };
-    }
-
-    private static int Create(CliArgs a, TextWriter stdout)
-    {
-        string path = a.Positional(0, "PATH");
-        long size = a.Size("--size") ?? throw new UsageException("create needs --size");
-        var options = new VhdxCreateOptions
-        {
-            VirtualSize = size,
-            Type = ParseType(a.Option("--type")),
-            BlockSize = a.Size("--block-size"),
-            LogicalSectorSize = SectorOption(a, "--logical-sector", 512),
-            PhysicalSectorSize = SectorOption(a, "--physical-sector", 4096),
-        };
-        WriteTargetGuard guard = Guard(a, includeClones: true);
-        a.RejectUnknown();
+        TextWriter stdout = p.InvocationConfiguration.Output;
+        long size = options.VirtualSize;
+        WriteTargetGuard guard = Guard(p, includeClones: true);
         guard.Check(path, "new disk");
         Wrap(() => VhdxDisk.Create(path, options));
-        stdout.WriteLine($"created {path}: {options.Type.ToString().ToLowerInvariant()}, {CliArgs.FormatSize(size)}");
+        stdout.WriteLine($"created {path}: {options.Type.ToString().ToLowerInvariant()}, {Sizes.Format(size)}");
         return 0;
     }
 
-    private static int Clone(CliArgs a, TextWriter stdout)
+    private int Clone(string parent, string child, VhdxDifferencingOptions options, ParseResult p)
     {
-        string parent = a.Positional(0, "PARENT");
-        string child = a.Positional(1, "CHILD");
-        var options = new VhdxDifferencingOptions
-        {
-            BlockSize = a.Size("--block-size"),
-            WindowsParentPath = a.Option("--windows-parent-path"),
-            AllowRemoteParents = a.Flag("--allow-remote-parents"),
-        };
-        WriteTargetGuard guard = Guard(a, includeClones: true);
-        a.RejectUnknown();
+        TextWriter stdout = p.InvocationConfiguration.Output;
+        WriteTargetGuard guard = Guard(p, includeClones: true);
         guard.Check(child, "new disk");
         Wrap(() => VhdxDisk.CreateDifferencing(child, parent, options));
         stdout.WriteLine($"created {child}: differencing child of {parent}");
@@ -160,12 +139,8 @@ internal static class DiskCommand
         }
     }
 
-    private static int Info(CliArgs a, TextWriter stdout)
+    private static int Info(string path, bool json, VhdxOpenOptions options, TextWriter stdout)
     {
-        string path = a.Positional(0, "PATH");
-        bool json = a.Flag("--json");
-        VhdxOpenOptions options = OpenOptions(a);
-        a.RejectUnknown();
         using VhdxDisk disk = VhdxDisk.Open(path, options);
         long allocated = disk.GetAllocatedBytes();
         IReadOnlyList<VhdxDisk> chain = disk.Chain;
@@ -217,15 +192,15 @@ internal static class DiskCommand
         stdout.WriteLine($"Path:                 {TextEscaping.Escape(disk.Path)}");
         stdout.WriteLine("Format:               VHDX");
         stdout.WriteLine($"Type:                 {disk.Type}");
-        stdout.WriteLine($"Virtual size:         {disk.VirtualSize} ({CliArgs.FormatSize(disk.VirtualSize)})");
-        stdout.WriteLine($"File size:            {disk.FileSize} ({CliArgs.FormatSize(disk.FileSize)})");
-        stdout.WriteLine($"Block size:           {disk.BlockSize} ({CliArgs.FormatSize(disk.BlockSize)})");
+        stdout.WriteLine($"Virtual size:         {disk.VirtualSize} ({Sizes.Format(disk.VirtualSize)})");
+        stdout.WriteLine($"File size:            {disk.FileSize} ({Sizes.Format(disk.FileSize)})");
+        stdout.WriteLine($"Block size:           {disk.BlockSize} ({Sizes.Format(disk.BlockSize)})");
         stdout.WriteLine($"Logical sector size:  {disk.LogicalSectorSize}");
         stdout.WriteLine($"Physical sector size: {disk.PhysicalSectorSize}");
         stdout.WriteLine($"Disk identifier:      {disk.DiskId:D}");
         stdout.WriteLine($"Data write GUID:      {disk.DataWriteGuid:D}");
         stdout.WriteLine($"Parent path:          {(disk.Parent is { } parent ? TextEscaping.Escape(parent.Path) : "-")}");
-        stdout.WriteLine($"Allocated here:       {allocated} ({CliArgs.FormatSize(allocated)})");
+        stdout.WriteLine($"Allocated here:       {allocated} ({Sizes.Format(allocated)})");
         for (int i = 0; i < chain.Count; i++)
         {
             stdout.WriteLine($"Chain[{i}]:             {TextEscaping.Escape(chain[i].Path)}");
@@ -234,12 +209,8 @@ internal static class DiskCommand
         return 0;
     }
 
-    private static int Check(CliArgs a, TextWriter stdout)
+    private static int Check(string path, bool json, VhdxOpenOptions options, TextWriter stdout)
     {
-        string path = a.Positional(0, "PATH");
-        bool json = a.Flag("--json");
-        VhdxOpenOptions options = OpenOptions(a);
-        a.RejectUnknown();
         IReadOnlyList<(string Path, VhdxCheckIssue Issue)> issues;
         using (VhdxDisk disk = VhdxDisk.Open(path, options))
         {
@@ -289,15 +260,9 @@ internal static class DiskCommand
         stdout.Flush();
     }
 
-    private static int Read(CliArgs a, TextWriter stdout)
+    private int Read(string path, long offset, long length, string? output, VhdxOpenOptions options, ParseResult p)
     {
-        string path = a.Positional(0, "PATH");
-        long offset = a.Long("--offset") ?? throw new UsageException("read needs --offset");
-        long length = a.Long("--length") ?? throw new UsageException("read needs --length");
-        string? output = a.Option("--output");
-        VhdxOpenOptions options = OpenOptions(a);
-        WriteTargetGuard guard = Guard(a, includeClones: true);
-        a.RejectUnknown();
+        WriteTargetGuard guard = Guard(p, includeClones: true);
         if (output is not null)
         {
             guard.Check(output, "--output file");
@@ -323,13 +288,10 @@ internal static class DiskCommand
         return 0;
     }
 
-    private static int Write(CliArgs a, TextWriter stdout)
+    private int Write(string path, long offset, string? input, ParseResult p)
     {
-        string path = a.Positional(0, "PATH");
-        long offset = a.Long("--offset") ?? throw new UsageException("write needs --offset");
-        string? input = a.Option("--input");
-        WriteTargetGuard guard = Guard(a, includeClones: false);
-        a.RejectUnknown();
+        TextWriter stdout = p.InvocationConfiguration.Output;
+        WriteTargetGuard guard = Guard(p, includeClones: false);
 
         // A golden or the parent of a clone is never opened for writing, whatever its permission bits (root ignores them).
         guard.Check(path, "disk to write");
@@ -354,12 +316,8 @@ internal static class DiskCommand
         return 0;
     }
 
-    private static int Map(CliArgs a, TextWriter stdout)
+    private static int Map(string path, bool json, VhdxOpenOptions options, TextWriter stdout)
     {
-        string path = a.Positional(0, "PATH");
-        bool json = a.Flag("--json");
-        VhdxOpenOptions options = OpenOptions(a);
-        a.RejectUnknown();
         using VhdxDisk disk = VhdxDisk.Open(path, options);
         IReadOnlyList<VhdxDisk> chain = disk.Chain;
         IReadOnlyList<ChainRange> map = disk.GetChainMap();
@@ -393,14 +351,10 @@ internal static class DiskCommand
         return 0;
     }
 
-    private static int Import(CliArgs a, TextWriter stdout)
+    private int Import(string raw, string vhdx, long? blockSize, VhdxDiskType type, ParseResult p)
     {
-        string raw = a.Positional(0, "RAW");
-        string vhdx = a.Positional(1, "VHDX");
-        long? blockSize = a.Size("--block-size");
-        VhdxDiskType type = ParseType(a.Option("--type"));
-        WriteTargetGuard guard = Guard(a, includeClones: true);
-        a.RejectUnknown();
+        TextWriter stdout = p.InvocationConfiguration.Output;
+        WriteTargetGuard guard = Guard(p, includeClones: true);
         guard.Check(vhdx, "import target");
         using var source = new FileDiskSource(raw);
         long size = (source.Length + 511) / 512 * 512;
@@ -428,7 +382,7 @@ internal static class DiskCommand
             }
 
             disk.Flush();
-            stdout.WriteLine($"imported {raw} into {vhdx}: {CliArgs.FormatSize(size)}, {CliArgs.FormatSize(written)} in allocated blocks");
+            stdout.WriteLine($"imported {raw} into {vhdx}: {Sizes.Format(size)}, {Sizes.Format(written)} in allocated blocks");
         }
         catch
         {
@@ -439,18 +393,15 @@ internal static class DiskCommand
         return 0;
     }
 
-    private static int Export(CliArgs a, TextWriter stdout)
+    private int Export(string vhdx, string raw, VhdxOpenOptions options, ParseResult p)
     {
-        string vhdx = a.Positional(0, "VHDX");
-        string raw = a.Positional(1, "RAW");
-        VhdxOpenOptions options = OpenOptions(a);
-        WriteTargetGuard guard = Guard(a, includeClones: true);
-        a.RejectUnknown();
+        TextWriter stdout = p.InvocationConfiguration.Output;
+        WriteTargetGuard guard = Guard(p, includeClones: true);
         guard.Check(raw, "export target");
         guard.Check(raw + ".prism-tmp", "export temporary file");
         using VhdxDisk disk = VhdxDisk.Open(vhdx, options);
         disk.ExportRaw(raw);
-        stdout.WriteLine($"exported {vhdx} to {raw}: {CliArgs.FormatSize(disk.VirtualSize)}");
+        stdout.WriteLine($"exported {vhdx} to {raw}: {Sizes.Format(disk.VirtualSize)}");
         return 0;
     }
 }

@@ -1,70 +1,82 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using Prism.Disks.Errors;
 
 namespace Prism.Cli;
 
+/// <summary>
+/// <c>prism</c>: every command, option and argument is declared once (System.CommandLine), which gives generated help,
+/// typo suggestions, <c>--version</c>, response files (<c>@FILE</c>) and shell completion (<c>prism completion</c>).
+/// Exit codes: 0 ok, 1 failure, 2 usage (one line on stderr) or a refused write target; <c>prism scan</c> 0 clean,
+/// 1 found, 2 error.
+/// </summary>
 internal static class Program
 {
-    private const string Usage = """
-        prism: VHDX differencing-disk provisioning and fleet scanning
-
-        usage: prism <group> <command> [options]
-          prism disk create|clone|info|check|read|write|map|import|export ...
-          prism ntfs ls|cat|extents DISK ...   files inside a guest disk (VHDX chain or raw image)
-          prism scan PARENT CLONE... --signatures FILE...   fleet malware scan
-          prism sigs info PATH... [--json]   what the built-in engine loads from ClamAV databases
-          prism golden add|list|remove, prism clone new|list|reset|remove|merge|promote, prism catalog verify
-          prism vm attach|detach|create-disk ...   Hyper-V (Windows hosts with Hyper-V only)
-          prism demo [DIR]          create -> clone -> write -> info -> map on a small disk
-          prism bench disk          measure the engine against its targets and qemu-img
-          prism bench ntfs IMAGE    enumerate + sector maps of a raw NTFS image vs ntfsls -R
-
-        run 'prism disk --help' for the disk commands
-        """;
-
     private static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
-    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Parses and runs <paramref name="args"/> with the given writers (tests pass string writers).</summary>
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(CreateRoot(), args, stdout, stderr);
+
+    /// <summary>Parses and runs <paramref name="args"/> against <paramref name="root"/>.</summary>
+    internal static int Run(RootCommand root, string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0)
+        ParseResult parse = root.Parse(args);
+        string commandPath = CommandPath(parse.CommandResult);
+        if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
         {
-            stderr.WriteLine(Usage);
+            stderr.WriteLine($"prism: {CliErrors.OneLine(parse)}");
+            stderr.WriteLine($"run '{commandPath} --help' for usage");
             return 2;
         }
 
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
-            return args[0] switch
-            {
-                "disk" => DiskCommand.Run(args[1..], stdout, stderr),
-                "demo" => DemoCommand.Run(args[1..], stdout),
-                "bench" => BenchCommand.Run(args[1..], stdout),
-                "scan" => ScanCommand.Run(args[1..], stdout, stderr),
-                "sigs" => SigsCommand.Run(args[1..], stdout),
-                "golden" or "clone" or "catalog" => CatalogCommands.Run(args[0], args[1..], stdout, stderr),
-                "vm" => Vm.VmCommand.Run(args[1..], stdout, stderr),
-                "ntfs" => Ntfs.NtfsCommand.Run(args[1..], OpenDisk, stdout, stderr),
-                "-h" or "--help" or "help" => Help(stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}'"),
-            };
+            return parse.Invoke(invocation);
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"prism: {Prism.Disks.Errors.TextEscaping.Escape(e.Message)}");
-            stderr.WriteLine("run 'prism --help' for usage");
+            stderr.WriteLine($"prism: {TextEscaping.Escape(e.Message)}");
+            stderr.WriteLine($"run '{commandPath} --help' for usage");
             return 2;
         }
         catch (Prism.Disks.IO.ProtectedPathException e)
         {
             // A refused write target (a golden, a parent, a sealed VHDX) is a wrong command line: nothing was written.
-            stderr.WriteLine($"prism: {OneLine(e.Message)}");
+            stderr.WriteLine($"prism: {CliErrors.OneLine(e.Message)}");
             return 2;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
-            or NotSupportedException or ArgumentException or DiskFormatException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (CliErrors.IsExpected(e))
         {
-            stderr.WriteLine($"prism: {Prism.Disks.Errors.TextEscaping.Escape(OneLine(e.Message))}");
-            return args[0] == "scan" ? 2 : 1; // scan: 1 means "found", so an error is 2
+            stderr.WriteLine($"prism: {TextEscaping.Escape(CliErrors.OneLine(e.Message))}");
+            return commandPath.StartsWith("prism scan", StringComparison.Ordinal) ? 2 : 1; // scan: 1 means "found", so an error is 2
         }
+    }
+
+    /// <summary>The whole command tree.</summary>
+    internal static RootCommand CreateRoot()
+    {
+        var root = new RootCommand("prism: VHDX differencing-disk provisioning and fleet scanning. Golden images become writable "
+            + "clones in milliseconds; the fleet scan reads the shared parent once, then only what each clone changed.");
+        root.Subcommands.Add(DiskCommand.Create());
+        root.Subcommands.Add(Ntfs.NtfsCommand.Create());
+        root.Subcommands.Add(ScanCommand.Create());
+        root.Subcommands.Add(SigsCommand.Create());
+        foreach (Command c in CatalogCommands.Create())
+        {
+            root.Subcommands.Add(c);
+        }
+
+        root.Subcommands.Add(Vm.VmCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(CompletionCommand.Create());
+        root.SetAction(p =>
+        {
+            CliOptions.PrintHelp(p, p.InvocationConfiguration.Error);
+            return 2;
+        });
+        return root;
     }
 
     /// <summary>Opens a disk for reading: a VHDX (with its chain) or, failing the signature, a raw image.</summary>
@@ -82,11 +94,18 @@ internal static class Program
         return Prism.Disks.Vhdx.VhdxDisk.Open(path);
     }
 
-    private static int Help(TextWriter stdout)
+    private static string CommandPath(CommandResult result)
     {
-        stdout.WriteLine(Usage);
-        return 0;
-    }
+        var names = new List<string>();
+        for (SymbolResult? r = result; r is not null; r = r.Parent)
+        {
+            if (r is CommandResult c)
+            {
+                names.Add(c.Command is RootCommand ? "prism" : c.Command.Name);
+            }
+        }
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+        names.Reverse();
+        return string.Join(' ', names);
+    }
 }

@@ -1,494 +1,230 @@
-using System.Text.Json;
+using System.CommandLine;
 using Prism.Disks.Errors;
-using Prism.Disks.IO;
-using Prism.Disks.Vhdx;
-using Prism.Provisioner.Catalog;
-using Prism.Scanner.Clamd;
+using Prism.Fleet.Reports;
+using Prism.Fleet.Scanning;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
+using Spectre.Console;
 
 namespace Prism.Cli;
 
 /// <summary>
-/// <c>prism scan</c>: fleet scan of a parent and its clones (the parent's content is read once, then only what each
-/// clone changed). Exit codes as clamscan: 0 clean, 1 found, 2 error.
+/// <c>prism scan</c>: a front end over <see cref="FleetScanJob"/> (the parent's content is read once, then only what
+/// each clone changed). Exit codes as clamscan: 0 clean, 1 found, 2 error.
 /// </summary>
-internal static class ScanCommand
+internal sealed class ScanCommand
 {
-    public const string Usage = """
-        usage: prism scan PARENT CLONE... --signatures FILE... [--engine builtin|clamd] [--clamd SOCKET|HOST:PORT]
-                          [--json F] [--store F [--store-optional] [--store-wait S]] [--full] [--parallel N] [--quiet]
-               prism scan --dir DIR --signatures FILE... [options as above]
-               prism scan --catalog [F] --signatures FILE... [--report-dir D] [--keep N] [options as above]
-          --catalog     scan every golden of the catalog with its registered clones (the nightly task)
-          --report-dir  write a timestamped JSON report there and keep the newest --keep N (default 14)
-          --signatures  ClamAV database files (.cvd/.cld/.hdb/.hsb/.ndb/.fp/.ign2/...) or directories (repeat, or list several after it)
-          --full        scan every clone in full, independently (the baseline)
-          --store F     SQLite verdict store: reuse the parent's verdicts, skip unchanged clean clones
-          --store-optional  a store that cannot be used (not a store, locked, read-only) is a warning, not an error
-          --store-wait S    wait at most S seconds (default 30) for another scan's lock on the store
-        outputs (--json, --store, --report-dir) are refused when they name a golden, a parent, a clone or a sealed VHDX
-        exit: 0 clean, 1 found, 2 error (store, catalog, signatures, a disk that could not be read, a refused output)
-        """;
-
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    private readonly Argument<string[]> _disks = new("DISK")
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help")
+        Description = "PARENT, then its CLONEs (differencing children at any depth below it)",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    private readonly Option<string[]> _signatures = new("--signatures")
+    {
+        Description = "ClamAV database files (.cvd/.cld/.hdb/.hsb/.ndb/.fp/.ign2/...) or folders of them; repeat it, or list "
+            + "several after it (a value that is neither a database file nor a folder ends the list and starts the disks)",
+        HelpName = "FILE",
+        AllowMultipleArgumentsPerToken = true,
+        Arity = ArgumentArity.OneOrMore,
+    };
+
+    private readonly Option<string> _engine = CliOptions.OneOf("--engine", "the built-in engine or a clamd daemon", "builtin", "builtin", "clamd");
+    private readonly Option<string?> _clamd = CliOptions.Text("--clamd", "clamd's socket path or HOST:PORT (with --engine clamd)", "SOCKET|HOST:PORT");
+
+    private readonly Option<string?> _json = new("--json")
+    {
+        Description = "the JSON report: to FILE, or to stdout when no FILE follows",
+        HelpName = "FILE",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    private readonly Option<string?> _jsonFile = CliOptions.Text("--json-file", "write the JSON report to FILE (same as --json FILE)", "FILE");
+    private readonly Option<bool> _full = CliOptions.Flag("--full", "scan every clone in full, independently (the baseline)");
+    private readonly Option<string?> _store = CliOptions.Text("--store", "SQLite verdict store: reuse the parent's verdicts, skip unchanged clean clones", "FILE");
+    private readonly Option<bool> _storeOptional = CliOptions.Flag("--store-optional", "a store that cannot be used (not a store, locked, read-only) is a warning, not an error");
+    private readonly Option<int?> _storeWait = CliOptions.Int("--store-wait", "wait at most this many seconds for another scan's lock on the store", 30, helpName: "S");
+    private readonly Option<string?> _dir = CliOptions.Text("--dir", "scan every differencing chain in this folder, grouped by base disk", "DIR");
+
+    private readonly Option<string?> _catalog = new("--catalog")
+    {
+        Description = "scan every golden of the catalog with its registered clones (the nightly task); FILE defaults to "
+            + "$PRISM_CATALOG, else the per-user catalog. With PARENT or --dir it only names the catalog whose disks outputs may not overwrite",
+        HelpName = "FILE",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    private readonly Option<string?> _reportDir = CliOptions.Text("--report-dir", "write a timestamped JSON report into this folder and keep the newest --keep", "DIR");
+    private readonly Option<int?> _keep = CliOptions.Int("--keep", "reports kept in --report-dir", 14, minimum: 1);
+    private readonly Option<int?> _parallel = CliOptions.Int("--parallel", "clones scanned at once (default: processor count)", minimum: 1);
+    private readonly Option<bool> _quiet = CliOptions.Flag("--quiet", "no progress display");
+    private readonly Option<bool> _allowRemote = CliOptions.AllowRemoteParents();
+
+    /// <summary><c>prism scan</c>.</summary>
+    public static Command Create() => new ScanCommand().Build();
+
+    private Command Build()
+    {
+        var scan = new Command("scan", "fleet malware scan: the parent is read once, then only what each clone changed. Outputs "
+            + "(--json, --store, --report-dir) are refused when they name a golden, a parent, a clone or a sealed VHDX. "
+            + "Exit: 0 clean, 1 found, 2 error (store, catalog, signatures, a disk that could not be read, a refused output)")
         {
-            stdout.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
+            _disks, _signatures, _engine, _clamd, _json, _jsonFile, _full, _store, _storeOptional, _storeWait, _dir, _catalog,
+            _reportDir, _keep, _parallel, _quiet, _allowRemote,
+        };
+        scan.SetAction(Run);
+        return scan;
+    }
+
+    private int Run(ParseResult p)
+    {
+        TextWriter stdout = p.InvocationConfiguration.Output;
+        TextWriter stderr = p.InvocationConfiguration.Error;
+        var disks = new List<string>(p.GetValue(_disks) ?? []);
+        var signatures = new List<string>();
+        bool listEnded = false;
+        foreach (string s in p.GetValue(_signatures) ?? [])
+        {
+            // "--signatures a.hdb b.ndb parent.vhdx clone.vhdx": the first value that is not a database ends the list.
+            listEnded |= signatures.Count > 0 && !SignatureDatabase.IsDatabaseFile(s) && !Directory.Exists(s);
+            (listEnded ? disks : signatures).Add(s);
         }
 
-        try
+        // With PARENT or --dir, --catalog F only names the catalog whose disks no output may overwrite (as for the disk
+        // commands); alone, it scans the catalog.
+        string? dir = p.GetValue(_dir);
+        bool catalog = p.GetResult(_catalog) is not null && disks.Count == 0 && dir is null;
+        if (disks.Count == 0 && dir is null && !catalog)
         {
-            return Scan(args, stdout, stderr);
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
-            or NotSupportedException or System.Data.Common.DbException or JsonException)
-        {
-            // Exit 1 means "found": an error of any kind (store, catalog, signatures, a refused output) is 2.
-            stderr.WriteLine($"prism: {e.Message.ReplaceLineEndings(" ")}");
+            // Nothing to scan: the usage, as clamscan-style tools do, with exit 2.
+            CliOptions.PrintHelp(p, stderr);
             return 2;
         }
-    }
 
-    private static int Scan(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        var a = new CliArgs(ExpandSignatureLists(CatalogWithoutValue(args)),
-            new HashSet<string>(StringComparer.Ordinal) { "--full", "--quiet", "--allow-remote-parents", "--store-optional" });
-        IReadOnlyList<string> signatureArgs = a.Options("--signatures");
-        string engineName = a.Option("--engine") ?? "builtin";
-        string? clamd = a.Option("--clamd");
-        string? json = a.Option("--json");
-        string? storePath = a.Option("--store");
-        bool storeOptional = a.Flag("--store-optional");
-        int storeWait = a.Int("--store-wait") ?? 30;
-        string? dir = a.Option("--dir");
-        string? catalogOption = a.Option("--catalog");
-        string? reportDir = a.Option("--report-dir");
-        int keepReports = a.Int("--keep") ?? 14;
-        bool full = a.Flag("--full");
-        bool quiet = a.Flag("--quiet");
-        bool allowRemote = a.Flag("--allow-remote-parents");
-        int parallel = a.Int("--parallel") ?? Environment.ProcessorCount;
-        a.RejectUnknown();
-        if (engineName is not ("builtin" or "clamd"))
+        bool jsonToStdout = p.GetResult(_json) is not null && p.GetValue(_json) is null or "-";
+        string? jsonFile = p.GetValue(_jsonFile) ?? (jsonToStdout ? null : p.GetValue(_json));
+        var request = new FleetScanRequest
         {
-            throw new UsageException($"--engine must be builtin or clamd, not '{engineName}'");
-        }
-
-        if (engineName == "builtin" && signatureArgs.Count == 0)
-        {
-            throw new UsageException("scan needs --signatures FILE... (ClamAV .hdb/.hsb/.ndb/.cvd)");
-        }
-
-        if (engineName == "clamd" && clamd is null)
-        {
-            throw new UsageException("--engine clamd needs --clamd SOCKET|HOST:PORT");
-        }
-
-        if (storeOptional && storePath is null)
-        {
-            throw new UsageException("--store-optional needs --store F");
-        }
-
-        // Every file this scan will write is checked before anything is written: no golden, no parent of a clone, no
-        // registered clone, no sealed VHDX, by path or by identity (hard and symbolic links).
-        WriteTargetGuard guard = ProtectedDisks.Guard(catalogOption is { Length: > 0 } ? catalogOption : null, includeClones: true);
-        if (json is not null)
-        {
-            guard.Check(json, "--json report");
-        }
-
-        if (storePath is not null)
-        {
-            foreach (string f in new[] { storePath, storePath + "-wal", storePath + "-shm" })
-            {
-                guard.Check(f, "verdict store");
-            }
-        }
-
-        if (reportDir is not null)
-        {
-            guard.Check(reportDir, "--report-dir");
-        }
-
-        List<(string Parent, List<string> Clones)> groups;
-        var unscannable = new List<string>();
-        string? catalogPath = null;
-        if (catalogOption is not null)
-        {
-            catalogPath = PrismCatalog.ResolvePath(catalogOption.Length == 0 ? null : catalogOption);
-            using var catalog = PrismCatalog.Open(catalogPath);
-            var clonesByGolden = catalog.Clones().ToLookup(c => c.Golden);
-            groups = catalog.Goldens().Select(g => (g.Path, clonesByGolden[g.Name].Select(c => c.Path).ToList())).ToList();
-            if (groups.Count == 0)
-            {
-                stderr.WriteLine($"prism: the catalog {catalogPath} has no golden images; nothing to scan");
-                return 0;
-            }
-        }
-        else if (dir is not null)
-        {
-            groups = FindChains(dir, allowRemote, stderr, unscannable);
-        }
-        else
-        {
-            if (a.Positionals.Count < 1)
-            {
-                throw new UsageException("scan needs PARENT [CLONE...], --dir DIR or --catalog");
-            }
-
-            groups = [(a.Positionals[0], a.Positionals.Skip(1).ToList())];
-        }
-
-        IScanEngine engine = CreateEngine(engineName, signatureArgs, clamd, stderr);
-        using VerdictStore? store = storePath is null ? null : OpenStore(storePath, storeOptional, TimeSpan.FromSeconds(storeWait), stderr);
-        var reports = new List<FleetReport>();
-        bool interactive = !quiet && !Console.IsErrorRedirected;
-        foreach ((string parent, List<string> clones) in groups)
-        {
-            var progress = new Progress<FleetProgress>(p =>
-            {
-                if (interactive)
-                {
-                    int width = 30;
-                    int filled = p.Total == 0 ? width : p.Done * width / p.Total;
-                    stderr.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {p.Done}/{p.Total} {p.Stage,-30} {CliArgs.FormatSize(p.BytesRead)} read ");
-                }
-            });
-            var scanner = new FleetScanner(engine, new FleetScanOptions
-            {
-                Full = full,
-                Store = store,
-                MaxParallelism = Math.Max(1, parallel),
-                Progress = progress,
-                AllowRemoteParents = allowRemote,
-            });
-            reports.Add(scanner.ScanAsync(parent, clones).GetAwaiter().GetResult());
-            if (interactive)
-            {
-                stderr.WriteLine();
-            }
-        }
-
-        foreach (FleetReport r in reports)
-        {
-            PrintTable(r, stdout);
-        }
-
-        foreach (string u in unscannable)
-        {
-            stdout.WriteLine($"  ERROR {u}");
-        }
-
-        if (json is not null)
-        {
-            WriteJson(json, reports);
-        }
-
-        DateTime started = DateTime.UtcNow - TimeSpan.FromSeconds(reports.Sum(r => r.Seconds));
-        string? reportPath = null;
-        if (reportDir is not null)
-        {
-            Directory.CreateDirectory(reportDir);
-            string stamp = $"prism-scan-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'.'fff'Z'}";
-            reportPath = Path.Combine(reportDir, stamp + ".json");
-            for (int n = 2; File.Exists(reportPath); n++)
-            {
-                reportPath = Path.Combine(reportDir, $"{stamp}-{n}.json");
-            }
-
-            guard.Check(reportPath, "report");
-            WriteJson(reportPath, reports);
-            foreach (string old in Directory.EnumerateFiles(reportDir, "prism-scan-*.json").Order(StringComparer.Ordinal).Reverse().Skip(Math.Max(1, keepReports)))
-            {
-                try
-                {
-                    guard.Check(old, "old report to delete");
-                    File.Delete(old);
-                }
-                catch (ProtectedPathException e)
-                {
-                    stderr.WriteLine($"prism: warning: {e.Message}");
-                }
-            }
-        }
-
-        if (catalogPath is not null)
-        {
-            using var catalog = PrismCatalog.Open(catalogPath);
-            catalog.AddScanRun(new ScanRun(started, DateTime.UtcNow, reportPath ?? json,
-                reports.Sum(r => r.Clones.Count), reports.Sum(r => r.Parent.Findings.Count + r.Clones.Sum(c => c.Findings.Count))));
-        }
-
-        // A store that failed during the run is an error of the run unless the user said it may be missing.
-        bool storeFailed = false;
-        foreach (string problem in store?.Problems ?? [])
-        {
-            stderr.WriteLine(storeOptional ? $"prism: warning: {problem}" : $"prism: {problem}");
-            storeFailed |= !storeOptional;
-        }
-
-        bool errors = storeFailed || unscannable.Count > 0 || reports.Any(r => r.Parent.Errors.Count > 0 || r.Clones.Any(c => c.Errors.Count > 0));
-        bool found = reports.Any(r => r.Parent.Findings.Count > 0 || r.Clones.Any(c => c.Findings.Count > 0));
-        return errors ? 2 : found ? 1 : 0;
-    }
-
-    /// <summary>
-    /// The verdict store, or (with --store-optional) null and a warning when it cannot be used. A damaged store moved
-    /// aside is reported; a lock wait is reported when it starts.
-    /// </summary>
-    private static VerdictStore? OpenStore(string path, bool optional, TimeSpan wait, TextWriter stderr)
-    {
+            Parent = disks.Count > 0 ? disks[0] : null,
+            Clones = [.. disks.Skip(1)],
+            Directory = dir,
+            Catalog = catalog,
+            CatalogPath = p.GetValue(_catalog) is { Length: > 0 } c ? c : null,
+            Signatures = signatures,
+            Engine = p.GetValue(_engine)!,
+            Clamd = p.GetValue(_clamd),
+            Full = p.GetValue(_full),
+            Store = p.GetValue(_store),
+            StoreOptional = p.GetValue(_storeOptional),
+            StoreWait = TimeSpan.FromSeconds(p.GetValue(_storeWait) ?? 30),
+            JsonPath = jsonFile,
+            ReportDirectory = p.GetValue(_reportDir),
+            Keep = p.GetValue(_keep) ?? 14,
+            Parallelism = p.GetValue(_parallel) ?? Environment.ProcessorCount,
+            AllowRemoteParents = p.GetValue(_allowRemote),
+        };
         try
         {
-            VerdictStore store = VerdictStore.Open(path, new VerdictStoreOptions { LockWait = wait, Waiting = m => stderr.WriteLine($"prism: {m}") });
-            if (store.CorruptCopyPath is { } aside)
-            {
-                stderr.WriteLine($"prism: verdict store {store.Path} was damaged: moved aside to {aside}, a new store was made");
-            }
-
-            return store;
+            request.Validate();
         }
-        catch (VerdictStoreException e) when (optional)
+        catch (ArgumentException e)
         {
-            stderr.WriteLine($"prism: warning: {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}; scanning without the store (--store-optional)");
-            return null;
+            throw new UsageException(e.Message);
         }
+
+        FleetScanResult result = TerminalProgress.RunAsync(stderr, p.GetValue(_quiet),
+            progress => FleetScanJob.RunAsync(request, new Observer(stderr, progress))).GetAwaiter().GetResult();
+        if (result.NothingToScan is { } nothing)
+        {
+            stderr.WriteLine($"prism: {nothing}");
+            return 0;
+        }
+
+        // With the JSON on stdout, stdout carries only the JSON; the table would make it unparseable.
+        TextWriter table = jsonToStdout ? TextWriter.Null : stdout;
+        foreach (FleetScanReport r in result.Reports)
+        {
+            PrintTable(r, table);
+        }
+
+        foreach (string u in result.Unscannable)
+        {
+            table.WriteLine($"  ERROR {u}");
+        }
+
+        if (jsonToStdout)
+        {
+            stdout.WriteLine(ReportJson.Serialize(result.Reports));
+        }
+
+        foreach (string problem in result.StoreProblems)
+        {
+            stderr.WriteLine(result.StoreOptional ? $"prism: warning: {problem}" : $"prism: {problem}");
+        }
+
+        return result.ExitCode;
     }
 
-    /// <summary>"--catalog" may come without a value (the default catalog): give it an empty one.</summary>
-    private static string[] CatalogWithoutValue(string[] args)
+    /// <summary>Scan notices go to stderr, progress to the terminal display (when there is one).</summary>
+    private sealed class Observer(TextWriter stderr, TerminalProgress progress) : IFleetScanObserver
     {
-        var list = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            list.Add(args[i]);
-            if (args[i] == "--catalog" && (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
-            {
-                list.Add(string.Empty);
-            }
-        }
+        public void Notice(string message) => stderr.WriteLine($"prism: {message}");
 
-        return [.. list];
+        public void Warning(string message) => stderr.WriteLine($"prism: warning: {message}");
+
+        public void GroupStarted(string parent, int clones) => progress.Start($"{Path.GetFileName(parent)} + {clones} clone(s)", clones + 1);
+
+        public void Progress(FleetProgress p) => progress.Report(p.Done + (p.Stage.StartsWith("parent ", StringComparison.Ordinal) ? 0 : 1), p.BytesRead, p.Stage);
+
+        public void GroupFinished() => progress.Stop();
     }
 
-    /// <summary>Lets several files follow one --signatures: "--signatures a.hdb b.ndb" → two options.</summary>
-    private static IEnumerable<string> ExpandSignatureLists(string[] args)
+    internal static void PrintTable(FleetScanReport r, TextWriter stdout)
     {
-        for (int i = 0; i < args.Length; i++)
-        {
-            yield return args[i];
-            if (args[i] == "--signatures" && i + 1 < args.Length)
-            {
-                yield return args[++i];
-                while (i + 1 < args.Length && !args[i + 1].StartsWith('-')
-                    && (SignatureDatabase.IsDatabaseFile(args[i + 1]) || Directory.Exists(args[i + 1])))
-                {
-                    yield return "--signatures";
-                    yield return args[++i];
-                }
-            }
-        }
-    }
-
-    private static IScanEngine CreateEngine(string name, IReadOnlyList<string> signatures, string? clamd, TextWriter stderr)
-    {
-        if (name == "clamd")
-        {
-            var client = new ClamdClient(ClamdEndpoint.Parse(clamd!));
-            string version = client.GetVersionAsync().GetAwaiter().GetResult();
-            return new ClamdEngine(client, version);
-        }
-
-        var files = new List<string>();
-        foreach (string s in signatures)
-        {
-            if (Directory.Exists(s))
-            {
-                files.AddRange(Directory.EnumerateFiles(s).Where(SignatureDatabase.IsDatabaseFile).Order(StringComparer.Ordinal));
-            }
-            else
-            {
-                files.Add(s);
-            }
-        }
-
-        SignatureDatabase db = SignatureDatabase.Load([.. files]);
-        foreach (SignatureIssue issue in db.Issues)
-        {
-            stderr.WriteLine($"prism: signatures: {issue}");
-        }
-
-        if (db.SignatureCount == 0)
-        {
-            throw new InvalidOperationException("no usable signatures were loaded");
-        }
-
-        return new BuiltinEngine(db);
-    }
-
-    /// <summary>Every differencing chain in <paramref name="dir"/>, grouped by the base disk it ends in.</summary>
-    private static List<(string Parent, List<string> Clones)> FindChains(string dir, bool allowRemote, TextWriter stderr, List<string> unscannable)
-    {
-        if (!Directory.Exists(dir))
-        {
-            throw new DirectoryNotFoundException($"{dir}: no such directory");
-        }
-
-        var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        var bases = new HashSet<string>(StringComparer.Ordinal);
-        foreach (string file in Directory.EnumerateFiles(dir).Where(f => f.EndsWith(".vhdx", StringComparison.OrdinalIgnoreCase)
-            || f.EndsWith(".avhdx", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal))
-        {
-            try
-            {
-                using VhdxDisk d = VhdxDisk.Open(file, new VhdxOpenOptions { AllowRemoteParents = allowRemote });
-                IReadOnlyList<VhdxDisk> chain = d.Chain;
-                string root = chain[^1].Path;
-                if (chain.Count == 1)
-                {
-                    bases.Add(root);
-                    continue;
-                }
-
-                if (!groups.TryGetValue(root, out List<string>? list))
-                {
-                    groups[root] = list = [];
-                }
-
-                list.Add(d.Path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A disk whose chain cannot be opened (e.g. its parent changed after it was created) is not scanned:
-                // that is an error of the run, never a silent skip.
-                stderr.WriteLine($"prism: skipping {file}: {e.Message.ReplaceLineEndings(" ")}");
-                unscannable.Add($"{file}: {e.Message.ReplaceLineEndings(" ")}");
-            }
-        }
-
-        return groups.Select(kv => (kv.Key, kv.Value)).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
-    }
-
-    private static void PrintTable(FleetReport r, TextWriter stdout)
-    {
-        stdout.WriteLine($"parent {r.Parent.Path}  ({r.Mode} scan, engine {r.Engine}{(r.ParentFromStore ? ", parent verdicts from store" : "")})");
+        stdout.WriteLine($"parent {r.Parent.Path}  ({r.Mode} scan, engine {r.Engine}{(r.Parent.Cached ? ", parent verdicts from store" : "")})");
         PrintFindings(r.Parent, stdout);
-        stdout.WriteLine($"{"clone",-40} {"findings",8} {"read",12} {"inherited",12} {"seconds",8}");
-        foreach (DiskReport c in r.Clones)
+        var table = new Table().Border(TableBorder.None).HideHeaders();
+        table.AddColumn(new TableColumn("clone").PadLeft(0));
+        foreach (string right in new[] { "findings", "read", "inherited", "seconds" })
         {
-            string status = c.Errors.Count > 0 ? " ERROR" : c.Cached ? " (unchanged, skipped)" : "";
-            stdout.WriteLine($"{Path.GetFileName(c.Path),-40} {c.Findings.Count,8} {CliArgs.FormatSize(c.BytesRead),12} {CliArgs.FormatSize(c.BytesInherited),12} {c.Seconds,8:0.00}{status}");
-            PrintFindings(c, stdout);
+            table.AddColumn(new TableColumn(right).RightAligned());
+        }
+
+        table.AddColumn(new TableColumn("status"));
+        table.AddRow("clone", "findings", "read", "inherited", "seconds", "");
+        var findings = new List<(int Row, DiskScanReport Disk)>();
+        foreach (DiskScanReport c in r.Clones)
+        {
+            string status = c.Errors.Count > 0 ? "ERROR" : c.Cached ? "(unchanged, skipped)" : "";
+            table.AddRow(Markup.Escape(TextEscaping.Escape(Path.GetFileName(c.Path))), c.Findings.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Sizes.Format(c.BytesRead), Sizes.Format(c.BytesInherited), c.Seconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture), status);
+        }
+
+        TableText.Write(table, stdout);
+        foreach (DiskScanReport c in r.Clones)
+        {
+            if (c.Findings.Count > 0 || c.Errors.Count > 0)
+            {
+                stdout.WriteLine($"{Path.GetFileName(c.Path)}:");
+                PrintFindings(c, stdout);
+            }
         }
 
         long read = r.Parent.BytesRead + r.Clones.Sum(c => c.BytesRead);
         long inherited = r.Clones.Sum(c => c.BytesInherited);
-        stdout.WriteLine($"total: {CliArgs.FormatSize(read)} read, {CliArgs.FormatSize(inherited)} not re-read (inherited from the parent), {r.Seconds:0.00} s");
+        stdout.WriteLine($"total: {Sizes.Format(read)} read, {Sizes.Format(inherited)} not re-read (inherited from the parent), {r.Seconds:0.00} s");
     }
 
-    private static void PrintFindings(DiskReport d, TextWriter stdout)
+    private static void PrintFindings(DiskScanReport d, TextWriter stdout)
     {
-        foreach (Finding f in d.Findings)
+        foreach (FindingReport f in d.Findings)
         {
-            stdout.WriteLine($"  FOUND {f.Signature}: {(f.Partition > 0 ? $"[p{f.Partition}] " : "")}{TextEscaping.Escape(f.Path)}{(f.Stream is null ? "" : ":" + TextEscaping.Escape(f.Stream))}");
+            stdout.WriteLine($"  FOUND {TextEscaping.Escape(f.Signature)}: {(f.Partition > 0 ? $"[p{f.Partition}] " : "")}{TextEscaping.Escape(f.Path)}{(f.Stream is null ? "" : ":" + TextEscaping.Escape(f.Stream))}");
         }
 
         foreach (string e in d.Errors)
         {
-            stdout.WriteLine($"  ERROR {e}");
+            stdout.WriteLine($"  ERROR {TextEscaping.Escape(e)}");
         }
-    }
-
-    private static void WriteJson(string path, List<FleetReport> reports)
-    {
-        using FileStream fs = File.Create(path);
-        using var w = new Utf8JsonWriter(fs, new JsonWriterOptions { Indented = true });
-        if (reports.Count == 1)
-        {
-            WriteReport(w, reports[0]);
-        }
-        else
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("groups");
-            foreach (FleetReport r in reports)
-            {
-                WriteReport(w, r);
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-    }
-
-    private static void WriteReport(Utf8JsonWriter w, FleetReport r)
-    {
-        w.WriteStartObject();
-        w.WriteString("mode", r.Mode);
-        w.WriteString("engine", r.Engine);
-        w.WriteNumber("seconds", r.Seconds);
-        w.WritePropertyName("parent");
-        WriteDisk(w, r.Parent, r.ParentFromStore);
-        w.WriteStartArray("clones");
-        foreach (DiskReport c in r.Clones)
-        {
-            WriteDisk(w, c, c.Cached);
-        }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    private static void WriteDisk(Utf8JsonWriter w, DiskReport d, bool cached)
-    {
-        w.WriteStartObject();
-        w.WriteString("path", d.Path);
-        w.WriteStartArray("findings");
-        foreach (Finding f in d.Findings)
-        {
-            w.WriteStartObject();
-            w.WriteString("path", f.Path);
-            if (f.Stream is null)
-            {
-                w.WriteNull("stream");
-            }
-            else
-            {
-                w.WriteString("stream", f.Stream);
-            }
-
-            w.WriteString("signature", f.Signature);
-            if (f.Offset is long o)
-            {
-                w.WriteNumber("offset", o);
-            }
-            else
-            {
-                w.WriteNull("offset");
-            }
-
-            w.WriteNumber("partition", f.Partition);
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
-        w.WriteNumber("bytesRead", d.BytesRead);
-        w.WriteNumber("bytesInherited", d.BytesInherited);
-        w.WriteNumber("divergentBytes", d.DivergentBytes);
-        w.WriteNumber("streamsScanned", d.StreamsScanned);
-        w.WriteNumber("streamsInherited", d.StreamsInherited);
-        w.WriteNumber("seconds", d.Seconds);
-        w.WriteBoolean("cached", cached);
-        w.WriteStartArray("errors");
-        foreach (string e in d.Errors)
-        {
-            w.WriteStringValue(e);
-        }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
     }
 }

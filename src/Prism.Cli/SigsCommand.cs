@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -8,36 +9,24 @@ namespace Prism.Cli;
 /// <summary><c>prism sigs info PATH... [--json]</c>: what the built-in engine makes of ClamAV databases, like <c>sigtool --info</c>.</summary>
 internal static class SigsCommand
 {
-    private const string Usage = """
-        usage: prism sigs info PATH... [--json] [--issues]
-          PATH      ClamAV database files or directories (as for scan --signatures)
-          --json    one JSON object: per type loaded / not loaded / ignored, totals, load time
-          --issues  also list every line or file not loaded, with the reason
-        """;
-
-    public static int Run(string[] args, TextWriter stdout)
+    /// <summary><c>prism sigs info</c>.</summary>
+    public static Command Create()
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help")
+        var paths = new Argument<string[]>("PATH") { Description = "ClamAV database files or folders (as for scan --signatures)", Arity = ArgumentArity.OneOrMore };
+        var json = CliOptions.Flag("--json", "one JSON object: per type loaded / not loaded / ignored, totals, load time");
+        var issues = CliOptions.Flag("--issues", "also list every line or file not loaded, with the reason");
+        var info = new Command("info", "what the built-in engine loads from ClamAV databases: loaded / not loaded / ignored per type, like sigtool --info")
         {
-            stdout.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
+            paths, json, issues,
+        };
+        info.SetAction(p => Info([.. p.GetValue(paths)!], p.GetValue(json), p.GetValue(issues), p.InvocationConfiguration.Output));
+        return CliOptions.Group("sigs", "ClamAV signature databases", info);
+    }
 
-        if (args[0] != "info")
-        {
-            throw new UsageException($"unknown sigs command '{args[0]}'");
-        }
-
-        var cli = new CliArgs(args[1..], new HashSet<string>(StringComparer.Ordinal) { "--json", "--issues" });
-        bool json = cli.Flag("--json"), issues = cli.Flag("--issues");
-        cli.RejectUnknown();
-        if (cli.Positionals.Count == 0)
-        {
-            throw new UsageException("sigs info needs at least one database file or directory");
-        }
-
+    private static int Info(string[] positionals, bool json, bool issues, TextWriter stdout)
+    {
         var clock = Stopwatch.StartNew();
-        SignatureDatabase db = SignatureDatabase.Load([.. cli.Positionals]);
+        SignatureDatabase db = SignatureDatabase.Load(positionals);
         double seconds = clock.Elapsed.TotalSeconds;
         if (json)
         {

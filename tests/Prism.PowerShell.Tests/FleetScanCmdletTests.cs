@@ -3,7 +3,7 @@ using System.Management.Automation;
 using System.Text;
 using System.Text.Json;
 using Prism.Disks.Vhdx;
-using Prism.Scanner.Fleet;
+using Prism.Fleet.Reports;
 using Prism.Testing;
 
 namespace Prism.PowerShell.Tests;
@@ -37,12 +37,12 @@ public sealed class FleetScanCmdletTests : IDisposable
     [Fact]
     public void InvokePrismFleetScan_FindsTheMarkerOnlyInTheInfectedClone_WritesJsonAndProgress()
     {
-        FleetReport report = _shell.Single<FleetReport>(
+        FleetScanReport report = _shell.Single<FleetScanReport>(
             "Invoke-PrismFleetScan -Parent parent.vhdx -Clone clean.vhdx, infected.vhdx -Signatures test.ndb -JsonPath report.json");
 
         Assert.Empty(report.Parent.Findings);
-        DiskReport infected = report.Clones.Single(c => c.Path == _dir.File("infected.vhdx"));
-        DiskReport clean = report.Clones.Single(c => c.Path == _dir.File("clean.vhdx"));
+        DiskScanReport infected = report.Clones.Single(c => c.Path == _dir.File("infected.vhdx"));
+        DiskScanReport clean = report.Clones.Single(c => c.Path == _dir.File("clean.vhdx"));
         Assert.Equal("Prism.Test.Marker", Assert.Single(infected.Findings).Signature);
         Assert.Empty(clean.Findings);
         Assert.Empty(infected.Errors);
@@ -60,7 +60,7 @@ public sealed class FleetScanCmdletTests : IDisposable
     [Fact]
     public void InvokePrismFleetScan_FullMode_SameFindings()
     {
-        FleetReport report = _shell.Single<FleetReport>(
+        FleetScanReport report = _shell.Single<FleetScanReport>(
             "[IO.DirectoryInfo]::new($dir).GetFiles('*ed.vhdx') | Invoke-PrismFleetScan -Parent parent.vhdx -Signatures $dir -Full");
 
         Assert.Equal("Prism.Test.Marker", Assert.Single(Assert.Single(report.Clones).Findings).Signature);
@@ -71,11 +71,11 @@ public sealed class FleetScanCmdletTests : IDisposable
     public void InvokePrismFleetScan_Store_SecondRunSkipsUnchangedCleanClone()
     {
         const string Scan = "Invoke-PrismFleetScan parent.vhdx clean.vhdx, infected.vhdx -Signatures test.ndb -Store verdicts.db";
-        FleetReport first = _shell.Single<FleetReport>(Scan);
-        FleetReport second = _shell.Single<FleetReport>(Scan);
+        FleetScanReport first = _shell.Single<FleetScanReport>(Scan);
+        FleetScanReport second = _shell.Single<FleetScanReport>(Scan);
 
-        Assert.False(first.ParentFromStore);
-        Assert.True(second.ParentFromStore);
+        Assert.False(first.Parent.Cached);
+        Assert.True(second.Parent.Cached);
         Assert.True(second.Clones.Single(c => c.Path == _dir.File("clean.vhdx")).Cached);
         Assert.Equal("Prism.Test.Marker", Assert.Single(second.Clones.Single(c => c.Path == _dir.File("infected.vhdx")).Findings).Signature);
         Assert.True(File.Exists(_dir.File("verdicts.db")));
@@ -103,7 +103,7 @@ public sealed class FleetScanCmdletTests : IDisposable
         Collection<PSObject> output = _shell.Run(
             "Invoke-PrismFleetScan parent.vhdx infected.vhdx -Signatures test.ndb -Store notes.txt -StoreOptional -JsonPath r.json -WarningVariable w -WarningAction SilentlyContinue; $w | ForEach-Object { \"$_\" }");
         Assert.Empty(_shell.Errors);
-        FleetReport report = Assert.IsType<FleetReport>(output[0].BaseObject);
+        FleetScanReport report = Assert.IsType<FleetScanReport>(output[0].BaseObject);
         Assert.Equal("Prism.Test.Marker", Assert.Single(Assert.Single(report.Clones).Findings).Signature);
         Assert.Contains(output.Skip(1), w => w.BaseObject is string text && text.Contains("-StoreOptional", StringComparison.Ordinal)
             && text.Contains(_dir.File("notes.txt"), StringComparison.Ordinal));

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Prism.Disks.Errors;
@@ -15,27 +16,62 @@ namespace Prism.Cli.Ntfs;
 /// </summary>
 internal static class NtfsCommand
 {
-    private const string Usage = """
-        usage: prism ntfs ls DISK [PATH] [-r] [--json] [--partition N]
-               prism ntfs cat DISK PATH[:STREAM] [--output FILE] [--partition N]
-               prism ntfs extents DISK PATH [--json] [--partition N]
-        """;
-
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
+    /// <summary><c>prism ntfs</c>; disks are opened with <paramref name="openDisk"/> (default: VHDX chain or raw image).</summary>
+    public static Command Create(Func<string, IDiskSource>? openDisk = null)
+    {
+        Func<string, IDiskSource> open = openDisk ?? Program.OpenDisk;
+        var disk = CliOptions.Arg("DISK", "a VHDX (with its chain) or a raw image");
+        var partition = CliOptions.Int("--partition", "partition number (Linux numbering: 1, 2, ...); default: the only NTFS partition, "
+            + "or the first one with a note on stderr", minimum: 1);
+        var json = CliOptions.JsonFlag();
+        var listPath = new Argument<string?>("PATH") { Description = "folder or file inside the volume (default: the root)", Arity = ArgumentArity.ZeroOrOne };
+        var recursive = CliOptions.Flag("--recursive", "list sub-folders too", "-r");
+        var ls = new Command("ls", "list a folder (names, sizes, streams)") { disk, listPath, recursive, json, partition };
+        ls.SetAction(p => Run(new Options
+        {
+            Command = "ls",
+            Disk = p.GetValue(disk)!,
+            Path = p.GetValue(listPath),
+            Recursive = p.GetValue(recursive),
+            Json = p.GetValue(json),
+            Partition = p.GetValue(partition),
+        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
+        var filePath = CliOptions.Arg("PATH", "file inside the volume, optionally with :STREAM for an alternate data stream");
+        var output = CliOptions.Text("--output", "write to this file instead of stdout", "FILE");
+        output.Aliases.Add("-o");
+        var cat = new Command("cat", "copy a file's content (or a named stream) out of the volume") { disk, filePath, output, partition };
+        cat.SetAction(p => Run(new Options
+        {
+            Command = "cat",
+            Disk = p.GetValue(disk)!,
+            Path = p.GetValue(filePath),
+            Output = p.GetValue(output),
+            Partition = p.GetValue(partition),
+        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
+        var extents = new Command("extents", "where a file's MFT records and streams lie on the disk") { disk, filePath, json, partition };
+        extents.SetAction(p => Run(new Options
+        {
+            Command = "extents",
+            Disk = p.GetValue(disk)!,
+            Path = p.GetValue(filePath),
+            Json = p.GetValue(json),
+            Partition = p.GetValue(partition),
+        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
+        return CliOptions.Group("ntfs", "read-only access to the NTFS volume of a virtual disk or raw image. Exit: 0 ok (entries that "
+            + "could not be read are skipped with a warning on stderr), 1 failure, 2 usage", ls, cat, extents);
+    }
+
+    /// <summary>Parses <c>ntfs</c> arguments (<c>ls DISK ...</c>) and runs them with <paramref name="openDisk"/> (tests).</summary>
     internal static int Run(string[] args, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(openDisk);
-        ArgumentNullException.ThrowIfNull(stdout);
-        ArgumentNullException.ThrowIfNull(stderr);
-        if (!Options.TryParse(args, out Options? o, out string? usageError))
-        {
-            stderr.WriteLine($"prism ntfs: {usageError}");
-            stderr.WriteLine(Usage);
-            return 2;
-        }
+        var root = new RootCommand { Create(openDisk) };
+        return Program.Run(root, ["ntfs", .. args], stdout, stderr);
+    }
 
+    private static int Run(Options o, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
+    {
         IDiskSource? disk = null;
         try
         {
@@ -290,81 +326,5 @@ internal static class NtfsCommand
         public int? Partition { get; init; }
 
         public string? Output { get; init; }
-
-        public static bool TryParse(string[] args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Options? options, out string? error)
-        {
-            options = null;
-            error = null;
-            if (args.Length == 0 || args[0] is not ("ls" or "cat" or "extents"))
-            {
-                error = args.Length == 0 ? "missing subcommand" : $"unknown subcommand '{args[0]}'";
-                return false;
-            }
-
-            string command = args[0];
-            var positional = new List<string>();
-            bool recursive = false, json = false;
-            int? partition = null;
-            string? output = null;
-            for (int i = 1; i < args.Length; i++)
-            {
-                string a = args[i];
-                switch (a)
-                {
-                    case "-r" or "--recursive" when command == "ls":
-                        recursive = true;
-                        break;
-                    case "--json" when command is "ls" or "extents":
-                        json = true;
-                        break;
-                    case "--partition":
-                        if (i + 1 >= args.Length || !int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
-                        {
-                            error = "--partition needs a partition number (1, 2, ...)";
-                            return false;
-                        }
-
-                        partition = n;
-                        break;
-                    case "--output" or "-o" when command == "cat":
-                        if (i + 1 >= args.Length)
-                        {
-                            error = "--output needs a file name";
-                            return false;
-                        }
-
-                        output = args[++i];
-                        break;
-                    default:
-                        if (a.StartsWith('-') && a.Length > 1)
-                        {
-                            error = $"unknown option '{a}' for {command}";
-                            return false;
-                        }
-
-                        positional.Add(a);
-                        break;
-                }
-            }
-
-            int min = command == "ls" ? 1 : 2;
-            if (positional.Count < min || positional.Count > 2)
-            {
-                error = $"{command} takes {(command == "ls" ? "DISK [PATH]" : "DISK PATH")}";
-                return false;
-            }
-
-            options = new Options
-            {
-                Command = command,
-                Disk = positional[0],
-                Path = positional.Count > 1 ? positional[1] : null,
-                Recursive = recursive,
-                Json = json,
-                Partition = partition,
-                Output = output,
-            };
-            return true;
-        }
     }
 }

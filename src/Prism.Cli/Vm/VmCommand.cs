@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -6,56 +7,70 @@ using Prism.Provisioner.HyperV;
 namespace Prism.Cli.Vm;
 
 /// <summary><c>prism vm ...</c>: attach and detach VHDX files on Hyper-V VMs, and create disks through Hyper-V (WMI v2).</summary>
-internal static class VmCommand
+internal sealed class VmCommand
 {
-    public const string Usage = """
-        usage: prism vm <command> ...     (Windows with Hyper-V; run elevated or as a Hyper-V Administrator)
-          attach CLONE --vm VM [--controller scsi|ide] [--number N] [--location L] [--json]
-          detach CLONE --vm VM
-          create-disk PATH --size S [--type dynamic|fixed] [--block-size S] [--logical-sector 512|4096] [--physical-sector 512|4096]
-          create-disk PATH --type differencing --parent PARENT
-        the disk is attached to the first free location of the controller unless --location is given
-        sizes: 512, 0x200, 4KiB, 64GiB, 1.5MiB, 10MB
-        """;
+    private readonly Argument<string> _clone = CliOptions.Arg("CLONE", "the VHDX file (a path on the Hyper-V host)");
+    private readonly Argument<string> _path = CliOptions.Arg("PATH", "the VHDX file to create (a path on the Hyper-V host)");
+    private readonly Option<string?> _vm = CliOptions.Text("--vm", "the virtual machine's name", "VM", required: true);
+    private readonly Option<string> _controller = CliOptions.OneOf("--controller", "the controller type", "scsi", "scsi", "ide");
+    private readonly Option<int?> _number = CliOptions.Int("--number", "the controller number", 0);
+    private readonly Option<int?> _location = CliOptions.Int("--location", "the location on the controller (default: the first free one)");
+    private readonly Option<bool> _json = CliOptions.JsonFlag();
+    private readonly Option<string> _type = CliOptions.OneOf("--type", "the disk type", "dynamic", "dynamic", "fixed", "differencing");
+    private readonly Option<string?> _parent = CliOptions.Text("--parent", "the parent of a differencing disk", "PARENT");
+    private readonly Option<long?> _size = CliOptions.Size("--size", "virtual size (fixed and dynamic disks)");
+    private readonly Option<long?> _blockSize = CliOptions.Size("--block-size", "block size (default: Hyper-V's)");
+    private readonly Option<int?> _logical = CliOptions.Int("--logical-sector", "logical sector size, 512 or 4096");
+    private readonly Option<int?> _physical = CliOptions.Int("--physical-sector", "physical sector size, 512 or 4096");
 
-    private static readonly HashSet<string> s_flags = new(StringComparer.Ordinal) { "--json" };
+    /// <summary><c>prism vm attach|detach|create-disk</c> against the host <paramref name="connect"/> opens (default: the local one).</summary>
+    public static Command Create(Func<HyperVDiskService>? connect = null) => new VmCommand().Build(connect);
 
-    /// <summary>Runs against the local Hyper-V host.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, null, stdout, stderr);
+    private Command Build(Func<HyperVDiskService>? connect)
+    {
+        var attach = new Command("attach", "attach a VHDX to a VM (first free location of the controller unless --location)")
+        {
+            _clone, _vm, _controller, _number, _location, _json,
+        };
+        attach.SetAction(p => Execute(p, ParseAttach(p), connect));
+        var detach = new Command("detach", "detach a VHDX from a VM") { _clone, _vm };
+        detach.SetAction(p => Execute(p, ParseDetach(p), connect));
+        Command createDisk = BuildCreateDisk(connect);
+        return CliOptions.Group("vm", "Hyper-V: attach and detach clones, create disks through Hyper-V (Windows with Hyper-V only; "
+            + "run elevated or as a Hyper-V Administrator)", attach, detach, createDisk);
+    }
 
-    /// <summary>
-    /// Exit 0 on success, 1 on a Hyper-V failure (one line on stderr, also when this host has no Hyper-V),
-    /// 2 on a usage error. The command line is checked completely before <paramref name="connect"/> is called.
-    /// </summary>
+    /// <summary>Parses <c>vm</c> arguments (<c>attach CLONE --vm VM ...</c>) and runs them against the host <paramref name="connect"/>
+    /// opens (tests pass a fake); the command line is checked completely before it is called.</summary>
     internal static int Run(string[] args, Func<HyperVDiskService>? connect, TextWriter stdout, TextWriter stderr)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-        {
-            (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
+        var root = new RootCommand { Create(connect) };
+        return Program.Run(root, ["vm", .. args], stdout, stderr);
+    }
 
-        Func<HyperVDiskService, Task<Action<TextWriter>>> operation;
-        try
-        {
-            var a = new CliArgs(args.Skip(1), s_flags);
-            operation = args[0] switch
-            {
-                "attach" => ParseAttach(a),
-                "detach" => ParseDetach(a),
-                "create-disk" => ParseCreateDisk(a),
-                _ => throw new UsageException($"unknown vm command '{args[0]}'"),
-            };
-            a.RejectUnknown();
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine($"prism: {e.Message}");
-            stderr.WriteLine("run 'prism vm --help' for usage");
-            return 2;
-        }
+    /// <summary><c>prism vm create-disk</c>; also what <c>prism disk create|clone --via-hyperv</c> runs.</summary>
+    public static Command CreateDiskCommand(Func<HyperVDiskService>? connect = null) => new VmCommand().BuildCreateDisk(connect);
 
+    private Command BuildCreateDisk(Func<HyperVDiskService>? connect)
+    {
+        var createDisk = new Command("create-disk", "create a VHDX through Hyper-V's Msvm_ImageManagementService "
+            + "(--size for fixed/dynamic, --type differencing --parent PARENT for a child)")
+        {
+            _path, _type, _parent, _size, _blockSize, _logical, _physical,
+        };
+        createDisk.SetAction(p => Execute(p, ParseCreateDisk(p.GetValue(_path)!, p.GetValue(_type)!, p.GetValue(_parent), p.GetValue(_size),
+            p.GetValue(_blockSize), p.GetValue(_logical), p.GetValue(_physical)), connect));
+        return createDisk;
+    }
+
+    /// <summary>
+    /// Exit 0 on success, 1 on a Hyper-V failure (one line on stderr, also when this host has no Hyper-V). The command
+    /// line was checked completely (the operation built) before <paramref name="connect"/> is called.
+    /// </summary>
+    internal static int Execute(ParseResult p, Func<HyperVDiskService, Task<Action<TextWriter>>> operation, Func<HyperVDiskService>? connect)
+    {
+        TextWriter stdout = p.InvocationConfiguration.Output;
+        TextWriter stderr = p.InvocationConfiguration.Error;
         try
         {
             using HyperVDiskService service = (connect ?? (() => HyperVDiskService.Connect()))();
@@ -70,16 +85,11 @@ internal static class VmCommand
         }
     }
 
-    private static Func<HyperVDiskService, Task<Action<TextWriter>>> ParseAttach(CliArgs a)
+    private Func<HyperVDiskService, Task<Action<TextWriter>>> ParseAttach(ParseResult a)
     {
-        var controller = a.Option("--controller") switch
-        {
-            null or "scsi" => HyperVControllerType.Scsi,
-            "ide" => HyperVControllerType.Ide,
-            string other => throw new UsageException($"--controller must be scsi or ide, not '{other}'"),
-        };
+        HyperVControllerType controller = a.GetValue(_controller) == "ide" ? HyperVControllerType.Ide : HyperVControllerType.Scsi;
         int capacity = controller == HyperVControllerType.Ide ? 2 : 64;
-        int? location = a.Int("--location");
+        int? location = a.GetValue(_location);
         if (location >= capacity)
         {
             throw new UsageException($"--location must be 0-{capacity - 1} on {(controller == HyperVControllerType.Ide ? "an IDE" : "a SCSI")} controller");
@@ -87,13 +97,13 @@ internal static class VmCommand
 
         var request = new HyperVAttachRequest
         {
-            DiskPath = HostPath(a.Positional(0, "CLONE")),
-            VmName = Required(a, "--vm", "VM"),
+            DiskPath = HostPath(a.GetValue(_clone)!),
+            VmName = Required(a.GetValue(_vm), "--vm", "VM"),
             Controller = controller,
-            ControllerNumber = a.Int("--number") ?? 0,
+            ControllerNumber = a.GetValue(_number) ?? 0,
             Location = location,
         };
-        bool json = a.Flag("--json");
+        bool json = a.GetValue(_json);
         return async service =>
         {
             HyperVAttachment r = await service.AttachAsync(request).ConfigureAwait(false);
@@ -112,10 +122,10 @@ internal static class VmCommand
         };
     }
 
-    private static Func<HyperVDiskService, Task<Action<TextWriter>>> ParseDetach(CliArgs a)
+    private Func<HyperVDiskService, Task<Action<TextWriter>>> ParseDetach(ParseResult a)
     {
-        string disk = HostPath(a.Positional(0, "CLONE"));
-        string vm = Required(a, "--vm", "VM");
+        string disk = HostPath(a.GetValue(_clone)!);
+        string vm = Required(a.GetValue(_vm), "--vm", "VM");
         return async service =>
         {
             int removed = await service.DetachAsync(vm, disk).ConfigureAwait(false);
@@ -125,19 +135,16 @@ internal static class VmCommand
         };
     }
 
-    private static Func<HyperVDiskService, Task<Action<TextWriter>>> ParseCreateDisk(CliArgs a)
+    internal static Func<HyperVDiskService, Task<Action<TextWriter>>> ParseCreateDisk(string diskPath, string typeName, string? parent,
+        long? size, long? block, int? logicalSector, int? physicalSector)
     {
-        string path = HostPath(a.Positional(0, "PATH"));
-        VirtualHardDiskType type = a.Option("--type") switch
+        string path = HostPath(diskPath);
+        VirtualHardDiskType type = typeName switch
         {
-            null or "dynamic" => VirtualHardDiskType.Dynamic,
             "fixed" => VirtualHardDiskType.Fixed,
             "differencing" => VirtualHardDiskType.Differencing,
-            string other => throw new UsageException($"--type must be dynamic, fixed or differencing, not '{other}'"),
+            _ => VirtualHardDiskType.Dynamic,
         };
-        string? parent = a.Option("--parent");
-        long? size = a.Size("--size");
-        long? block = a.Size("--block-size");
         if (block > int.MaxValue)
         {
             throw new UsageException("--block-size is too large");
@@ -150,8 +157,8 @@ internal static class VmCommand
             MaxInternalSize = size,
             ParentPath = parent is null ? null : HostPath(parent),
             BlockSize = (int?)block,
-            LogicalSectorSize = a.Int("--logical-sector"),
-            PhysicalSectorSize = a.Int("--physical-sector"),
+            LogicalSectorSize = logicalSector,
+            PhysicalSectorSize = physicalSector,
         };
         try
         {
@@ -170,8 +177,8 @@ internal static class VmCommand
         };
     }
 
-    private static string Required(CliArgs a, string option, string what) =>
-        a.Option(option) is { Length: > 0 } v ? v : throw new UsageException($"{option} {what} is required");
+    private static string Required(string? value, string option, string what) =>
+        value is { Length: > 0 } v ? v : throw new UsageException($"{option} {what} is required");
 
     // Hyper-V resolves paths in its own service process, so relative paths are made absolute here; off Windows the
     // path is a Windows path for a remote host in the future and is passed through untouched.

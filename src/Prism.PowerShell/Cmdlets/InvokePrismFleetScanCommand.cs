@@ -1,37 +1,48 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
-using System.Text.Json;
-using Prism.Disks.IO;
-using Prism.Provisioner.Catalog;
+using Prism.Fleet.Reports;
+using Prism.Fleet.Scanning;
 using Prism.Scanner.Fleet;
-using Prism.Scanner.Signatures;
 
 namespace Prism.PowerShell.Cmdlets;
 
 /// <summary>
 /// <para type="synopsis">Scans a parent disk and its clones for ClamAV signatures, reading the parent once and then only what each clone changed.</para>
-/// <para type="description">Writes the fleet report (parent and per-clone findings, bytes read and inherited); -Full scans every clone independently.</para>
+/// <para type="description">Writes one fleet report per parent (parent and per-clone findings, bytes read and inherited), the same
+/// model and JSON as prism scan. -Catalog scans every golden of the catalog with its clones (the nightly job: -ReportDirectory,
+/// -Keep, the run recorded in the catalog); -Directory scans the chains found in a folder; -Full scans every clone independently.</para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "PrismFleetScan")]
-[OutputType(typeof(FleetReport))]
+[Cmdlet(VerbsLifecycle.Invoke, "PrismFleetScan", DefaultParameterSetName = FleetSet)]
+[OutputType(typeof(FleetScanReport))]
 public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
 {
-    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
+    private const string FleetSet = "Fleet";
+    private const string CatalogSet = "Catalog";
+    private const string DirectorySet = "Directory";
     private const int ActivityId = 2;
 
     private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _clones = [];
 
     /// <summary>The parent (golden) disk.</summary>
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = FleetSet)]
     [ValidateNotNullOrEmpty]
     public string Parent { get; set; } = null!;
 
     /// <summary>The clones (differencing children of the parent; wildcards allowed).</summary>
-    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true, ParameterSetName = FleetSet)]
     [Alias("Path", "FullName")]
     public string[] Clone { get; set; } = [];
+
+    /// <summary>Scan every golden of this catalog with its registered clones (an empty string: $env:PRISM_CATALOG, else the per-user catalog).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CatalogSet)]
+    [AllowEmptyString]
+    public string Catalog { get; set; } = null!;
+
+    /// <summary>Scan every differencing chain found in this folder, grouped by base disk.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DirectorySet)]
+    [ValidateNotNullOrEmpty]
+    public string Directory { get; set; } = null!;
 
     /// <summary>ClamAV .hdb/.hsb/.ndb/.cvd/.cld files, or folders of them.</summary>
     [Parameter(Mandatory = true)]
@@ -50,9 +61,23 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
     [Parameter]
     public SwitchParameter StoreOptional { get; set; }
 
-    /// <summary>Also write the report as JSON to this file.</summary>
+    /// <summary>Seconds to wait for another scan's lock on the store (default 30).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int StoreWait { get; set; } = 30;
+
+    /// <summary>Also write the report as JSON to this file (the same JSON as prism scan --json).</summary>
     [Parameter]
     public string? JsonPath { get; set; }
+
+    /// <summary>Write a timestamped JSON report into this folder and keep the newest -Keep.</summary>
+    [Parameter]
+    public string? ReportDirectory { get; set; }
+
+    /// <summary>Reports kept in -ReportDirectory (default 14).</summary>
+    [Parameter]
+    [ValidateRange(1, 100000)]
+    public int Keep { get; set; } = 14;
 
     /// <summary>Clones scanned at once (default: processor count).</summary>
     [Parameter]
@@ -78,47 +103,28 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        FleetReport report;
+        FleetScanResult result;
         try
         {
-            string parent = ResolveExistingPaths(Parent)[0];
-            string? storePath = Store is null ? null : ResolveNewPath(Store);
-            string? jsonPath = JsonPath is null ? null : ResolveNewPath(JsonPath);
-
-            // Outputs are checked before anything is written: never a golden, a parent, a clone or a sealed VHDX.
-            WriteTargetGuard guard = ProtectedDisks.Guard(null, includeClones: true);
-            if (jsonPath is not null)
+            var request = new FleetScanRequest
             {
-                guard.Check(jsonPath, "-JsonPath report");
-            }
-
-            if (storePath is not null)
-            {
-                foreach (string f in new[] { storePath, storePath + "-wal", storePath + "-shm" })
-                {
-                    guard.Check(f, "verdict store");
-                }
-            }
-
-            var engine = new BuiltinEngine(LoadSignatures());
-            using VerdictStore? store = storePath is null ? null : OpenStore(storePath);
-            report = Scan(parent, engine, store);
-            if (jsonPath is not null)
-            {
-                File.WriteAllText(jsonPath, JsonSerializer.Serialize(report, s_json));
-            }
-
-            foreach (string problem in store?.Problems ?? [])
-            {
-                if (StoreOptional)
-                {
-                    WriteWarning(problem);
-                }
-                else
-                {
-                    WriteError(new ErrorRecord(new IOException(problem), "PrismVerdictStore", ErrorCategory.WriteError, storePath));
-                }
-            }
+                Parent = ParameterSetName == FleetSet ? ResolveExistingPaths(Parent)[0] : null,
+                Clones = _clones,
+                Catalog = ParameterSetName == CatalogSet,
+                CatalogPath = ParameterSetName == CatalogSet && !string.IsNullOrEmpty(Catalog) ? ResolveNewPath(Catalog) : null,
+                Directory = ParameterSetName == DirectorySet ? ResolveNewPath(Directory) : null,
+                Signatures = ResolveSignatures(),
+                Full = Full,
+                Store = Store is null ? null : ResolveNewPath(Store),
+                StoreOptional = StoreOptional,
+                StoreOptionalName = "-StoreOptional",
+                StoreWait = TimeSpan.FromSeconds(StoreWait),
+                JsonPath = JsonPath is null ? null : ResolveNewPath(JsonPath),
+                ReportDirectory = ReportDirectory is null ? null : ResolveNewPath(ReportDirectory),
+                Keep = Keep,
+                Parallelism = MaxParallelism,
+            };
+            result = Scan(request);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -127,35 +133,40 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
         }
         catch (Exception e) when (IsExpected(e))
         {
-            ThrowFatal(e, Parent);
+            ThrowFatal(e, Parent ?? Catalog ?? Directory);
             return;
         }
 
-        foreach (string error in report.Clones.Prepend(report.Parent).SelectMany(d => d.Errors.Select(x => (d.Path, x))).Select(t => $"{t.Path}: {t.x}"))
+        if (result.NothingToScan is { } nothing)
         {
-            WriteWarning(error);
+            WriteWarning(nothing);
         }
 
-        WriteObject(report);
-    }
-
-    /// <summary>The store; with -StoreOptional, null and a warning when it cannot be used. A damaged store moved aside is a warning.</summary>
-    private VerdictStore? OpenStore(string path)
-    {
-        try
+        foreach (string problem in result.StoreProblems)
         {
-            VerdictStore store = VerdictStore.Open(path, new VerdictStoreOptions { Waiting = WriteWarning });
-            if (store.CorruptCopyPath is { } aside)
+            if (StoreOptional)
             {
-                WriteWarning($"verdict store {store.Path} was damaged: moved aside to {aside}, a new store was made");
+                WriteWarning(problem);
+            }
+            else
+            {
+                WriteError(new ErrorRecord(new IOException(problem), "PrismVerdictStore", ErrorCategory.WriteError, Store));
+            }
+        }
+
+        foreach (string u in result.Unscannable)
+        {
+            WriteError(new ErrorRecord(new IOException(u), "PrismDiskChainBroken", ErrorCategory.InvalidData, u));
+        }
+
+        foreach (FleetScanReport report in result.Reports)
+        {
+            foreach (string error in report.Clones.Prepend(report.Parent).SelectMany(d => d.Errors.Select(x => $"{d.Path}: {x}")))
+            {
+                WriteWarning(error);
             }
 
-            return store;
-        }
-        catch (VerdictStoreException e) when (StoreOptional)
-        {
-            WriteWarning($"{e.Message.TrimEnd('.')}; scanning without the store (-StoreOptional)");
-            return null;
+            WriteObject(report);
         }
     }
 
@@ -165,71 +176,72 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
     /// <inheritdoc />
     public void Dispose() => _stop.Dispose();
 
-    /// <summary>
-    /// Runs the scan on a worker while this (pipeline) thread turns the scanner's progress into Write-Progress records:
-    /// WriteProgress may only be called from the pipeline thread.
-    /// </summary>
-    private FleetReport Scan(string parent, BuiltinEngine engine, VerdictStore? store)
+    private List<string> ResolveSignatures()
     {
-        using var updates = new BlockingCollection<FleetProgress>();
-        var options = new FleetScanOptions
-        {
-            Full = Full,
-            Store = store,
-            MaxParallelism = MaxParallelism,
-            Progress = new QueueProgress(updates),
-        };
-        var scanner = new FleetScanner(engine, options);
-        Task<FleetReport> scan = Task.Run(() => scanner.ScanAsync(parent, _clones, _stop.Token));
-        _ = scan.ContinueWith(_ => updates.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-
-        // A new record per update: the host (or Streams.Progress) may keep the ones already written.
-        string activity = $"Scanning {Path.GetFileName(parent)} and {_clones.Count} clone(s)";
-        foreach (FleetProgress p in updates.GetConsumingEnumerable())
-        {
-            WriteProgress(new ProgressRecord(ActivityId, activity, $"{p.Done} of {p.Total}: {p.Stage} ({p.BytesRead} bytes read)")
-            {
-                PercentComplete = p.Total == 0 ? 100 : Math.Clamp(100 * p.Done / p.Total, 0, 100),
-            });
-        }
-
-        WriteProgress(new ProgressRecord(ActivityId, activity, "done") { RecordType = ProgressRecordType.Completed });
-        return scan.GetAwaiter().GetResult();
-    }
-
-    private SignatureDatabase LoadSignatures()
-    {
-        var files = new List<string>();
+        var sources = new List<string>();
         foreach (string s in Signatures)
         {
             string full = ResolveNewPath(s);
             if (System.IO.Directory.Exists(full))
             {
-                files.AddRange(System.IO.Directory.EnumerateFiles(full).Where(SignatureDatabase.IsDatabaseFile).Order(StringComparer.Ordinal));
+                sources.Add(full);
             }
             else
             {
-                files.AddRange(ResolveExistingPaths(s));
+                sources.AddRange(ResolveExistingPaths(s));
             }
         }
 
-        SignatureDatabase db = SignatureDatabase.Load([.. files]);
-        foreach (SignatureIssue issue in db.Issues)
-        {
-            WriteWarning($"signatures: {issue}");
-        }
-
-        return db.SignatureCount == 0 ? throw new InvalidOperationException("no usable signatures were loaded") : db;
+        return sources;
     }
 
-    /// <summary>Queues progress for the pipeline thread (reports arrive on scanner threads).</summary>
-    private sealed class QueueProgress(BlockingCollection<FleetProgress> queue) : IProgress<FleetProgress>
+    /// <summary>
+    /// Runs the job on a worker while this (pipeline) thread turns its progress and notices into Write-Progress and
+    /// Write-Warning records: both may only be called from the pipeline thread.
+    /// </summary>
+    private FleetScanResult Scan(FleetScanRequest request)
     {
-        public void Report(FleetProgress value)
+        using var updates = new BlockingCollection<Action>();
+        var observer = new QueueObserver(updates, this);
+        Task<FleetScanResult> scan = Task.Run(() => FleetScanJob.RunAsync(request, observer, _stop.Token));
+        _ = scan.ContinueWith(_ => updates.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        foreach (Action update in updates.GetConsumingEnumerable())
+        {
+            update();
+        }
+
+        return scan.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Queues the job's progress and notices for the pipeline thread (they arrive on scanner threads).</summary>
+    private sealed class QueueObserver(BlockingCollection<Action> queue, InvokePrismFleetScanCommand cmdlet) : IFleetScanObserver
+    {
+        private string _activity = "Scanning";
+
+        public void Notice(string message) => Post(() => cmdlet.WriteWarning(message));
+
+        public void Warning(string message) => Post(() => cmdlet.WriteWarning(message));
+
+        public void GroupStarted(string parent, int clones)
+        {
+            string activity = $"Scanning {System.IO.Path.GetFileName(parent)} and {clones} clone(s)";
+            Post(() => _activity = activity);
+        }
+
+        public void Progress(FleetProgress p) =>
+            // A new record per update: the host (or Streams.Progress) may keep the ones already written.
+            Post(() => cmdlet.WriteProgress(new ProgressRecord(ActivityId, _activity, $"{p.Done} of {p.Total}: {p.Stage} ({p.BytesRead} bytes read)")
+            {
+                PercentComplete = p.Total == 0 ? 100 : Math.Clamp(100 * p.Done / p.Total, 0, 100),
+            }));
+
+        public void GroupFinished() => Post(() => cmdlet.WriteProgress(new ProgressRecord(ActivityId, _activity, "done") { RecordType = ProgressRecordType.Completed }));
+
+        private void Post(Action action)
         {
             try
             {
-                queue.TryAdd(value);
+                queue.TryAdd(action);
             }
             catch (InvalidOperationException)
             {

@@ -1,4 +1,3 @@
-using Prism.Cli.Ntfs;
 using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
 using Prism.Disks.Partitions;
@@ -51,7 +50,7 @@ public sealed class CorpusVolumeTests
     }
 
     [SkippableFact]
-    public void Disk2VhdImage_HasNoNtfsPartition_CommandFailsClearly()
+    public void Disk2VhdImage_HasNoNtfsPartition()
     {
         using var dir = new TempDir();
         string raw = ToRaw(dir, "vhdx/test-disk2vhd.vhdx.bz2");
@@ -63,10 +62,6 @@ public sealed class CorpusVolumeTests
             Assert.Equal(partx, $"{p.StartSector} {p.SectorCount} 0x{p.MbrType:x}");
             Assert.False(NtfsVolume.IsNtfs(p.Source));
         }
-
-        var stderr = new StringWriter();
-        Assert.Equal(1, NtfsCommand.Run(["ls", raw], path => new FileDiskSource(path), TextWriter.Null, stderr));
-        Assert.Contains("no NTFS partition", stderr.ToString(), StringComparison.Ordinal);
     }
 
     private static string ToRaw(TempDir dir, string corpusFile)

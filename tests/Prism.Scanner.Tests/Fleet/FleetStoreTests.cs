@@ -187,49 +187,6 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
         }
     }
 
-    [SkippableFact]
-    public void CliSecondRunWithStoreTakesTheParentFromIt()
-    {
-        fixture.Require();
-        using var dir = new TempDir();
-        string store = dir.File("cli.db");
-        string sig = fixture.Databases.Single(d => d.EndsWith(".hsb", StringComparison.Ordinal));
-        var docs = new List<System.Text.Json.JsonDocument>();
-        try
-        {
-            for (int run = 0; run < 2; run++)
-            {
-                string json = dir.File($"run{run}.json");
-                var stdout = new StringWriter();
-                var stderr = new StringWriter();
-                int exit = global::Prism.Cli.Program.Run(["scan", fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", sig, "--store", store, "--json", json, "--quiet"], stdout, stderr);
-                Assert.True(exit == 1, $"run {run}: exit {exit}: {stderr}{stdout}");
-                docs.Add(System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)));
-            }
-
-            System.Text.Json.JsonElement first = docs[0].RootElement, second = docs[1].RootElement;
-            Assert.False(first.GetProperty("parent").GetProperty("cached").GetBoolean());
-            Assert.True(second.GetProperty("parent").GetProperty("cached").GetBoolean());
-            Assert.Equal(0, second.GetProperty("parent").GetProperty("bytesRead").GetInt64());
-            int cached = 0;
-            for (int i = 0; i < fixture.Clones.Count; i++)
-            {
-                System.Text.Json.JsonElement a = first.GetProperty("clones")[i], b = second.GetProperty("clones")[i];
-                // Nothing changed between the runs: every clone, infected ones included, comes from the store unread.
-                Assert.True(b.GetProperty("cached").GetBoolean());
-                Assert.Equal(a.GetProperty("findings").GetArrayLength(), b.GetProperty("findings").GetArrayLength());
-                Assert.Equal(0, b.GetProperty("bytesRead").GetInt64());
-                cached++;
-            }
-
-            Assert.Equal(fixture.Clones.Count, cached);
-        }
-        finally
-        {
-            docs.ForEach(d => d.Dispose());
-        }
-    }
-
     /// <summary>
     /// A store whose write lock another scan holds (longer than the busy timeout) is busy, not damaged: it must not be
     /// deleted and rebuilt under the other scan, and its verdicts must survive.
