@@ -84,6 +84,7 @@ internal static class CliErrors
 
     private static int Distance(string a, string b)
     {
+        int[] beforePrevious = new int[b.Length + 1];
         int[] previous = new int[b.Length + 1];
         int[] current = new int[b.Length + 1];
         for (int j = 0; j <= b.Length; j++)
@@ -98,9 +99,13 @@ internal static class CliErrors
             {
                 int cost = a[i - 1] == b[j - 1] ? 0 : 1;
                 current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    current[j] = Math.Min(current[j], beforePrevious[j - 2] + 1); // a swapped pair ("scna") is one edit
+                }
             }
 
-            (previous, current) = (current, previous);
+            (beforePrevious, previous, current) = (previous, current, beforePrevious);
         }
 
         return previous[b.Length];

@@ -56,7 +56,7 @@ internal static class Program
     /// <summary>The whole command tree.</summary>
     internal static RootCommand CreateRoot()
     {
-        var root = new RootCommand("prism: VHDX differencing-disk provisioning and fleet scanning. Golden images become writable "
+        RootCommand root = NewRoot("prism: VHDX differencing-disk provisioning and fleet scanning. Golden images become writable "
             + "clones in milliseconds; the fleet scan reads the shared parent once, then only what each clone changed.");
         root.Subcommands.Add(DiskCommand.Create());
         root.Subcommands.Add(Ntfs.NtfsCommand.Create());
@@ -77,6 +77,32 @@ internal static class Program
             return 2;
         });
         return root;
+    }
+
+    /// <summary>A root command whose help says "prism" whatever the host process is called (tests run in testhost).</summary>
+    internal static RootCommand NewRoot(string description = "prism")
+    {
+        var root = new RootCommand(description) { HelpName = "prism" };
+        foreach (VersionOption v in root.Options.OfType<VersionOption>())
+        {
+            v.Action = new VersionAction();
+        }
+
+        return root;
+    }
+
+    /// <summary>--version: prism's own version (not the host process's, which differs under a test host).</summary>
+    private sealed class VersionAction : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            System.Reflection.Assembly a = typeof(Program).Assembly;
+            string version = a.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+                ?? a.GetName().Version?.ToString() ?? "unknown";
+            parseResult.InvocationConfiguration.Output.WriteLine(version);
+            return 0;
+        }
     }
 
     /// <summary>Opens a disk for reading: a VHDX (with its chain) or, failing the signature, a raw image.</summary>

@@ -66,7 +66,8 @@ internal static class NtfsCommand
     /// <summary>Parses <c>ntfs</c> arguments (<c>ls DISK ...</c>) and runs them with <paramref name="openDisk"/> (tests).</summary>
     internal static int Run(string[] args, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand { Create(openDisk) };
+        RootCommand root = Program.NewRoot();
+        root.Subcommands.Add(Create(openDisk));
         return Program.Run(root, ["ntfs", .. args], stdout, stderr);
     }
 

@@ -44,7 +44,8 @@ internal sealed class VmCommand
     /// opens (tests pass a fake); the command line is checked completely before it is called.</summary>
     internal static int Run(string[] args, Func<HyperVDiskService>? connect, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand { Create(connect) };
+        RootCommand root = Program.NewRoot();
+        root.Subcommands.Add(Create(connect));
         return Program.Run(root, ["vm", .. args], stdout, stderr);
     }
 
