@@ -4,6 +4,8 @@ using System.Globalization;
 using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
 
+using static Prism.Cli.BenchTools;
+
 namespace Prism.Cli;
 
 /// <summary>
@@ -41,7 +43,11 @@ internal static class BenchCommand
         var json = CliOptions.JsonFlag();
         var ntfs = new Command("ntfs", "NTFS walk with paths + sector maps vs ntfsls -R") { image, runs, cold, skipPeers, json };
         ntfs.SetAction(p => BenchNtfs.Run(p.GetValue(image)!, p.GetValue(runs)!.Value, p.GetValue(cold), p.GetValue(skipPeers), p.GetValue(json), p.InvocationConfiguration.Output));
-        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", disk, scan, ntfs);
+        var startupRuns = CliOptions.Int("--runs", "runs per command (median reported)", 10, minimum: 1);
+        var baseline = CliOptions.Text("--baseline", "another build's prism.dll, measured in the same run (e.g. the previous release)", "DLL");
+        var startup = new Command("startup", "start-up time of prism --version and prism disk info, new process per run") { startupRuns, baseline };
+        startup.SetAction(p => BenchStartup.Run(p.GetValue(startupRuns)!.Value, p.GetValue(baseline), p.InvocationConfiguration.Output));
+        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", disk, scan, ntfs, startup);
     }
 
     private static int RunDisk(string? dirOption, bool quick, string[] only, TextWriter stdout)
@@ -138,7 +144,7 @@ internal static class BenchCommand
 
     private static void Export(string dir, List<(string, string, string, bool)> rows, TextWriter log)
     {
-        string qemu = FindTool("qemu-img");
+        string qemu = RequireTool("qemu-img", "qemu-utils");
         string vhdx = Path.Combine(dir, "full-1g.vhdx");
 
         // Interleaved, best of five, with the page cache's dirty data written back before every run: otherwise the
@@ -252,48 +258,4 @@ internal static class BenchCommand
         rows.Add(("allocation map, 64 TiB child, 10,000 scattered writes", $"{F(secs * 1000, "0.0")} ms", "< 100 ms", secs < 0.1));
     }
 
-    private static double Best(int runs, Action action)
-    {
-        double best = double.MaxValue;
-        for (int i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            action();
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
-        }
-
-        return best;
-    }
-
-    private static string FindTool(string name)
-    {
-        foreach (string d in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':'))
-        {
-            string p = Path.Combine(d, name);
-            if (File.Exists(p))
-            {
-                return p;
-            }
-        }
-
-        throw new InvalidOperationException($"{name} not found: install qemu-utils to compare against it");
-    }
-
-    private static void RunTool(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        using var p = Process.Start(psi)!;
-        p.StandardOutput.ReadToEnd();
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{tool} failed: {err}");
-        }
-    }
 }

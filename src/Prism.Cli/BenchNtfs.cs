@@ -4,6 +4,8 @@ using System.Text.Json;
 using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
 
+using static Prism.Cli.BenchTools;
+
 namespace Prism.Cli;
 
 /// <summary>
@@ -20,7 +22,6 @@ namespace Prism.Cli;
 internal static class BenchNtfs
 {
     private const int WarmUpRuns = 8;
-    private const string Bash = "/bin/bash";
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static int Run(string image, int runs, bool cold, bool skipPeers, bool json, TextWriter log)
@@ -35,7 +36,7 @@ internal static class BenchNtfs
             throw new FileNotFoundException($"no such image: {image}", image);
         }
 
-        string? ntfsls = skipPeers ? null : FindTool("ntfsls");
+        string? ntfsls = skipPeers ? null : RequireTool("ntfsls", "ntfs-3g");
 
         // Warm-up: fills the page cache and lets the JIT reach its optimized tier; also the counts printed below, which
         // the object API must reproduce.
@@ -213,84 +214,5 @@ internal static class BenchNtfs
 
     private static string Ms(double seconds) => (seconds * 1000).ToString("0.0", CultureInfo.InvariantCulture) + " ms";
 
-    private static double Median(List<double> values)
-    {
-        var sorted = new List<double>(values);
-        sorted.Sort();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 
-    private static double Time(Action action)
-    {
-        var sw = Stopwatch.StartNew();
-        action();
-        return sw.Elapsed.TotalSeconds;
-    }
-
-    private static string FindTool(string name)
-    {
-        foreach (string d in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':'))
-        {
-            string p = Path.Combine(d, name);
-            if (File.Exists(p))
-            {
-                return p;
-            }
-        }
-
-        throw new InvalidOperationException($"{name} not found: install ntfs-3g to compare against it (or pass --skip-peers)");
-    }
-
-    // Times the peer as `time ntfsls ... >/dev/null` would: bash takes the clock around the run, so starting a child from
-    // this (large) process is not billed to the peer. Without bash, the whole child process is timed.
-    private static double PeerTime(string tool, params string[] args)
-    {
-        if (!File.Exists(Bash))
-        {
-            return Time(() => RunTool(tool, keep: false, args));
-        }
-
-        string[] words = RunTool(Bash, ["-c", "s=$EPOCHREALTIME; \"$0\" \"$@\" >/dev/null; rc=$?; e=$EPOCHREALTIME; echo \"$rc $s $e\"", tool, .. args])
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (words.Length != 3 || words[0] != "0")
-        {
-            throw new InvalidOperationException($"{tool} failed (exit {(words.Length > 0 ? words[0] : "?")})");
-        }
-
-        // $EPOCHREALTIME uses the locale's decimal separator.
-        return double.Parse(words[2].Replace(",", ".", StringComparison.Ordinal), CultureInfo.InvariantCulture)
-            - double.Parse(words[1].Replace(",", ".", StringComparison.Ordinal), CultureInfo.InvariantCulture);
-    }
-
-    // The output goes through a pipe, as it would to a consumer; timed runs drain it without decoding.
-    private static string RunTool(string tool, params string[] args) => RunTool(tool, keep: true, args);
-
-    private static string RunTool(string tool, bool keep, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        using var p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string output = string.Empty;
-        if (keep)
-        {
-            output = p.StandardOutput.ReadToEnd();
-        }
-        else
-        {
-            p.StandardOutput.BaseStream.CopyTo(Stream.Null);
-        }
-
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{tool} failed: {err.Result}");
-        }
-
-        return output;
-    }
 }

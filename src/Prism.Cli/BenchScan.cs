@@ -8,6 +8,8 @@ using Prism.Disks.Vhdx;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
 
+using static Prism.Cli.BenchTools;
+
 namespace Prism.Cli;
 
 /// <summary>
@@ -291,43 +293,4 @@ internal static class BenchScan
         }
     }
 
-    private static double Time(Action action)
-    {
-        var sw = Stopwatch.StartNew();
-        action();
-        return sw.Elapsed.TotalSeconds;
-    }
-
-    private static string? FindTool(string name)
-    {
-        foreach (string d in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':').Concat(["/usr/sbin", "/sbin"]))
-        {
-            string p = Path.Combine(d, name);
-            if (File.Exists(p))
-            {
-                return p;
-            }
-        }
-
-        return null;
-    }
-
-    private static void RunTool(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        using var p = Process.Start(psi)!;
-        Task<string> o = p.StandardOutput.ReadToEndAsync();
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        // clamscan exits 1 when it found something: that is a result, not a failure.
-        if (p.ExitCode != 0 && !(Path.GetFileName(tool) == "clamscan" && p.ExitCode == 1))
-        {
-            throw new InvalidOperationException($"{tool} failed ({p.ExitCode}): {err}{o.Result}");
-        }
-    }
 }

@@ -51,7 +51,8 @@ internal sealed class CatalogCommands
         var remove = new Command("remove", "delete the clone (moved aside until the catalog change commits)") { clone, forget, _catalog };
         remove.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, n => m.RemoveClone(n, p.GetValue(forget)), p.GetValue(forget) ? "forgot" : "removed")));
         var merge = new Command("merge", "merge the clone into its parent clone (only when it has no other children)") { clone, _catalog };
-        merge.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, n => m.MergeClone(n), "merged into its parent:")));
+        merge.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, n => Busy(p, $"merging {n} into its parent", () => m.MergeClone(n)),
+            "merged into its parent:")));
         var newName = CliOptions.Text("--name", "the new golden's name", "NEW", required: true);
         var promotePath = CliOptions.Text("--path", "the flattened golden's file (default: beside the clone)", "FILE");
         var promote = new Command("promote", "flatten the clone into a new sealed golden") { clone, newName, promotePath, _catalog };
@@ -60,7 +61,12 @@ internal sealed class CatalogCommands
 
         var repair = CliOptions.Flag("--repair", "recover interrupted operations, adopt stray children (never deletes the only copy of data)");
         var verify = new Command("verify", "compare the catalog with the files; exit 0 when they agree (or all was repaired), 1 otherwise") { repair, _json, _catalog };
-        verify.SetAction(p => WithCatalog(p, (m, _, o) => Verify(p.GetValue(repair), p.GetValue(_json), m, o)));
+        verify.SetAction(p => WithCatalog(p, (m, _, o) =>
+        {
+            IReadOnlyList<CatalogProblem> problems = Busy(p, p.GetValue(repair) ? "verifying and repairing the catalog" : "verifying the catalog",
+                () => m.Verify(p.GetValue(repair)));
+            return Verify(problems, p.GetValue(repair), p.GetValue(_json), o);
+        }));
         Command catalog = CliOptions.Group("catalog", "the catalog itself", verify);
         return [golden, clones, catalog];
     }
@@ -207,9 +213,23 @@ internal sealed class CatalogCommands
         return 0;
     }
 
-    private static int Verify(bool repair, bool json, CloneManager m, TextWriter stdout)
+    /// <summary>Runs work that reports no progress of its own under a terminal bar that shows it is alive (elapsed time).</summary>
+    private static T Busy<T>(ParseResult p, string title, Func<T> work) => TerminalProgress.Run(p.InvocationConfiguration.Error, quiet: false, bar =>
     {
-        IReadOnlyList<CatalogProblem> problems = m.Verify(repair);
+        bar.Start(title, 1);
+        T result = work();
+        bar.Stop();
+        return result;
+    });
+
+    private static void Busy(ParseResult p, string title, Action work) => Busy(p, title, () =>
+    {
+        work();
+        return 0;
+    });
+
+    private static int Verify(IReadOnlyList<CatalogProblem> problems, bool repair, bool json, TextWriter stdout)
+    {
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(problems.Select(p => new { kind = p.Kind, path = p.Path, message = p.Message, repaired = p.Repaired }),

@@ -369,17 +369,26 @@ internal sealed class DiskCommand
             using VhdxDisk disk = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
             int chunk = (int)disk.BlockSize;
             byte[] buf = new byte[chunk];
-            long written = 0;
-            for (long offset = 0; offset < source.Length; offset += chunk)
+            long written = TerminalProgress.Run(p.InvocationConfiguration.Error, quiet: false, bar =>
             {
-                int n = source.Read(buf, offset);
-                Span<byte> data = buf.AsSpan(0, n);
-                if (data.ContainsAnyExcept((byte)0))
+                bar.Start($"importing {Path.GetFileName(raw)}", source.Length);
+                long bytes = 0;
+                for (long offset = 0; offset < source.Length; offset += chunk)
                 {
-                    disk.Write(data, offset);
-                    written += n;
+                    int n = source.Read(buf, offset);
+                    Span<byte> data = buf.AsSpan(0, n);
+                    if (data.ContainsAnyExcept((byte)0))
+                    {
+                        disk.Write(data, offset);
+                        bytes += n;
+                    }
+
+                    bar.Report(offset + n, offset + n);
                 }
-            }
+
+                bar.Stop();
+                return bytes;
+            });
 
             disk.Flush();
             stdout.WriteLine($"imported {raw} into {vhdx}: {Sizes.Format(size)}, {Sizes.Format(written)} in allocated blocks");
@@ -400,8 +409,20 @@ internal sealed class DiskCommand
         guard.Check(raw, "export target");
         guard.Check(raw + ".prism-tmp", "export temporary file");
         using VhdxDisk disk = VhdxDisk.Open(vhdx, options);
-        disk.ExportRaw(raw);
+        TerminalProgress.Run(p.InvocationConfiguration.Error, quiet: false, bar =>
+        {
+            bar.Start($"exporting {Path.GetFileName(vhdx)}", disk.VirtualSize);
+            disk.ExportRaw(raw, new SyncProgress(done => bar.Report(done, done)));
+            bar.Stop();
+            return 0;
+        });
         stdout.WriteLine($"exported {vhdx} to {raw}: {Sizes.Format(disk.VirtualSize)}");
         return 0;
+    }
+
+    /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class SyncProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
     }
 }

@@ -15,7 +15,7 @@ internal static class Program
     private static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
     /// <summary>Parses and runs <paramref name="args"/> with the given writers (tests pass string writers).</summary>
-    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(CreateRoot(), args, stdout, stderr);
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(CreateRoot(args), args, stdout, stderr);
 
     /// <summary>Parses and runs <paramref name="args"/> against <paramref name="root"/>.</summary>
     internal static int Run(RootCommand root, string[] args, TextWriter stdout, TextWriter stderr)
@@ -29,7 +29,8 @@ internal static class Program
             return 2;
         }
 
-        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        // No termination handler: commands that must finish cleanly on SIGTERM register their own, and setting one up costs start-up time.
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try
         {
             return parse.Invoke(invocation);
@@ -53,24 +54,38 @@ internal static class Program
         }
     }
 
-    /// <summary>The whole command tree.</summary>
-    internal static RootCommand CreateRoot()
+    /// <summary>The top-level commands: name, one-line summary (the root's help), and how to build the full command.</summary>
+    private static readonly (string Name, string Summary, Func<Command> Create)[] s_commands =
+    [
+        ("disk", "create, clone, inspect, check, read, write, map, import and export VHDX files", DiskCommand.Create),
+        ("ntfs", "files inside a guest disk's NTFS volume (VHDX chain or raw image): ls, cat, extents", () => Ntfs.NtfsCommand.Create()),
+        ("scan", "fleet malware scan: the parent once, then only what each clone changed", ScanCommand.Create),
+        ("sigs", "what the built-in engine loads from ClamAV databases", SigsCommand.Create),
+        ("golden", "golden images: add (seal), list, remove", () => CatalogCommands.Create()[0]),
+        ("clone", "clones of a golden: new, list, reset, remove, merge, promote", () => CatalogCommands.Create()[1]),
+        ("catalog", "the catalog: verify (and repair after a crash)", () => CatalogCommands.Create()[2]),
+        ("vm", "Hyper-V: attach, detach, create-disk (Windows hosts with Hyper-V only)", () => Vm.VmCommand.Create()),
+        ("demo", "Prism's main job on the golden disk shipped in the CLI", DemoCommand.Create),
+        ("bench", "the performance figures, against the peer tools in the same run", BenchCommand.Create),
+        ("completion", "a shell completion script: bash, zsh or pwsh", CompletionCommand.Create),
+    ];
+
+    /// <summary>
+    /// The command tree. Only the command <paramref name="args"/> names is built in full (start-up time: building every
+    /// command's options costs more than parsing); the others are their name and summary, which is all the root's help,
+    /// typo suggestions and a mistyped command need. Directives (<c>[suggest]</c>) and response files get the whole tree.
+    /// </summary>
+    internal static RootCommand CreateRoot(string[]? args = null)
     {
         RootCommand root = NewRoot("prism: VHDX differencing-disk provisioning and fleet scanning. Golden images become writable "
             + "clones in milliseconds; the fleet scan reads the shared parent once, then only what each clone changed.");
-        root.Subcommands.Add(DiskCommand.Create());
-        root.Subcommands.Add(Ntfs.NtfsCommand.Create());
-        root.Subcommands.Add(ScanCommand.Create());
-        root.Subcommands.Add(SigsCommand.Create());
-        foreach (Command c in CatalogCommands.Create())
+        string? first = args is { Length: > 0 } ? args[0] : null;
+        bool all = args is null || first is not null && (first.StartsWith('[') || first.StartsWith('@'));
+        foreach ((string name, string summary, Func<Command> create) in s_commands)
         {
-            root.Subcommands.Add(c);
+            root.Subcommands.Add(all || name == first ? create() : new Command(name, summary));
         }
 
-        root.Subcommands.Add(Vm.VmCommand.Create());
-        root.Subcommands.Add(DemoCommand.Create());
-        root.Subcommands.Add(BenchCommand.Create());
-        root.Subcommands.Add(CompletionCommand.Create());
         root.SetAction(p =>
         {
             CliOptions.PrintHelp(p, p.InvocationConfiguration.Error);
