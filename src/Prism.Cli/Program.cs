@@ -98,9 +98,13 @@ internal static class Program
     internal static RootCommand NewRoot(string description = "prism")
     {
         var root = new RootCommand(description) { HelpName = "prism" };
-        foreach (VersionOption v in root.Options.OfType<VersionOption>())
+        // A plain loop, not LINQ: System.Linq is one more assembly to load before --version can answer.
+        foreach (Option o in root.Options)
         {
-            v.Action = new VersionAction();
+            if (o is VersionOption v)
+            {
+                v.Action = new VersionAction();
+            }
         }
 
         return root;
@@ -112,8 +116,7 @@ internal static class Program
         public override int Invoke(ParseResult parseResult)
         {
             System.Reflection.Assembly a = typeof(Program).Assembly;
-            string version = a.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+            string version = System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(a)?.InformationalVersion
                 ?? a.GetName().Version?.ToString() ?? "unknown";
             parseResult.InvocationConfiguration.Output.WriteLine(version);
             return 0;
