@@ -295,6 +295,7 @@ internal sealed class DiskCommand
 
         // A golden or the parent of a clone is never opened for writing, whatever its permission bits (root ignores them).
         guard.Check(path, "disk to write");
+        DiskLease.ThrowIfHeld(path, "disk write");
         using Stream source = input is null ? Console.OpenStandardInput() : File.OpenRead(input);
         using VhdxDisk disk = VhdxDisk.Open(path, new VhdxOpenOptions { Writable = true });
         if (source.CanSeek && (offset < 0 || offset > disk.VirtualSize || source.Length > disk.VirtualSize - offset))

@@ -61,6 +61,7 @@ internal static class Program
         ("ntfs", "files inside a guest disk's NTFS volume (VHDX chain or raw image): ls, cat, extents", () => Ntfs.NtfsCommand.Create()),
         ("scan", "fleet malware scan: the parent once, then only what each clone changed", ScanCommand.Create),
         ("sigs", "what the built-in engine loads from ClamAV databases", SigsCommand.Create),
+        ("serve", "serve clones over NBD to QEMU, qemu-img, nbdcopy or the kernel", ServeCommand.Create),
         ("golden", "golden images: add (seal), list, remove", () => CatalogCommands.Create()[0]),
         ("clone", "clones of a golden: new, list, reset, remove, merge, promote", () => CatalogCommands.Create()[1]),
         ("catalog", "the catalog: verify (and repair after a crash)", () => CatalogCommands.Create()[2]),

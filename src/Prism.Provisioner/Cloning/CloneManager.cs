@@ -420,10 +420,21 @@ public sealed partial class CloneManager
         ?? _catalog.Clones().FirstOrDefault(c => c.Path == clone.ParentPath)?.Name
         ?? clone.Golden;
 
+    /// <summary>A clone an NBD server holds (its <see cref="Prism.Disks.IO.DiskLease"/>) is not reset, merged or removed under it.</summary>
+    private static void ThrowIfServed(CloneRecord clone, string operation)
+    {
+        if (Prism.Disks.IO.DiskLease.IsHeld(clone.Path))
+        {
+            throw new ProvisionerException("PrismCloneInUse",
+                $"clone {clone.Name}: {clone.Path} is being served by a running Prism server; {operation} is refused until it stops");
+        }
+    }
+
     /// <summary>Discards a clone's changes: a fresh child of the same parent replaces it under the same path and disk id.</summary>
     public void ResetClone(string nameOrPath)
     {
         CloneRecord clone = GetClone(nameOrPath);
+        ThrowIfServed(clone, "reset");
         GoldenImage? goldenParent = _catalog.Goldens().FirstOrDefault(g => g.Path == clone.ParentPath);
         if (goldenParent is not null)
         {
@@ -461,6 +472,7 @@ public sealed partial class CloneManager
     public void RemoveClone(string nameOrPath, bool forget = false)
     {
         CloneRecord clone = GetClone(nameOrPath);
+        ThrowIfServed(clone, "remove");
         bool exists = File.Exists(clone.Path);
         if (!exists && !forget)
         {
@@ -503,6 +515,7 @@ public sealed partial class CloneManager
     public void MergeClone(string nameOrPath, CancellationToken cancellationToken = default)
     {
         CloneRecord clone = GetClone(nameOrPath);
+        ThrowIfServed(clone, "merge");
         Action<SqliteConnection, SqliteTransaction> refuseChildren = RefuseChildren(clone, "merging it would break them");
         using (SqliteConnection c = _catalog.Connect())
         using (SqliteTransaction tx = c.BeginTransaction())

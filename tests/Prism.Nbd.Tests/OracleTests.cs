@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Prism.Disks.IO;
+using Prism.Disks.Vhdx;
+using Prism.Testing;
+
+namespace Prism.Nbd.Tests;
+
+/// <summary>Real NBD clients against the server: qemu-io and qemu-img (QEMU's NBD client), nbdinfo and nbdcopy (libnbd);
+/// the written clone afterwards through libvhdi.</summary>
+public sealed class OracleTests : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private NbdTestServer _server = null!;
+
+    public Task InitializeAsync()
+    {
+        _server = new NbdTestServer(_dir);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private static byte[] Flatten(string path)
+    {
+        using VhdxDisk d = VhdxDisk.Open(path);
+        byte[] all = new byte[d.VirtualSize];
+        d.ReadExactly(all, 0);
+        return all;
+    }
+
+    [SkippableFact]
+    public async Task QemuIoRandomWrites_OnAThreeDeepChain_AgreeWithAByteModel_ThroughEveryReader()
+    {
+        string qemuIo = Oracle.Require("qemu-io", "qemu-utils");
+        string qemuImg = Oracle.Require("qemu-img", "qemu-utils");
+        string baseHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base)));
+        string midHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Mid)));
+        byte[] model = Flatten(_server.Leaf);
+        var rng = new Random(5);
+        var commands = new List<string>();
+        for (int i = 0; i < 60; i++)
+        {
+            bool aligned = i % 2 == 0;
+            long offset = aligned ? rng.NextInt64(0, (NbdTestServer.Size >> 12) - 64) << 12 : rng.NextInt64(0, NbdTestServer.Size - 300_000);
+            int length = aligned ? rng.Next(1, 64) * 4096 : rng.Next(1, 300_000);
+            byte pattern = (byte)rng.Next(1, 255);
+            commands.AddRange(["-c", string.Create(CultureInfo.InvariantCulture, $"write -P {pattern} {offset} {length}")]);
+            Array.Fill(model, pattern, (int)offset, length);
+            if (i % 10 == 9)
+            {
+                commands.AddRange(["-c", "flush"]);
+            }
+        }
+
+        Oracle.Run(qemuIo, ["-f", "raw", .. commands, _server.Uri("leaf")]);
+
+        string viaNbd = _dir.File("via-nbd.raw");
+        Oracle.Run(qemuImg, ["convert", "-f", "raw", "-O", "raw", _server.Uri("leaf"), viaNbd]);
+        Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(viaNbd)), "qemu-img convert over NBD differs from the model");
+        await _server.Server.StopAsync();
+
+        Assert.True(model.AsSpan().SequenceEqual(Flatten(_server.Leaf)), "the clone read by Prism differs from the model");
+        string python = Oracle.RequirePythonModule("pyvhdi", "python3-libvhdi");
+        string script = """
+            import pyvhdi, sys, hashlib
+            files = [pyvhdi.file() for _ in sys.argv[1:]]
+            for f, p in zip(files, sys.argv[1:]):
+                f.open(p)
+            for child, parent in zip(files, files[1:]):
+                child.set_parent(parent)
+            print(hashlib.sha256(files[0].read_buffer(files[0].get_media_size())).hexdigest())
+            """;
+        ProcessResult r = Oracle.Run(python, ["-c", script, _server.Leaf, _server.Mid, _server.Base]);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(model)), r.StdOut.Trim());
+        using (VhdxDisk leaf = VhdxDisk.Open(_server.Leaf))
+        {
+            Assert.DoesNotContain(leaf.CheckChain(), i => i.Issue.Severity == VhdxCheckSeverity.Error);
+        }
+
+        Assert.Equal(baseHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base))));
+        Assert.Equal(midHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Mid))));
+        Assert.False(File.Exists(DiskLease.LockPath(_server.Leaf)), "the lease is released when the server stops");
+    }
+
+    [SkippableFact]
+    public void QemuImgMapAndNbdinfoMap_EqualTheChainMap()
+    {
+        string qemuImg = Oracle.Require("qemu-img", "qemu-utils");
+        string nbdinfo = Oracle.Require("nbdinfo", "libnbd-bin");
+        IReadOnlyList<ChainRange> chain;
+        using (VhdxDisk d = VhdxDisk.Open(_server.Leaf))
+        {
+            chain = d.GetChainMap();
+        }
+
+        var expected = Merge(chain.Select(r => (r.Offset, r.Length)));
+
+        using JsonDocument qemu = JsonDocument.Parse(Oracle.Run(qemuImg, ["map", "--output=json", "-f", "raw", _server.Uri("leaf")]).StdOut);
+        var fromQemu = Merge(qemu.RootElement.EnumerateArray().Where(e => e.GetProperty("data").GetBoolean())
+            .Select(e => (e.GetProperty("start").GetInt64(), e.GetProperty("length").GetInt64())));
+        Assert.Equal(expected, fromQemu);
+
+        var fromNbdinfo = new List<(long, long)>();
+        foreach (string line in Oracle.Run(nbdinfo, ["--map", _server.Uri("leaf")]).StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (w[2] == "0")
+            {
+                fromNbdinfo.Add((long.Parse(w[0], CultureInfo.InvariantCulture), long.Parse(w[1], CultureInfo.InvariantCulture)));
+            }
+        }
+
+        Assert.Equal(expected, Merge(fromNbdinfo));
+        Assert.NotEmpty(expected);
+    }
+
+    [SkippableFact]
+    public void Nbdcopy_EqualsTheFlattenedChain_AndNbdinfoSeesTheFlags()
+    {
+        string nbdcopy = Oracle.Require("nbdcopy", "libnbd-bin");
+        string nbdinfo = Oracle.Require("nbdinfo", "libnbd-bin");
+        string copy = _dir.File("copy.raw");
+
+        Oracle.Run(nbdcopy, [_server.Uri("leaf"), copy]);
+
+        Assert.True(Flatten(_server.Leaf).AsSpan().SequenceEqual(File.ReadAllBytes(copy)));
+        string info = Oracle.Run(nbdinfo, [_server.Uri("base")]).StdOut;
+        Assert.Contains("is_read_only: true", info, StringComparison.Ordinal);
+        Assert.Contains("base:allocation", info, StringComparison.Ordinal);
+        string leafInfo = Oracle.Run(nbdinfo, [_server.Uri("leaf")]).StdOut;
+        Assert.Contains("is_read_only: false", leafInfo, StringComparison.Ordinal);
+        Assert.Contains("can_multi_conn: true", leafInfo, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void QemuIoWriteToTheReadOnlyParent_Fails_AndTheParentIsUnchanged()
+    {
+        string qemuIo = Oracle.Require("qemu-io", "qemu-utils");
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base)));
+
+        ProcessResult r = Oracle.Run(qemuIo, ["-f", "raw", "-c", "write -P 7 0 4096", _server.Uri("base")], check: false);
+
+        Assert.True(r.ExitCode != 0 || (r.StdErr + r.StdOut).Contains("ermission", StringComparison.Ordinal) || (r.StdErr + r.StdOut).Contains("read-only", StringComparison.Ordinal),
+            $"the write to a read-only export did not fail: {r.StdOut}{r.StdErr}");
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base))));
+    }
+
+    [Fact]
+    public void ASecondWritableServerOfTheSameDisk_IsRefusedByTheLease()
+    {
+        IOException e = Assert.Throws<IOException>(() => NbdExport.Open(_server.Leaf, "again", readOnly: false, protectedReason: null));
+        Assert.Contains("in use by another Prism process", e.Message, StringComparison.Ordinal);
+        Assert.True(DiskLease.IsHeld(_server.Leaf));
+    }
+
+    private static List<(long, long)> Merge(IEnumerable<(long Offset, long Length)> ranges)
+    {
+        var list = new List<(long, long)>();
+        foreach ((long o, long l) in ranges.OrderBy(r => r.Offset))
+        {
+            if (list.Count > 0 && list[^1].Item1 + list[^1].Item2 == o)
+            {
+                list[^1] = (list[^1].Item1, list[^1].Item2 + l);
+            }
+            else
+            {
+                list.Add((o, l));
+            }
+        }
+
+        return list;
+    }
+}
