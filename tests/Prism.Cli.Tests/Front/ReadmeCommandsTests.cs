@@ -161,6 +161,7 @@ public sealed partial class ReadmeCommandsTests : IDisposable
             "sigs info" => (["sigs", "info", F("sig.ndb")], 0, "signatures in use: 1"),
             "bench disk" or "bench scan" or "bench ntfs" or "bench startup" => ([.. command.Split(' '), "--help"], 0, "Usage:"), // minutes of work: help only
             "demo" => (["demo", "--help"], 0, "Usage:"),
+            "serve" => (["serve", "--help"], 0, "Usage:"), // runs until SIGTERM: Serve/ServeCommandTests runs it as a process
             "completion" => (["completion", "bash"], 0, "complete"),
             _ => throw new Xunit.Sdk.XunitException($"the README lists 'prism {command}': add its minimal invocation here"),
         };
