@@ -47,7 +47,16 @@ internal static class BenchCommand
         var baseline = CliOptions.Text("--baseline", "another build's prism.dll, measured in the same run (e.g. the previous release)", "DLL");
         var startup = new Command("startup", "start-up time of prism --version and prism disk info, new process per run") { startupRuns, baseline };
         startup.SetAction(p => BenchStartup.Run(p.GetValue(startupRuns)!.Value, p.GetValue(baseline), p.InvocationConfiguration.Output));
-        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", disk, scan, ntfs, startup);
+        var nbdSize = CliOptions.Size("--size", "clone size", 1L << 30);
+        var nbdWrites = CliOptions.Int("--writes", "4 KiB writes per run", 20000, minimum: 16);
+        var nbdRuns = CliOptions.Int("--runs", "runs (median reported)", 3, minimum: 1);
+        var nbd = new Command("nbd", "prism serve vs qemu-nbd (qcow2 overlay on a raw base): nbdcopy read and 4 KiB writes at depth 16")
+        {
+            nbdSize, nbdWrites, nbdRuns, dir, keep,
+        };
+        nbd.SetAction(p => BenchNbd.Run(p.GetValue(nbdSize)!.Value, p.GetValue(nbdWrites)!.Value, p.GetValue(nbdRuns)!.Value, p.GetValue(dir),
+            p.GetValue(keep), p.InvocationConfiguration.Output));
+        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", disk, scan, ntfs, startup, nbd);
     }
 
     private static int RunDisk(string? dirOption, bool quick, string[] only, TextWriter stdout)
