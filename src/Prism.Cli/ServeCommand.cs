@@ -35,17 +35,37 @@ internal static class ServeCommand
             Arity = ArgumentArity.ZeroOrOne,
         };
         var clones = new Option<string[]>("--clone") { Description = "clone names from the catalog", HelpName = "NAME", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var tlsCert = CliOptions.Text("--tls-cert", "X.509 certificate (PEM): TLS becomes mandatory (NBD_OPT_STARTTLS)", "FILE");
+        var tlsKey = CliOptions.Text("--tls-key", "its private key (PEM; default: the certificate file)", "FILE");
         var serve = new Command("serve", "serve VHDX disks over NBD (fixed newstyle; structured replies, base:allocation) until SIGTERM or Ctrl-C")
         {
-            disks, listen, readOnly, name, catalog, clones,
+            disks, listen, readOnly, name, catalog, clones, tlsCert, tlsKey,
         };
         serve.SetAction(p => Run(p.GetValue(disks) ?? [], p.GetValue(listen) ?? [], p.GetValue(readOnly), p.GetValue(name),
-            p.GetResult(catalog) is null ? null : p.GetValue(catalog) ?? "", p.GetValue(clones) ?? [], p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
+            p.GetResult(catalog) is null ? null : p.GetValue(catalog) ?? "", p.GetValue(clones) ?? [], LoadCertificate(p.GetValue(tlsCert), p.GetValue(tlsKey)),
+            p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
         return serve;
     }
 
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2? LoadCertificate(string? cert, string? key)
+    {
+        if (cert is null)
+        {
+            return key is null ? null : throw new UsageException("--tls-key needs --tls-cert");
+        }
+
+        try
+        {
+            return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new IOException($"{cert}: not a PEM certificate with its private key ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+    }
+
     private static int Run(string[] diskArgs, string[] listen, bool readOnly, string? name, string? catalogOption, string[] cloneNames,
-        TextWriter stdout, TextWriter stderr)
+        System.Security.Cryptography.X509Certificates.X509Certificate2? tls, TextWriter stdout, TextWriter stderr)
     {
         string? catalogPath = catalogOption is { Length: > 0 } ? catalogOption : null;
         var paths = new List<string>(diskArgs.Select(Path.GetFullPath));
@@ -110,7 +130,7 @@ internal static class ServeCommand
                     + (export.ReadOnlyReason is { } why ? $" ({Prism.Disks.Errors.TextEscaping.Escape(why)})" : ""));
             }
 
-            return ServeUntilStopped(exports, endpoints, stdout, stderr);
+            return ServeUntilStopped(exports, endpoints, tls, stdout, stderr);
         }
         catch
         {
@@ -135,9 +155,10 @@ internal static class ServeCommand
         }
     }
 
-    private static int ServeUntilStopped(List<NbdExport> exports, NbdEndpoint[] endpoints, TextWriter stdout, TextWriter stderr)
+    private static int ServeUntilStopped(List<NbdExport> exports, NbdEndpoint[] endpoints,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? tls, TextWriter stdout, TextWriter stderr)
     {
-        var server = new NbdServer(exports, m => stderr.WriteLine($"prism serve: {m}"));
+        var server = new NbdServer(exports, m => stderr.WriteLine($"prism serve: {m}"), tls);
         using var stop = new ManualResetEventSlim();
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
         {
@@ -154,7 +175,7 @@ internal static class ServeCommand
             foreach (NbdEndpoint e in endpoints)
             {
                 server.Listen(e);
-                stdout.WriteLine($"listening on {e.Text}");
+                stdout.WriteLine($"listening on {e.Text}{(tls is null ? "" : " (TLS required)")}");
             }
         }
         catch

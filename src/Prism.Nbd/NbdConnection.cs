@@ -10,16 +10,22 @@ namespace Prism.Nbd;
 /// </summary>
 internal sealed class NbdConnection
 {
-    private readonly Stream _stream;
     private readonly IReadOnlyDictionary<string, NbdExport> _exports;
+    private readonly System.Security.Cryptography.X509Certificates.X509Certificate2? _tlsCertificate;
+    private Stream _stream;
+    private bool _tls;
     private readonly Action<string> _log;
     private bool _structured;
     private bool _allocationContext;
     private bool _noZeroes;
 
-    public NbdConnection(Stream stream, IReadOnlyDictionary<string, NbdExport> exports, Action<string> log)
+    /// <summary>A connection over <paramref name="stream"/> to <paramref name="exports"/>; <paramref name="log"/> hears what goes wrong.
+    /// With <paramref name="tlsCertificate"/>, TLS is mandatory (NBD_OPT_STARTTLS before anything else).</summary>
+    public NbdConnection(Stream stream, IReadOnlyDictionary<string, NbdExport> exports, Action<string> log,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? tlsCertificate = null)
     {
         _stream = stream;
+        _tlsCertificate = tlsCertificate;
         _exports = exports;
         _log = log;
     }
@@ -73,6 +79,18 @@ internal sealed class NbdConnection
 
             byte[] data = new byte[length];
             await _stream.ReadExactlyAsync(data, ct).ConfigureAwait(false);
+            if (_tlsCertificate is not null && !_tls && option is not (NbdProtocol.OptStartTls or NbdProtocol.OptAbort))
+            {
+                if (option == NbdProtocol.OptExportName)
+                {
+                    _log("EXPORT_NAME before STARTTLS on a TLS-only server; closing");
+                    return null;
+                }
+
+                await OptionReplyAsync(option, NbdProtocol.RepErrTlsReqd, Encoding.UTF8.GetBytes("this server requires TLS (NBD_OPT_STARTTLS)"), ct).ConfigureAwait(false);
+                continue;
+            }
+
             switch (option)
             {
                 case NbdProtocol.OptExportName:
@@ -140,7 +158,28 @@ internal sealed class NbdConnection
                     break;
 
                 case NbdProtocol.OptStartTls:
-                    await OptionReplyAsync(option, NbdProtocol.RepErrPolicy, Encoding.UTF8.GetBytes("TLS is not configured on this server"), ct).ConfigureAwait(false);
+                    if (_tlsCertificate is null)
+                    {
+                        await OptionReplyAsync(option, NbdProtocol.RepErrPolicy, Encoding.UTF8.GetBytes("TLS is not configured on this server (--tls-cert)"), ct).ConfigureAwait(false);
+                    }
+                    else if (_tls || length != 0)
+                    {
+                        await OptionReplyAsync(option, NbdProtocol.RepErrInvalid, Encoding.UTF8.GetBytes(_tls ? "TLS is already on" : "STARTTLS takes no data"), ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await OptionReplyAsync(option, NbdProtocol.RepAck, [], ct).ConfigureAwait(false);
+                        var ssl = new System.Net.Security.SslStream(_stream, leaveInnerStreamOpen: false);
+                        await ssl.AuthenticateAsServerAsync(new System.Net.Security.SslServerAuthenticationOptions
+                        {
+                            ServerCertificate = _tlsCertificate,
+                            ClientCertificateRequired = false,
+                            EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                        }, ct).ConfigureAwait(false);
+                        _stream = ssl;
+                        _tls = true;
+                    }
+
                     break;
 
                 default:

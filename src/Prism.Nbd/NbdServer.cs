@@ -17,9 +17,14 @@ public sealed class NbdServer : IAsyncDisposable
     private readonly List<Task> _acceptLoops = [];
     private bool _stopped;
 
-    /// <summary>A server for <paramref name="exports"/> (names must be unique); <paramref name="log"/> hears about each client.</summary>
-    public NbdServer(IEnumerable<NbdExport> exports, Action<string>? log = null)
+    private readonly System.Security.Cryptography.X509Certificates.X509Certificate2? _tlsCertificate;
+
+    /// <summary>A server for <paramref name="exports"/> (names must be unique); <paramref name="log"/> hears about each client.
+    /// With <paramref name="tlsCertificate"/> (and its private key), clients must upgrade with NBD_OPT_STARTTLS first.</summary>
+    public NbdServer(IEnumerable<NbdExport> exports, Action<string>? log = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? tlsCertificate = null)
     {
+        _tlsCertificate = tlsCertificate;
         ArgumentNullException.ThrowIfNull(exports);
         _exports = new Dictionary<string, NbdExport>(StringComparer.Ordinal);
         foreach (NbdExport e in exports)
@@ -97,7 +102,11 @@ public sealed class NbdServer : IAsyncDisposable
         using var stream = new NetworkStream(client, ownsSocket: true);
         try
         {
-            await new NbdConnection(stream, _exports, m => _log($"client {id}: {m}")).RunAsync(_stop.Token).ConfigureAwait(false);
+            await new NbdConnection(stream, _exports, m => _log($"client {id}: {m}"), _tlsCertificate).RunAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            _log($"client {id}: TLS handshake failed: {e.Message}");
         }
         catch (Exception e) when (e is IOException or EndOfStreamException or SocketException or ObjectDisposedException)
         {
