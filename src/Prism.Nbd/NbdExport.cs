@@ -99,20 +99,14 @@ public sealed class NbdExport : IDisposable
         }
     }
 
-    /// <summary>Writes zeros over the range (the engine has no per-range unmap; a parent is never touched).</summary>
+    /// <summary>Zeroes the range: whole blocks become PAYLOAD_BLOCK_ZERO in the BAT, partial ones are written (a parent is
+    /// never touched).</summary>
     internal async Task WriteZeroesAsync(long offset, long length, bool fua, CancellationToken ct)
     {
-        byte[] zeros = new byte[(int)Math.Min(length, 1 << 20)];
         await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            for (long done = 0; done < length;)
-            {
-                int n = (int)Math.Min(zeros.Length, length - done);
-                _disk.Write(zeros.AsSpan(0, n), offset + done);
-                done += n;
-            }
-
+            _disk.WriteZeroes(offset, length);
             _map = null;
             _dirty = true;
             if (fua)

@@ -166,6 +166,63 @@ public sealed partial class VhdxDisk
         _sessionStarted = true;
     }
 
+    /// <summary>
+    /// Makes <paramref name="length"/> bytes at <paramref name="offset"/> read as zeros. Blocks the range covers whole are
+    /// recorded in the BAT as PAYLOAD_BLOCK_ZERO (zeros even in a differencing disk: the parent is hidden, never touched, and
+    /// no payload is written); the partial blocks at either end are written with zeros. Durable once <see cref="Flush"/> returns.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The disk was opened read-only.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range does not lie inside the virtual disk.</exception>
+    public void WriteZeroes(long offset, long length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_storage.CanWrite)
+        {
+            throw new InvalidOperationException($"{Path} is open read-only");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (offset > VirtualSize || length > VirtualSize - offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset),
+                $"zeroing {length} bytes at 0x{offset:X} passes the end of the {VirtualSize}-byte disk");
+        }
+
+        long firstWhole = (offset + BlockSize - 1) / BlockSize * BlockSize;
+        long endWhole = (offset + length) / BlockSize * BlockSize;
+        if (endWhole <= firstWhole)
+        {
+            WriteZeroBytes(offset, length);
+            return;
+        }
+
+        WriteZeroBytes(offset, firstWhole - offset);
+        lock (_writeLock)
+        {
+            StartSession();
+            for (long block = firstWhole / BlockSize; block < endWhole / BlockSize; block++)
+            {
+                SetBatEntry(PayloadBatIndex(block), StateZero);
+            }
+        }
+
+        // The last block may be short (a virtual size that is not a multiple of the block size): it is written, not
+        // re-stated, since endWhole never passes VirtualSize rounded down.
+        WriteZeroBytes(endWhole, offset + length - endWhole);
+    }
+
+    private void WriteZeroBytes(long offset, long length)
+    {
+        byte[] zeros = new byte[(int)Math.Min(length, 1 << 20)];
+        for (long done = 0; done < length;)
+        {
+            int n = (int)Math.Min(zeros.Length, length - done);
+            Write(zeros.AsSpan(0, n), offset + done);
+            done += n;
+        }
+    }
+
     /// <summary>Makes every acknowledged write durable: payload first, then BAT and bitmap pages through the log.</summary>
     public void Flush()
     {
