@@ -485,8 +485,8 @@ internal sealed class NbdConnection
                     else if (type == NbdProtocol.CmdTrim)
                     {
                         // TRIM is advisory: the client may not assume anything about the range until it writes it again. The
-                        // engine has no per-range unmap, so the blocks stay as they are (a parent is never touched either way).
-                        await RunAsync(cookie, () => (flags & NbdProtocol.CmdFlagFua) != 0 ? export.FlushAsync(ct) : Task.CompletedTask, ct).ConfigureAwait(false);
+                        // blocks it covers whole are recorded in the BAT as zero; the partial ends stay (a parent is never touched).
+                        await RunAsync(cookie, () => export.DiscardAsync((long)offset, length, (flags & NbdProtocol.CmdFlagFua) != 0, ct), ct).ConfigureAwait(false);
                     }
                     else if ((flags & NbdProtocol.CmdFlagFastZero) != 0)
                     {

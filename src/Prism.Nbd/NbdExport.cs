@@ -80,33 +80,24 @@ public sealed class NbdExport : IDisposable
         }
     }
 
-    internal async Task WriteAsync(ReadOnlyMemory<byte> data, long offset, bool fua, CancellationToken ct)
-    {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            _disk.Write(data.Span, offset);
-            _map = null;
-            _dirty = true;
-            if (fua)
-            {
-                _disk.Flush();
-            }
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
+    internal Task WriteAsync(ReadOnlyMemory<byte> data, long offset, bool fua, CancellationToken ct) =>
+        ChangeAsync(() => _disk.Write(data.Span, offset), fua, ct);
 
     /// <summary>Zeroes the range: whole blocks become PAYLOAD_BLOCK_ZERO in the BAT, partial ones are written (a parent is
     /// never touched).</summary>
-    internal async Task WriteZeroesAsync(long offset, long length, bool fua, CancellationToken ct)
+    internal Task WriteZeroesAsync(long offset, long length, bool fua, CancellationToken ct) =>
+        ChangeAsync(() => _disk.WriteZeroes(offset, length), fua, ct);
+
+    /// <summary>TRIM: the whole blocks of the range become PAYLOAD_BLOCK_ZERO in the BAT; partial ends stay (TRIM is advisory).</summary>
+    internal Task DiscardAsync(long offset, long length, bool fua, CancellationToken ct) =>
+        ChangeAsync(() => _disk.Discard(offset, length), fua, ct);
+
+    private async Task ChangeAsync(Action change, bool fua, CancellationToken ct)
     {
         await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            _disk.WriteZeroes(offset, length);
+            change();
             _map = null;
             _dirty = true;
             if (fua)

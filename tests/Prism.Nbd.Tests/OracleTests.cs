@@ -27,6 +27,31 @@ public sealed class OracleTests : IAsyncLifetime
         _dir.Dispose();
     }
 
+    /// <summary>sha256 of a chain (child first, then each parent) as libvhdi reads it.</summary>
+    private const string PyvhdiSha256 = """
+        import pyvhdi, sys, hashlib
+        files = [pyvhdi.file() for _ in sys.argv[1:]]
+        for f, p in zip(files, sys.argv[1:]):
+            f.open(p)
+        for child, parent in zip(files, files[1:]):
+            child.set_parent(parent)
+        print(hashlib.sha256(files[0].read_buffer(files[0].get_media_size())).hexdigest())
+        """;
+
+    /// <summary>As <see cref="PyvhdiSha256"/>, with the ranges of argv[1] ("(first,end),...") read as zeros.</summary>
+    private const string PyvhdiSha256Masked = """
+        import pyvhdi, sys, hashlib
+        files = [pyvhdi.file() for _ in sys.argv[2:]]
+        for f, p in zip(files, sys.argv[2:]):
+            f.open(p)
+        for child, parent in zip(files, files[1:]):
+            child.set_parent(parent)
+        data = bytearray(files[0].read_buffer(files[0].get_media_size()))
+        for first, end in eval("[" + sys.argv[1] + "]"):
+            data[first:end] = bytes(end - first)
+        print(hashlib.sha256(data).hexdigest())
+        """;
+
     private static byte[] Flatten(string path)
     {
         using VhdxDisk d = VhdxDisk.Open(path);
@@ -68,16 +93,7 @@ public sealed class OracleTests : IAsyncLifetime
 
         Assert.True(model.AsSpan().SequenceEqual(Flatten(_server.Leaf)), "the clone read by Prism differs from the model");
         string python = Oracle.RequirePythonModule("pyvhdi", "python3-libvhdi");
-        string script = """
-            import pyvhdi, sys, hashlib
-            files = [pyvhdi.file() for _ in sys.argv[1:]]
-            for f, p in zip(files, sys.argv[1:]):
-                f.open(p)
-            for child, parent in zip(files, files[1:]):
-                child.set_parent(parent)
-            print(hashlib.sha256(files[0].read_buffer(files[0].get_media_size())).hexdigest())
-            """;
-        ProcessResult r = Oracle.Run(python, ["-c", script, _server.Leaf, _server.Mid, _server.Base]);
+        ProcessResult r = Oracle.Run(python, ["-c", PyvhdiSha256, _server.Leaf, _server.Mid, _server.Base]);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(model)), r.StdOut.Trim());
         using (VhdxDisk leaf = VhdxDisk.Open(_server.Leaf))
         {
@@ -87,6 +103,83 @@ public sealed class OracleTests : IAsyncLifetime
         Assert.Equal(baseHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base))));
         Assert.Equal(midHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Mid))));
         Assert.False(File.Exists(DiskLease.LockPath(_server.Leaf)), "the lease is released when the server stops");
+    }
+
+    [SkippableFact]
+    public async Task WriteZeroesAndTrim_WholeBlocksBecomeZeroInTheBat_AndEveryReaderAgrees()
+    {
+        string qemuIo = Oracle.Require("qemu-io", "qemu-utils");
+        string baseHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base)));
+        byte[] model = Flatten(_server.Leaf);
+        long sizeBefore = new FileInfo(_server.Leaf).Length;
+        int block;
+        using (VhdxDisk leaf = VhdxDisk.Open(_server.Leaf))
+        {
+            block = (int)leaf.BlockSize;
+        }
+
+        // Zeroed whole: blocks 1-2 (the base's and mid's data under them), 12-15 (never written). Zeroed partly: an
+        // unaligned range over the leaf's own data. Discarded whole: block 0 (base data); the partial ends of a discard
+        // stay as they were.
+        (long Offset, long Length)[] zeroes = [(block, 2 * block), (12L * block, 4 * block), ((10L << 20) + 100, 3000)];
+        (long Offset, long Length)[] discards = [(0, block), ((5L * block) + 512, block)];
+        var commands = new List<string>();
+        foreach ((long o, long l) in zeroes)
+        {
+            commands.AddRange(["-c", string.Create(CultureInfo.InvariantCulture, $"write -z {o} {l}")]);
+            Array.Fill(model, (byte)0, (int)o, (int)l);
+        }
+
+        foreach ((long o, long l) in discards)
+        {
+            commands.AddRange(["-c", string.Create(CultureInfo.InvariantCulture, $"discard {o} {l}")]);
+            long first = (o + block - 1) / block * block, end = (o + l) / block * block;
+            if (end > first)
+            {
+                Array.Fill(model, (byte)0, (int)first, (int)(end - first));
+            }
+        }
+
+        // --discard=unmap: without it QEMU drops discards before they reach the server.
+        Oracle.Run(qemuIo, ["-f", "raw", "--discard=unmap", .. commands, "-c", "flush", _server.Uri("leaf")]);
+        await _server.Server.StopAsync();
+
+        byte[] read = Flatten(_server.Leaf);
+        int diff = model.AsSpan().CommonPrefixLength(read);
+        Assert.True(diff == model.Length, $"the clone read by Prism differs from the model at 0x{diff:X}");
+        // 7-Zip reads the chain as MS-VHDX 2.5.1.1 says ("for reads from the blocks in this state [PAYLOAD_BLOCK_ZERO],
+        // implementations MUST return zeros"), in a differencing disk too.
+        string sevenZip = Oracle.Require("7zz", "7zip");
+        string extracted = _dir.File("leaf-7z");
+        Directory.CreateDirectory(extracted);
+        Oracle.Run(sevenZip, ["x", "-y", "-o" + extracted, _server.Leaf]);
+        string[] images = Directory.GetFiles(extracted);
+        Assert.Single(images);
+        Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(images[0])), "7-Zip reads the chain differently from the model");
+
+        // libvhdi (20230709) reads a ZERO block of a differencing disk from the parent, against the spec; it agrees
+        // everywhere else, the partly zeroed range included.
+        string python = Oracle.RequirePythonModule("pyvhdi", "python3-libvhdi");
+        string wholeBlocks = string.Join(",", zeroes.Concat(discards).Select(z => (First: (z.Offset + block - 1) / block * block, End: (z.Offset + z.Length) / block * block))
+            .Where(z => z.End > z.First).Select(z => string.Create(CultureInfo.InvariantCulture, $"({z.First},{z.End})")));
+        ProcessResult r = Oracle.Run(python, ["-c", PyvhdiSha256Masked, wholeBlocks, _server.Leaf, _server.Mid, _server.Base]);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(model)), r.StdOut.Trim());
+
+        // Recorded in the BAT, not written: the zeroed and discarded whole blocks are the leaf's own layer in the chain
+        // map, yet the file grew by at most the one partial block the unaligned zeroing wrote and a bitmap block.
+        using (VhdxDisk leaf = VhdxDisk.Open(_server.Leaf))
+        {
+            Assert.DoesNotContain(leaf.CheckChain(), i => i.Issue.Severity == VhdxCheckSeverity.Error);
+            IReadOnlyList<ChainRange> map = leaf.GetChainMap();
+            foreach ((long o, long l) in (ReadOnlySpan<(long, long)>)[(0, 3L * block), (12L * block, 4L * block)])
+            {
+                Assert.Contains(map, c => c.Layer == 0 && c.Offset <= o && c.End >= o + l);
+            }
+        }
+
+        Assert.True(new FileInfo(_server.Leaf).Length - sizeBefore <= block + (1 << 20),
+            $"the leaf grew by {new FileInfo(_server.Leaf).Length - sizeBefore} bytes: zeroed blocks were written as payload");
+        Assert.Equal(baseHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base))));
     }
 
     [SkippableFact]

@@ -175,6 +175,31 @@ public sealed partial class VhdxDisk
     /// <exception cref="ArgumentOutOfRangeException">The range does not lie inside the virtual disk.</exception>
     public void WriteZeroes(long offset, long length)
     {
+        (long firstWhole, long endWhole) = ZeroWholeBlocks(offset, length);
+        if (endWhole <= firstWhole)
+        {
+            WriteZeroBytes(offset, length);
+            return;
+        }
+
+        // The last block may be short (a virtual size that is not a multiple of the block size): it is written, not
+        // re-stated, since endWhole never passes VirtualSize rounded down.
+        WriteZeroBytes(offset, firstWhole - offset);
+        WriteZeroBytes(endWhole, offset + length - endWhole);
+    }
+
+    /// <summary>
+    /// Discards the blocks that <paramref name="length"/> bytes at <paramref name="offset"/> cover whole: they become
+    /// PAYLOAD_BLOCK_ZERO in the BAT and read as zeros (never the parent's data again). The partial blocks at either end
+    /// are left as they are: a discard (NBD TRIM, SCSI UNMAP) is advisory. Durable once <see cref="Flush"/> returns.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The disk was opened read-only.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range does not lie inside the virtual disk.</exception>
+    public void Discard(long offset, long length) => ZeroWholeBlocks(offset, length);
+
+    /// <summary>Records the whole blocks of the range as PAYLOAD_BLOCK_ZERO; returns the byte range they span (empty if none).</summary>
+    private (long FirstWhole, long EndWhole) ZeroWholeBlocks(long offset, long length)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_storage.CanWrite)
         {
@@ -191,25 +216,19 @@ public sealed partial class VhdxDisk
 
         long firstWhole = (offset + BlockSize - 1) / BlockSize * BlockSize;
         long endWhole = (offset + length) / BlockSize * BlockSize;
-        if (endWhole <= firstWhole)
+        if (endWhole > firstWhole)
         {
-            WriteZeroBytes(offset, length);
-            return;
-        }
-
-        WriteZeroBytes(offset, firstWhole - offset);
-        lock (_writeLock)
-        {
-            StartSession();
-            for (long block = firstWhole / BlockSize; block < endWhole / BlockSize; block++)
+            lock (_writeLock)
             {
-                SetBatEntry(PayloadBatIndex(block), StateZero);
+                StartSession();
+                for (long block = firstWhole / BlockSize; block < endWhole / BlockSize; block++)
+                {
+                    SetBatEntry(PayloadBatIndex(block), StateZero);
+                }
             }
         }
 
-        // The last block may be short (a virtual size that is not a multiple of the block size): it is written, not
-        // re-stated, since endWhole never passes VirtualSize rounded down.
-        WriteZeroBytes(endWhole, offset + length - endWhole);
+        return (firstWhole, endWhole);
     }
 
     private void WriteZeroBytes(long offset, long length)
