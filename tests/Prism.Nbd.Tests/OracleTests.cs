@@ -157,7 +157,7 @@ public sealed class OracleTests : IAsyncLifetime
         Assert.Single(images);
         Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(images[0])), "7-Zip reads the chain differently from the model");
 
-        // libvhdi (20230709) reads a ZERO block of a differencing disk from the parent, against the spec; it agrees
+        // libvhdi (Debian 20210425) reads a ZERO block of a differencing disk from the parent, against the spec; it agrees
         // everywhere else, the partly zeroed range included.
         string python = Oracle.RequirePythonModule("pyvhdi", "python3-libvhdi");
         string wholeBlocks = string.Join(",", zeroes.Concat(discards).Select(z => (First: (z.Offset + block - 1) / block * block, End: (z.Offset + z.Length) / block * block))
