@@ -102,61 +102,97 @@ public sealed class ServeCommandTests : IDisposable
     }
 
     [SkippableFact]
-    public void SigkillUnderAWriteWorkload_LeavesAWriteableCheckedCloneHoldingEveryFlushedWrite()
+    public void SigkillAtRandomPoints_UnderAWriteWorkload_LeavesAWriteableCheckedCloneHoldingEveryFlushedWrite()
     {
         Skip.If(OperatingSystem.IsWindows(), "signals");
         string qemuIo = Oracle.Require("qemu-io", "qemu-utils");
         (_, _, string clone) = Catalog();
-        string sock = _dir.File("k.sock");
-        string uri = $"nbd+unix:///web?socket={sock}";
-        using Process server = Serve(clone, "--listen", "unix:" + sock);
-        var flushed = new List<(long Offset, byte Pattern)>();
-        try
-        {
-            // Rounds of writes, each ended by a flush that qemu-io waits for: those are acknowledged durable.
-            for (int round = 0; round < 6; round++)
-            {
-                var args = new List<string> { "-f", "raw" };
-                for (int i = 0; i < 8; i++)
-                {
-                    long offset = ((round * 8L) + i) * 65536;
-                    byte pattern = (byte)(1 + (round * 8) + i);
-                    args.AddRange(["-c", $"write -P {pattern} {offset} 65536"]);
-                    flushed.Add((offset, pattern));
-                }
+        var rng = new Random(1509);
 
-                args.AddRange(["-c", "flush", uri]);
-                Oracle.Run(qemuIo, args);
+        // The 32 MiB clone as 512 slots of 64 KiB; each write takes a slot no other write ever takes, so a slot's content
+        // is known once the flush after its write has been answered, whatever was in flight at a kill.
+        var free = new Queue<int>(Enumerable.Range(0, 512).OrderBy(_ => rng.Next()));
+        var flushed = new List<(long Offset, int Length, byte Pattern)>();
+        for (int kill = 0; kill < 4; kill++)
+        {
+            // Unix socket and TCP on loopback alternately (nbd+unix:// and nbd://127.0.0.1).
+            string listen, uri;
+            if (kill % 2 == 0)
+            {
+                string sock = _dir.File($"k{kill}.sock");
+                (listen, uri) = ("unix:" + sock, $"nbd+unix:///web?socket={sock}");
+            }
+            else
+            {
+                int port = FreeTcpPort();
+                (listen, uri) = ($"tcp:127.0.0.1:{port}", $"nbd://127.0.0.1:{port}/web");
             }
 
-            // An unflushed burst in flight when the kill lands.
-            var burst = Process.Start(new ProcessStartInfo(qemuIo, ["-f", "raw", "-c", "write -P 250 16777216 8388608", uri])
+            using Process server = Serve(clone, "--listen", listen);
+            int delayMs = rng.Next(150, 1500);
+            var workload = Task.Run(() =>
             {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            Thread.Sleep(50);
+                // Rounds of writes (aligned and not), each ended by a flush that qemu-io waits for: a round whose
+                // process exits 0 is acknowledged durable. Rounds go on until the killed server stops answering.
+                var local = new Random(kill);
+                while (true)
+                {
+                    var round = new List<(long Offset, int Length, byte Pattern)>();
+                    var args = new List<string> { "-f", "raw" };
+                    lock (free)
+                    {
+                        for (int i = 0; i < 6 && free.Count > 0; i++)
+                        {
+                            long slot = free.Dequeue() * 65536L;
+                            (long offset, int length) = local.Next(2) == 0 ? (slot, 65536) : (slot + local.Next(1, 4000), local.Next(1, 60000));
+                            byte pattern = (byte)local.Next(1, 256);
+                            args.AddRange(["-c", $"write -P {pattern} {offset} {length}"]);
+                            round.Add((offset, length, pattern));
+                        }
+                    }
+
+                    if (round.Count == 0)
+                    {
+                        return;
+                    }
+
+                    args.AddRange(["-c", "flush", uri]);
+                    if (Oracle.Run(qemuIo, args, check: false, timeoutMs: 60_000).ExitCode != 0)
+                    {
+                        return;
+                    }
+
+                    lock (flushed)
+                    {
+                        flushed.AddRange(round);
+                    }
+                }
+            });
+
+            Thread.Sleep(delayMs);
             server.Kill();
             server.WaitForExit();
-            burst.WaitForExit(30_000);
-        }
-        finally
-        {
-            if (!server.HasExited)
+            Assert.True(workload.Wait(TimeSpan.FromSeconds(60)), "the workload did not end after the kill");
+
+            Assert.False(DiskLease.IsHeld(clone), "the kernel drops the lease of a killed server");
+            using VhdxDisk d = VhdxDisk.Open(clone, new VhdxOpenOptions { Writable = true }); // replays the log if needed
+            Assert.DoesNotContain(d.CheckChain(), i => i.Issue.Severity == VhdxCheckSeverity.Error);
+            foreach ((long offset, int length, byte pattern) in flushed)
             {
-                server.Kill();
+                byte[] buf = new byte[length];
+                d.ReadExactly(buf, offset);
+                Assert.True(buf.All(b => b == pattern), $"kill {kill} after {delayMs} ms: the flushed write of {length} bytes at {offset} was lost");
             }
         }
 
-        Assert.False(DiskLease.IsHeld(clone), "the kernel drops the lease of a killed server");
-        using VhdxDisk d = VhdxDisk.Open(clone, new VhdxOpenOptions { Writable = true }); // replays the log if needed
-        Assert.DoesNotContain(d.CheckChain(), i => i.Issue.Severity == VhdxCheckSeverity.Error);
-        byte[] buf = new byte[65536];
-        foreach ((long offset, byte pattern) in flushed)
-        {
-            d.ReadExactly(buf, offset);
-            Assert.True(buf.All(b => b == pattern), $"flushed write at {offset} lost");
-        }
+        Assert.True(flushed.Count >= 24, $"only {flushed.Count} writes were flushed before the kills: the workload did not run");
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [Fact]
