@@ -51,8 +51,20 @@ internal sealed class CatalogCommands
         var remove = new Command("remove", "delete the clone (moved aside until the catalog change commits)") { clone, forget, _catalog };
         remove.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, n => m.RemoveClone(n, p.GetValue(forget)), p.GetValue(forget) ? "forgot" : "removed")));
         var merge = new Command("merge", "merge the clone into its parent clone (only when it has no other children)") { clone, _catalog };
-        merge.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, n => Busy(p, $"merging {n} into its parent", () => m.MergeClone(n)),
-            "merged into its parent:")));
+        merge.SetAction(p => WithCatalog(p, (m, _, o) => Simple(p.GetValue(clone)!, o, n => TerminalProgress.Run(p.InvocationConfiguration.Error, quiet: false, bar =>
+        {
+            m.MergeClone(n, new SyncProgress<(long Done, long Total)>(r =>
+            {
+                if (r.Done == 0)
+                {
+                    bar.Start($"merging {n} into its parent", r.Total);
+                }
+
+                bar.Report(r.Done, r.Done);
+            }));
+            bar.Stop();
+            return 0;
+        }), "merged into its parent:")));
         var newName = CliOptions.Text("--name", "the new golden's name", "NEW", required: true);
         var promotePath = CliOptions.Text("--path", "the flattened golden's file (default: beside the clone)", "FILE");
         var promote = new Command("promote", "flatten the clone into a new sealed golden") { clone, newName, promotePath, _catalog };
@@ -150,7 +162,7 @@ internal sealed class CatalogCommands
         IReadOnlyList<CloneRecord> created = TerminalProgress.Run(stderr, quiet || names.Count < 2, bar =>
         {
             bar.Start($"creating {names.Count} clones of {parent}", names.Count);
-            IReadOnlyList<CloneRecord> made = m.NewClones(parent, names, dir, owner, new SyncProgress(n => bar.Report(n, 0, $"{n}/{names.Count}")));
+            IReadOnlyList<CloneRecord> made = m.NewClones(parent, names, dir, owner, new SyncProgress<int>(n => bar.Report(n, 0, $"{n}/{names.Count}")));
             bar.Stop();
             return made;
         });
@@ -252,8 +264,4 @@ internal sealed class CatalogCommands
     private static string E(string? text) => TextEscaping.Escape(text);
 
     /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
-    }
 }

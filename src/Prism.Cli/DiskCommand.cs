@@ -413,17 +413,11 @@ internal sealed class DiskCommand
         TerminalProgress.Run(p.InvocationConfiguration.Error, quiet: false, bar =>
         {
             bar.Start($"exporting {Path.GetFileName(vhdx)}", disk.VirtualSize);
-            disk.ExportRaw(raw, new SyncProgress(done => bar.Report(done, done)));
+            disk.ExportRaw(raw, new SyncProgress<long>(done => bar.Report(done, done)));
             bar.Stop();
             return 0;
         });
         stdout.WriteLine($"exported {vhdx} to {raw}: {Sizes.Format(disk.VirtualSize)}");
         return 0;
-    }
-
-    /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 }

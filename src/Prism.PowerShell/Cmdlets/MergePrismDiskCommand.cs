@@ -22,6 +22,8 @@ public sealed class MergePrismDiskCommand : PrismCatalogCmdletBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    private const int ActivityId = 3;
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -39,7 +41,13 @@ public sealed class MergePrismDiskCommand : PrismCatalogCmdletBase
                 return;
             }
 
-            Manager.MergeClone(target);
+            string activity = $"Merging {target} into its parent";
+            Manager.MergeClone(target, new SyncProgress<(long Done, long Total)>(p => WriteProgress(
+                new ProgressRecord(ActivityId, activity, $"{p.Done >> 20} of {p.Total >> 20} MiB copied")
+                {
+                    PercentComplete = p.Total == 0 ? 100 : (int)(100 * p.Done / p.Total),
+                })));
+            WriteProgress(new ProgressRecord(ActivityId, activity, "merged") { RecordType = ProgressRecordType.Completed });
             if (PassThru && clone is not null)
             {
                 WriteObject(PrismDiskInfo.Read(clone.ParentPath));

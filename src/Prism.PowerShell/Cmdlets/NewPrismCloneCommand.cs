@@ -69,7 +69,7 @@ public sealed class NewPrismCloneCommand : PrismCatalogCmdletBase
             }
 
             string activity = $"Creating clones of {Golden}";
-            var reporter = new SyncProgress(done => WriteProgress(new ProgressRecord(ActivityId, activity, $"{done} of {approved.Count}: {approved[done - 1]}")
+            var reporter = new SyncProgress<int>(done => WriteProgress(new ProgressRecord(ActivityId, activity, $"{done} of {approved.Count}: {approved[done - 1]}")
             {
                 PercentComplete = (int)(100L * done / approved.Count),
             }));
@@ -90,11 +90,5 @@ public sealed class NewPrismCloneCommand : PrismCatalogCmdletBase
         {
             ThrowFatal(e, Golden);
         }
-    }
-
-    /// <summary>IProgress that reports on the calling (pipeline) thread; Progress&lt;T&gt; would post to the thread pool.</summary>
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }

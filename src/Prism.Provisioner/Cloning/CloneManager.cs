@@ -511,8 +511,9 @@ public sealed partial class CloneManager
     /// Merges a clone into its parent (as Merge-VHD would), only when that parent is itself a clone with no other
     /// children; a sealed golden is never merged into. The parent is rewritten as a copy and swapped in; until the
     /// catalog commits, the original parent and the clone are kept under temporary names named in the journal.
+    /// <paramref name="progress"/> hears the bytes copied so far and the clone's allocated bytes, on the calling thread.
     /// </summary>
-    public void MergeClone(string nameOrPath, CancellationToken cancellationToken = default)
+    public void MergeClone(string nameOrPath, IProgress<(long Done, long Total)>? progress = null, CancellationToken cancellationToken = default)
     {
         CloneRecord clone = GetClone(nameOrPath);
         ThrowIfServed(clone, "merge");
@@ -552,13 +553,18 @@ public sealed partial class CloneManager
             using (VhdxDisk target = VhdxDisk.Open(merged, new VhdxOpenOptions { Writable = true }))
             {
                 byte[] buf = new byte[4 * 1024 * 1024];
-                foreach (ByteRange r in child.GetAllocatedRanges(cancellationToken))
+                List<ByteRange> ranges = child.GetAllocatedRanges(cancellationToken).ToList();
+                long total = ranges.Sum(r => r.Length), done = 0;
+                progress?.Report((0, total));
+                foreach (ByteRange r in ranges)
                 {
                     for (long o = r.Offset; o < r.End; o += buf.Length)
                     {
+                        cancellationToken.ThrowIfCancellationRequested();
                         int n = (int)Math.Min(buf.Length, r.End - o);
                         child.ReadExactly(buf.AsSpan(0, n), o);
                         target.Write(buf.AsSpan(0, n), o);
+                        progress?.Report((done += n, total));
                     }
                 }
 

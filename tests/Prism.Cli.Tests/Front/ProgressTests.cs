@@ -77,4 +77,32 @@ public sealed class ProgressTests : IDisposable
         Assert.DoesNotContain("creating 5 clones", quiet.StdOut, StringComparison.Ordinal);
         Assert.Contains("5 clone(s) of g", quiet.StdOut, StringComparison.Ordinal);
     }
+
+    [SkippableFact]
+    public void CloneMerge_InAPseudoTerminal_ShowsABarWithBytesAndRate_AndNothingWhenRedirected()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "script(1) runs on Linux");
+        string script = Oracle.Require("script", "bsdutils");
+        string catalog = _dir.File("catalog.db");
+        string golden = _dir.File("g.vhdx");
+        Assert.Equal(0, Program.Run(["disk", "create", golden, "--size", "64MiB", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, Program.Run(["golden", "add", golden, "--name", "g", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, Program.Run(["clone", "new", "g", "mid", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        string data = RawImage();
+        Assert.Equal(0, Program.Run(["clone", "new", "mid", "a", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, Program.Run(["disk", "write", _dir.File("a.vhdx"), "--offset", "0", "--input", data, "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        ProcessResult shown = Oracle.Run(script, ["-qfec", $"{Quote(Dotnet)} {Quote(PrismDll)} clone merge a --catalog {Quote(catalog)}", "/dev/null"],
+            timeoutMs: 120_000);
+
+        Assert.Contains("merging a into its parent", shown.StdOut, StringComparison.Ordinal);
+        Assert.Matches(@"\d+(\.\d+)? (B|KiB|MiB|GiB|TiB)/s", shown.StdOut);
+        Assert.Contains("\u001b[", shown.StdOut, StringComparison.Ordinal);
+        Assert.Contains("merged into its parent: a", shown.StdOut, StringComparison.Ordinal);
+
+        Assert.Equal(0, Program.Run(["clone", "new", "mid", "c", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, Program.Run(["disk", "write", _dir.File("c.vhdx"), "--offset", "0", "--input", data, "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        ProcessResult quiet = Oracle.Run(Dotnet, [PrismDll, "clone", "merge", "c", "--catalog", catalog]);
+        Assert.Equal("", quiet.StdErr);
+        Assert.Equal("merged into its parent: c\n", quiet.StdOut);
+    }
 }
