@@ -15,6 +15,16 @@ public sealed class ProgressTests : IDisposable
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
+    /// <summary>A catalog holding one golden, g, of <paramref name="size"/>.</summary>
+    private string CatalogWithGolden(string size)
+    {
+        string catalog = _dir.File("catalog.db");
+        string golden = _dir.File("g.vhdx");
+        Assert.Equal(0, Program.Run(["disk", "create", golden, "--size", size, "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, Program.Run(["golden", "add", golden, "--name", "g", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        return catalog;
+    }
+
     private string RawImage()
     {
         string raw = _dir.File("in.raw");
@@ -63,10 +73,7 @@ public sealed class ProgressTests : IDisposable
     {
         Skip.If(OperatingSystem.IsWindows(), "script(1) runs on Linux");
         string script = Oracle.Require("script", "bsdutils");
-        string catalog = _dir.File("catalog.db");
-        string golden = _dir.File("g.vhdx");
-        Assert.Equal(0, Program.Run(["disk", "create", golden, "--size", "16MiB", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
-        Assert.Equal(0, Program.Run(["golden", "add", golden, "--name", "g", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        string catalog = CatalogWithGolden("16MiB");
         string command = $"{Quote(Dotnet)} {Quote(PrismDll)} clone new g --count 5 --prefix web --catalog {Quote(catalog)}";
 
         ProcessResult shown = Oracle.Run(script, ["-qfec", command, "/dev/null"], timeoutMs: 120_000);
@@ -83,10 +90,7 @@ public sealed class ProgressTests : IDisposable
     {
         Skip.If(OperatingSystem.IsWindows(), "script(1) runs on Linux");
         string script = Oracle.Require("script", "bsdutils");
-        string catalog = _dir.File("catalog.db");
-        string golden = _dir.File("g.vhdx");
-        Assert.Equal(0, Program.Run(["disk", "create", golden, "--size", "64MiB", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
-        Assert.Equal(0, Program.Run(["golden", "add", golden, "--name", "g", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
+        string catalog = CatalogWithGolden("64MiB");
         Assert.Equal(0, Program.Run(["clone", "new", "g", "mid", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
         string data = RawImage();
         Assert.Equal(0, Program.Run(["clone", "new", "mid", "a", "--catalog", catalog], TextWriter.Null, TextWriter.Null));
