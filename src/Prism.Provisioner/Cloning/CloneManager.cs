@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Data.Common;
+using System.Diagnostics;
 using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Disks.Vhdx;

@@ -1,9 +1,9 @@
-using Prism.Testing;
 using Prism.Disks.Vhdx;
 using Prism.Provisioner;
 using Prism.Provisioner.Catalog;
 using Prism.Provisioner.Cloning;
 using Prism.Provisioner.Tests.Cloning;
+using Prism.Testing;
 
 namespace Prism.Provisioner.Tests.Catalog;
 

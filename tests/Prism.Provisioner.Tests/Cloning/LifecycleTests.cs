@@ -1,8 +1,8 @@
-using Prism.Provisioner.Tests.Catalog;
-using Prism.Testing;
 using Prism.Disks.Vhdx;
 using Prism.Provisioner.Catalog;
 using Prism.Provisioner.Cloning;
+using Prism.Provisioner.Tests.Catalog;
+using Prism.Testing;
 
 namespace Prism.Provisioner.Tests.Cloning;
 
