@@ -133,8 +133,10 @@ internal sealed class PostgresCatalogStore : ICatalogStore
             throw new CatalogConflictException("PrismCatalogConflict",
                 Scrub($"the catalog {Display}: {e.ConstraintName ?? e.TableName ?? "a name"} is already taken ({e.MessageText})"));
         }
-        catch (Exception e) when (e is DbException or TimeoutException or System.Net.Sockets.SocketException or IOException && e is not ProvisionerException)
+        catch (Exception e) when (e is NpgsqlException || (e is InvalidOperationException && e.Source == "Npgsql"))
         {
+            // NpgsqlException: the server refused, went away or timed out; InvalidOperationException from Npgsql: a
+            // connection that broke earlier (the lease's session) was used again.
             throw new ProvisionerException("PrismCatalogUnavailable", Scrub($"the catalog {Display} cannot be used: {Describe(e)}"));
         }
     }

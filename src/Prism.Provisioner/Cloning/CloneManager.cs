@@ -152,6 +152,7 @@ public sealed partial class CloneManager
     private static int InsertGolden(ICatalogWriter w, GoldenImage golden)
     {
         w.AddGolden(golden);
+        w.RegisterHost(CatalogHost.Current, [Path.GetDirectoryName(golden.Path)!]);
         return 1;
     }
 

@@ -69,8 +69,10 @@ public sealed class PostgresCliTests(PostgresCluster cluster)
             Assert.Equal(PerHost, clones.Count(c => c.Host == host && Path.GetDirectoryName(c.Path) == Path.Combine(f.Dir.Path, host)));
         }
 
-        Assert.Equal(hosts, f.Catalog.Hosts().Select(h => h.Name));
-        Assert.All(f.Catalog.Hosts(), h => Assert.Equal([Path.Combine(f.Dir.Path, h.Name)], h.Roots));
+        // The three hosts registered themselves with their storage roots (besides this one, which added the golden).
+        Assert.Equal([.. hosts, CatalogHost.Current], f.Catalog.Hosts().Select(h => h.Name).Order(StringComparer.Ordinal).Where(n => n != CatalogHost.Current).Append(CatalogHost.Current));
+        Assert.All(f.Catalog.Hosts().Where(h => hosts.Contains(h.Name)), h => Assert.Equal([Path.Combine(f.Dir.Path, h.Name)], h.Roots));
+        Assert.Equal([f.Dir.Path], f.Catalog.Hosts().Single(h => h.Name == CatalogHost.Current).Roots);
         using (VhdxDisk d = VhdxDisk.Open(clones[^1].Path))
         {
             Assert.Equal(g.DataWriteGuid, d.ParentLinkage);
