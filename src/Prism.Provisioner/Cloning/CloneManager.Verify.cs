@@ -85,6 +85,12 @@ public sealed partial class CloneManager
         {
             if (!File.Exists(c.Path))
             {
+                if (c.Host is not null && c.Host != CatalogHost.Current)
+                {
+                    // Another host's clone on storage this host does not see (its local disk): not this host's to judge.
+                    continue;
+                }
+
                 string dir = Path.GetDirectoryName(c.Path)!;
                 string where = Directory.Exists(dir) ? "file missing" : $"directory {dir} missing (an unmounted volume?)";
                 problems.Add(new CatalogProblem("missing-file", c.Path,

@@ -66,6 +66,32 @@ public abstract class CatalogStoreTests
     }
 
     [SkippableFact]
+    public void VerifyJudgesOnlyTheClonesThisHostMadeOrCanSee()
+    {
+        using var f = NewFixture();
+        f.MakeGolden();
+        f.Manager.NewClones("base", ["mine"]);
+        CloneRecord mine = f.Catalog.Clones()[0];
+        string elsewhere = Path.Combine(f.Dir.Path, "not-mounted-here");
+        f.Catalog.Store.Write(w =>
+        {
+            // Another host's clone on its local disk, and one on storage both see.
+            w.AddClones([mine with { Name = "theirs", Path = Path.Combine(elsewhere, "theirs.vhdx"), Host = "host-b" }]);
+            return 0;
+        });
+        Assert.Empty(f.Manager.Verify(false));
+
+        // The same row made by this host is a missing file.
+        f.Manager.RemoveClone("theirs", forget: true);
+        f.Catalog.Store.Write(w =>
+        {
+            w.AddClones([mine with { Name = "lost", Path = Path.Combine(elsewhere, "lost.vhdx") }]);
+            return 0;
+        });
+        Assert.Equal("missing-file", Assert.Single(f.Manager.Verify(false)).Kind);
+    }
+
+    [SkippableFact]
     public void ATakenNameIsATypedConflictAndNothingOfTheBatchIsKept()
     {
         using var f = NewFixture();
