@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Prism.Disks.Vhdx;
 using Prism.Provisioner.Catalog;
+using Prism.Provisioner.Cloning;
 using Prism.Provisioner.Tests.Catalog;
 using Prism.Provisioner.Tests.Cloning;
 using Prism.Testing;
@@ -112,5 +113,42 @@ public sealed class PostgresCliTests(PostgresCluster cluster)
         Assert.Contains("password authentication failed", badPassword.StdErr, StringComparison.Ordinal);
         results.Add(badPassword);
         Assert.All(results, r => Assert.DoesNotContain(cluster.Password, r.StdOut + r.StdErr, StringComparison.Ordinal));
+    }
+
+    [SkippableTheory]
+    [InlineData("clone-new:durable", false)]
+    [InlineData("clone-new:before-commit", false)]
+    [InlineData("remove:moved", false)]
+    [InlineData("remove:committed", true)]
+    public void AProcessKilledMidOperationLosesItsSessionLeaseAndRepairFromAnotherProcessRecoversIt(string step, bool after)
+    {
+        cluster.Require();
+        using var f = new ProvisionerFixture(new PostgresBackend(cluster));
+        f.MakeGolden("base", 8 * ProvisionerFixture.MiB);
+        f.Manager.NewClones("base", ["c0"]);
+        string[] cli = step.StartsWith("clone-new", StringComparison.Ordinal) ? ["clone", "new", "base", "c1", "c2", "c3"] : ["clone", "remove", "c0"];
+        ProcessResult r = Oracle.Run(CliRunner.Dotnet, [CliRunner.PrismDll, .. cli, "--catalog", f.CatalogLocation], check: false,
+            environment: new Dictionary<string, string> { ["PRISM_TEST_KILL_AT"] = step });
+        Assert.True(r.ExitCode == 137, $"{step}: prism exited {r.ExitCode}, not killed: {r.StdErr}{r.StdOut}");
+
+        // The server ends the dead process's session (and its lease) once it sees the connection closed.
+        IReadOnlyList<CatalogProblem> seen = [];
+        for (int i = 0; i < 100 && seen.Count == 0; i++)
+        {
+            seen = f.Manager.Verify(false);
+            if (seen.Count == 0)
+            {
+                Thread.Sleep(100);
+            }
+        }
+
+        Assert.Equal("interrupted-operation", Assert.Single(seen).Kind);
+        Assert.All(f.Manager.Verify(true), p => Assert.True(p.Repaired, $"{step}: {p.Kind} {p.Message}"));
+        Assert.Empty(f.Manager.Verify(false));
+        bool removed = after && cli[1] == "remove";
+        Assert.Equal(removed ? [] : ["c0"], f.Catalog.Clones().Select(c => c.Name));
+        Assert.Equal(!removed, File.Exists(f.File("c0.vhdx")));
+        Assert.All(new[] { "c1", "c2", "c3" }, n => Assert.False(File.Exists(f.File(n + ".vhdx"))));
+        Assert.DoesNotContain(Directory.EnumerateFiles(f.Dir.Path), p => p.EndsWith(".prism-tmp", StringComparison.Ordinal));
     }
 }
