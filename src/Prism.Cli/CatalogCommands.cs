@@ -140,6 +140,7 @@ internal sealed class CatalogCommands
         }
 
         IReadOnlyList<string> names;
+        string? numbered = null;
         if (count is not null)
         {
             if (positionalNames.Length > 0)
@@ -148,6 +149,7 @@ internal sealed class CatalogCommands
             }
 
             names = m.NextNames(prefix ?? throw new UsageException("--count needs --prefix"), count.Value);
+            numbered = prefix;
         }
         else
         {
@@ -162,7 +164,10 @@ internal sealed class CatalogCommands
         IReadOnlyList<CloneRecord> created = TerminalProgress.Run(stderr, quiet || names.Count < 2, bar =>
         {
             bar.Start($"creating {names.Count} clones of {parent}", names.Count);
-            IReadOnlyList<CloneRecord> made = m.NewClones(parent, names, dir, owner, new SyncProgress<int>(n => bar.Report(n, 0, $"{n}/{names.Count}")));
+            var report = new SyncProgress<int>(n => bar.Report(n, 0, $"{n}/{names.Count}"));
+            IReadOnlyList<CloneRecord> made = numbered is null
+                ? m.NewClones(parent, names, dir, owner, report)
+                : m.NewNumberedClones(parent, numbered, names.Count, dir, owner, report);
             bar.Stop();
             return made;
         });

@@ -85,7 +85,8 @@ internal static class CliOptions
 
     /// <summary><c>--catalog F</c>: the catalog (default: $PRISM_CATALOG, else the per-user catalog).</summary>
     public static Option<string?> Catalog() => Text("--catalog",
-        "the Prism catalog (default: $PRISM_CATALOG, else the per-user catalog); its goldens, parents and clones are never written", "FILE");
+        "the Prism catalog: a SQLite file, or a PostgreSQL postgres:// URI or connection string shared by many hosts (default: $PRISM_CATALOG, "
+        + "else the per-user catalog); its goldens, parents and clones are never written", "FILE|URI");
 
     /// <summary><c>--json</c> as a flag: the result as JSON on stdout.</summary>
     public static Option<bool> JsonFlag() => Flag("--json", "write the result as JSON to stdout");

@@ -1,7 +1,7 @@
 namespace Prism.Provisioner;
 
 /// <summary>An operation was refused or failed; the message says why (sealed golden, clones exist, name taken, ...).</summary>
-public sealed class ProvisionerException : IOException
+public class ProvisionerException : IOException
 {
     /// <summary>Creates the exception with a stable error id (e.g. "PrismGoldenSealed").</summary>
     public ProvisionerException(string errorId, string message, Exception? inner = null)

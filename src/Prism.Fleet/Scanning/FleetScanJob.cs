@@ -56,7 +56,7 @@ public static class FleetScanJob
             groups = [.. catalog.Goldens().Select(g => new ChainDiscovery.Group(g.Path, [.. clonesByGolden[g.Name].Select(c => c.Path)]))];
             if (groups.Count == 0)
             {
-                return new FleetScanResult { Reports = [], NothingToScan = $"the catalog {catalogPath} has no golden images; nothing to scan" };
+                return new FleetScanResult { Reports = [], NothingToScan = $"the catalog {catalog.Path} has no golden images; nothing to scan" };
             }
         }
         else if (request.Directory is not null)

@@ -19,7 +19,8 @@ public abstract class PrismCatalogCmdletBase : PrismCmdletBase
     {
         if (_catalog is null)
         {
-            string? explicitPath = string.IsNullOrEmpty(Catalog) ? null : ResolveNewPath(Catalog);
+            string? explicitPath = string.IsNullOrEmpty(Catalog) ? null
+                : PostgresConnection.IsPostgres(Catalog) ? Catalog : ResolveNewPath(Catalog);
             string path = PrismCatalog.ResolvePath(explicitPath);
             try
             {
@@ -27,7 +28,7 @@ public abstract class PrismCatalogCmdletBase : PrismCmdletBase
             }
             catch (Exception e) when (IsExpected(e))
             {
-                ThrowFatal(e, path);
+                ThrowFatal(e, PostgresConnection.Redact(path));
             }
         }
 

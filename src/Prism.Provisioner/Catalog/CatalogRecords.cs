@@ -16,7 +16,18 @@ public sealed record GoldenImage(string Name, string Path, Guid DiskId, Guid Dat
 /// <param name="ParentPath">Its immediate parent file.</param>
 /// <param name="Owner">Owner or VM name, when set.</param>
 /// <param name="Created">When it was created (UTC).</param>
-public sealed record CloneRecord(string Name, string Path, string Golden, string ParentPath, string? Owner, DateTime Created);
+public sealed record CloneRecord(string Name, string Path, string Golden, string ParentPath, string? Owner, DateTime Created)
+{
+    /// <summary>The host that created (or adopted) it; null in a catalog older than hosts (schema version 1).</summary>
+    public string? Host { get; init; }
+}
+
+/// <summary>A host that works on the catalog (<see cref="CatalogHost"/>).</summary>
+/// <param name="Name">Host name ($PRISM_HOST, else the machine name).</param>
+/// <param name="Roots">The directories where it made clones, in order.</param>
+/// <param name="Registered">First seen (UTC).</param>
+/// <param name="Seen">Last seen (UTC).</param>
+public sealed record HostRecord(string Name, IReadOnlyList<string> Roots, DateTime Registered, DateTime Seen);
 
 /// <summary>One fleet-scan run recorded in the catalog.</summary>
 /// <param name="Started">Start (UTC).</param>

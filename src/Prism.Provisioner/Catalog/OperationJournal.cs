@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using Microsoft.Data.Sqlite;
 
 namespace Prism.Provisioner.Catalog;
 
@@ -17,12 +15,13 @@ internal sealed record JournalEntry(string Id, OperationPlan Plan, bool Committe
 }
 
 /// <summary>
-/// The catalog's operation journal: one row per operation in progress (table <c>operations</c>), each guarded by a
-/// lease — an exclusive OS lock (flock / Windows share lock) on <c>CATALOG.ops/ID.lock</c> held by the operation's
-/// process for the operation's whole life. The kernel drops the lock when that process dies, however it dies, so a row
-/// whose lock can be taken belongs to a dead operation, and a row whose lock cannot be taken to a live one.
+/// The catalog's operation journal: one row per operation in progress, each guarded by a lease
+/// (<see cref="ICatalogStore.TakeLease"/>: an OS lock on <c>CATALOG.ops/ID.lock</c> for a SQLite file, a session advisory
+/// lock for PostgreSQL) held by the operation's process for the operation's whole life. The lease is dropped when that
+/// process dies, however it dies, so a row whose lease can be taken belongs to a dead operation, and a row whose lease
+/// cannot be taken to a live one.
 /// <para>
-/// Order that makes this sound: the lock is taken before the row is inserted, and released after the row is deleted.
+/// Order that makes this sound: the lease is taken before the row is inserted, and released after the row is deleted.
 /// An operation's row is committed before it touches a file, so whoever sees one of its files afterwards also sees its row.
 /// </para>
 /// </summary>
@@ -32,25 +31,22 @@ internal sealed class OperationJournal
 
     public OperationJournal(PrismCatalog catalog) => _catalog = catalog;
 
-    public string LockDirectory => _catalog.Path + ".ops";
-
-    private string LockPath(string id) => System.IO.Path.Combine(LockDirectory, id + ".lock");
+    private ICatalogStore Store => _catalog.Store;
 
     /// <summary>
     /// Records <paramref name="plan"/> durably and takes its lease. <paramref name="check"/> runs in the same transaction
     /// (refuse names already taken, ...). Throws <see cref="ProvisionerException"/> (PrismCatalogBusy) when another
     /// operation holds one of the plan's names.
     /// </summary>
-    public OperationLease Begin(OperationPlan plan, Action<SqliteConnection, SqliteTransaction>? check = null)
+    public OperationLease Begin(OperationPlan plan, Action<ICatalogWriter>? check = null)
     {
         string id = Guid.NewGuid().ToString("N");
-        Directory.CreateDirectory(LockDirectory);
-        FileStream lease = new(LockPath(id), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        ICatalogLease lease = Store.TakeLease(id);
         try
         {
-            _catalog.InTransaction((c, tx) =>
+            lease.Write(w =>
             {
-                foreach (JournalEntry other in Read(c, tx))
+                foreach (JournalEntry other in w.Operations())
                 {
                     string? clash = Clash(plan, other.Plan);
                     if (clash is not null)
@@ -58,27 +54,27 @@ internal sealed class OperationJournal
                         string state = IsLive(other.Id)
                             ? "still running"
                             : "interrupted (its process is gone; 'prism catalog verify --repair' finishes or rolls it back)";
-                        throw new ProvisionerException("PrismCatalogBusy",
-                            $"{clash} is held by another operation ({other.Plan.Describe()}, {other.Owner}), {state}; try again when it is done");
+                        throw new CatalogConflictException("PrismCatalogBusy",
+                            $"{clash} is held by another operation ({other.Plan.Describe()}, {other.Owner}), {state}; try again when it is done")
+                        {
+                            Name = clash,
+                        };
                     }
                 }
 
-                check?.Invoke(c, tx);
+                check?.Invoke(w);
                 using Process self = Process.GetCurrentProcess();
-                using SqliteCommand cmd = PrismCatalog.Command(c, tx,
-                    "INSERT INTO operations (id, kind, plan, phase, pid, host, started) VALUES ($id, $k, $p, 'started', $pid, $h, $t);",
-                    ("$id", id), ("$k", plan.Kind), ("$p", plan.ToJson()), ("$pid", Environment.ProcessId), ("$h", Environment.MachineName),
-                    ("$t", PrismCatalog.Time(self.StartTime)));
-                return cmd.ExecuteNonQuery();
+                w.AddOperation(new JournalEntry(id, plan, false, Environment.ProcessId, CatalogHost.Current, self.StartTime));
+                return 0;
             });
         }
         catch
         {
-            ReleaseLock(lease, LockPath(id));
+            lease.Dispose();
             throw;
         }
 
-        return new OperationLease(this, id, plan, lease);
+        return new OperationLease(id, plan, lease);
     }
 
     /// <summary>The name both plans hold when they cannot run together, else null.</summary>
@@ -96,14 +92,12 @@ internal sealed class OperationJournal
     }
 
     /// <summary>Runs the operation's catalog change and marks it committed, in one transaction (the commit point).</summary>
-    public T Commit<T>(OperationLease lease, Func<SqliteConnection, SqliteTransaction, T> work, bool complete)
+    public T Commit<T>(OperationLease lease, Func<ICatalogWriter, T> work, bool complete)
     {
-        return _catalog.InTransaction((c, tx) =>
+        return lease.Lease.Write(w =>
         {
-            T result = work(c, tx);
-            using SqliteCommand cmd = PrismCatalog.Command(c, tx,
-                complete ? "DELETE FROM operations WHERE id = $id;" : "UPDATE operations SET phase = 'committed' WHERE id = $id;", ("$id", lease.Id));
-            if (cmd.ExecuteNonQuery() != 1)
+            T result = work(w);
+            if (!(complete ? w.RemoveOperation(lease.Id) : w.MarkCommitted(lease.Id)))
             {
                 throw new InvalidOperationException($"catalog journal: operation {lease.Id} vanished from {_catalog.Path}");
             }
@@ -113,40 +107,22 @@ internal sealed class OperationJournal
     }
 
     /// <summary>Deletes the operation's row (it is done, as before or as after); the lease is released on dispose.</summary>
-    public void Complete(string id)
+    public void Complete(OperationLease lease)
     {
-        _catalog.InTransaction((c, tx) =>
+        if (!lease.Lease.Write(w => w.RemoveOperation(lease.Id)))
         {
-            using SqliteCommand cmd = PrismCatalog.Command(c, tx, "DELETE FROM operations WHERE id = $id;", ("$id", id));
-            return cmd.ExecuteNonQuery();
-        });
+            // Already gone (repair finished it): nothing is left to do, but say so in a debugger.
+            System.Diagnostics.Debug.WriteLine($"catalog journal: operation {lease.Id} was already complete in {_catalog.Path}");
+        }
     }
 
     /// <summary>Every operation in the journal.</summary>
-    public IReadOnlyList<JournalEntry> Entries()
-    {
-        using SqliteConnection c = _catalog.Connect();
-        return Read(c, null);
-    }
-
-    private static List<JournalEntry> Read(SqliteConnection c, SqliteTransaction? tx)
-    {
-        using SqliteCommand cmd = PrismCatalog.Command(c, tx, "SELECT id, plan, phase, pid, host, started FROM operations ORDER BY started, id;");
-        using SqliteDataReader r = cmd.ExecuteReader();
-        var list = new List<JournalEntry>();
-        while (r.Read())
-        {
-            list.Add(new JournalEntry(r.GetString(0), OperationPlan.FromJson(r.GetString(1)), r.GetString(2) == "committed", r.GetInt32(3), r.GetString(4),
-                DateTime.Parse(r.GetString(5), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)));
-        }
-
-        return list;
-    }
+    public IReadOnlyList<JournalEntry> Entries() => Store.Operations();
 
     /// <summary>True while the process that runs operation <paramref name="id"/> holds its lease.</summary>
     public bool IsLive(string id)
     {
-        FileStream? taken = TryTake(id);
+        ICatalogLease? taken = Store.TryTakeLease(id);
         if (taken is null)
         {
             return true;
@@ -157,104 +133,49 @@ internal sealed class OperationJournal
     }
 
     /// <summary>
-    /// Takes over the lease of a dead operation: the lock, then the row read again under it. Null when the operation is
+    /// Takes over the lease of a dead operation: the lease, then the row read again under it. Null when the operation is
     /// alive or already gone. The caller recovers it and disposes the returned lease.
     /// </summary>
     public OperationLease? TakeOver(string id)
     {
-        FileStream? lease = TryTake(id);
+        ICatalogLease? lease = Store.TryTakeLease(id);
         if (lease is null)
         {
             return null;
         }
 
-        using SqliteConnection c = _catalog.Connect();
-        JournalEntry? entry = Read(c, null).FirstOrDefault(e => e.Id == id);
+        JournalEntry? entry;
+        try
+        {
+            entry = Store.Operations().FirstOrDefault(e => e.Id == id);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
         if (entry is null)
         {
-            ReleaseLock(lease, LockPath(id));
+            lease.Dispose();
             return null;
         }
 
-        return new OperationLease(this, id, entry.Plan, lease) { Committed = entry.Committed };
+        return new OperationLease(id, entry.Plan, lease) { Committed = entry.Committed };
     }
 
-    /// <summary>Lock files whose operation has no row any more (it died between taking the lock and its row, or after).</summary>
-    public void RemoveStaleLocks()
-    {
-        if (!Directory.Exists(LockDirectory))
-        {
-            return;
-        }
-
-        var ids = Entries().Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (string file in Directory.EnumerateFiles(LockDirectory, "*.lock"))
-        {
-            string id = System.IO.Path.GetFileNameWithoutExtension(file);
-            if (ids.Contains(id))
-            {
-                continue;
-            }
-
-            FileStream? taken = TryTake(id);
-            if (taken is not null && !Entries().Any(e => e.Id == id))
-            {
-                ReleaseLock(taken, file);
-            }
-            else
-            {
-                taken?.Dispose();
-            }
-        }
-    }
-
-    private FileStream? TryTake(string id)
-    {
-        try
-        {
-            Directory.CreateDirectory(LockDirectory);
-            return new FileStream(LockPath(id), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException) when (File.Exists(LockPath(id)))
-        {
-            // Locked by the live process that owns it (EWOULDBLOCK / sharing violation).
-            return null;
-        }
-    }
-
-    internal static void ReleaseLock(FileStream lease, string path)
-    {
-        // Unlink while still holding the lock, then close: a process that opens the path afterwards makes a new file and
-        // finds no row for it.
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-
-        lease.Dispose();
-    }
-
-    internal void Release(OperationLease lease) => ReleaseLock(lease.Lock, LockPath(lease.Id));
+    /// <summary>Lease leftovers (lock files) whose operation has no row any more.</summary>
+    public void RemoveStaleLocks() => Store.RemoveStaleLeases();
 }
 
-/// <summary>A journaled operation's lease: disposing it releases the lock (after the row is gone, or when the process dies).</summary>
+/// <summary>A journaled operation's lease: disposing it releases it (after the row is gone, or when the process dies).</summary>
 internal sealed class OperationLease : IDisposable
 {
-    private readonly OperationJournal _journal;
-    private bool _disposed;
-
-    internal OperationLease(OperationJournal journal, string id, OperationPlan plan, FileStream lockFile)
+    internal OperationLease(string id, OperationPlan plan, ICatalogLease lease)
     {
-        _journal = journal;
         Id = id;
         Plan = plan;
-        Lock = lockFile;
+        Lease = lease;
     }
 
     public string Id { get; }
@@ -264,14 +185,7 @@ internal sealed class OperationLease : IDisposable
     /// <summary>True once the operation's catalog change committed.</summary>
     public bool Committed { get; set; }
 
-    internal FileStream Lock { get; }
+    internal ICatalogLease Lease { get; }
 
-    public void Dispose()
-    {
-        if (!_disposed)
-        {
-            _disposed = true;
-            _journal.Release(this);
-        }
-    }
+    public void Dispose() => Lease.Dispose();
 }

@@ -39,7 +39,8 @@ public static class ProtectedDisks
     public static WriteTargetGuard Guard(string? explicitPath, bool includeClones)
     {
         string path = CatalogPath(explicitPath);
-        if (!File.Exists(path))
+        bool shared = PostgresConnection.IsPostgres(path);
+        if (!shared && !File.Exists(path))
         {
             return WriteTargetGuard.SealedOnly;
         }
@@ -49,9 +50,13 @@ public static class ProtectedDisks
             using PrismCatalog catalog = PrismCatalog.Open(path);
             return new WriteTargetGuard(From(catalog, includeClones));
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e)
+        catch (System.Data.Common.DbException e)
         {
-            throw new IOException($"{path}: cannot read the catalog to check which disks are protected: {e.Message}", e);
+            throw new IOException($"{PostgresConnection.Redact(path)}: cannot read the catalog to check which disks are protected: {e.Message}", e);
+        }
+        catch (ProvisionerException e)
+        {
+            throw new IOException($"cannot read the catalog to check which disks are protected: {e.Message}", e);
         }
     }
 
@@ -60,13 +65,13 @@ public static class ProtectedDisks
     {
         if (!string.IsNullOrEmpty(explicitPath))
         {
-            return Path.GetFullPath(explicitPath);
+            return PostgresConnection.IsPostgres(explicitPath) ? explicitPath : Path.GetFullPath(explicitPath);
         }
 
         string? env = Environment.GetEnvironmentVariable("PRISM_CATALOG");
         if (!string.IsNullOrEmpty(env))
         {
-            return Path.GetFullPath(env);
+            return PostgresConnection.IsPostgres(env) ? env : Path.GetFullPath(env);
         }
 
         string baseDir = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Prism.Disks.Errors;
 using Prism.Disks.Vhdx;
 using Prism.Provisioner.Catalog;
@@ -39,7 +38,7 @@ public sealed partial class CloneManager
             }
 
             List<string> done = Recover(lease.Plan, lease.Committed);
-            _journal.Complete(lease.Id);
+            _journal.Complete(lease);
             problems.Add(new CatalogProblem("interrupted-operation", e.Plan.Path ?? e.Plan.ParentPath ?? "",
                 $"{e.Plan.Describe()} was interrupted ({e.Owner}); {(lease.Committed ? "finished" : "rolled back")}"
                 + (done.Count > 0 ? ": " + string.Join("; ", done) : ""), true));
@@ -86,6 +85,12 @@ public sealed partial class CloneManager
         {
             if (!File.Exists(c.Path))
             {
+                if (c.Host is not null && c.Host != CatalogHost.Current)
+                {
+                    // Another host's clone on storage this host does not see (its local disk): not this host's to judge.
+                    continue;
+                }
+
                 string dir = Path.GetDirectoryName(c.Path)!;
                 string where = Directory.Exists(dir) ? "file missing" : $"directory {dir} missing (an unmounted volume?)";
                 problems.Add(new CatalogProblem("missing-file", c.Path,
@@ -204,35 +209,16 @@ public sealed partial class CloneManager
             name += "-" + Guid.NewGuid().ToString("N")[..6];
         }
 
-        return _catalog.InTransaction((conn, tx) =>
+        return _catalog.Store.Write(w =>
         {
-            using (SqliteCommand ops = PrismCatalog.Command(conn, tx, "SELECT plan FROM operations;"))
-            using (SqliteDataReader r = ops.ExecuteReader())
+            if (new InFlight(w.Operations().Select(o => o.Plan)).Owns(file) || w.FindClones([name], [file]).Count > 0)
             {
-                var plans = new List<OperationPlan>();
-                while (r.Read())
-                {
-                    plans.Add(OperationPlan.FromJson(r.GetString(0)));
-                }
-
-                if (new InFlight(plans).Owns(file))
-                {
-                    return false;
-                }
+                return false;
             }
 
-            using (SqliteCommand exists = PrismCatalog.Command(conn, tx, "SELECT COUNT(*) FROM clones WHERE path = $p OR name = $n;", ("$p", file), ("$n", name)))
-            {
-                if (Convert.ToInt64(exists.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
-                {
-                    return false;
-                }
-            }
-
-            using SqliteCommand cmd = PrismCatalog.Command(conn, tx,
-                "INSERT INTO clones (name, path, golden, parent_path, owner, created) VALUES ($n, $p, $g, $pp, NULL, $t);",
-                ("$n", name), ("$p", file), ("$g", goldenName), ("$pp", parentPath), ("$t", PrismCatalog.Time(File.GetCreationTimeUtc(file))));
-            return cmd.ExecuteNonQuery() == 1;
+            w.AddClones([new CloneRecord(name, file, goldenName, parentPath, null, CatalogHost.Truncate(File.GetCreationTimeUtc(file))) { Host = CatalogHost.Current }]);
+            w.RegisterHost(CatalogHost.Current, [Path.GetDirectoryName(file)!]);
+            return true;
         });
     }
 

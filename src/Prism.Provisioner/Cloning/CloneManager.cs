@@ -1,5 +1,5 @@
+using System.Data.Common;
 using System.Diagnostics;
-using Microsoft.Data.Sqlite;
 using Prism.Disks.Errors;
 using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
@@ -71,14 +71,14 @@ public sealed partial class CloneManager
     /// Runs a journaled operation: records <paramref name="plan"/> (with <paramref name="check"/> in the same transaction),
     /// runs <paramref name="body"/> under the lease, and on any failure runs the recovery repair would run.
     /// </summary>
-    private T Run<T>(OperationPlan plan, Func<OperationLease, T> body, Action<SqliteConnection, SqliteTransaction>? check = null)
+    private T Run<T>(OperationPlan plan, Func<OperationLease, T> body, Action<ICatalogWriter>? check = null)
     {
         using OperationLease lease = _journal.Begin(plan, check);
         try
         {
             Step(plan.Kind + ":journaled");
             T result = body(lease);
-            _journal.Complete(lease.Id);
+            _journal.Complete(lease);
             return result;
         }
         catch
@@ -96,9 +96,9 @@ public sealed partial class CloneManager
         try
         {
             Recover(lease.Plan, lease.Committed);
-            _journal.Complete(lease.Id);
+            _journal.Complete(lease);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException or DiskFormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DbException or DiskFormatException)
         {
             // Left in the journal: the lease is released when this operation ends, and repair finishes the job.
         }
@@ -117,10 +117,10 @@ public sealed partial class CloneManager
         {
             FileSealing.Seal(full);
             Step("golden-add:sealed");
-            _journal.Commit(lease, (c, tx) => InsertGolden(c, tx, golden), complete: false);
+            _journal.Commit(lease, w => InsertGolden(w, golden), complete: false);
             lease.Committed = true;
             return golden;
-        }, (c, tx) => RefuseExistingGolden(c, tx, name, full));
+        }, w => RefuseExistingGolden(w, name, full));
     }
 
     private static GoldenImage InspectGolden(string full, string name)
@@ -138,25 +138,22 @@ public sealed partial class CloneManager
             throw new ProvisionerException("PrismGoldenInvalid", $"{full} failed its check: {errors[0].Issue.Message}");
         }
 
-        return new GoldenImage(name, full, disk.DiskId, disk.DataWriteGuid, disk.VirtualSize, DateTime.UtcNow);
+        return new GoldenImage(name, full, disk.DiskId, disk.DataWriteGuid, disk.VirtualSize, CatalogHost.Truncate(DateTime.UtcNow));
     }
 
-    private static void RefuseExistingGolden(SqliteConnection c, SqliteTransaction tx, string name, string full)
+    private static void RefuseExistingGolden(ICatalogWriter w, string name, string full)
     {
-        if (PrismCatalog.ReadGoldens(c, tx, "SELECT name, path, disk_id, data_write_guid, virtual_size, sealed_at FROM goldens WHERE name = $n OR path = $p;",
-                ("$n", name), ("$p", full)).Count > 0)
+        if (w.FindGolden(name, full) is not null)
         {
             throw new ProvisionerException("PrismGoldenExists", $"a golden named {name} or at {full} is already registered");
         }
     }
 
-    private static int InsertGolden(SqliteConnection c, SqliteTransaction tx, GoldenImage golden)
+    private static int InsertGolden(ICatalogWriter w, GoldenImage golden)
     {
-        using SqliteCommand cmd = PrismCatalog.Command(c, tx,
-            "INSERT INTO goldens (name, path, disk_id, data_write_guid, virtual_size, sealed_at) VALUES ($n, $p, $d, $w, $s, $t);",
-            ("$n", golden.Name), ("$p", golden.Path), ("$d", golden.DiskId.ToString("D")), ("$w", golden.DataWriteGuid.ToString("D")),
-            ("$s", golden.VirtualSize), ("$t", PrismCatalog.Time(golden.SealedAt)));
-        return cmd.ExecuteNonQuery();
+        w.AddGolden(golden);
+        w.RegisterHost(CatalogHost.Current, [Path.GetDirectoryName(golden.Path)!]);
+        return 1;
     }
 
     /// <summary>The golden called <paramref name="nameOrPath"/> (catalog name or file path).</summary>
@@ -189,18 +186,15 @@ public sealed partial class CloneManager
         };
         Run(plan, lease =>
         {
-            _journal.Commit(lease, (c, tx) =>
+            _journal.Commit(lease, w =>
             {
-                using SqliteCommand count = PrismCatalog.Command(c, tx, "SELECT COUNT(*) FROM clones WHERE golden = $g;", ("$g", golden.Name));
-                if (Convert.ToInt64(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != clones.Count)
+                if (w.CountClonesOf(golden.Name) != clones.Count)
                 {
                     throw new ProvisionerException("PrismCatalogBusy", $"golden {golden.Name} gained clones while it was being removed; try again");
                 }
 
-                using SqliteCommand del1 = PrismCatalog.Command(c, tx, "DELETE FROM clones WHERE golden = $g;", ("$g", golden.Name));
-                del1.ExecuteNonQuery();
-                using SqliteCommand del2 = PrismCatalog.Command(c, tx, "DELETE FROM goldens WHERE name = $g;", ("$g", golden.Name));
-                return del2.ExecuteNonQuery();
+                w.RemoveGoldenAndClones(golden.Name);
+                return 0;
             }, complete: false);
             lease.Committed = true;
             Step("golden-remove:committed");
@@ -219,10 +213,12 @@ public sealed partial class CloneManager
         ValidateName(prefix);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         int max = 0;
-        foreach (CloneRecord c in _catalog.Clones())
+        // Names an operation in flight holds count as taken too: a concurrent 'clone new --count' picks the next ones.
+        IEnumerable<string> held = _journal.Entries().SelectMany(e => e.Plan.Exclusive);
+        foreach (string name in held.Concat(_catalog.Clones().Select(c => c.Name)))
         {
-            if (c.Name.StartsWith(prefix + "-", StringComparison.Ordinal)
-                && int.TryParse(c.Name.AsSpan(prefix.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n))
+            if (name.StartsWith(prefix + "-", StringComparison.Ordinal)
+                && int.TryParse(name.AsSpan(prefix.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n))
             {
                 max = Math.Max(max, n);
             }
@@ -231,6 +227,31 @@ public sealed partial class CloneManager
         int width = Math.Max(4, (max + count).ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
         return Enumerable.Range(max + 1, count).Select(i => $"{prefix}-{i.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(width, '0')}").ToList();
     }
+
+    /// <summary>
+    /// Creates <paramref name="count"/> clones named <paramref name="prefix"/>-NNNN after the highest number taken, as
+    /// <see cref="NewClones"/>. Another process numbering clones of the same prefix at the same moment (on this host or
+    /// another one sharing the catalog) makes this one take the next free numbers and try again, never share a name.
+    /// </summary>
+    public IReadOnlyList<CloneRecord> NewNumberedClones(string parent, string prefix, int count, string? directory = null, string? owner = null,
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            IReadOnlyList<string> names = NextNames(prefix, count);
+            try
+            {
+                return NewClones(parent, names, directory, owner, progress, cancellationToken);
+            }
+            catch (CatalogConflictException e) when (attempt < MaxNumberingAttempts && e.Name is not null && names.Contains(e.Name, StringComparer.Ordinal))
+            {
+                // Nothing of this attempt was journaled: another operation took one of the numbers first.
+                Thread.Sleep(Random.Shared.Next(5, 50 * attempt));
+            }
+        }
+    }
+
+    private const int MaxNumberingAttempts = 30;
 
     /// <summary>
     /// Creates clones of a golden (or of another clone, given its catalog name) in one catalog transaction. Files go next to
@@ -263,6 +284,7 @@ public sealed partial class CloneManager
         (string parentPath, string parentName, string goldenName) = ResolveParent(parent);
         string dir = Path.GetFullPath(directory ?? Path.GetDirectoryName(parentPath)!);
         List<string> paths = names.Select(n => Path.Combine(dir, n + ".vhdx")).ToList();
+        string host = CatalogHost.Current;
         var plan = new OperationPlan
         {
             Kind = "clone-new",
@@ -282,7 +304,7 @@ public sealed partial class CloneManager
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     VhdxDisk.CreateDifferencing(paths[i], parentDisk, options);
-                    records.Add(new CloneRecord(names[i], paths[i], goldenName, parentPath, owner, DateTime.UtcNow));
+                    records.Add(new CloneRecord(names[i], paths[i], goldenName, parentPath, owner, CatalogHost.Truncate(DateTime.UtcNow)) { Host = host });
                     Step($"clone-new:file:{i}");
                     progress?.Report(i + 1);
                 }
@@ -290,25 +312,20 @@ public sealed partial class CloneManager
 
             FileSealing.MakeDurable(paths);
             Step("clone-new:durable");
-            _journal.Commit(lease, (c, tx) =>
+            _journal.Commit(lease, w =>
             {
-                foreach (CloneRecord r in records)
-                {
-                    using SqliteCommand cmd = PrismCatalog.Command(c, tx,
-                        "INSERT INTO clones (name, path, golden, parent_path, owner, created) VALUES ($n, $p, $g, $pp, $o, $t);",
-                        ("$n", r.Name), ("$p", r.Path), ("$g", r.Golden), ("$pp", r.ParentPath), ("$o", r.Owner), ("$t", PrismCatalog.Time(r.Created)));
-                    cmd.ExecuteNonQuery();
-                }
+                w.AddClones(records);
+                w.RegisterHost(host, [dir]);
 
                 Step("clone-new:before-commit");
                 return 0;
             }, complete: false);
             lease.Committed = true;
             return (IReadOnlyList<CloneRecord>)records;
-        }, (c, tx) =>
+        }, w =>
         {
             var taken = new HashSet<string>(StringComparer.Ordinal);
-            foreach (CloneRecord r in PrismCatalog.ReadClones(c, tx, "SELECT name, path, golden, parent_path, owner, created FROM clones;"))
+            foreach (CloneRecord r in w.FindClones(names, paths))
             {
                 taken.Add(r.Name);
                 taken.Add(r.Path);
@@ -317,7 +334,7 @@ public sealed partial class CloneManager
             string? clash = names.Concat(paths).FirstOrDefault(taken.Contains);
             if (clash is not null)
             {
-                throw new ProvisionerException("PrismCloneExists", $"a clone named or at {clash} is already registered");
+                throw new CatalogConflictException("PrismCloneExists", $"a clone named or at {clash} is already registered") { Name = clash };
             }
 
             string? existing = paths.FirstOrDefault(p => File.Exists(p) || Directory.Exists(p));
@@ -405,10 +422,9 @@ public sealed partial class CloneManager
     }
 
     /// <summary>The check, run inside an operation's journal transaction, that <paramref name="clone"/> has no children.</summary>
-    private static Action<SqliteConnection, SqliteTransaction> RefuseChildren(CloneRecord clone, string why) => (c, tx) =>
+    private static Action<ICatalogWriter> RefuseChildren(CloneRecord clone, string why) => w =>
     {
-        List<CloneRecord> children = PrismCatalog.ReadClones(c, tx,
-            "SELECT name, path, golden, parent_path, owner, created FROM clones WHERE parent_path = $p;", ("$p", clone.Path));
+        IReadOnlyList<CloneRecord> children = w.ChildrenOf(clone.Path);
         if (children.Count > 0)
         {
             throw new ProvisionerException("PrismCloneHasChildren", $"clone {clone.Name} is the parent of other clones ({string.Join(", ", children.Select(k => k.Name))}); {why}");
@@ -491,11 +507,7 @@ public sealed partial class CloneManager
             }
 
             Step("remove:moved");
-            _journal.Commit(lease, (c, tx) =>
-            {
-                using SqliteCommand cmd = PrismCatalog.Command(c, tx, "DELETE FROM clones WHERE name = $n;", ("$n", clone.Name));
-                return cmd.ExecuteNonQuery();
-            }, complete: false);
+            _journal.Commit(lease, w => w.RemoveClone(clone.Name), complete: false);
             lease.Committed = true;
             Step("remove:committed");
             if (trash is not null)
@@ -517,13 +529,13 @@ public sealed partial class CloneManager
     {
         CloneRecord clone = GetClone(nameOrPath);
         ThrowIfServed(clone, "merge");
-        Action<SqliteConnection, SqliteTransaction> refuseChildren = RefuseChildren(clone, "merging it would break them");
-        using (SqliteConnection c = _catalog.Connect())
-        using (SqliteTransaction tx = c.BeginTransaction())
+        Action<ICatalogWriter> refuseChildren = RefuseChildren(clone, "merging it would break them");
+        // Checked first (and again under the journal's transaction): a clone with children is never merged.
+        _catalog.Store.Write(w =>
         {
-            // Checked first (and again under the journal's transaction): a clone with children is never merged.
-            refuseChildren(c, tx);
-        }
+            refuseChildren(w);
+            return 0;
+        });
 
         CloneRecord? parent = _catalog.Clones().FirstOrDefault(c => c.Path == clone.ParentPath);
         if (parent is null)
@@ -578,21 +590,16 @@ public sealed partial class CloneManager
             Step("merge:backed-up");
             File.Move(merged, parent.Path);
             Step("merge:swapped");
-            _journal.Commit(lease, (c, tx) =>
-            {
-                using SqliteCommand cmd = PrismCatalog.Command(c, tx, "DELETE FROM clones WHERE name = $n;", ("$n", clone.Name));
-                return cmd.ExecuteNonQuery();
-            }, complete: false);
+            _journal.Commit(lease, w => w.RemoveClone(clone.Name), complete: false);
             lease.Committed = true;
             Step("merge:committed");
             File.Delete(plan.Trash!);
             File.Delete(plan.Backup!);
             return 0;
-        }, (c, tx) =>
+        }, w =>
         {
-            refuseChildren(c, tx);
-            List<CloneRecord> siblings = PrismCatalog.ReadClones(c, tx,
-                "SELECT name, path, golden, parent_path, owner, created FROM clones WHERE parent_path = $p AND name <> $n;", ("$p", parent.Path), ("$n", clone.Name));
+            refuseChildren(w);
+            List<CloneRecord> siblings = w.ChildrenOf(parent.Path).Where(s => s.Name != clone.Name).ToList();
             if (siblings.Count > 0)
             {
                 throw new ProvisionerException("PrismParentShared",
@@ -659,10 +666,10 @@ public sealed partial class CloneManager
             GoldenImage golden = InspectGolden(target, newName);
             FileSealing.Seal(target);
             Step("golden-add:sealed");
-            _journal.Commit(lease, (c, tx) => InsertGolden(c, tx, golden), complete: false);
+            _journal.Commit(lease, w => InsertGolden(w, golden), complete: false);
             lease.Committed = true;
             return golden;
-        }, (c, tx) => RefuseExistingGolden(c, tx, newName, target));
+        }, w => RefuseExistingGolden(w, newName, target));
     }
 
     private static string TempPath(string path) =>

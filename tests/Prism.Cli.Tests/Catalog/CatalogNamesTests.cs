@@ -176,7 +176,7 @@ public sealed class CatalogNamesTests
             using SqliteCommand cmd = c.CreateCommand();
             cmd.CommandText = """
                 INSERT INTO goldens SELECT $g, path || '.old', disk_id, data_write_guid, virtual_size, sealed_at FROM goldens WHERE name = 'g1';
-                INSERT INTO clones SELECT $n, path || $n, golden, parent_path, $n, created FROM clones WHERE name = 'vm1';
+                INSERT INTO clones SELECT $n, path || $n, golden, parent_path, $n, created, host FROM clones WHERE name = 'vm1';
                 """;
             cmd.Parameters.AddWithValue("$g", evilGolden);
             cmd.Parameters.AddWithValue("$n", evilClone);

@@ -167,7 +167,7 @@ public sealed class JournalTests
         var journal = new OperationJournal(f.Catalog);
         using (OperationLease held = journal.Begin(new OperationPlan { Kind = "reset", Exclusive = ["c1"], Name = "c1", Path = f.File("c1.vhdx") }))
         {
-            var e = Assert.Throws<ProvisionerException>(() => f.Manager.RemoveClone("c1"));
+            var e = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.RemoveClone("c1"));
             Assert.Equal("PrismCatalogBusy", e.ErrorId);
             Assert.Contains("still running", e.Message, StringComparison.Ordinal);
 
@@ -175,14 +175,14 @@ public sealed class JournalTests
             f.Manager.NewClones("c2", ["c2-child"]);
             using (OperationLease reading = journal.Begin(new OperationPlan { Kind = "clone-new", Shared = ["base"], Exclusive = ["x"] }))
             {
-                Assert.Equal("PrismCatalogBusy", Assert.Throws<ProvisionerException>(() => f.Manager.RemoveGolden("base", force: true)).ErrorId);
-                journal.Complete(reading.Id);
+                Assert.Equal("PrismCatalogBusy", Assert.ThrowsAny<ProvisionerException>(() => f.Manager.RemoveGolden("base", force: true)).ErrorId);
+                journal.Complete(reading);
             }
 
             // A live operation is not "interrupted": repair leaves it alone.
             Assert.DoesNotContain(f.Manager.Verify(true), p => p.Kind == "interrupted-operation");
             Assert.Single(journal.Entries());
-            journal.Complete(held.Id);
+            journal.Complete(held);
         }
 
         Assert.Empty(journal.Entries());

@@ -1,11 +1,18 @@
 using Prism.Disks.Vhdx;
 using Prism.Provisioner.Cloning;
+using Prism.Provisioner.Tests.Catalog;
+using Prism.Testing;
 
 namespace Prism.Provisioner.Tests.Cloning;
 
-/// <summary>A failure at every named step leaves the files and the catalog exactly as they were.</summary>
-public sealed class FaultInjectionTests
+/// <summary>A failure at every named step leaves the files and the catalog exactly as they were. Run against every catalog store (<see cref="FaultInjectionTestsSqlite"/>, <see cref="FaultInjectionTestsPostgres"/>).</summary>
+public abstract class FaultInjectionTests
 {
+    /// <summary>Where each test's catalog lives.</summary>
+    protected abstract ICatalogBackend Backend { get; }
+
+    private protected ProvisionerFixture NewFixture() => new(Backend);
+
     private const long MiB = ProvisionerFixture.MiB;
 
     public static TheoryData<string> CloneNewSteps => new()
@@ -13,12 +20,11 @@ public sealed class FaultInjectionTests
         "clone-new:file:0", "clone-new:file:1", "clone-new:file:3", "clone-new:file:6", "clone-new:file:7", "clone-new:durable", "clone-new:before-commit",
     };
 
-
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(CloneNewSteps))]
     public void CloneNewCount(string step)
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", f.Manager.NextNames("web", 2));
         ProvisionerFixture.WriteInto(f.File("web-0001.vhdx"), MiB, ProvisionerFixture.Pattern(4096, 1));
@@ -54,10 +60,10 @@ public sealed class FaultInjectionTests
         }
     };
 
-    [Fact]
+    [SkippableFact]
     public void CloneNewFailingOnAnExistingFileRemovesOnlyWhatItCreated()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         File.WriteAllText(f.File("web-0003.vhdx"), "someone else's file");
         ProvisionerFixture.State before = f.Snapshot();
@@ -67,10 +73,10 @@ public sealed class FaultInjectionTests
         Assert.Empty(f.Catalog.Clones());
     }
 
-    [Fact]
+    [SkippableFact]
     public void CloneNewCancelledHalfwayRemovesWhatItCreated()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["keep"]);
         ProvisionerFixture.State before = f.Snapshot();
@@ -91,10 +97,10 @@ public sealed class FaultInjectionTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void GoldenAddSealedStep()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         string path = f.MakeDisk("g");
         ProvisionerFixture.State before = f.Snapshot();
         f.Manager.FaultPoint = ThrowAt("golden-add:sealed");
@@ -103,10 +109,10 @@ public sealed class FaultInjectionTests
         f.AssertSameState(before);
     }
 
-    [Fact]
+    [SkippableFact]
     public void ResetCreatedStep()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["c1", "c2"]);
         ProvisionerFixture.WriteInto(f.File("c1.vhdx"), 3 * MiB, ProvisionerFixture.Pattern(65536, 2));
@@ -118,10 +124,10 @@ public sealed class FaultInjectionTests
         Assert.Equal(content, ProvisionerFixture.ContentHash(f.File("c1.vhdx")));
     }
 
-    [Fact]
+    [SkippableFact]
     public void RemoveMovedStep()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["c1", "c2"]);
         ProvisionerFixture.WriteInto(f.File("c2.vhdx"), 0, ProvisionerFixture.Pattern(4096, 2));
@@ -131,12 +137,12 @@ public sealed class FaultInjectionTests
         f.AssertSameState(before);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("merge:written")]
     [InlineData("merge:swapped")]
     public void MergeSteps(string step)
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["mid", "side"]);
         ProvisionerFixture.WriteInto(f.File("mid.vhdx"), 2 * MiB, ProvisionerFixture.Pattern(512 * 1024, 3));
@@ -165,12 +171,12 @@ public sealed class FaultInjectionTests
         Assert.Empty(f.Manager.Verify(false));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("promote:written")]
     [InlineData("golden-add:sealed")]
     public void PromoteSteps(string step)
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["dev"]);
         ProvisionerFixture.WriteInto(f.File("dev.vhdx"), 9 * MiB, ProvisionerFixture.Pattern(1024 * 1024, 6));
@@ -190,4 +196,19 @@ public sealed class FaultInjectionTests
         f.Manager.PromoteClone("dev", "base2");
         Assert.Equal(["base", "base2"], f.Catalog.Goldens().Select(g => g.Name));
     }
+}
+
+/// <summary>The FaultInjection suite on a SQLite catalog file.</summary>
+public sealed class FaultInjectionTestsSqlite : FaultInjectionTests
+{
+    /// <inheritdoc />
+    protected override ICatalogBackend Backend { get; } = new SqliteBackend();
+}
+
+/// <summary>The FaultInjection suite on a PostgreSQL catalog (one cluster for the collection, one database per test).</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class FaultInjectionTestsPostgres(PostgresCluster cluster) : FaultInjectionTests
+{
+    /// <inheritdoc />
+    protected override ICatalogBackend Backend { get; } = new PostgresBackend(cluster);
 }

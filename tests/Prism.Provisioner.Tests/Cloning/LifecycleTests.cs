@@ -1,17 +1,25 @@
 using Prism.Disks.Vhdx;
 using Prism.Provisioner.Catalog;
 using Prism.Provisioner.Cloning;
+using Prism.Provisioner.Tests.Catalog;
+using Prism.Testing;
 
 namespace Prism.Provisioner.Tests.Cloning;
 
-public sealed class LifecycleTests
+/// <summary>The Lifecycle suite, run against every catalog store (<see cref="LifecycleTestsSqlite"/>, <see cref="LifecycleTestsPostgres"/>).</summary>
+public abstract class LifecycleTests
 {
+    /// <summary>Where each test's catalog lives.</summary>
+    protected abstract ICatalogBackend Backend { get; }
+
+    private protected ProvisionerFixture NewFixture() => new(Backend);
+
     private const long MiB = ProvisionerFixture.MiB;
 
-    [Fact]
+    [SkippableFact]
     public void GoldenAddSealsRecordsAndRemoveIsRefusedWhileClonesExist()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         string path = f.MakeDisk("base");
         Guid diskId;
         Guid dwg;
@@ -30,12 +38,12 @@ public sealed class LifecycleTests
         Assert.True(VhdxDisk.IsSealed(path));
         Assert.Equal([g], f.Catalog.Goldens());
 
-        var dup = Assert.Throws<ProvisionerException>(() => f.Manager.AddGolden(path, "other"));
+        var dup = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.AddGolden(path, "other"));
         Assert.Equal("PrismGoldenExists", dup.ErrorId);
         Assert.True(VhdxDisk.IsSealed(path));
 
         f.Manager.NewClones("base", ["c1"]);
-        var refused = Assert.Throws<ProvisionerException>(() => f.Manager.RemoveGolden("base", force: false));
+        var refused = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.RemoveGolden("base", force: false));
         Assert.Equal("PrismGoldenHasClones", refused.ErrorId);
         Assert.Contains("1 clone", refused.Message, StringComparison.Ordinal);
         Assert.Single(f.Catalog.Goldens());
@@ -49,33 +57,33 @@ public sealed class LifecycleTests
         Assert.True(VhdxDisk.IsSealed(path)); // clones still depend on it: stays sealed
     }
 
-    [Fact]
+    [SkippableFact]
     public void GoldenRemoveWithoutClonesUnsealsAndForgets()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         GoldenImage g = f.MakeGolden();
         f.Manager.RemoveGolden(g.Path, force: false);
         Assert.Empty(f.Catalog.Goldens());
         Assert.False(VhdxDisk.IsSealed(g.Path));
-        Assert.Equal("PrismGoldenNotFound", Assert.Throws<ProvisionerException>(() => f.Manager.RemoveGolden("base", false)).ErrorId);
+        Assert.Equal("PrismGoldenNotFound", Assert.ThrowsAny<ProvisionerException>(() => f.Manager.RemoveGolden("base", false)).ErrorId);
     }
 
-    [Fact]
+    [SkippableFact]
     public void DifferencingDiskIsRefusedAsGolden()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         string b = f.MakeDisk("b");
         VhdxDisk.CreateDifferencing(f.File("child.vhdx"), b);
-        var e = Assert.Throws<ProvisionerException>(() => f.Manager.AddGolden(f.File("child.vhdx")));
+        var e = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.AddGolden(f.File("child.vhdx")));
         Assert.Equal("PrismGoldenIsDifferencing", e.ErrorId);
         Assert.Empty(f.Catalog.Goldens());
         Assert.False(VhdxDisk.IsSealed(f.File("child.vhdx")));
     }
 
-    [Fact]
+    [SkippableFact]
     public void CloneNewByNamesAndByCountContinuesNumbering()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         GoldenImage g = f.MakeGolden();
         string goldenHash = ProvisionerFixture.ContentHash(g.Path);
         IReadOnlyList<CloneRecord> named = f.Manager.NewClones("base", ["alice", "bob"], owner: "qa");
@@ -112,7 +120,7 @@ public sealed class LifecycleTests
         Assert.Contains("alice", inTheWay.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(f.File("zed.vhdx")));
         // A registered name in another directory: the file can be made, the catalog refuses it, both new files go.
-        var dup = Assert.Throws<ProvisionerException>(() => f.Manager.NewClones("base", ["zed", "alice"], directory: sub));
+        var dup = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.NewClones("base", ["zed", "alice"], directory: sub));
         Assert.Equal("PrismCloneExists", dup.ErrorId);
         Assert.False(File.Exists(Path.Combine(sub, "zed.vhdx")));
         Assert.False(File.Exists(Path.Combine(sub, "alice.vhdx")));
@@ -121,10 +129,10 @@ public sealed class LifecycleTests
         Assert.Empty(f.Manager.Verify(false));
     }
 
-    [Fact]
+    [SkippableFact]
     public void ListReportsDivergenceFromTheClonesOwnAllocation()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["quiet", "busy"]);
         ProvisionerFixture.WriteInto(f.File("busy.vhdx"), 5 * MiB, ProvisionerFixture.Pattern(3 * (int)MiB, 7));
@@ -154,10 +162,10 @@ public sealed class LifecycleTests
         Assert.NotNull(gone.Error);
     }
 
-    [Fact]
+    [SkippableFact]
     public void ResetDiscardsDataKeepsPathAndDiskIdAndLeavesTheParentAlone()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         GoldenImage g = f.MakeGolden();
         string goldenFile = ProvisionerFixture.FileHash(g.Path);
         string goldenContent = ProvisionerFixture.ContentHash(g.Path);
@@ -190,15 +198,15 @@ public sealed class LifecycleTests
         Assert.Empty(f.Manager.Verify(false));
     }
 
-    [Fact]
+    [SkippableFact]
     public void RemoveDeletesFileAndRowAndIsRefusedForAParentClone()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["c1", "c2"]);
         f.Manager.NewClones("c1", ["c1a"]);
 
-        var e = Assert.Throws<ProvisionerException>(() => f.Manager.RemoveClone("c1"));
+        var e = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.RemoveClone("c1"));
         Assert.Equal("PrismCloneHasChildren", e.ErrorId);
         Assert.True(File.Exists(f.File("c1.vhdx")));
 
@@ -209,13 +217,13 @@ public sealed class LifecycleTests
         f.Manager.RemoveClone("c1");
         Assert.Empty(f.Catalog.Clones());
         Assert.Equal(["base.vhdx"], Directory.EnumerateFiles(f.Dir.Path).Select(Path.GetFileName));
-        Assert.Equal("PrismCloneNotFound", Assert.Throws<ProvisionerException>(() => f.Manager.RemoveClone("c1")).ErrorId);
+        Assert.Equal("PrismCloneNotFound", Assert.ThrowsAny<ProvisionerException>(() => f.Manager.RemoveClone("c1")).ErrorId);
     }
 
-    [Fact]
+    [SkippableFact]
     public void MergeFoldsACloneOfACloneIntoItsParentClone()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         GoldenImage g = f.MakeGolden();
         string goldenFile = ProvisionerFixture.FileHash(g.Path);
         f.Manager.NewClones("base", ["mid"]);
@@ -237,17 +245,17 @@ public sealed class LifecycleTests
         Assert.Empty(f.Manager.Verify(false));
     }
 
-    [Fact]
+    [SkippableFact]
     public void MergeIntoAGoldenIsRefused()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         GoldenImage g = f.MakeGolden();
         string goldenFile = ProvisionerFixture.FileHash(g.Path);
         f.Manager.NewClones("base", ["c1"]);
         ProvisionerFixture.WriteInto(f.File("c1.vhdx"), 0, ProvisionerFixture.Pattern(4096, 1));
         ProvisionerFixture.State before = f.Snapshot();
 
-        var e = Assert.Throws<ProvisionerException>(() => f.Manager.MergeClone("c1"));
+        var e = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.MergeClone("c1"));
         Assert.Equal("PrismGoldenSealed", e.ErrorId);
         Assert.Contains("sealed golden", e.Message, StringComparison.Ordinal);
         Assert.Contains("promote", e.Message, StringComparison.Ordinal);
@@ -255,28 +263,28 @@ public sealed class LifecycleTests
         f.AssertSameState(before);
     }
 
-    [Fact]
+    [SkippableFact]
     public void MergeIsRefusedWhenTheParentHasOtherChildren()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["mid"]);
         f.Manager.NewClones("mid", ["a", "b"]);
         ProvisionerFixture.State before = f.Snapshot();
-        var e = Assert.Throws<ProvisionerException>(() => f.Manager.MergeClone("a"));
+        var e = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.MergeClone("a"));
         Assert.Equal("PrismParentShared", e.ErrorId);
         Assert.Contains("b", e.Message, StringComparison.Ordinal);
         f.AssertSameState(before);
 
-        var e2 = Assert.Throws<ProvisionerException>(() => f.Manager.MergeClone("mid"));
+        var e2 = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.MergeClone("mid"));
         Assert.Equal("PrismCloneHasChildren", e2.ErrorId);
         f.AssertSameState(before);
     }
 
-    [Fact]
+    [SkippableFact]
     public void PromoteFlattensIntoANewSealedGoldenAndLeavesTheOldChainAlone()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         GoldenImage g = f.MakeGolden();
         string goldenFile = ProvisionerFixture.FileHash(g.Path);
         f.Manager.NewClones("base", ["dev", "other"]);
@@ -309,18 +317,18 @@ public sealed class LifecycleTests
 
         f.Manager.NewClones("base2", ["n1"]);
         Assert.Equal(devContent, ProvisionerFixture.ContentHash(f.File("n1.vhdx")));
-        Assert.Equal("PrismGoldenExists", Assert.Throws<ProvisionerException>(() => f.Manager.PromoteClone("other", "base2")).ErrorId);
+        Assert.Equal("PrismGoldenExists", Assert.ThrowsAny<ProvisionerException>(() => f.Manager.PromoteClone("other", "base2")).ErrorId);
         // A golden name already taken, at a free path: refused by the catalog, and the flattened file is removed again.
-        Assert.Equal("PrismGoldenExists", Assert.Throws<ProvisionerException>(() => f.Manager.PromoteClone("other", "base", f.File("free.vhdx"))).ErrorId);
+        Assert.Equal("PrismGoldenExists", Assert.ThrowsAny<ProvisionerException>(() => f.Manager.PromoteClone("other", "base", f.File("free.vhdx"))).ErrorId);
         Assert.False(File.Exists(f.File("free.vhdx")));
         Assert.Equal(["base", "base2"], f.Catalog.Goldens().Select(x => x.Name));
         Assert.Empty(f.Manager.Verify(false));
     }
 
-    [Fact]
+    [SkippableFact]
     public void PromoteAndResetWorkOnACloneOfAClone()
     {
-        using var f = new ProvisionerFixture();
+        using var f = NewFixture();
         f.MakeGolden();
         f.Manager.NewClones("base", ["mid"]);
         ProvisionerFixture.WriteInto(f.File("mid.vhdx"), 10 * MiB, ProvisionerFixture.Pattern(3 * (int)MiB, 21));
@@ -348,4 +356,19 @@ public sealed class LifecycleTests
     {
         public void Report(int value) => report(value);
     }
+}
+
+/// <summary>The Lifecycle suite on a SQLite catalog file.</summary>
+public sealed class LifecycleTestsSqlite : LifecycleTests
+{
+    /// <inheritdoc />
+    protected override ICatalogBackend Backend { get; } = new SqliteBackend();
+}
+
+/// <summary>The Lifecycle suite on a PostgreSQL catalog (one cluster for the collection, one database per test).</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class LifecycleTestsPostgres(PostgresCluster cluster) : LifecycleTests
+{
+    /// <inheritdoc />
+    protected override ICatalogBackend Backend { get; } = new PostgresBackend(cluster);
 }

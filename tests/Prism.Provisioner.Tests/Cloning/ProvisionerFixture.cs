@@ -3,6 +3,7 @@ using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
 using Prism.Provisioner.Catalog;
 using Prism.Provisioner.Cloning;
+using Prism.Provisioner.Tests.Catalog;
 using Prism.Testing;
 
 namespace Prism.Provisioner.Tests.Cloning;
@@ -13,11 +14,20 @@ internal sealed class ProvisionerFixture : IDisposable
     public const long MiB = 1024 * 1024;
 
     public ProvisionerFixture()
+        : this(new SqliteBackend())
+    {
+    }
+
+    public ProvisionerFixture(ICatalogBackend backend)
     {
         Dir = new TempDir();
-        Catalog = PrismCatalog.Open(Path.Combine(Dir.Path, "db", "catalog.db"));
+        CatalogLocation = backend.NewCatalog(Dir.Path);
+        Catalog = PrismCatalog.Open(CatalogLocation);
         Manager = new CloneManager(Catalog);
     }
+
+    /// <summary>What the catalog was opened from: a file path, or a PostgreSQL connection string (with its password).</summary>
+    public string CatalogLocation { get; }
 
     public TempDir Dir { get; }
 
