@@ -63,7 +63,7 @@ public sealed partial class NtfsVolume
 
                 (reason, detail) = (NtfsWalkFallback.DamagedMetadata, patched.Problems[0]);
             }
-            catch (NtfsFormatException ex)
+            catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
             {
                 (reason, detail) = (NtfsWalkFallback.DamagedMetadata, ex.Message);
             }
@@ -132,7 +132,8 @@ public sealed partial class NtfsVolume
         private readonly Dictionary<long, NtfsFile> _directoryFiles = [];
         // Records that were tried in this walk and are no loadable base record (deleted, extension, corrupt).
         private readonly HashSet<long> _unloadable = [];
-        private readonly List<string> _problems = [];
+        // Why a base record in use could not be loaded, or a directory's index read (the snapshot reports those it lists).
+        private readonly Dictionary<long, string> _failures = [];
         private readonly DirectoryIndex.WalkScratch _scratch = new();
         private long _blocksRead;
 
@@ -149,32 +150,9 @@ public sealed partial class NtfsVolume
 
         public int DirectoriesWalked { get; private set; }
 
-        public NtfsWalkSnapshot ToSnapshot()
-        {
-            byte[] boot = _parent?.BootSector ?? ReadBootSector();
-            // Only what is reachable is kept: records and directories a change left behind are dropped.
-            var probe = new NtfsWalkSnapshot(_volume.SnapshotGeometry(), _volume._mft.Runs, _volume._mft.RecordCount, boot, _records, _directories,
-                _problems);
-            var keptRecords = new Dictionary<long, NtfsWalkSnapshot.Record>();
-            if (_records.TryGetValue(RootRecordNumber, out NtfsWalkSnapshot.Record? root))
-            {
-                keptRecords[RootRecordNumber] = root;
-            }
-
-            foreach (NtfsSnapshotFile f in probe.Files)
-            {
-                keptRecords[f.RecordNumber] = _records[f.RecordNumber];
-            }
-
-            if (keptRecords.Count == _records.Count && _directories.Keys.All(keptRecords.ContainsKey))
-            {
-                return probe;
-            }
-
-            var keptDirectories = _directories.Where(d => keptRecords.ContainsKey(d.Key)).ToDictionary(d => d.Key, d => d.Value);
-            return new NtfsWalkSnapshot(_volume.SnapshotGeometry(), _volume._mft.Runs, _volume._mft.RecordCount, boot, keptRecords, keptDirectories,
-                _problems);
-        }
+        public NtfsWalkSnapshot ToSnapshot() =>
+            new(_volume.SnapshotGeometry(), _volume._mft.Runs, _volume._mft.RecordCount, _parent?.BootSector ?? ReadBootSector(), _records,
+                _directories, _failures);
 
         private byte[] ReadBootSector()
         {
@@ -190,7 +168,7 @@ public sealed partial class NtfsVolume
             if (!_records.TryGetValue(RootRecordNumber, out NtfsWalkSnapshot.Record? root) || !root.IsDirectory)
             {
                 throw new NtfsFormatException(_volume.Name, "NTFS root directory", _volume._mft.RecordOffset(RootRecordNumber),
-                    _problems.Count > 0 ? _problems[0] : "record 5 is not a directory");
+                    _failures.TryGetValue(RootRecordNumber, out string? why) ? why : "record 5 is not a directory");
             }
 
             WalkLevels([RootRecordNumber], cancellationToken);
@@ -377,7 +355,7 @@ public sealed partial class NtfsVolume
             }
             catch (Exception ex) when (ex is DiskFormatException or EndOfStreamException)
             {
-                _problems.Add($"directory record {number}: {ex.Message}");
+                _failures[number] = ex.Message;
                 return false;
             }
         }
@@ -407,7 +385,7 @@ public sealed partial class NtfsVolume
                     _unloadable.Add(number);
                     if (record.InUse && record.BaseRecordNumber == 0)
                     {
-                        _problems.Add($"record {number}: {ex.Message}");
+                        _failures[number] = ex.Message;
                     }
                 }
             }, cancellationToken);

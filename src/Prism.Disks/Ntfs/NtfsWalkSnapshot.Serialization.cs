@@ -9,7 +9,7 @@ namespace Prism.Disks.Ntfs;
 /// <summary>
 /// The snapshot's binary form, to keep it with a baseline: a 24-byte header ("PRSN", version, payload length), a payload
 /// of little-endian 7-bit varints and UTF-8 strings (geometry, boot sector, $MFT runs, records, directories with their
-/// index nodes), and the payload's XxHash64. The file list is not stored: it is assembled again on reading.
+/// index nodes, why records could not be loaded), and the payload's XxHash64. The file list is not stored: it is assembled again on reading.
 /// </summary>
 public sealed partial class NtfsWalkSnapshot
 {
@@ -24,9 +24,6 @@ public sealed partial class NtfsWalkSnapshot
     {
         public const int Magic = 0, Version = 4, Reserved = 6, PayloadLength = 8, Checksum = 16;
     }
-
-    // What the loads of the walk that made the snapshot noted (the assembly's own problems are found again on reading).
-    private ImmutableArray<string> LoadProblems { get; init; } = [];
 
     /// <summary>Writes the snapshot to <paramref name="destination"/> (at its position).</summary>
     public void Write(Stream destination)
@@ -52,10 +49,11 @@ public sealed partial class NtfsWalkSnapshot
                 w.Write7BitEncodedInt64(run.ClusterCount);
             }
 
-            w.Write7BitEncodedInt(LoadProblems.Length);
-            foreach (string problem in LoadProblems)
+            w.Write7BitEncodedInt(Failures.Count);
+            foreach ((long number, string reason) in Failures.OrderBy(f => f.Key))
             {
-                w.Write(problem);
+                w.Write7BitEncodedInt64(number);
+                w.Write(reason);
             }
 
             w.Write7BitEncodedInt(Records.Count);
@@ -220,10 +218,11 @@ public sealed partial class NtfsWalkSnapshot
             runs.Add(new DataRun(Long(), Long() - 1, Long()));
         }
 
-        var problems = new string[Count()];
-        for (int i = 0; i < problems.Length; i++)
+        int failureCount = Count();
+        var failures = new Dictionary<long, string>(failureCount);
+        for (int i = 0; i < failureCount; i++)
         {
-            problems[i] = r.ReadString();
+            failures[Long()] = r.ReadString();
         }
 
         int recordCount = Count();
@@ -293,7 +292,7 @@ public sealed partial class NtfsWalkSnapshot
             throw new InvalidDataException($"{what}: {body.Length - r.BaseStream.Position} bytes after the last directory (offset 0x{At():X})");
         }
 
-        return new NtfsWalkSnapshot(geometry, runs.MoveToImmutable(), mftRecords, boot, records, directories, problems);
+        return new NtfsWalkSnapshot(geometry, runs.MoveToImmutable(), mftRecords, boot, records, directories, failures);
     }
 
     private static void WriteRanges(BinaryWriter w, ImmutableArray<ByteRange> ranges)

@@ -15,17 +15,32 @@ public sealed partial class NtfsWalkSnapshot
     private const int MaxDirectoryDepth = 1024;
 
     internal NtfsWalkSnapshot(Geometry volume, ImmutableArray<DataRun> mftRuns, long mftRecordCount, byte[] bootSector,
-        IReadOnlyDictionary<long, Record> records, IReadOnlyDictionary<long, Directory> directories, IEnumerable<string> loadProblems)
+        IReadOnlyDictionary<long, Record> records, IReadOnlyDictionary<long, Directory> directories, IReadOnlyDictionary<long, string> failures)
     {
         Volume = volume;
         MftRuns = mftRuns;
         MftRecordCount = mftRecordCount;
         BootSector = bootSector;
-        Records = records;
-        Directories = directories;
-        LoadProblems = [.. loadProblems];
-        var problems = new List<string>(LoadProblems);
-        Files = Assemble(records, directories, problems);
+        var problems = new List<string>();
+        var failed = new HashSet<long>();
+        Files = Assemble(records, directories, failures, problems, failed);
+
+        // Only what the file list reaches is kept: records and directories a change left behind are dropped.
+        var keptRecords = new Dictionary<long, Record>(records.Count);
+        if (records.TryGetValue(NtfsVolume.RootRecordNumber, out Record? root))
+        {
+            keptRecords[root.Number] = root;
+        }
+
+        foreach (NtfsSnapshotFile f in Files)
+        {
+            keptRecords.TryAdd(f.RecordNumber, records[f.RecordNumber]);
+        }
+
+        Records = keptRecords.Count == records.Count ? records : keptRecords;
+        Directories = directories.Keys.All(keptRecords.ContainsKey)
+            ? directories : directories.Where(d => keptRecords.ContainsKey(d.Key)).ToDictionary(d => d.Key, d => d.Value);
+        Failures = failures.Where(f => failed.Contains(f.Key)).ToDictionary(f => f.Key, f => f.Value);
         Problems = [.. problems];
     }
 
@@ -55,6 +70,9 @@ public sealed partial class NtfsWalkSnapshot
 
     // The boot sector's first BootSector.Size bytes.
     internal byte[] BootSector { get; }
+
+    // Why records or directory indexes the file list names could not be loaded (record number -> reason).
+    internal IReadOnlyDictionary<long, string> Failures { get; }
 
     // Base records by number: every file and directory the walk reached (the root included).
     internal IReadOnlyDictionary<long, Record> Records { get; }
@@ -92,7 +110,7 @@ public sealed partial class NtfsWalkSnapshot
     // files of the root left out by the index reader already; a directory reached twice descended once; reparse points
     // not followed). An entry whose record is missing or has another sequence number is a problem, not a file.
     private static ImmutableArray<NtfsSnapshotFile> Assemble(IReadOnlyDictionary<long, Record> records,
-        IReadOnlyDictionary<long, Directory> directories, List<string> problems)
+        IReadOnlyDictionary<long, Directory> directories, IReadOnlyDictionary<long, string> failures, List<string> problems, HashSet<long> failed)
     {
         var files = new List<NtfsSnapshotFile>(records.Count);
         var visited = new HashSet<long> { NtfsVolume.RootRecordNumber };
@@ -102,7 +120,9 @@ public sealed partial class NtfsWalkSnapshot
         {
             if (!directories.TryGetValue(dir.Number, out Directory? directory))
             {
-                problems.Add($"{(dir.Path.Length == 0 ? "/" : dir.Path)}: the index of directory record {dir.Number} could not be read");
+                failed.Add(dir.Number);
+                problems.Add($"{(dir.Path.Length == 0 ? "/" : dir.Path)}: the index of directory record {dir.Number} could not be read"
+                    + (failures.TryGetValue(dir.Number, out string? why) ? ": " + why : string.Empty));
                 continue;
             }
 
@@ -113,7 +133,9 @@ public sealed partial class NtfsWalkSnapshot
                     string path = string.Concat(dir.Path, "/", e.Name);
                     if (!records.TryGetValue(e.RecordNumber, out Record? record))
                     {
-                        problems.Add($"{path}: record {e.RecordNumber} could not be loaded");
+                        failed.Add(e.RecordNumber);
+                        problems.Add($"{path}: record {e.RecordNumber} could not be loaded"
+                            + (failures.TryGetValue(e.RecordNumber, out string? why) ? ": " + why : string.Empty));
                         continue;
                     }
 
