@@ -29,10 +29,11 @@ public sealed partial class NtfsVolume
     /// The snapshot of this volume (a clone) made from its parent's <paramref name="parent"/> and the clone's divergence:
     /// only the MFT records, index blocks and $ATTRIBUTE_LIST data lying in <paramref name="divergentRanges"/> are read and
     /// decoded, and the parent's file list is patched from them (new, deleted, renamed and moved files, grown and shrunk
-    /// streams, hard links, named streams, deleted directories, split or merged index nodes). The result equals
-    /// <see cref="CaptureSnapshot"/> of this volume. What cannot be patched safely makes it walk the whole volume and say
-    /// why (<see cref="NtfsWalkResult.Fallback"/>): another volume's snapshot, a changed boot sector, a changed $MFT run
-    /// list or size, a parent with problems, a corrupt or inconsistent changed record or index.
+    /// streams, hard links, named streams, deleted directories, split or merged index nodes; $MFT grown in place). The
+    /// result equals <see cref="CaptureSnapshot"/> of this volume. What cannot be patched safely makes it walk the whole
+    /// volume and say why (<see cref="NtfsWalkResult.Fallback"/>): another volume's snapshot, a changed boot sector, a
+    /// $MFT run list that moves records the parent had, a parent with problems, a corrupt or inconsistent changed record
+    /// or index.
     /// </summary>
     /// <param name="parent">The snapshot of the parent (the golden or an ancestor the clone's divergence is relative to).</param>
     /// <param name="divergentRanges">
@@ -99,10 +100,18 @@ public sealed partial class NtfsVolume
             }
         }
 
-        if (_mft.RecordCount != parent.MftRecordCount || !_mft.Runs.SequenceEqual(parent.MftRuns))
+        if (!KeepsRecordLocations(parent.MftRuns, parent.MftRecordCount, _mft.Runs, _mft.RecordCount))
         {
-            return (NtfsWalkFallback.MftLayoutChanged,
-                $"$MFT changed from {parent.MftRecordCount} records in {parent.MftRuns.Length} runs to {_mft.RecordCount} records in {_mft.Runs.Length} runs");
+            ImmutableArray<DataRun> now = _mft.Runs;
+            int i = 0;
+            while (i < parent.MftRuns.Length && i < now.Length && parent.MftRuns[i] == now[i])
+            {
+                i++;
+            }
+
+            string was = i < parent.MftRuns.Length ? Describe(parent.MftRuns[i]) : "absent";
+            string then = i < now.Length ? Describe(now[i]) : "absent";
+            return (NtfsWalkFallback.MftLayoutChanged, $"$MFT's run {i} was {was}, is {then} ({parent.MftRecordCount} records before, {_mft.RecordCount} now)");
         }
 
         if (parent.HasErrors)
@@ -111,6 +120,30 @@ public sealed partial class NtfsVolume
         }
 
         return (NtfsWalkFallback.None, null);
+    }
+
+    private static string Describe(DataRun run) => $"{run.ClusterCount} clusters at VCN {run.Vcn}, LCN {run.Lcn}";
+
+    // True when every record of the parent's $MFT lies where it lay: the same runs, the last one possibly longer and more
+    // after it ($MFT grew in place, as when files are added to a full $MFT). Records past the parent's count are read
+    // where the divergence or a new index entry names them.
+    private static bool KeepsRecordLocations(ImmutableArray<DataRun> before, long countBefore, ImmutableArray<DataRun> after, long countAfter)
+    {
+        if (countAfter < countBefore || after.Length < before.Length || before.IsEmpty)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < before.Length - 1; i++)
+        {
+            if (before[i] != after[i])
+            {
+                return false;
+            }
+        }
+
+        DataRun last = before[^1], now = after[before.Length - 1];
+        return now.Vcn == last.Vcn && now.Lcn == last.Lcn && now.ClusterCount >= last.ClusterCount;
     }
 
     private NtfsWalkSnapshot.Geometry SnapshotGeometry() => new(DiskOffset, Size, BytesPerSector, ClusterSize, MftRecordSize, SerialNumber);

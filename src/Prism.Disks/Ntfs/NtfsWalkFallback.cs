@@ -12,7 +12,7 @@ public enum NtfsWalkFallback
     /// <summary>The clone's boot sector differs from the parent's (or its primary one is unusable and the backup was used).</summary>
     BootSectorChanged,
 
-    /// <summary>$MFT's own run list or size changed (records moved or $MFT grew): record locations cannot be trusted.</summary>
+    /// <summary>$MFT's own run list changed other than by growing in place: records the parent had may lie elsewhere.</summary>
     MftLayoutChanged,
 
     /// <summary>The parent's walk met corrupt records or indexes: its snapshot is not a safe starting point.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
@@ -163,11 +164,27 @@ for i in range(2500):
     }
 
     [SkippableFact]
-    public void WalkIncremental_MftGrew_FallsBackToFullWalk()
+    public void WalkIncremental_MftGrewInPlace_StaysIncrementalAndEqualsFullWalk()
     {
         fixture.Require();
         (string vhdx, _) = fixture.MakeClone(fixture.GoldenVhdx!, fixture.GoldenImage!, GrowScript);
-        AssertFallback(vhdx, NtfsWalkFallback.MftLayoutChanged, "$MFT changed from");
+        using VhdxDisk clone = VhdxDisk.Open(vhdx);
+        NtfsWalkResult result = OpenVolume(clone).WalkIncremental(fixture.GoldenSnapshot!, Divergence(vhdx));
+        output.WriteLine(result.ToString());
+        Assert.True(result.IsIncremental, result.ToString());
+        var errors = new List<NtfsEnumerationError>();
+        List<string> visit = VisitLines(OpenVolume(clone), errors);
+        Assert.Empty(errors);
+        Assert.Contains(visit, l => l.StartsWith("/grow/g02499 ", StringComparison.Ordinal));
+        AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "grown $MFT");
+    }
+
+    [SkippableFact]
+    public void WalkIncremental_MftMoved_FallsBackToFullWalk()
+    {
+        fixture.Require();
+        (string vhdx, _) = MovedMftClone();
+        AssertFallback(vhdx, NtfsWalkFallback.MftLayoutChanged, "$MFT's run 0 was 2979 clusters at VCN 0, LCN 4, is 2979 clusters at VCN 0, LCN ");
     }
 
     [SkippableFact]
@@ -254,6 +271,83 @@ with open(sys.argv[1] + '/t05/d050/late.txt', 'wb') as h: h.write(b'late')
         magic[0] = (byte)'X';
         Assert.Contains("signature", Assert.Throws<InvalidDataException>(() => NtfsWalkSnapshot.Read(new MemoryStream(magic))).Message,
             StringComparison.Ordinal);
+    }
+
+    // A clone whose $MFT was moved (as a defragmenter moves it): its clusters copied to an unused place of the volume and
+    // the one run of $MFT's $DATA in record 0 pointed there. The boot sector is untouched; every record reads the same.
+    private (string Vhdx, string Image) MovedMftClone()
+    {
+        const int ClusterSize = 4096, RecordSize = 1024;
+        byte[] volume = File.ReadAllBytes(fixture.GoldenImage!);
+        long mftLcn = BinaryPrimitives.ReadInt64LittleEndian(volume.AsSpan(0x30));
+        byte[] record = volume.AsSpan((int)(mftLcn * ClusterSize), RecordSize).ToArray();
+        int usaOffset = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(4));
+        int usaCount = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(6));
+        for (int i = 1; i < usaCount; i++)
+        {
+            record.AsSpan(usaOffset + (2 * i), 2).CopyTo(record.AsSpan((512 * i) - 2));
+        }
+
+        int at = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(0x14));
+        while (BinaryPrimitives.ReadUInt32LittleEndian(record.AsSpan(at)) != 0x80 || record[at + 8] == 0 || record[at + 9] != 0)
+        {
+            at += BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(at + 4));
+        }
+
+        int pairs = at + BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(at + 0x20));
+        int lengthSize = record[pairs] & 0xF, offsetSize = record[pairs] >> 4;
+        Assert.Equal(0, record[pairs + 1 + lengthSize + offsetSize]); // one run
+        long clusters = ReadField(record.AsSpan(pairs + 1, lengthSize));
+        Assert.Equal(mftLcn, ReadField(record.AsSpan(pairs + 1 + lengthSize, offsetSize)));
+
+        // An unused place: no file content, no index, no file record, not $MFT; its LCN encodable in the same field.
+        var used = fixture.GoldenSnapshot!.GetMetadataRanges().Concat(fixture.GoldenSnapshot.Files.SelectMany(f => f.Streams.SelectMany(s => s.Ranges)))
+            .Select(r => new ByteRange(r.Offset - VolumeOffset, r.Length)).Append(new ByteRange(mftLcn * ClusterSize, clusters * ClusterSize)).ToList();
+        long target = (volume.Length / ClusterSize) - clusters - 64;
+        while (used.Any(r => r.Overlaps(new ByteRange(target * ClusterSize, clusters * ClusterSize))))
+        {
+            target -= 256;
+            Assert.True(target > 0, "no unused room for $MFT");
+        }
+
+        // Widen the LCN field when the new LCN needs it and the attribute has room after the run list's end marker.
+        int room = at + BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(at + 4)) - (pairs + 2 + lengthSize + offsetSize);
+        int needed = 1;
+        while (target >= 1L << ((8 * needed) - 1))
+        {
+            needed++;
+        }
+
+        Assert.True(needed <= offsetSize + room, $"$MFT's run list has no room for a {needed}-byte LCN (field {offsetSize}, room {room})");
+        offsetSize = Math.Max(offsetSize, needed);
+        record[pairs] = (byte)((offsetSize << 4) | lengthSize);
+        record[pairs + 1 + lengthSize + offsetSize] = 0;
+        for (int i = 0; i < offsetSize; i++)
+        {
+            record[pairs + 1 + lengthSize + i] = (byte)(target >> (8 * i));
+        }
+
+        ushort usn = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(usaOffset));
+        for (int i = 1; i < usaCount; i++)
+        {
+            record.AsSpan((512 * i) - 2, 2).CopyTo(record.AsSpan(usaOffset + (2 * i)));
+            BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan((512 * i) - 2), usn);
+        }
+
+        byte[] moved = volume.AsSpan((int)(mftLcn * ClusterSize), (int)(clusters * ClusterSize)).ToArray();
+        record.CopyTo(moved, 0);
+        return fixture.MakePatchedClone(fixture.GoldenVhdx!, fixture.GoldenImage!, (mftLcn * ClusterSize, record), (target * ClusterSize, moved));
+
+        static long ReadField(ReadOnlySpan<byte> field)
+        {
+            long value = 0;
+            for (int i = field.Length - 1; i >= 0; i--)
+            {
+                value = (value << 8) | field[i];
+            }
+
+            return value;
+        }
     }
 
     // A clone whose record of /t00/d000/f0001.txt lost its "FILE" signature.
