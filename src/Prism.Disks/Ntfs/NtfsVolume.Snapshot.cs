@@ -75,6 +75,22 @@ public sealed partial class NtfsVolume
         return new NtfsWalkResult(full.ToSnapshot(), reason, detail, full.RecordsDecoded, full.BlocksRead, full.DirectoriesWalked);
     }
 
+    /// <summary>
+    /// The content of one $DATA stream of a file of this volume's snapshot (decompressed, zeros for sparse and
+    /// uninitialized parts), read as <see cref="OpenStream(NtfsFileEntry, string)"/> reads it.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file has no stream of that name.</exception>
+    /// <exception cref="NtfsFormatException">The record no longer holds that file (another sequence number, not in use), or the stream's mapping is corrupt.</exception>
+    public IDiskSource OpenStream(NtfsSnapshotFile file, string streamName = "")
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(streamName);
+        NtfsFile loaded = _mft.LoadFile(file.RecordNumber, file.SequenceNumber);
+        NtfsAttribute data = loaded.GetStream(NtfsAttributeType.Data, streamName, Name)
+            ?? throw new FileNotFoundException($"{file.Path} has no stream \"{streamName}\"", file.Path);
+        return _mft.OpenStream(data, file.RecordNumber);
+    }
+
     // Whether the parent's snapshot can be patched for this volume, and why not.
     private (NtfsWalkFallback Reason, string? Detail) CheckPatchable(NtfsWalkSnapshot parent, RangeSet changed)
     {

@@ -103,7 +103,8 @@ for i in range(2500):
         AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "incremental");
 
         // ntfs-3g's view of the changed volume: every path with its inode (MFT record) and size.
-        using (NtfsImages.Mount mount = NtfsImages.MountImage(new TempDir(), image, readOnly: true))
+        using var mountDir = new TempDir();
+        using (NtfsImages.Mount mount = NtfsImages.MountImage(mountDir, image, readOnly: true))
         {
             Dictionary<string, (long Record, long Size, bool IsDirectory)> mounted = NtfsImages.FindListing(mount.Path);
             Assert.Equal(mounted.Keys.Order(StringComparer.Ordinal), result.Snapshot.Files.Select(f => f.Path));
@@ -113,6 +114,26 @@ for i in range(2500):
                 Assert.True(record == f.RecordNumber && isDirectory == f.IsDirectory && (isDirectory || size == f.Size),
                     $"{f.Path}: ntfs-3g says record {record}, {size} bytes, directory {isDirectory}; the patched snapshot {Line(f)}");
             }
+
+            // What the changes touched reads through the chain as ntfs-3g reads it, every stream.
+            NtfsVolume volume = OpenVolume(clone);
+            int compared = 0;
+            foreach (NtfsSnapshotFile f in result.Snapshot.Files.Where(f => !f.IsDirectory
+                && (f.Path.Contains("/new-", StringComparison.Ordinal) || f.Path.Contains("/moved-", StringComparison.Ordinal)
+                    || f.Path.Contains("/hl-", StringComparison.Ordinal) || f.Streams.Any(s => s.Name.StartsWith("ads", StringComparison.Ordinal)))))
+            {
+                foreach (NtfsSnapshotStream s in f.Streams)
+                {
+                    byte[] expected = File.ReadAllBytes(mount.Path + f.Path + (s.Name.Length == 0 ? string.Empty : ":" + s.Name));
+                    IDiskSource stream = volume.OpenStream(f, s.Name);
+                    byte[] actual = new byte[stream.Length];
+                    stream.ReadExactly(actual, 0);
+                    Assert.True(expected.AsSpan().SequenceEqual(actual), $"{f.Path}:{s.Name}: content differs from the ntfs-3g mount");
+                    compared++;
+                }
+            }
+
+            Assert.True(compared > 20, $"{compared} streams compared");
         }
 
         // The patched snapshot survives its binary form.
