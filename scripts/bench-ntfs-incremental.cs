@@ -62,6 +62,7 @@ using (VhdxDisk disk = VhdxDisk.Open(goldenVhdx))
         + $"{visitBytes / (double)MiB:F1} MiB in {visitSeconds:F2} s; snapshot {stream.Length / (double)MiB:F1} MiB, write {writeSeconds:F2} s, read {sw.Elapsed.TotalSeconds:F2} s");
 }
 
+Console.WriteLine("(times: best of 3)");
 Console.WriteLine("clone  divergent KiB  incr KiB  incr s  records  blocks  dirs  capture MiB  capture s  visit MiB  visit s  same");
 long totalIncr = 0, totalVisit = 0, totalDivergent = 0;
 for (int c = 1; c <= clones; c++)
@@ -93,9 +94,10 @@ for (int c = 1; c <= clones; c++)
     }
 
     using VhdxDisk disk = VhdxDisk.Open(cloneVhdx);
-    (NtfsWalkResult incr, long incrBytes, double incrSeconds) = Measure(disk, v => v.WalkIncremental(golden, divergence));
-    (NtfsWalkSnapshot full, long fullBytes, double fullSeconds) = Measure(disk, v => v.CaptureSnapshot());
-    (int _, long visitBytes, double visitSeconds) = Measure(disk, v => Visit(v).Count);
+    // Each walk three times, the best time kept (the machine is shared); bytes are the same every time.
+    (NtfsWalkResult incr, long incrBytes, double incrSeconds) = Best(() => Measure(disk, v => v.WalkIncremental(golden, divergence)));
+    (NtfsWalkSnapshot full, long fullBytes, double fullSeconds) = Best(() => Measure(disk, v => v.CaptureSnapshot()));
+    (int _, long visitBytes, double visitSeconds) = Best(() => Measure(disk, v => Visit(v).Count));
     bool same = incr.Snapshot.Files.Select(f => f.ToString()).SequenceEqual(full.Files.Select(f => f.ToString()));
     long divergent = divergence.Sum(r => r.Length);
     totalIncr += incrBytes;
@@ -110,6 +112,21 @@ Console.WriteLine($"mean per clone: divergent {totalDivergent / 1024.0 / clones:
     + $"full walk (Visit) read {totalVisit / (double)MiB / clones:F1} MiB: {(double)totalVisit / totalIncr:F0}x fewer bytes");
 Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
 return 0;
+
+static (T Result, long Bytes, double Seconds) Best<T>(Func<(T Result, long Bytes, double Seconds)> run)
+{
+    (T Result, long Bytes, double Seconds) best = run();
+    for (int i = 0; i < 2; i++)
+    {
+        (T Result, long Bytes, double Seconds) next = run();
+        if (next.Seconds < best.Seconds)
+        {
+            best = next;
+        }
+    }
+
+    return best;
+}
 
 static (T Result, long Bytes, double Seconds) Measure<T>(IDiskSource disk, Func<NtfsVolume, T> walk)
 {
