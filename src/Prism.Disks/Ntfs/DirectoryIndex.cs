@@ -8,7 +8,7 @@ namespace Prism.Disks.Ntfs;
 /// A directory's $I30 B+-tree: $INDEX_ROOT (resident root node), $INDEX_ALLOCATION ("INDX" blocks) and $BITMAP
 /// (which blocks are in use). Walks it in collation order or descends it to find one name.
 /// </summary>
-internal sealed class DirectoryIndex
+internal sealed partial class DirectoryIndex
 {
     public const string I30 = "$I30";
     private const int MaxDepth = 64;

@@ -49,6 +49,9 @@ internal sealed class MasterFileTable
 
     public int RecordSize => _recordSize;
 
+    /// <summary>The runs of $MFT's $DATA (where each record lies on the volume).</summary>
+    public ImmutableArray<DataRun> Runs => _data.Runs;
+
     /// <summary>
     /// Reads record 0 at the boot sector's $MFT LCN and assembles $MFT's $DATA runs, following its $ATTRIBUTE_LIST
     /// when the runs spill into extension records.
