@@ -41,7 +41,7 @@ internal static class SigsCommand
         }
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"signatures in use: {db.SignatureCount} ({db.HashSignatureCount} hash of which {db.SectionHashSignatureCount} PE section, {db.BodySignatureCount} body); {db.Issues.Count} issue(s); loaded in {seconds:F2} s"));
+            $"signatures in use: {db.SignatureCount} ({db.HashSignatureCount} hash of which {db.SectionHashSignatureCount} PE section, {db.BodySignatureCount} body, {db.LogicalSignatureCount} logical); {db.Issues.Count} issue(s); loaded in {seconds:F2} s"));
         if (issues)
         {
             foreach (SignatureIssue issue in db.Issues)
@@ -73,6 +73,7 @@ internal static class SigsCommand
             w.WriteEndArray();
             w.WriteNumber("hashSignatures", db.HashSignatureCount);
             w.WriteNumber("sectionHashSignatures", db.SectionHashSignatureCount);
+            w.WriteNumber("logicalSignatures", db.LogicalSignatureCount);
             w.WriteNumber("bodySignatures", db.BodySignatureCount);
             w.WriteNumber("issueCount", db.Issues.Count);
             if (issues)

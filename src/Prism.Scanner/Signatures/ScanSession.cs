@@ -23,6 +23,7 @@ public sealed class ScanSession : IDisposable
     private readonly List<Hit> _pending = [];
     private readonly List<Hit> _eofCandidates = [];
     private Dictionary<int, PartChain>? _chains;
+    private Dictionary<int, HashSet<long>>? _subsignatureStarts;
     private IncrementalHash? _md5, _sha1, _sha256;
     private List<SectionHasher>? _sectionHashers;
     private PeLayout? _pe;
@@ -397,8 +398,7 @@ public sealed class ScanSession : IDisposable
 
         if (body.Segments.Length == 1)
         {
-            _detected[signature] = true;
-            _detections.Add(new Detection(body.Name, start));
+            Report(signature, body, start);
             return;
         }
 
@@ -450,8 +450,7 @@ public sealed class ScanSession : IDisposable
         chain.FirstStart[part] = firstStart;
         if (part == body.Segments.Length - 1)
         {
-            _detected[signature] = true;
-            _detections.Add(new Detection(body.Name, firstStart));
+            Report(signature, body, firstStart);
             return;
         }
 
@@ -468,6 +467,78 @@ public sealed class ScanSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// An .ndb signature is reported once; a logical signature's subsignature has its distinct match starts counted
+    /// (ClamAV counts a match only past the previous one's start) until its count can no longer change the expression;
+    /// a subsignature of '*'-separated parts counts once.
+    /// </summary>
+    private void Report(int signature, BodySignature body, long start)
+    {
+        if (body.Logical < 0)
+        {
+            _detected[signature] = true;
+            _detections.Add(new Detection(body.Name, start));
+            return;
+        }
+
+        _subsignatureStarts ??= [];
+        int key = (body.Logical * 64) + body.Subsignature;
+        if (!_subsignatureStarts.TryGetValue(key, out HashSet<long>? starts))
+        {
+            starts = [];
+            _subsignatureStarts.Add(key, starts);
+        }
+
+        int cap = _db.Logicals[body.Logical].CountCap;
+        if (starts.Count < cap)
+        {
+            starts.Add(start);
+        }
+
+        if (starts.Count >= cap || body.IsUnbounded)
+        {
+            _detected[signature] = true;
+        }
+    }
+
+    /// <summary>Evaluates the logical signatures some subsignature matched (and those that hold with none).</summary>
+    private void EvaluateLogicals()
+    {
+        if (_db.Logicals.Length == 0)
+        {
+            return;
+        }
+
+        var candidates = new SortedSet<int>(_db.LogicalsWithoutHits);
+        foreach (int key in _subsignatureStarts?.Keys ?? Enumerable.Empty<int>())
+        {
+            candidates.Add(key / 64);
+        }
+
+        foreach (int index in candidates)
+        {
+            LogicalSignature logical = _db.Logicals[index];
+            if (logical.Target == 1 && !_isMz)
+            {
+                continue;
+            }
+
+            var counts = new int[logical.SubsignatureCount];
+            for (int s = 0; s < counts.Length; s++)
+            {
+                if (_subsignatureStarts?.TryGetValue((index * 64) + s, out HashSet<long>? starts) == true)
+                {
+                    counts[s] = starts.Count;
+                }
+            }
+
+            if (logical.Expression.Evaluate(counts) && logical.AcceptsFile(_total, _pe))
+            {
+                _detections.Add(new Detection(logical.Name, null));
+            }
+        }
+    }
+
     private IReadOnlyList<Detection> Finish(ReadOnlySpan<byte> window, long windowBase)
     {
         _completed = true;
@@ -477,6 +548,7 @@ public sealed class ScanSession : IDisposable
             Verify(hit, window, windowBase, _total);
         }
 
+        EvaluateLogicals();
         bool allowed = FinishHash(ref _md5, _db.Md5);
         allowed |= FinishHash(ref _sha1, _db.Sha1);
         allowed |= FinishHash(ref _sha256, _db.Sha256);

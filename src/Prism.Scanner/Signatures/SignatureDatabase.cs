@@ -15,6 +15,9 @@ public sealed class SignatureDatabase
     private SignatureDatabase(SignatureLoader loaded, AnchorStrategy strategy = AnchorStrategy.Auto)
     {
         Bodies = [.. loaded.Bodies];
+        Logicals = [.. loaded.Logicals];
+        LogicalsWithoutHits = [.. Enumerable.Range(0, Logicals.Length).Where(i => Logicals[i].MatchesWithoutHits)];
+        BodySignatureCount = Bodies.Count(b => b.Logical < 0);
         Md5 = loaded.Md5;
         Sha1 = loaded.Sha1;
         Sha256 = loaded.Sha256;
@@ -64,8 +67,8 @@ public sealed class SignatureDatabase
         SignatureSetHash = ComputeSetHash();
     }
 
-    /// <summary>Number of signatures loaded (hash plus body).</summary>
-    public int SignatureCount => HashSignatureCount + BodySignatureCount;
+    /// <summary>Number of signatures loaded (hash, body and logical).</summary>
+    public int SignatureCount => HashSignatureCount + BodySignatureCount + LogicalSignatureCount;
 
     /// <summary>Number of hash signatures loaded: whole-file (hdb/hsb) and PE section (mdb/msb), MD5, SHA-1 and SHA-256.</summary>
     public int HashSignatureCount => Md5.Count + Sha1.Count + Sha256.Count + SectionHashSignatureCount;
@@ -74,7 +77,10 @@ public sealed class SignatureDatabase
     public int SectionHashSignatureCount => SectionMd5.Count + SectionSha1.Count + SectionSha256.Count;
 
     /// <summary>Number of body (ndb) signatures loaded.</summary>
-    public int BodySignatureCount => Bodies.Length;
+    public int BodySignatureCount { get; }
+
+    /// <summary>Number of logical (ldb) signatures loaded.</summary>
+    public int LogicalSignatureCount => Logicals.Length;
 
     /// <summary>Lines, files and archive members not loaded (unsupported features, out-of-range functionality levels).</summary>
     public IReadOnlyList<SignatureIssue> Issues { get; }
@@ -116,7 +122,13 @@ public sealed class SignatureDatabase
     /// </summary>
     public bool NeedsPeLayout => HasPeTargetSignatures || SectionHashSignatureCount > 0;
 
+    /// <summary>Body patterns: .ndb signatures and the subsignatures of <see cref="Logicals"/>.</summary>
     internal BodySignature[] Bodies { get; }
+
+    internal LogicalSignature[] Logicals { get; }
+
+    /// <summary>Indices of logical signatures whose expression holds with nothing matched: evaluated on every file.</summary>
+    internal int[] LogicalsWithoutHits { get; }
 
     internal HashSignatureSet Md5 { get; }
 
@@ -264,7 +276,12 @@ public sealed class SignatureDatabase
         var lines = new List<string>(Bodies.Length);
         foreach (BodySignature b in Bodies)
         {
-            lines.Add(b.ToCanonical());
+            lines.Add(b.Logical < 0 ? b.ToCanonical() : $"{Logicals[b.Logical].ToCanonical()}/{b.Subsignature}/{b.ToCanonical()}");
+        }
+
+        foreach (LogicalSignature l in Logicals)
+        {
+            lines.Add(l.ToCanonical());
         }
 
         lines.Sort(StringComparer.Ordinal);

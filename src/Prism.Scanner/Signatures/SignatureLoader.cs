@@ -10,7 +10,7 @@ namespace Prism.Scanner.Signatures;
 /// counting every entry per database type and recording every line or file it does not use. Lines ClamAV rejects
 /// throw <see cref="SignatureFormatException"/> with the line number; lines ClamAV accepts are never refused.
 /// </summary>
-internal sealed class SignatureLoader
+internal sealed partial class SignatureLoader
 {
     /// <summary>ClamAV's functionality level we mirror (ClamAV 1.4.6): MinFL/MaxFL fields are checked against it.</summary>
     public const int FunctionalityLevel = 216;
@@ -30,7 +30,7 @@ internal sealed class SignatureLoader
     /// <summary>Database types this engine reads.</summary>
     private static readonly HashSet<string> s_readTypes = new(StringComparer.Ordinal)
     {
-        "hdb", "hsb", "mdb", "msb", "ndb", "fp", "sfp", "ign", "ign2",
+        "hdb", "hsb", "mdb", "msb", "ndb", "ldb", "fp", "sfp", "ign", "ign2",
     };
 
     /// <summary>ClamAV database types this engine does not use, with the reason given in the load report.</summary>
@@ -43,7 +43,6 @@ internal sealed class SignatureLoader
         ["msu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
         ["ldu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
         ["imp"] = "PE import table hash signatures are not supported",
-        ["ldb"] = "logical signatures are not supported yet",
         ["cbc"] = "bytecode signatures need ClamAV's bytecode VM",
         ["idb"] = "icon signatures need ClamAV's icon matcher",
         ["pdb"] = "phishing signatures need ClamAV's phishing engine",
@@ -71,6 +70,9 @@ internal sealed class SignatureLoader
     private readonly Dictionary<string, HashSet<string>> _ignoredNameLineMd5 = new(StringComparer.Ordinal);
 
     public List<BodySignature> Bodies { get; } = [];
+
+    /// <summary>Logical (.ldb) signatures; their subsignature patterns are in <see cref="Bodies"/>.</summary>
+    public List<LogicalSignature> Logicals { get; } = [];
 
     public HashSignatureSet Md5 { get; } = new(HashKind.Md5);
 
@@ -152,8 +154,9 @@ internal sealed class SignatureLoader
             return;
         }
 
-        int removedBodies = Bodies.RemoveAll(b => _ignoredNames.Contains(b.Name));
+        int removedBodies = Bodies.RemoveAll(b => b.Logical < 0 && _ignoredNames.Contains(b.Name));
         Count("ndb", 0, 0, removedBodies, -removedBodies);
+        RemoveIgnoredLogicals();
         foreach (HashSignatureSet set in AllHashSets)
         {
             set.RemoveNames(_ignoredNames, type => Count(type, 0, 0, 1, -1));
@@ -220,6 +223,9 @@ internal sealed class SignatureLoader
                 {
                     case "ndb":
                         ParseNdbLine(line);
+                        break;
+                    case "ldb":
+                        ParseLdbLine(line);
                         break;
                     case "ign" or "ign2":
                         ParseIgnoreLine(line);

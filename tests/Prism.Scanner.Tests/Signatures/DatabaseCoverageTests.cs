@@ -194,7 +194,7 @@ public sealed class DatabaseCoverageTests : IDisposable
     [Fact]
     public void Load_TypesNeedingOtherEngines_CountedAndNamed()
     {
-        string[] types = ["cbc", "idb", "pdb", "wdb", "crb", "cdb", "ftm", "hdu", "mdu", "ldb", "info", "cfg", "gdb", "imp", "yara"];
+        string[] types = ["cbc", "idb", "pdb", "wdb", "crb", "cdb", "ftm", "hdu", "mdu", "info", "cfg", "gdb", "imp", "yara"];
         foreach (string t in types)
         {
             File.WriteAllText(_dir.File("x." + t), "# header\nline one\nline two\n\n");
