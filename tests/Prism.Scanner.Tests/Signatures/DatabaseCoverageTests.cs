@@ -41,6 +41,18 @@ public sealed class DatabaseCoverageTests : IDisposable
         { "a.ndb", "A:1:EP*3:41424344\n", 1 },
         { "a.ndb", "A:1:EP+3,x:41424344\n", 1 },
         { "a.hdb", $"{Md5}:0:H\n", 1 },
+        { "a.ldb", "L;Target:0;0;41424344\nM;Target:0;0&1;41424344\n", 2 },
+        { "a.ldb", "L;Target:0,Engine:51-255;0;41424344\n", 1 },
+        { "a.ldb", "L;Engine:51-255;0;41424344\n", 1 },
+        { "a.ldb", "L;Target:0,FileSize:10-20;0;41424344\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0,EntryPoint:0-10;0;41424344\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0,FileSize:10;0;41424344\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0,IconGroup1:x;0;41424344\n", 1 },
+        { "a.ldb", "L;Target:0;0&;41424344\n", 1 },
+        { "a.ldb", "L;Target:0;(0|1;41424344;45464748\n", 1 },
+        { "a.ldb", "L;Target:0;0;41424344::z\n", 1 },
+        { "a.ldb", "L;Target:0;0|1;41424344;4142434\n", 1 },
+        { "a.ldb", "L;Target:0;0;EP+1:41424344\n", 1 },
         { "a.mdb", $"512:{Md5}:M\n0:{Md5}:Zero\n", 2 },
         { "a.mdb", $"*:{Md5}:NoLevel\n", 1 },
         { "a.msb", $"512:{Md5}zz:Short\n", 1 },
@@ -76,6 +88,15 @@ public sealed class DatabaseCoverageTests : IDisposable
             ["a.mdb"] = $"512:{Md5}:M1\n*:{Md5}:M2:73\n4096:{Sha256}:M3\n",
             ["a.msb"] = $"1024:{Sha1}:S1\n*:{Sha256}:S2:73:255\n512:{Md5}:S3\n",
             ["a.ign2"] = "M2\nSe\n",
+        },
+        ["logical signatures"] = new()
+        {
+            ["a.ldb"] = "L1;Target:0;0&1;41424344;45464748\nL2;Target:0;0>1;41424344\nL3;Target:0;(0|1)=2;41424344;45464748\n"
+                + "L4;Target:0;0=0;5a5a5a5a\nL5;Engine:51-255,Target:1,IconGroup1:Foo;0;41424344\n"
+                + "L6;Engine:81-255,Target:0;0&1;41424344;0/qqq/\nL7;Engine:51-255,Target:0,Foo:1;0;41424344\n"
+                + "L8;Target:1;0;41424344\nL9;Engine:51-255,Target:0,FileSize:12-12;0|1;41424344;45464748\n"
+                + "L10;Target:0;((0|1)>1,2)&2<1;414243::i;474879;5858\nL11;Target:0;0;4142{1}44::a\n",
+            ["b.ign2"] = "L3\n",
         },
         ["macro offsets"] = new()
         {

@@ -26,7 +26,7 @@ public sealed class PeComparisonTests(ITestOutputHelper output) : IDisposable
 
         // Guard against a vacuous comparison: every form must have matched somewhere, and near misses must exist.
         var all = expected.Values.SelectMany(s => s).ToList();
-        foreach (string form in new[] { ".EpHit", ".EpFloat", ".EpMinus", ".S0Hit", ".SlHit", ".Se0Hit", ".PeAny", ".Eof", "Md5S0", "Sha1S", "Sha256S" })
+        foreach (string form in new[] { ".EpHit", ".EpFloat", ".EpMinus", ".S0Hit", ".SlHit", ".Se0Hit", ".PeAny", ".Eof", "Md5S0", "Sha1S", "Sha256S", ".LdbPe", ".LdbAny", ".LdbRaw" })
         {
             Assert.True(all.Any(n => n.Contains(form, StringComparison.Ordinal)), $"clamscan never reported {form}");
         }

@@ -19,6 +19,7 @@ internal sealed class PeCorpus
     private readonly StringBuilder _ndb = new();
     private readonly StringBuilder _mdb = new();
     private readonly StringBuilder _msb = new();
+    private readonly StringBuilder _ldb = new();
 
     private PeCorpus(int seed) => _rng = new Random(seed);
 
@@ -66,6 +67,7 @@ internal sealed class PeCorpus
         File.WriteAllText(Path.Combine(dbDir, "pe.ndb"), corpus._ndb.ToString());
         File.WriteAllText(Path.Combine(dbDir, "pe.mdb"), corpus._mdb.ToString());
         File.WriteAllText(Path.Combine(dbDir, "pe.msb"), corpus._msb.ToString());
+        File.WriteAllText(Path.Combine(dbDir, "pe.ldb"), corpus._ldb.ToString());
         corpus.DatabaseDirectory = dbDir;
         return corpus;
     }
@@ -175,6 +177,19 @@ internal sealed class PeCorpus
         {
             int n = _rng.Next(0, 64);
             byte[]? at = Plant(sections[i].RawPointer + n);
+            if (i == 0 && ep is not null && at is not null)
+            {
+                // Logical signatures on the same bytes: target 1 with EntryPoint and NumberOfSections ranges that hold or miss.
+                string subs = $"EP+{k}:{Convert.ToHexStringLower(ep)};S0+{n}:{Convert.ToHexStringLower(at)}";
+                long e = entryFileOffset;
+                int c = sections.Count;
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbPe;Engine:51-255,Target:1,EntryPoint:{e - 3}-{e + 3},NumberOfSections:{c}-{c + 1};0&1;{subs}\n");
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbEpMiss;Engine:51-255,Target:1,EntryPoint:{e + 1}-{e + 100};0&1;{subs}\n");
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbSectionsMiss;Engine:51-255,Target:1,NumberOfSections:{c + 1}-{c + 9};0|1;{subs}\n");
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbAny;Target:1;(0|1)>1;{subs}\n");
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbRaw;Target:0;0&1;{Convert.ToHexStringLower(ep)};{Convert.ToHexStringLower(at)}\n");
+            }
+
             Ndb($"S{i}Hit", 1, $"S{i}+{n}", at);
             Ndb($"S{i}Miss", 1, $"S{i}+{n + 1}", at);
             Ndb($"S{i}Absent", 1, $"S{sections.Count + i}+{n}", at);
