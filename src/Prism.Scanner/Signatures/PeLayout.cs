@@ -27,10 +27,11 @@ internal sealed class PeLayout
     private const int MaxDataDirectories = 16;
     private const ushort Pe32PlusMagic = 0x20B;
 
-    private PeLayout(long entryPoint, PeSection[] sections, bool sectionHashable)
+    private PeLayout(long entryPoint, PeSection[] sections, bool offsetsValid, bool sectionHashable)
     {
         EntryPoint = entryPoint;
         Sections = sections;
+        OffsetsValid = offsetsValid;
         SectionHashable = sectionHashable;
     }
 
@@ -41,8 +42,14 @@ internal sealed class PeLayout
     public IReadOnlyList<PeSection> Sections { get; }
 
     /// <summary>
-    /// False when every section with data starts past the end of the file: clamscan's section hashing then rejects the
-    /// whole header (it drops such sections one by one and fails on the last), though offsets still resolve.
+    /// True when clamscan's header parse for signature offsets succeeds. It fails on a section header with the sign
+    /// bit set in its address or sizes even when that section lies past the end of the file.
+    /// </summary>
+    public bool OffsetsValid { get; }
+
+    /// <summary>
+    /// True when clamscan's header parse for section hashing succeeds: it first drops the sections of data that start
+    /// past the end of the file (their sign bits unchecked) and fails when none is left.
     /// </summary>
     public bool SectionHashable { get; }
 
@@ -163,7 +170,7 @@ internal sealed class PeLayout
 
         long alignedHeaderSize = AlignUp(headerSize, sectionAlign);
         var sections = new PeSection[sectionCount];
-        bool anyKept = false;
+        bool anyKept = false, offsetsValid = true, hashable = true;
         for (int i = 0; i < sectionCount; i++)
         {
             ReadOnlySpan<byte> h = table.Slice(i * SectionHeaderLength, SectionHeaderLength);
@@ -175,6 +182,7 @@ internal sealed class PeLayout
             long raw = AlignDown(rawPointer, fileAlign);
             long size = AlignUp(rawSize, fileAlign);
             long unalignedSize = rawSize;
+            bool removed = false;
             if (size == 0)
             {
                 anyKept = true;
@@ -185,6 +193,7 @@ internal sealed class PeLayout
                 {
                     size = 0;
                     unalignedSize = 0;
+                    removed = true;
                 }
                 else
                 {
@@ -194,10 +203,11 @@ internal sealed class PeLayout
                 }
             }
 
-            // Values with the sign bit set make ClamAV reject the header.
+            // Values with the sign bit set make ClamAV reject the header (for section hashing only in sections it keeps).
             if (virtualAddress >> 31 != 0 || virtualSize >> 31 != 0 || (size != 0 && rawPointer >> 31 != 0) || unalignedSize >> 31 != 0)
             {
-                return PeParseStatus.Broken;
+                offsetsValid = false;
+                hashable &= removed;
             }
 
             sections[i] = new PeSection(rva, raw, size);
@@ -236,7 +246,13 @@ internal sealed class PeLayout
             entry = entryRva - sections[found].VirtualAddress + sections[found].RawOffset;
         }
 
-        layout = new PeLayout(entry, sections, anyKept);
+        hashable &= anyKept;
+        if (!offsetsValid && !hashable)
+        {
+            return PeParseStatus.Broken;
+        }
+
+        layout = new PeLayout(entry, sections, offsetsValid, hashable);
         return PeParseStatus.Parsed;
     }
 

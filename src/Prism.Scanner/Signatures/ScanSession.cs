@@ -158,22 +158,21 @@ public sealed class ScanSession : IDisposable
                 return false;
             }
 
-            PeParseStatus status = PeLayout.TryParse(start, fileLength, out _pe);
+            PeParseStatus status = PeLayout.TryParse(start, fileLength, out PeLayout? layout);
             if (status == PeParseStatus.NeedMoreData && !final)
             {
                 return false;
             }
 
-            if (status != PeParseStatus.Parsed)
+            _pe = layout is { OffsetsValid: true } ? layout : null;
+            if (_pe is null)
             {
-                _pe = null;
-
                 // clamscan computes every relative offset from the executable's headers when it has PE-target
                 // signatures; when they cannot be parsed, EOF-n matches nothing either.
                 _eofOffsetsDisabled = _db.HasPeTargetSignatures;
             }
 
-            StartSectionHashes();
+            StartSectionHashes(layout);
         }
 
         _layoutKnown = true;
@@ -181,9 +180,9 @@ public sealed class ScanSession : IDisposable
     }
 
     /// <summary>One hasher set per section of data whose size some .mdb/.msb signature names (or "*").</summary>
-    private void StartSectionHashes()
+    private void StartSectionHashes(PeLayout? layout)
     {
-        if (_pe is not { SectionHashable: true } pe || _db.SectionHashSignatureCount == 0)
+        if (layout is not { SectionHashable: true } pe || _db.SectionHashSignatureCount == 0)
         {
             return;
         }

@@ -38,6 +38,8 @@ internal sealed class PeCorpus
         NoSections,
         EntryUnmapped,
         LfanewPastEnd,
+        MutatedHeaders,
+        MutatedSections,
     }
 
     public static PeCorpus Create(TempDir dir, int seed, int fileCount)
@@ -252,6 +254,49 @@ internal sealed class PeCorpus
             }
         }
 
+        if (variant is Variant.MutatedHeaders or Variant.MutatedSections)
+        {
+            Mutate(file, builder, variant == Variant.MutatedSections);
+        }
+
         return file;
+    }
+
+    /// <summary>
+    /// Overwrites one to three header fields with edge values (zero or odd alignments, sizes of headers, entry points,
+    /// data directory counts; section addresses, sizes and offsets moved, unaligned, past the end or with the sign bit),
+    /// after the signatures were written for the intact layout: clamscan decides what still matches.
+    /// </summary>
+    private void Mutate(byte[] file, PeBuilder builder, bool sections)
+    {
+        int opt = (int)builder.Lfanew + 24;
+        int table = opt + builder.OptionalHeaderSize;
+        int count = _rng.Next(1, 4);
+        for (int m = 0; m < count; m++)
+        {
+            uint[] values;
+            int at;
+            if (!sections)
+            {
+                (at, values) = _rng.Next(5) switch
+                {
+                    0 => (opt + 32, new uint[] { 0, 0x200, 0x1000, 0x1234, 0x10000 }),
+                    1 => (opt + 36, new uint[] { 0, 0x10, 0x200, 0x400, 0x1000, 0x300 }),
+                    2 => (opt + 60, new uint[] { 0, 0x200, 0x400, 0x1000, 0x3000, 0x401 }),
+                    3 => (opt + 16, new uint[] { 0, 0x100, 0x1000, 0x1001, 0x1FFF, 0x2000, 0x80000000 }),
+                    _ => (opt + (builder.Pe32Plus ? 108 : 92), new uint[] { 0, 5, 16, 100 }),
+                };
+            }
+            else
+            {
+                int section = _rng.Next(builder.Sections.Count);
+                int field = _rng.Next(4);
+                at = table + (section * 40) + 8 + (field * 4);
+                uint current = BitConverter.ToUInt32(file, at);
+                values = [0, current + 0x100, current - 0x100, current + 1, current | 0x80000000, (uint)file.Length, (uint)file.Length + 0x200];
+            }
+
+            BitConverter.TryWriteBytes(file.AsSpan(at), values[_rng.Next(values.Length)]);
+        }
     }
 }
