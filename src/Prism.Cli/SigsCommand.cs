@@ -72,8 +72,6 @@ internal static class SigsCommand
 
             w.WriteEndArray();
             w.WriteNumber("hashSignatures", db.HashSignatureCount);
-            w.WriteNumber("sectionHashSignatures", db.SectionHashSignatureCount);
-            w.WriteNumber("logicalSignatures", db.LogicalSignatureCount);
             w.WriteNumber("bodySignatures", db.BodySignatureCount);
             w.WriteNumber("issueCount", db.Issues.Count);
             if (issues)
