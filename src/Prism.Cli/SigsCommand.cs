@@ -41,7 +41,7 @@ internal static class SigsCommand
         }
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"signatures in use: {db.SignatureCount} ({db.HashSignatureCount} hash, {db.BodySignatureCount} body); {db.Issues.Count} issue(s); loaded in {seconds:F2} s"));
+            $"signatures in use: {db.SignatureCount} ({db.HashSignatureCount} hash of which {db.SectionHashSignatureCount} PE section, {db.BodySignatureCount} body, {db.LogicalSignatureCount} logical); {db.Issues.Count} issue(s); loaded in {seconds:F2} s"));
         if (issues)
         {
             foreach (SignatureIssue issue in db.Issues)

@@ -43,7 +43,7 @@ internal sealed class PatternSegment
         }
 
         // A trailing class looks at the byte after the match: wait for it (or the end of the file).
-        MaxAfter += trailing switch { NoBoundary => 0, 'L' => 2, _ => 1 };
+        MaxAfter += trailing switch { NoBoundary => 0, 'L' or WideWord => 2, _ => 1 };
 
         foreach (byte[] a in anchors)
         {
@@ -53,6 +53,12 @@ internal sealed class PatternSegment
 
     /// <summary>No (B)/(L)/(W) at this edge.</summary>
     public const char NoBoundary = '\0';
+
+    /// <summary>
+    /// The (W) edge of a wide (::w) logical subsignature: clamscan tests the neighbouring two-byte character there (an
+    /// alphanumeric byte with a 00 after it is a word character), or a single byte where only one is left.
+    /// </summary>
+    public const char WideWord = 'w';
 
     /// <summary>(B), (L) or (W) before the part's first byte (checked on the byte before the match), or <see cref="NoBoundary"/>.</summary>
     public char LeadingBoundary { get; }
@@ -67,7 +73,16 @@ internal sealed class PatternSegment
     public PatternElement? LeadingGap { get; private init; }
 
     /// <summary>Bytes before the match a leading class or byte looks at: part of the history a session keeps.</summary>
-    public int ContextBefore => Math.Max(LeadingBoundary != NoBoundary ? 1 : 0, LeadingGap is { } g ? g.MaxLength + 1 : 0);
+    public int ContextBefore => Math.Max(LeadingBoundary == WideWord ? 2 : LeadingBoundary != NoBoundary ? 1 : 0, LeadingGap is { } g ? g.MaxLength + 1 : 0);
+
+    /// <summary>This part with its (W) edges tested as clamscan tests them for wide subsignatures.</summary>
+    public PatternSegment WithWideWordEdges() =>
+        new(Before, Anchors, After, MinDistanceFromPrevious, Canonical,
+            LeadingBoundary == 'W' ? WideWord : LeadingBoundary, TrailingBoundary == 'W' ? WideWord : TrailingBoundary)
+        {
+            LeadingByte = LeadingByte,
+            LeadingGap = LeadingGap,
+        };
 
     /// <summary>Elements before the anchor, nearest first (matched backwards).</summary>
     public PatternElement[] Before { get; }
@@ -295,6 +310,24 @@ internal sealed class PatternSegment
         }
 
         byte b = window[(int)(position - windowBase)];
+        if (kind == WideWord)
+        {
+            long other = leading ? position - 1 : position + 1;
+            if (leading && position == 0)
+            {
+                return true;
+            }
+
+            bool pairAvailable = other >= windowBase && other < windowBase + window.Length && (fileLength is not long length || other < length);
+            if (!pairAvailable)
+            {
+                return !IsAlphanumeric(b);
+            }
+
+            byte o = window[(int)(other - windowBase)];
+            return leading ? !(IsAlphanumeric(o) && b == 0) : !(IsAlphanumeric(b) && o == 0);
+        }
+
         if (kind != 'L')
         {
             return !IsAlphanumeric(b);

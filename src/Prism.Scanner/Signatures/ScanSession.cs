@@ -4,7 +4,9 @@ namespace Prism.Scanner.Signatures;
 
 /// <summary>
 /// Scans one file fed as consecutive chunks in a single pass: body signatures (matches may span chunk boundaries)
-/// and, when the database has hash signatures for this file's size, MD5/SHA-1/SHA-256 of the whole file.
+/// and, when the database has hash signatures for this file's size, MD5/SHA-1/SHA-256 of the whole file and of its PE
+/// sections. When the database needs PE headers (target type 1, section hashes) a file starting with "MZ" is held
+/// back until its headers have arrived (with an unknown length: until its end), then scanned as usual.
 /// Not thread-safe; one session per file.
 /// </summary>
 public sealed class ScanSession : IDisposable
@@ -21,7 +23,13 @@ public sealed class ScanSession : IDisposable
     private readonly List<Hit> _pending = [];
     private readonly List<Hit> _eofCandidates = [];
     private Dictionary<int, PartChain>? _chains;
+    private Dictionary<int, HashSet<long>>? _subsignatureStarts;
     private IncrementalHash? _md5, _sha1, _sha256;
+    private List<SectionHasher>? _sectionHashers;
+    private PeLayout? _pe;
+    private bool _layoutKnown;
+    private bool _isMz;
+    private bool _eofOffsetsDisabled;
     private byte[] _buffer = [];
     private int _bufferLength;
     private long _bufferBase;
@@ -39,10 +47,11 @@ public sealed class ScanSession : IDisposable
         _sha1 = WantsHash(db.Sha1) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
 #pragma warning restore CA5351
         _sha256 = WantsHash(db.Sha256) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        _layoutKnown = !db.NeedsPeLayout;
     }
 
     /// <summary>Bytes fed so far.</summary>
-    public long Length => _total;
+    public long Length => _layoutKnown ? _total : _bufferLength;
 
     /// <summary>Feeds the next chunk of the file.</summary>
     /// <exception cref="InvalidOperationException">The session was already completed.</exception>
@@ -62,6 +71,12 @@ public sealed class ScanSession : IDisposable
     public IReadOnlyList<Detection> Complete()
     {
         ThrowIfCompleted();
+        if (!_layoutKnown)
+        {
+            ResolveLayout(_buffer.AsSpan(0, _bufferLength), final: true);
+            Feed(_buffer.AsSpan(0, _bufferLength), _bufferBase, 0);
+        }
+
         return Finish(_buffer.AsSpan(0, _bufferLength), _bufferBase);
     }
 
@@ -72,12 +87,23 @@ public sealed class ScanSession : IDisposable
         _sha1?.Dispose();
         _sha256?.Dispose();
         _md5 = _sha1 = _sha256 = null;
+        foreach (SectionHasher h in _sectionHashers ?? [])
+        {
+            h.Dispose();
+        }
+
+        _sectionHashers = null;
         _completed = true;
     }
 
     /// <summary>Scans a whole file in place, without copying it into the session.</summary>
     internal IReadOnlyList<Detection> ScanWhole(ReadOnlySpan<byte> data)
     {
+        if (!_layoutKnown)
+        {
+            ResolveLayout(data, final: true);
+        }
+
         Feed(data, 0, 0);
         return Finish(data, 0);
     }
@@ -97,8 +123,94 @@ public sealed class ScanSession : IDisposable
         ThrowIfCompleted();
         int from = _bufferLength;
         _bufferLength += count;
+        if (!_layoutKnown)
+        {
+            // Held back so far: everything since the file's start is still in the buffer.
+            if (!ResolveLayout(_buffer.AsSpan(0, _bufferLength), final: false))
+            {
+                return;
+            }
+
+            from = 0;
+        }
+
         Feed(_buffer.AsSpan(0, _bufferLength), _bufferBase, from);
     }
+
+    /// <summary>
+    /// Decides from the file's first bytes whether it is an "MZ" executable and parses its PE headers, as clamscan
+    /// does before matching; false while more bytes are needed (never when <paramref name="final"/>).
+    /// </summary>
+    private bool ResolveLayout(ReadOnlySpan<byte> start, bool final)
+    {
+        if (start.Length < 2 && !final && (_expectedLength is not long n || n >= 2))
+        {
+            return false;
+        }
+
+        _isMz = PeLayout.HasMzMagic(start);
+        if (_isMz)
+        {
+            // Section sizes are truncated at the end of the file: without a known length, wait for the end.
+            long? length = final ? start.Length : _expectedLength;
+            if (length is not long fileLength)
+            {
+                return false;
+            }
+
+            PeParseStatus status = PeLayout.TryParse(start, fileLength, out PeLayout? layout);
+            if (status == PeParseStatus.NeedMoreData && !final)
+            {
+                return false;
+            }
+
+            _pe = layout is { OffsetsValid: true } ? layout : null;
+            if (_pe is null)
+            {
+                // clamscan computes every relative offset from the executable's headers when it has PE-target
+                // signatures; when they cannot be parsed, EOF-n matches nothing either.
+                _eofOffsetsDisabled = _db.HasPeTargetSignatures;
+            }
+
+            StartSectionHashes(layout);
+        }
+
+        _layoutKnown = true;
+        return true;
+    }
+
+    /// <summary>One hasher set per section of data whose size some .mdb/.msb signature names (or "*").</summary>
+    private void StartSectionHashes(PeLayout? layout)
+    {
+        if (layout is not { SectionHashable: true } pe || _db.SectionHashSignatureCount == 0)
+        {
+            return;
+        }
+
+        foreach (PeSection section in pe.Sections)
+        {
+            if (section.RawSize == 0)
+            {
+                continue;
+            }
+
+#pragma warning disable CA5351 // ClamAV's mdb/msb signatures name sections by MD5 and SHA-1.
+            IncrementalHash? md5 = WantsSection(_db.SectionMd5, section.RawSize) ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+            IncrementalHash? sha1 = WantsSection(_db.SectionSha1, section.RawSize) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
+#pragma warning restore CA5351
+            IncrementalHash? sha256 = WantsSection(_db.SectionSha256, section.RawSize) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+            if (md5 is not null || sha1 is not null || sha256 is not null)
+            {
+                (_sectionHashers ??= []).Add(new SectionHasher(section.RawOffset, section.RawSize, md5, sha1, sha256));
+            }
+        }
+    }
+
+    private static bool WantsSection(HashSignatureSet set, long size) => set.Count > 0 && set.Wants(size);
+
+    /// <summary>Where a match of <paramref name="body"/>'s first part may start, for this file's type and layout.</summary>
+    private (long Min, long Max) StartRangeOf(BodySignature body, long? fileLength) =>
+        body.Offset.Kind == SignatureOffsetKind.FromEnd && _eofOffsetsDisabled ? (1, 0) : body.Offset.StartRange(fileLength, _pe);
 
     private void EnsureSpace(int count)
     {
@@ -107,8 +219,9 @@ public sealed class ScanSession : IDisposable
             return;
         }
 
-        // Keep only the history still needed: pending look-ahead, EOF candidates, bytes before anchors.
-        int keep = Math.Min(_bufferLength, _db.RetainLength);
+        // Keep only the history still needed: pending look-ahead, EOF candidates, bytes before anchors; while the
+        // file is held back for its PE headers, everything.
+        int keep = _layoutKnown ? Math.Min(_bufferLength, _db.RetainLength) : _bufferLength;
         int needed = keep + count;
         byte[] target = _buffer;
         if (needed > _buffer.Length)
@@ -129,6 +242,13 @@ public sealed class ScanSession : IDisposable
         long freshBase = windowBase + from;
         long end = freshBase + fresh.Length;
         UpdateHashes(fresh, end);
+        if (_sectionHashers is not null)
+        {
+            foreach (SectionHasher h in _sectionHashers)
+            {
+                h.Append(fresh, freshBase);
+            }
+        }
 
         var sink = new HitSink(this, window, windowBase, freshBase, end);
         if (!_db.Automaton.IsEmpty)
@@ -206,6 +326,11 @@ public sealed class ScanSession : IDisposable
         }
 
         BodySignature body = _db.Bodies[signature];
+        if (body.Target == 1 && !_isMz)
+        {
+            return;
+        }
+
         var hit = new Hit(keyword, anchorEnd - _db.KeywordLength[keyword]);
         if (body.Offset.Kind == SignatureOffsetKind.FromEnd)
         {
@@ -214,9 +339,9 @@ public sealed class ScanSession : IDisposable
         }
 
         PatternSegment segment = body.Segments[_db.KeywordSegment[keyword]];
-        if (_db.KeywordSegment[keyword] == 0 && body.Offset.Kind == SignatureOffsetKind.Absolute)
+        if (_db.KeywordSegment[keyword] == 0 && (body.Offset.Kind == SignatureOffsetKind.Absolute || body.Offset.IsExecutableRelative))
         {
-            (long min, long max) = body.Offset.StartRange(null);
+            (long min, long max) = body.Offset.StartRange(null, _pe);
             if (hit.AnchorStart - segment.MinBefore < min || hit.AnchorStart - segment.MaxBefore > max)
             {
                 return;
@@ -263,7 +388,7 @@ public sealed class ScanSession : IDisposable
 
         BodySignature body = _db.Bodies[signature];
         int part = _db.KeywordSegment[hit.Keyword];
-        (long min, long max) = part == 0 ? body.Offset.StartRange(fileLength) : (0, long.MaxValue);
+        (long min, long max) = part == 0 ? StartRangeOf(body, fileLength) : (0, long.MaxValue);
         if (!body.Segments[part].TryMatch(window, windowBase, hit.AnchorStart, _db.KeywordLength[hit.Keyword], min, max,
                 fileLength ?? (_completed ? _total : null), out long start, out long end))
         {
@@ -272,8 +397,7 @@ public sealed class ScanSession : IDisposable
 
         if (body.Segments.Length == 1)
         {
-            _detected[signature] = true;
-            _detections.Add(new Detection(body.Name, start));
+            Report(signature, body, start);
             return;
         }
 
@@ -325,8 +449,7 @@ public sealed class ScanSession : IDisposable
         chain.FirstStart[part] = firstStart;
         if (part == body.Segments.Length - 1)
         {
-            _detected[signature] = true;
-            _detections.Add(new Detection(body.Name, firstStart));
+            Report(signature, body, firstStart);
             return;
         }
 
@@ -343,6 +466,78 @@ public sealed class ScanSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// An .ndb signature is reported once; a logical signature's subsignature has its distinct match starts counted
+    /// (ClamAV counts a match only past the previous one's start) until its count can no longer change the expression;
+    /// a subsignature of '*'-separated parts counts once.
+    /// </summary>
+    private void Report(int signature, BodySignature body, long start)
+    {
+        if (body.Logical < 0)
+        {
+            _detected[signature] = true;
+            _detections.Add(new Detection(body.Name, start));
+            return;
+        }
+
+        _subsignatureStarts ??= [];
+        int key = (body.Logical * 64) + body.Subsignature;
+        if (!_subsignatureStarts.TryGetValue(key, out HashSet<long>? starts))
+        {
+            starts = [];
+            _subsignatureStarts.Add(key, starts);
+        }
+
+        int cap = _db.Logicals[body.Logical].CountCap;
+        if (starts.Count < cap)
+        {
+            starts.Add(start);
+        }
+
+        if (starts.Count >= cap || body.IsUnbounded)
+        {
+            _detected[signature] = true;
+        }
+    }
+
+    /// <summary>Evaluates the logical signatures some subsignature matched (and those that hold with none).</summary>
+    private void EvaluateLogicals()
+    {
+        if (_db.Logicals.Length == 0)
+        {
+            return;
+        }
+
+        var candidates = new SortedSet<int>(_db.LogicalsWithoutHits);
+        foreach (int key in _subsignatureStarts?.Keys ?? Enumerable.Empty<int>())
+        {
+            candidates.Add(key / 64);
+        }
+
+        foreach (int index in candidates)
+        {
+            LogicalSignature logical = _db.Logicals[index];
+            if (logical.Target == 1 && !_isMz)
+            {
+                continue;
+            }
+
+            var counts = new int[logical.SubsignatureCount];
+            for (int s = 0; s < counts.Length; s++)
+            {
+                if (_subsignatureStarts?.TryGetValue((index * 64) + s, out HashSet<long>? starts) == true)
+                {
+                    counts[s] = starts.Count;
+                }
+            }
+
+            if (logical.Expression.Evaluate(counts) && logical.AcceptsFile(_total, _pe))
+            {
+                _detections.Add(new Detection(logical.Name, null));
+            }
+        }
+    }
+
     private IReadOnlyList<Detection> Finish(ReadOnlySpan<byte> window, long windowBase)
     {
         _completed = true;
@@ -352,9 +547,14 @@ public sealed class ScanSession : IDisposable
             Verify(hit, window, windowBase, _total);
         }
 
+        EvaluateLogicals();
         bool allowed = FinishHash(ref _md5, _db.Md5);
         allowed |= FinishHash(ref _sha1, _db.Sha1);
         allowed |= FinishHash(ref _sha256, _db.Sha256);
+        foreach (SectionHasher h in _sectionHashers ?? [])
+        {
+            h.Collect(_db, _detections);
+        }
         if (allowed)
         {
             // ClamAV's .fp/.sfp: a file whose hash is allow-listed is reported clean, whatever matched it.
@@ -407,6 +607,51 @@ public sealed class ScanSession : IDisposable
         public long[] FirstStart { get; }
 
         public List<(long Start, long End)>[] Waiting { get; }
+    }
+
+    /// <summary>Hashes of one PE section's data [Start, Start+Size), fed as the file streams past.</summary>
+    private sealed class SectionHasher(long start, long size, IncrementalHash? md5, IncrementalHash? sha1, IncrementalHash? sha256) : IDisposable
+    {
+        public void Append(ReadOnlySpan<byte> fresh, long freshBase)
+        {
+            long from = Math.Max(start, freshBase);
+            long to = Math.Min(start + size, freshBase + fresh.Length);
+            if (from >= to)
+            {
+                return;
+            }
+
+            ReadOnlySpan<byte> part = fresh.Slice((int)(from - freshBase), (int)(to - from));
+            md5?.AppendData(part);
+            sha1?.AppendData(part);
+            sha256?.AppendData(part);
+        }
+
+        /// <summary>Adds the .mdb/.msb signatures naming this section's size and hash.</summary>
+        public void Collect(SignatureDatabase db, List<Detection> detections)
+        {
+            if (md5 is not null)
+            {
+                db.SectionMd5.CollectMatches(md5.GetHashAndReset(), size, detections);
+            }
+
+            if (sha1 is not null)
+            {
+                db.SectionSha1.CollectMatches(sha1.GetHashAndReset(), size, detections);
+            }
+
+            if (sha256 is not null)
+            {
+                db.SectionSha256.CollectMatches(sha256.GetHashAndReset(), size, detections);
+            }
+        }
+
+        public void Dispose()
+        {
+            md5?.Dispose();
+            sha1?.Dispose();
+            sha256?.Dispose();
+        }
     }
 
     /// <summary>An anchor occurrence awaiting verification.</summary>

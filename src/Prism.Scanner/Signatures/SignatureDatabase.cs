@@ -4,7 +4,7 @@ using System.Text;
 namespace Prism.Scanner.Signatures;
 
 /// <summary>
-/// A loaded set of ClamAV signatures (hdb, hsb, ndb, fp/sfp allow-lists and ign/ign2 ignore lists, or cvd/cld archives
+/// A loaded set of ClamAV signatures (hdb, hsb, mdb, msb, ndb, fp/sfp allow-lists and ign/ign2 ignore lists, or cvd/cld archives
 /// holding them) with its compiled matcher.
 /// Immutable and thread-safe: create one <see cref="ScanSession"/> per file.
 /// </summary>
@@ -15,9 +15,15 @@ public sealed class SignatureDatabase
     private SignatureDatabase(SignatureLoader loaded, AnchorStrategy strategy = AnchorStrategy.Auto)
     {
         Bodies = [.. loaded.Bodies];
+        Logicals = [.. loaded.Logicals];
+        LogicalsWithoutHits = [.. Enumerable.Range(0, Logicals.Length).Where(i => Logicals[i].MatchesWithoutHits)];
+        BodySignatureCount = Bodies.Count(b => b.Logical < 0);
         Md5 = loaded.Md5;
         Sha1 = loaded.Sha1;
         Sha256 = loaded.Sha256;
+        SectionMd5 = loaded.SectionMd5;
+        SectionSha1 = loaded.SectionSha1;
+        SectionSha256 = loaded.SectionSha256;
         Issues = loaded.Issues.AsReadOnly();
         TypeCounts = loaded.TypeCounts;
 
@@ -31,7 +37,8 @@ public sealed class SignatureDatabase
             BodySignature body = Bodies[b];
             HasUnboundedSignatures |= body.IsUnbounded;
             HasEofAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.FromEnd;
-            HasStartAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.Absolute;
+            HasStartAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.Absolute || body.Target == 1;
+            HasPeTargetSignatures |= body.Target == 1;
             maxSpan = Math.Max(maxSpan, body.MaxSegmentSpan);
             for (int s = 0; s < body.Segments.Length; s++)
             {
@@ -60,14 +67,20 @@ public sealed class SignatureDatabase
         SignatureSetHash = ComputeSetHash();
     }
 
-    /// <summary>Number of signatures loaded (hash plus body).</summary>
-    public int SignatureCount => HashSignatureCount + BodySignatureCount;
+    /// <summary>Number of signatures loaded (hash, body and logical).</summary>
+    public int SignatureCount => HashSignatureCount + BodySignatureCount + LogicalSignatureCount;
 
-    /// <summary>Number of whole-file hash signatures loaded (MD5, SHA-1, SHA-256).</summary>
-    public int HashSignatureCount => Md5.Count + Sha1.Count + Sha256.Count;
+    /// <summary>Number of hash signatures loaded: whole-file (hdb/hsb) and PE section (mdb/msb), MD5, SHA-1 and SHA-256.</summary>
+    public int HashSignatureCount => Md5.Count + Sha1.Count + Sha256.Count + SectionHashSignatureCount;
+
+    /// <summary>Number of PE section hash signatures loaded (mdb/msb).</summary>
+    public int SectionHashSignatureCount => SectionMd5.Count + SectionSha1.Count + SectionSha256.Count;
 
     /// <summary>Number of body (ndb) signatures loaded.</summary>
-    public int BodySignatureCount => Bodies.Length;
+    public int BodySignatureCount { get; }
+
+    /// <summary>Number of logical (ldb) signatures loaded.</summary>
+    public int LogicalSignatureCount => Logicals.Length;
 
     /// <summary>Lines, files and archive members not loaded (unsupported features, out-of-range functionality levels).</summary>
     public IReadOnlyList<SignatureIssue> Issues { get; }
@@ -93,16 +106,41 @@ public sealed class SignatureDatabase
     /// <summary>True when some signature is anchored to the end of the file (EOF-n): it needs the file's true length.</summary>
     public bool HasEofAnchoredSignatures { get; }
 
-    /// <summary>True when some signature is anchored at a fixed offset from the file's start.</summary>
+    /// <summary>
+    /// True when some signature is anchored at a fixed offset from the file's start or depends on the file's start
+    /// (target type 1: the "MZ" magic and the PE headers), so a window cut from a file cannot be scanned alone.
+    /// </summary>
     public bool HasStartAnchoredSignatures { get; }
 
+    /// <summary>True when some body signature has target type 1 (PE): ClamAV then parses every "MZ" file's headers.</summary>
+    public bool HasPeTargetSignatures { get; }
+
+    /// <summary>
+    /// True when scanning needs a file's PE headers before its body: target type 1 signatures or section hashes. A
+    /// session then holds back a file starting with "MZ" until its headers (and, without a known length, its end)
+    /// arrive.
+    /// </summary>
+    public bool NeedsPeLayout => HasPeTargetSignatures || SectionHashSignatureCount > 0;
+
+    /// <summary>Body patterns: .ndb signatures and the subsignatures of <see cref="Logicals"/>.</summary>
     internal BodySignature[] Bodies { get; }
+
+    internal LogicalSignature[] Logicals { get; }
+
+    /// <summary>Indices of logical signatures whose expression holds with nothing matched: evaluated on every file.</summary>
+    internal int[] LogicalsWithoutHits { get; }
 
     internal HashSignatureSet Md5 { get; }
 
     internal HashSignatureSet Sha1 { get; }
 
     internal HashSignatureSet Sha256 { get; }
+
+    internal HashSignatureSet SectionMd5 { get; }
+
+    internal HashSignatureSet SectionSha1 { get; }
+
+    internal HashSignatureSet SectionSha256 { get; }
 
     /// <summary>The DFA over anchors that <see cref="Quad"/> does not take (all of them for small sets).</summary>
     internal AnchorAutomaton Automaton { get; }
@@ -120,7 +158,7 @@ public sealed class SignatureDatabase
     internal int RetainLength { get; }
 
     /// <summary>
-    /// Loads ClamAV database files (.hdb, .hsb, .ndb, .fp, .sfp, .ign, .ign2, .cvd, .cld; other ClamAV types are
+    /// Loads ClamAV database files (.hdb, .hsb, .mdb, .msb, .ndb, .fp, .sfp, .ign, .ign2, .cvd, .cld; other ClamAV types are
     /// counted and reported) or directories of them (like clamscan -d).
     /// Unsupported lines and files are listed in <see cref="Issues"/> and counted in <see cref="TypeCounts"/>.
     /// </summary>
@@ -238,7 +276,12 @@ public sealed class SignatureDatabase
         var lines = new List<string>(Bodies.Length);
         foreach (BodySignature b in Bodies)
         {
-            lines.Add(b.ToCanonical());
+            lines.Add(b.Logical < 0 ? b.ToCanonical() : $"{Logicals[b.Logical].ToCanonical()}/{b.Subsignature}/{b.ToCanonical()}");
+        }
+
+        foreach (LogicalSignature l in Logicals)
+        {
+            lines.Add(l.ToCanonical());
         }
 
         lines.Sort(StringComparer.Ordinal);
@@ -249,7 +292,7 @@ public sealed class SignatureDatabase
             digest.AppendData("\n"u8);
         }
 
-        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256 })
+        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256, SectionMd5, SectionSha1, SectionSha256 })
         {
             digest.AppendData([(byte)set.Kind]);
             set.AppendCanonical(digest);

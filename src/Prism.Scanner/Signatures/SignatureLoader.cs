@@ -10,7 +10,7 @@ namespace Prism.Scanner.Signatures;
 /// counting every entry per database type and recording every line or file it does not use. Lines ClamAV rejects
 /// throw <see cref="SignatureFormatException"/> with the line number; lines ClamAV accepts are never refused.
 /// </summary>
-internal sealed class SignatureLoader
+internal sealed partial class SignatureLoader
 {
     /// <summary>ClamAV's functionality level we mirror (ClamAV 1.4.6): MinFL/MaxFL fields are checked against it.</summary>
     public const int FunctionalityLevel = 216;
@@ -30,7 +30,7 @@ internal sealed class SignatureLoader
     /// <summary>Database types this engine reads.</summary>
     private static readonly HashSet<string> s_readTypes = new(StringComparer.Ordinal)
     {
-        "hdb", "hsb", "ndb", "fp", "sfp", "ign", "ign2",
+        "hdb", "hsb", "mdb", "msb", "ndb", "ldb", "fp", "sfp", "ign", "ign2",
     };
 
     /// <summary>ClamAV database types this engine does not use, with the reason given in the load report.</summary>
@@ -42,10 +42,7 @@ internal sealed class SignatureLoader
         ["mdu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
         ["msu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
         ["ldu"] = "PUA signatures (clamscan loads them only with --detect-pua)",
-        ["mdb"] = "PE section hash signatures are not supported yet",
-        ["msb"] = "PE section hash signatures are not supported yet",
         ["imp"] = "PE import table hash signatures are not supported",
-        ["ldb"] = "logical signatures are not supported yet",
         ["cbc"] = "bytecode signatures need ClamAV's bytecode VM",
         ["idb"] = "icon signatures need ClamAV's icon matcher",
         ["pdb"] = "phishing signatures need ClamAV's phishing engine",
@@ -74,11 +71,23 @@ internal sealed class SignatureLoader
 
     public List<BodySignature> Bodies { get; } = [];
 
+    /// <summary>Logical (.ldb) signatures; their subsignature patterns are in <see cref="Bodies"/>.</summary>
+    public List<LogicalSignature> Logicals { get; } = [];
+
     public HashSignatureSet Md5 { get; } = new(HashKind.Md5);
 
     public HashSignatureSet Sha1 { get; } = new(HashKind.Sha1);
 
     public HashSignatureSet Sha256 { get; } = new(HashKind.Sha256);
+
+    /// <summary>PE section hash signatures (.mdb/.msb), by algorithm.</summary>
+    public HashSignatureSet SectionMd5 { get; } = new(HashKind.Md5);
+
+    public HashSignatureSet SectionSha1 { get; } = new(HashKind.Sha1);
+
+    public HashSignatureSet SectionSha256 { get; } = new(HashKind.Sha256);
+
+    private IEnumerable<HashSignatureSet> AllHashSets => [Md5, Sha1, Sha256, SectionMd5, SectionSha1, SectionSha256];
 
     public List<SignatureIssue> Issues { get; } = [];
 
@@ -135,7 +144,7 @@ internal sealed class SignatureLoader
     /// <summary>Applies ignore lists read after the signatures they name (e.g. an .ign2 member late in a .cld).</summary>
     public void Finish()
     {
-        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256 })
+        foreach (HashSignatureSet set in AllHashSets)
         {
             set.Freeze();
         }
@@ -145,9 +154,10 @@ internal sealed class SignatureLoader
             return;
         }
 
-        int removedBodies = Bodies.RemoveAll(b => _ignoredNames.Contains(b.Name));
+        int removedBodies = Bodies.RemoveAll(b => b.Logical < 0 && _ignoredNames.Contains(b.Name));
         Count("ndb", 0, 0, removedBodies, -removedBodies);
-        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256 })
+        RemoveIgnoredLogicals();
+        foreach (HashSignatureSet set in AllHashSets)
         {
             set.RemoveNames(_ignoredNames, type => Count(type, 0, 0, 1, -1));
         }
@@ -213,6 +223,9 @@ internal sealed class SignatureLoader
                 {
                     case "ndb":
                         ParseNdbLine(line);
+                        break;
+                    case "ldb":
+                        ParseLdbLine(line);
                         break;
                     case "ign" or "ign2":
                         ParseIgnoreLine(line);
@@ -325,8 +338,9 @@ internal sealed class SignatureLoader
     }
 
     /// <summary>
-    /// HashString:FileSize:MalwareName[:MinFL[:MaxFL]]. ClamAV takes MD5, SHA-1 or SHA-256 (by length) in hdb, hsb, fp
-    /// and sfp alike; fp/sfp entries allow-list the file instead of detecting it.
+    /// HashString:FileSize:MalwareName[:MinFL[:MaxFL]] (mdb/msb: SectionSize:HashString:MalwareName...). ClamAV takes
+    /// MD5, SHA-1 or SHA-256 (by length) in every hash file; fp/sfp entries allow-list the file instead of detecting
+    /// it; mdb/msb entries match one PE section's data.
     /// </summary>
     private void ParseHashLine(string line, string type)
     {
@@ -339,12 +353,16 @@ internal sealed class SignatureLoader
             throw new FormatException($"expected hash:size:name[:minFL[:maxFL]], got {count} field(s)");
         }
 
-        ReadOnlySpan<char> hash = rest[fields[0]], sizeText = rest[fields[1]], name = rest[fields[2]];
-        HashSignatureSet set = HashSignatureSet.KindOfLength(hash.Length) switch
+        bool section = type is "mdb" or "msb";
+        ReadOnlySpan<char> hash = rest[fields[section ? 1 : 0]], sizeText = rest[fields[section ? 0 : 1]], name = rest[fields[2]];
+        HashSignatureSet set = (HashSignatureSet.KindOfLength(hash.Length), section) switch
         {
-            HashKind.Md5 => Md5,
-            HashKind.Sha1 => Sha1,
-            HashKind.Sha256 => Sha256,
+            (HashKind.Md5, false) => Md5,
+            (HashKind.Sha1, false) => Sha1,
+            (HashKind.Sha256, false) => Sha256,
+            (HashKind.Md5, true) => SectionMd5,
+            (HashKind.Sha1, true) => SectionSha1,
+            (HashKind.Sha256, true) => SectionSha256,
             _ => throw new FormatException($"hash '{hash}' has {hash.Length} characters; expected 32, 40 or 64"),
         };
 
@@ -353,9 +371,10 @@ internal sealed class SignatureLoader
         {
             size = -1;
         }
-        else if (!long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out size))
+        else if (!long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size == 0 || size >= uint.MaxValue)
         {
-            throw new FormatException($"bad file size '{sizeText}'");
+            // ClamAV: a size of 0 or of 2^32-1 and more is malformed.
+            throw new FormatException($"bad {(section ? "section" : "file")} size '{sizeText}'");
         }
 
         if (name.IsEmpty)
@@ -418,10 +437,15 @@ internal sealed class SignatureLoader
         {
             offset = SignatureOffset.Parse(f[2]);
         }
-        catch (NotSupportedException e) when (target == 0 && e is not MacroOffsetException)
+        catch (NotSupportedException e) when (target is not (1 or 6 or 9) && e is not MacroOffsetException)
         {
-            // ClamAV rejects the whole database for this ("Invalid offset type for target 0"), so do we.
-            throw new FormatException($"offset {f[2]} needs an executable target type, not 0");
+            throw new FormatException($"offset {f[2]} needs an executable target type (1, 6 or 9), not {target}");
+        }
+
+        if (offset.IsExecutableRelative && target is not (1 or 6 or 9))
+        {
+            // ClamAV rejects the whole database for this ("Invalid offset type for target"), so do we.
+            throw new FormatException($"offset {f[2]} needs an executable target type (1, 6 or 9), not {target}");
         }
 
         List<HexPatternParser.RawSegment> raw = HexPatternParser.Parse(f[3]);
@@ -432,10 +456,10 @@ internal sealed class SignatureLoader
             throw new NotSupportedException($"target type {target} is unknown (skipped, as clamscan does)");
         }
 
-        if (target != 0)
+        if (target is not (0 or 1))
         {
             // clamscan applies target types after file-type detection (and normalises text), so they do not match raw data.
-            throw new NotSupportedException($"target type {target} ({s_targetNames[target]}) is not supported (only 0, any file)");
+            throw new NotSupportedException($"target type {target} ({s_targetNames[target]}) is not supported (only 0, any file, and 1, PE)");
         }
 
         if (offset.Kind == SignatureOffsetKind.FromEnd && raw.Count > 1)
@@ -450,7 +474,7 @@ internal sealed class SignatureLoader
         }
 
         ThrowIfIgnored(name, line);
-        Bodies.Add(new BodySignature(name, offset, segments));
+        Bodies.Add(new BodySignature(name, target, offset, segments));
     }
 
     /// <summary>

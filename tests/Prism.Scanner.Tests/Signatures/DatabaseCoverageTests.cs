@@ -36,6 +36,27 @@ public sealed class DatabaseCoverageTests : IDisposable
         { "a.ndb", "A:0:*:41424344\nB:x:*:45464748\n", 2 },
         { "a.ndb", "A:-1:*:41424344\n", 1 },
         { "a.ndb", "A:*:EP+0:41424344\n", 1 },
+        { "a.ndb", "A:0:VI:41424344\n", 1 },
+        { "a.ndb", "A:1:S1:41424344\n", 1 },
+        { "a.ndb", "A:1:EP*3:41424344\n", 1 },
+        { "a.ndb", "A:1:EP+3,x:41424344\n", 1 },
+        { "a.hdb", $"{Md5}:0:H\n", 1 },
+        { "a.ldb", "L;Target:0;0;41424344\nM;Target:0;0&1;41424344\n", 2 },
+        { "a.ldb", "L;Target:0,Engine:51-255;0;41424344\n", 1 },
+        { "a.ldb", "L;Engine:51-255;0;41424344\n", 1 },
+        { "a.ldb", "L;Target:0,FileSize:10-20;0;41424344\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0,EntryPoint:0-10;0;41424344\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0,FileSize:10;0;41424344\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0,IconGroup1:x;0;41424344\n", 1 },
+        { "a.ldb", "L;Target:0;0&;41424344\n", 1 },
+        { "a.ldb", "L;Target:0;(0|1;41424344;45464748\n", 1 },
+        { "a.ldb", "L;Target:0;0;41424344::z\n", 1 },
+        { "a.ldb", "L;Target:0;0|1;41424344;4142434\n", 1 },
+        { "a.ldb", "L;Target:0;0;EP+1:41424344\n", 1 },
+        { "a.mdb", $"512:{Md5}:M\n0:{Md5}:Zero\n", 2 },
+        { "a.mdb", $"*:{Md5}:NoLevel\n", 1 },
+        { "a.msb", $"512:{Md5}zz:Short\n", 1 },
+        { "a.msb", $"{Sha1}:512:Swapped\n", 1 },
         { "a.ndb", "A:0:*:41424344\nB:0:SL+0:41424344\n", 2 },
         { "a.ndb", "A:0:$x$:41424344\n", 1 },
         { "a.ndb", "A:1:$$:41424344\n", 1 },
@@ -59,6 +80,23 @@ public sealed class DatabaseCoverageTests : IDisposable
         {
             ["a.ndb"] = string.Concat(Enumerable.Range(0, 15).Select(t => $"T{t}:{t}:*:41424344\n"))
                 + "Star:*:*:45464748\nT99:99:*:45464748\nStarEof:*:EOF-4:47487979\n",
+        },
+        ["executable offsets and section hashes"] = new()
+        {
+            ["a.ndb"] = "Ep:1:EP+0:41424344\nEpMinus:1:EP-12,4:41424344\nEpEmpty:1:EP+:41424344\nSx:1:S2+16:41424344\n"
+                + "Sl:1:SL+0,10:41424344\nSe:1:SE0:41424344\nSeShift:1:SE3,8:41424344\nPe:1:*:41424344\nAny:0:*:45464748\n",
+            ["a.mdb"] = $"512:{Md5}:M1\n*:{Md5}:M2:73\n4096:{Sha256}:M3\n",
+            ["a.msb"] = $"1024:{Sha1}:S1\n*:{Sha256}:S2:73:255\n512:{Md5}:S3\n",
+            ["a.ign2"] = "M2\nSe\n",
+        },
+        ["logical signatures"] = new()
+        {
+            ["a.ldb"] = "L1;Target:0;0&1;41424344;45464748\nL2;Target:0;0>1;41424344\nL3;Target:0;(0|1)=2;41424344;45464748\n"
+                + "L4;Target:0;0=0;5a5a5a5a\nL5;Engine:51-255,Target:1,IconGroup1:Foo;0;41424344\n"
+                + "L6;Engine:81-255,Target:0;0&1;41424344;0/qqq/\nL7;Engine:51-255,Target:0,Foo:1;0;41424344\n"
+                + "L8;Target:1;0;41424344\nL9;Engine:51-255,Target:0,FileSize:12-12;0|1;41424344;45464748\n"
+                + "L10;Target:0;((0|1)>1,2)&2<1;414243::i;474879;5858\nL11;Target:0;0;4142{1}44::a\n",
+            ["b.ign2"] = "L3\n",
         },
         ["macro offsets"] = new()
         {
@@ -163,10 +201,10 @@ public sealed class DatabaseCoverageTests : IDisposable
     {
         string text = AcceptedDatabases["target types"]["a.ndb"];
         SignatureDatabase db = SignatureDatabase.LoadFromText(("a.ndb", text));
-        Assert.Equal(["T0", "Star", "StarEof"], db.Bodies.Select(b => b.Name));
+        Assert.Equal(["T0", "T1", "Star", "StarEof"], db.Bodies.Select(b => b.Name));
         SignatureTypeCount ndb = Assert.Single(db.TypeCounts);
-        Assert.Equal(new SignatureTypeCount("ndb", 3, 15, 0), ndb);
-        for (int t = 1; t <= 14; t++)
+        Assert.Equal(new SignatureTypeCount("ndb", 4, 14, 0), ndb);
+        for (int t = 2; t <= 14; t++)
         {
             Assert.Single(db.Issues, i => i.LineNumber == t + 1 && i.Reason.StartsWith($"target type {t} (", StringComparison.Ordinal));
         }
@@ -177,7 +215,7 @@ public sealed class DatabaseCoverageTests : IDisposable
     [Fact]
     public void Load_TypesNeedingOtherEngines_CountedAndNamed()
     {
-        string[] types = ["cbc", "idb", "pdb", "wdb", "crb", "cdb", "ftm", "hdu", "mdb", "msb", "ldb", "info", "cfg", "gdb", "imp", "yara"];
+        string[] types = ["cbc", "idb", "pdb", "wdb", "crb", "cdb", "ftm", "hdu", "mdu", "info", "cfg", "gdb", "imp", "yara"];
         foreach (string t in types)
         {
             File.WriteAllText(_dir.File("x." + t), "# header\nline one\nline two\n\n");
@@ -228,7 +266,8 @@ public sealed class DatabaseCoverageTests : IDisposable
         }
 
         var files = new List<string>();
-        foreach ((string name, byte[] data) in new[] { ("match.bin", s_match), ("same-size.bin", s_sameSize), ("near.bin", s_nearMiss) })
+        // "MZ" types a file as an executable (target type 1) even when its PE headers are broken.
+        foreach ((string name, byte[] data) in new[] { ("match.bin", s_match), ("same-size.bin", s_sameSize), ("near.bin", s_nearMiss), ("mz.bin", [.. "MZ"u8, .. s_match]) })
         {
             string path = _dir.File(name);
             File.WriteAllBytes(path, data);

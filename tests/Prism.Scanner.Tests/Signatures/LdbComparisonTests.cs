@@ -1,0 +1,52 @@
+using Prism.Scanner.Signatures;
+using Prism.Testing;
+using Xunit.Abstractions;
+
+namespace Prism.Scanner.Tests.Signatures;
+
+/// <summary>
+/// Logical signatures (.ldb) against clamscan --allmatch: the documented examples and seeded random signatures
+/// (<see cref="LdbCorpus"/>) over seeded files; per file, the same signature names whole, streamed and chunked.
+/// </summary>
+public sealed class LdbComparisonTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [SkippableTheory]
+    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(13)]
+    [InlineData(14)]
+    public void Scan_RandomLogicalSignatures_SameSignatureNamesAsClamscan(int seed)
+    {
+        LdbCorpus corpus = LdbCorpus.Create(_dir, seed, signatureCount: 60, fileCount: 16);
+        Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([corpus.DatabaseDirectory], corpus.Files);
+        Assert.True(expected.Values.Sum(s => s.Count) >= 10, "clamscan found too little for a meaningful comparison");
+
+        SignatureDatabase db = SignatureDatabase.Load(corpus.DatabaseDirectory);
+        Assert.Empty(db.Issues);
+        Assert.Equal(67, db.LogicalSignatureCount);
+        foreach (string file in corpus.Files)
+        {
+            output.WriteLine($"{Path.GetFileName(file)}: {string.Join(", ", expected[file])}");
+            byte[] data = File.ReadAllBytes(file);
+            AssertSame(expected[file], db.Scan(data), file, "whole span");
+            using ScanSession session = db.CreateSession();
+            for (int offset = 0; offset < data.Length; offset += 4099)
+            {
+                session.Append(data.AsSpan(offset, Math.Min(4099, data.Length - offset)));
+            }
+
+            AssertSame(expected[file], session.Complete(), file, "chunks of 4099");
+        }
+    }
+
+    private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string file, string how)
+    {
+        var names = new SortedSet<string>(actual.Select(d => d.SignatureName), StringComparer.Ordinal);
+        Assert.True(expected.SetEquals(names),
+            $"{Path.GetFileName(file)} ({how}): clamscan [{string.Join(", ", expected)}] vs Prism [{string.Join(", ", names)}]");
+    }
+}
