@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Prism.Disks.Errors;
-using Prism.Disks.IO;
 using Prism.Disks.Guest;
+using Prism.Disks.IO;
 using Prism.Disks.Vhdx;
 
 namespace Prism.Scanner.Fleet;
