@@ -48,6 +48,19 @@ public sealed partial class Ext4Volume : IGuestVolume
     }
 
     /// <inheritdoc />
+    byte[] IGuestVolume.ReadBytes(ByteRange range)
+    {
+        if (range.Offset < DiskOffset || range.End > DiskOffset + _source.Length || range.Length > 16 << 20 || range.Length < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(range), range, $"not inside the volume at 0x{DiskOffset:X} (or longer than 16 MiB)");
+        }
+
+        byte[] data = new byte[range.Length];
+        ReadBytes(range.Offset - DiskOffset, data);
+        return data;
+    }
+
+    /// <inheritdoc />
     GuestFileLayout IGuestVolume.GetLayout(GuestFileEntry entry)
     {
         Ext4FileEntry e = Native(entry);

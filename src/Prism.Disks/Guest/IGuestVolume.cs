@@ -61,6 +61,13 @@ public interface IGuestVolume
     /// <exception cref="Errors.DiskFormatException">The stream's mapping is corrupt.</exception>
     IDiskSource OpenStream(GuestFileEntry entry, string stream = "");
 
+    /// <summary>
+    /// Reads <paramref name="range"/> (disk offsets, inside the volume) as the file system sees it: through an in-memory
+    /// journal replay where there is one. For comparing records and inodes between two disks.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="range"/> is not inside the volume or longer than 16 MiB.</exception>
+    byte[] ReadBytes(ByteRange range);
+
     /// <summary>The sector map of <paramref name="entry"/>: its metadata and, per stream, extents with holes and unwritten parts marked.</summary>
     /// <exception cref="Errors.DiskFormatException">The file's mapping is corrupt.</exception>
     GuestFileLayout GetLayout(GuestFileEntry entry);

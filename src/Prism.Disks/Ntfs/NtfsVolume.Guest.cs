@@ -37,6 +37,19 @@ public sealed partial class NtfsVolume : IGuestVolume
     IDiskSource IGuestVolume.OpenStream(GuestFileEntry entry, string stream) => OpenStream(Native(entry), stream);
 
     /// <inheritdoc />
+    byte[] IGuestVolume.ReadBytes(ByteRange range)
+    {
+        if (range.Offset < DiskOffset || range.End > DiskOffset + Size || range.Length > 16 << 20 || range.Length < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(range), range, $"not inside the volume at 0x{DiskOffset:X} (or longer than 16 MiB)");
+        }
+
+        byte[] data = new byte[range.Length];
+        _source.ReadExactly(data, range.Offset - DiskOffset);
+        return data;
+    }
+
+    /// <inheritdoc />
     GuestFileLayout IGuestVolume.GetLayout(GuestFileEntry entry)
     {
         NtfsFileEntry e = Native(entry);
