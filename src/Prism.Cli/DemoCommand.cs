@@ -96,7 +96,7 @@ internal static class DemoCommand
             stdout.WriteLine($"   {"web-golden",-22} {"-",-52} {Sizes.Format(fleet.Parent.BytesRead),10} {"",12}");
             foreach (DiskReport r in fleet.Clones)
             {
-                string found = r.Findings.Count == 0 ? "clean" : string.Join("; ", r.Findings.Select(f => $"{f.Signature} in {f.Path}"));
+                string found = r.Findings.Count == 0 ? "clean" : string.Join("; ", r.Findings.Select(f => $"{f.Signature} in {(f.DiskOffset is long at ? $"raw space at 0x{at:X}" : f.Path)}"));
                 stdout.WriteLine($"   {Path.GetFileNameWithoutExtension(r.Path),-22} {Trim(found, 52),-52} {Sizes.Format(r.BytesRead),10} {Sizes.Format(r.BytesInherited),12}");
             }
 

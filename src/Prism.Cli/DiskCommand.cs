@@ -61,7 +61,7 @@ internal sealed class DiskCommand
             }, p));
 
         var disk = CliOptions.Arg("PATH", "the VHDX file");
-        var info = new Command("info", "format, type, sizes, block size, sectors, disk id, parent, chain, bytes held by this layer") { disk, _json, _allowRemote };
+        var info = new Command("info", "format, type, sizes, block size, sectors, disk id, parent, chain, bytes held by this layer, partitions and their file systems") { disk, _json, _allowRemote };
         info.SetAction(p => Info(p.GetValue(disk)!, p.GetValue(_json), OpenOptions(p), p.InvocationConfiguration.Output));
         var check = new Command("check", "check the disk and its chain; exit 0 consistent, 1 problems listed") { disk, _json, _allowRemote };
         check.SetAction(p => Check(p.GetValue(disk)!, p.GetValue(_json), OpenOptions(p), p.InvocationConfiguration.Output));
@@ -144,6 +144,9 @@ internal sealed class DiskCommand
         using VhdxDisk disk = VhdxDisk.Open(path, options);
         long allocated = disk.GetAllocatedBytes();
         IReadOnlyList<VhdxDisk> chain = disk.Chain;
+
+        // The partitions (or the whole disk) and the file system found in each, opened as a scan would open them.
+        var partitions = Prism.Disks.Guest.GuestDisk.Open(disk, disk.Path);
         if (json)
         {
             using var jsonBuffer = new MemoryStream();
@@ -183,6 +186,28 @@ internal sealed class DiskCommand
             w.WriteEndArray();
             w.WriteNumber("allocatedBytes", allocated);
             w.WriteNumber("depth", chain.Count);
+            w.WriteStartArray("partitions");
+            foreach (Prism.Disks.Guest.GuestPartition part in partitions.Partitions)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("number", part.Number);
+                w.WriteNumber("offset", part.Offset);
+                w.WriteNumber("length", part.Length);
+                w.WriteString("fileSystem", Prism.Disks.Guest.GuestFileSystems.DisplayName(part.FileSystem));
+                w.WriteBoolean("readable", part.Volume is not null);
+                if (part.Problem is null)
+                {
+                    w.WriteNull("problem");
+                }
+                else
+                {
+                    w.WriteString("problem", part.Problem);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
             w.WriteEndObject();
             w.Flush();
             WriteJson(stdout, jsonBuffer);
@@ -204,6 +229,13 @@ internal sealed class DiskCommand
         for (int i = 0; i < chain.Count; i++)
         {
             stdout.WriteLine($"Chain[{i}]:             {TextEscaping.Escape(chain[i].Path)}");
+        }
+
+        foreach (Prism.Disks.Guest.GuestPartition part in partitions.Partitions)
+        {
+            string fs = Prism.Disks.Guest.GuestFileSystems.DisplayName(part.FileSystem);
+            stdout.WriteLine($"{(part.Number == 0 ? "Volume:" : $"Partition {part.Number}:"),-21} 0x{part.Offset:X} {Sizes.Format(part.Length)} {fs}"
+                + (part.Problem is null ? string.Empty : $" ({TextEscaping.Escape(part.Problem)})"));
         }
 
         return 0;

@@ -59,6 +59,8 @@ internal static class Program
     [
         ("disk", "create, clone, inspect, check, read, write, map, import and export VHDX files", DiskCommand.Create),
         ("ntfs", "files inside a guest disk's NTFS volume (VHDX chain or raw image): ls, cat, extents", () => Ntfs.NtfsCommand.Create()),
+        ("fs", "files inside a guest disk's NTFS or ext2/3/4 volume: ls, cat, extents", () => Fs.FsCommand.Create()),
+        ("diff", "files a clone added, deleted, modified, renamed or changed in metadata, relative to its golden", Fs.DiffCommand.Create),
         ("scan", "fleet malware scan: the parent once, then only what each clone changed", ScanCommand.Create),
         ("sigs", "what the built-in engine loads from ClamAV databases", SigsCommand.Create),
         ("serve", "serve clones over NBD to QEMU, qemu-img, nbdcopy or the kernel", ServeCommand.Create),

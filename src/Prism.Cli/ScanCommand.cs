@@ -219,7 +219,7 @@ internal sealed class ScanCommand
     {
         foreach (FindingReport f in d.Findings)
         {
-            stdout.WriteLine($"  FOUND {TextEscaping.Escape(f.Signature)}: {(f.Partition > 0 ? $"[p{f.Partition}] " : "")}{TextEscaping.Escape(f.Path)}{(f.Stream is null ? "" : ":" + TextEscaping.Escape(f.Stream))}");
+            stdout.WriteLine($"  FOUND {TextEscaping.Escape(f.Signature)}: {(f.Partition > 0 ? $"[p{f.Partition}] " : "")}{TextEscaping.Escape(f.Path)}{(f.Stream is null ? "" : ":" + TextEscaping.Escape(f.Stream))}{(f.DiskOffset is long at ? $" (match at disk offset 0x{at:X})" : "")}");
         }
 
         foreach (string e in d.Errors)

@@ -69,6 +69,10 @@ public readonly ref struct Ext4FileView
     /// </summary>
     public ReadOnlySpan<ByteRange> MetadataBlocks => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_map.MetadataBlocks);
 
+    internal uint Generation => _inode.Generation;
+
+    internal bool HasInlineData => _inode.HasInlineData;
+
     /// <summary>An entry to keep (copies the path and the inode record).</summary>
     public Ext4FileEntry ToEntry() => new(Path.ToString(), ParentInode, EntryRange, _inode.Clone());
 }

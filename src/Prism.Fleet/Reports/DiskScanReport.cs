@@ -36,10 +36,13 @@ public sealed class DiskScanReport
     /// <summary>Files or structures that could not be scanned.</summary>
     public required IReadOnlyList<string> Errors { get; init; }
 
+    /// <summary>One line per partition: the file system found and how it was read (file by file, walk reused, or raw).</summary>
+    public IReadOnlyList<string> Volumes { get; init; } = [];
+
     internal static DiskScanReport From(DiskReport d, bool cached) => new()
     {
         Path = d.Path,
-        Findings = [.. d.Findings.Select(f => new FindingReport(f.Path, f.Stream, f.Signature, f.Offset, f.Partition))],
+        Findings = [.. d.Findings.Select(f => new FindingReport(f.Path, f.Stream, f.Signature, f.Offset, f.Partition) { DiskOffset = f.DiskOffset })],
         BytesRead = d.BytesRead,
         BytesInherited = d.BytesInherited,
         DivergentBytes = d.DivergentBytes,
@@ -48,5 +51,6 @@ public sealed class DiskScanReport
         Seconds = d.Seconds,
         Cached = cached,
         Errors = [.. d.Errors],
+        Volumes = [.. d.Volumes],
     };
 }

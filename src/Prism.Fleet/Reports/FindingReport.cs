@@ -6,4 +6,8 @@ namespace Prism.Fleet.Reports;
 /// <param name="Signature">Signature name.</param>
 /// <param name="Offset">Offset of the match inside the stream, when the engine reports it.</param>
 /// <param name="Partition">Partition number of the volume (0 without a partition table or for raw space).</param>
-public sealed record FindingReport(string Path, string? Stream, string Signature, long? Offset, int Partition);
+public sealed record FindingReport(string Path, string? Stream, string Signature, long? Offset, int Partition)
+{
+    /// <summary>For a raw finding, the virtual disk offset of the match, when the engine reports offsets.</summary>
+    public long? DiskOffset { get; init; }
+}

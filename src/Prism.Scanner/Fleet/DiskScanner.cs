@@ -1,16 +1,17 @@
 using System.Diagnostics;
 using Prism.Disks.Errors;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
-using Prism.Disks.Ntfs;
-using Prism.Disks.Partitions;
 using Prism.Disks.Vhdx;
 
 namespace Prism.Scanner.Fleet;
 
 /// <summary>
-/// Scans one disk: every stream of every NTFS volume, and raw allocated space no file system claims. With a parent
-/// baseline and the disk's divergent ranges, a stream whose MFT records and content lie outside the divergence keeps
-/// the parent's verdict without being read.
+/// Scans one disk: every stream of every guest volume Prism reads file by file (NTFS, ext2/3/4, through
+/// <see cref="IGuestVolume"/> only), and raw allocated space no such volume claims (gaps, unsupported and unknown file
+/// systems). With a parent baseline and the disk's divergent ranges, a stream whose own metadata (MFT records; inode
+/// and extent-tree or indirect blocks) and content lie outside the divergence keeps the parent's verdict without being
+/// read; its path comes from the clone's own walk (or from the parent's when no metadata diverged).
 /// </summary>
 internal sealed class DiskScanner
 {
@@ -50,78 +51,129 @@ internal sealed class DiskScanner
         int scanned = 0;
         int reused = 0;
 
-        (List<(NtfsVolume Volume, int Number)> volumes, List<ByteRange> rawRegions) = Layout(counting, errors);
-        foreach ((NtfsVolume volume, int number) in volumes)
+        GuestDisk layout = GuestDisk.Open(counting, path);
+        var volumeLines = new List<string>();
+        if (layout.TableProblem is not null)
         {
+            errors.Add($"partition table: {layout.TableProblem}");
+        }
+
+        foreach (GuestPartition part in layout.Partitions)
+        {
+            if (part.Volume is null && GuestFileSystems.IsSupported(part.FileSystem))
+            {
+                errors.Add($"{(part.Number == 0 ? "volume" : $"partition {part.Number}")}: {part.Problem}");
+            }
+        }
+
+        foreach (GuestPartition part in layout.Partitions)
+        {
+            int number = part.Number;
+            if (part.Volume is not IGuestVolume volume)
+            {
+                volumeLines.Add(part.ToString());
+                continue;
+            }
+
+            string label = $"{(number == 0 ? "volume" : $"partition {number}")}: {GuestFileSystems.DisplayName(volume.FileSystem)}";
             var done = new Dictionary<StreamKey, IReadOnlyList<EngineHit>>();
             VolumeBaseline? known = baseline?.Volumes.GetValueOrDefault(volume.DiskOffset);
-            if (known is not null && known.Number == number && !Touches(known.Metadata, divergent))
+            GuestWalkResult? patched = known is not null && known.Number == number ? volume.PatchWalk(known.Walk, divergent) : null;
+            if (patched?.Walk is GuestWalk walk)
             {
-                // The clone left the boot sector and every MFT record alone: same files, same names, same runs.
-                foreach (StreamEntry s in known.Streams)
+                volumeLines.Add($"{label}, {patched.Reason}");
+                errors.AddRange(walk.Errors);
+                foreach (GuestWalkFile file in walk.Files)
                 {
-                    if (!done.TryGetValue(s.Key, out IReadOnlyList<EngineHit>? hits))
+                    foreach (GuestWalkStream s in file.Streams)
                     {
-                        if (!Touches(s.Content, divergent) && baseline!.Streams.TryGetValue(s.Key, out StreamVerdict? verdict))
+                        var key = new StreamKey(volume.DiskOffset, file.Id, file.Generation, s.Name);
+                        if (!done.TryGetValue(key, out IReadOnlyList<EngineHit>? hits))
                         {
-                            hits = verdict.Hits;
-                            inherited += s.Size;
-                            reused++;
-                        }
-                        else
-                        {
-                            try
+                            if (!Touches(s.Content, divergent) && baseline!.Streams.TryGetValue(key, out StreamVerdict? verdict))
                             {
-                                NtfsFileEntry entry = volume.Find(s.Path)
-                                    ?? throw new NtfsFormatException(path, "NTFS directory index", null, $"{s.Path} vanished although no MFT record changed");
-                                hits = await _engine.ScanAsync(volume.OpenStream(entry, s.Key.Stream), cancellationToken).ConfigureAwait(false);
-                                scanned++;
+                                hits = verdict.Hits;
+                                inherited += s.Size;
+                                reused++;
                             }
-                            catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
+                            else
                             {
-                                errors.Add($"partition {number}: {s.Path}{(s.Key.Stream.Length > 0 ? ":" + s.Key.Stream : "")}: {e.Message}");
-                                continue;
+                                try
+                                {
+                                    GuestFileEntry entry = volume.Find(file.Path)
+                                        ?? throw new DiskFormatException(path, $"{GuestFileSystems.DisplayName(volume.FileSystem)} directory", null,
+                                            $"{file.Path} vanished although no metadata changed");
+                                    hits = await _engine.ScanAsync(volume.OpenStream(entry, s.Name), cancellationToken).ConfigureAwait(false);
+                                    scanned++;
+                                }
+                                catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
+                                {
+                                    errors.Add($"partition {number}: {file.Path}{(s.Name.Length > 0 ? ":" + s.Name : "")}: {e.Message}");
+                                    continue;
+                                }
                             }
+
+                            done[key] = hits;
                         }
 
-                        done[s.Key] = hits;
+                        AddFindings(findings, file.Path, s.Name.Length == 0 ? null : s.Name, number, hits);
                     }
-
-                    AddFindings(findings, s.Path, s.Key.Stream.Length == 0 ? null : s.Key.Stream, number, hits);
                 }
 
                 continue;
             }
 
-            List<StreamEntry>? entries = baseline is null ? [] : null;
+            volumeLines.Add(patched is null ? $"{label}, full walk" : $"{label}, {patched.Reason}");
+            GuestWalk.Builder? walkBuilder = baseline is null ? new GuestWalk.Builder(volume) : null;
+
+            // Blocks a journal replay rewrote (in the clone or in the parent) read differently from the disk: a file
+            // touching them is never inherited, and their raw bytes are never compared.
+            List<ByteRange> forced = ByteRanges.Coalesce(volume.ReplayedRanges.Concat(baseline?.Replayed.GetValueOrDefault(volume.DiskOffset) ?? []));
+
             // Only streams that may have findings need a line (a path): those read now and those whose verdict has hits.
             var lines = new List<(string Path, string? Stream, StreamKey Key)>();
-            var pending = new Dictionary<StreamKey, (NtfsFileEntry Entry, string Stream, long Size)>();
+            var pending = new Dictionary<StreamKey, (GuestFileEntry Entry, string Stream, long Size)>();
+
             // Visit makes no object per file: an entry, a path string or an array is made only for what is kept.
-            volume.Visit((in NtfsFileView file) =>
+            volume.Visit((in GuestFileView file) =>
             {
-                if (file.StreamCount == 0)
+                if (file.StreamCount == 0 && walkBuilder is null)
                 {
                     return;
                 }
 
-                // The map costs no I/O and no allocation; a stream needs it for the baseline check or the baseline itself.
-                NtfsSectorMap map = file.GetSectorMap();
-                NtfsFileEntry? entry = null;
-                string? path = null;
+                // The map costs no I/O for NTFS (ext reads deep extent trees); a stream needs it for the baseline check or the baseline itself.
+                GuestSectorMap map;
+                try
+                {
+                    map = file.GetSectorMap();
+                }
+                catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
+                {
+                    string line = $"partition {number}: {file.Path}: {e.Message}";
+                    errors.Add(line);
+                    walkBuilder?.AddError(line);
+                    return;
+                }
+
+                string? filePath = null;
+                walkBuilder?.Add(file, map, filePath ??= file.Path.ToString());
+                GuestFileEntry? entry = null;
                 for (int i = 0; i < file.StreamCount; i++)
                 {
                     string name = file.StreamName(i);
                     long size = file.StreamSize(i);
-                    var key = new StreamKey(volume.DiskOffset, file.RecordNumber, file.SequenceNumber, name);
+                    var key = new StreamKey(volume.DiskOffset, file.Id, file.Generation, name);
                     if (!done.ContainsKey(key) && !pending.ContainsKey(key))
                     {
                         try
                         {
                             if (baseline is not null && baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == size)
                             {
-                                bool sameRecords = !Touches(map.MftRecords, divergent) || SameBytes(counting, parentCounting, map.MftRecords);
-                                bool sameContent = file.IsStreamResident(i) ? sameRecords : !Touches(map.StreamRanges(i), divergent);
+                                bool sameRecords = !Touches(map.Metadata, forced)
+                                    && (!Touches(map.Metadata, divergent) || SameBytes(counting, parentCounting, map.Metadata));
+                                bool sameContent = file.IsStreamResident(i) ? sameRecords
+                                    : !Touches(map.StreamRanges(i), divergent) && !Touches(map.StreamRanges(i), forced);
                                 if (sameRecords && sameContent)
                                 {
                                     done[key] = verdict.Hits;
@@ -143,13 +195,17 @@ internal sealed class DiskScanner
                         }
                     }
 
-                    entries?.Add(new StreamEntry(path ??= file.Path.ToString(), key, size, map.StreamRanges(i).ToArray()));
-                    if (pending.ContainsKey(key) || (done.TryGetValue(key, out IReadOnlyList<EngineHit>? known) && known.Count > 0))
+                    if (pending.ContainsKey(key) || (done.TryGetValue(key, out IReadOnlyList<EngineHit>? knownHits) && knownHits.Count > 0))
                     {
-                        lines.Add((path ??= file.Path.ToString(), name.Length == 0 ? null : name, key));
+                        lines.Add((filePath ??= file.Path.ToString(), name.Length == 0 ? null : name, key));
                     }
                 }
-            }, "/", recursive: true, includeSystemFiles: false, onError: e => errors.Add($"partition {number}: {e}"), cancellationToken);
+            }, "/", recursive: true, onError: e =>
+            {
+                string line = $"partition {number}: {e}";
+                errors.Add(line);
+                walkBuilder?.AddError(line);
+            }, cancellationToken);
 
             // The streams that must be read are scanned by up to `parallelism` workers (the parent: one per core, so
             // the one disk the fleet reads in full keeps the machine as busy as --full's several clones do).
@@ -183,12 +239,14 @@ internal sealed class DiskScanner
                 }
             }
 
-            if (entries is not null && MetadataRanges(volume) is { } metadata)
+            if (walkBuilder is not null)
             {
-                produced.Volumes[volume.DiskOffset] = new VolumeBaseline(number, metadata, entries);
+                produced.Volumes[volume.DiskOffset] = new VolumeBaseline(number, walkBuilder.Build());
+                produced.Replayed[volume.DiskOffset] = volume.ReplayedRanges;
             }
         }
 
+        List<ByteRange> rawRegions = [.. layout.Unclaimed];
         foreach (ByteRange unit in RawUnits(chainMap, rawRegions))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -219,7 +277,7 @@ internal sealed class DiskScanner
             }
 
             produced.Raw.Add(new RawVerdict(unit, hits));
-            AddFindings(findings, $"$raw@0x{unit.Offset:X}", null, 0, hits);
+            AddFindings(findings, $"$raw@0x{unit.Offset:X}", null, 0, hits, unit.Offset);
         }
 
         findings.Sort((a, b) => string.CompareOrdinal($"{a.Partition}\u0001{a.Path}\u0001{a.Stream}\u0001{a.Signature}",
@@ -235,6 +293,7 @@ internal sealed class DiskScanner
             StreamsScanned = scanned,
             StreamsInherited = reused,
             DivergentBytes = divergent.Sum(r => r.Length),
+            Volumes = volumeLines,
         };
         return new Result(report, produced);
     }
@@ -305,34 +364,6 @@ internal sealed class DiskScanner
         return result;
     }
 
-    /// <summary>The boot sector and the $MFT's data (every file record lives there), or null when $MFT cannot be mapped.</summary>
-    private static List<ByteRange>? MetadataRanges(NtfsVolume volume)
-    {
-        try
-        {
-            NtfsFileEntry? mft = volume.Find("/$MFT");
-            if (mft is null)
-            {
-                return null;
-            }
-
-            var ranges = new List<ByteRange> { new(volume.DiskOffset, 16 * 1024) };
-            NtfsFileExtents e = volume.GetExtents(mft);
-            ranges.AddRange(e.MftRecords);
-            foreach (NtfsStreamExtents s in e.Streams)
-            {
-                ranges.AddRange(s.Ranges);
-            }
-
-            ranges.Sort((a, b) => a.Offset.CompareTo(b.Offset));
-            return ranges;
-        }
-        catch (DiskFormatException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>
     /// True when the clone and the parent hold the same bytes in <paramref name="ranges"/> (MFT records, a few KiB):
     /// a record that shares a written 4 KiB sector with a changed neighbour is still the parent's record.
@@ -364,81 +395,15 @@ internal sealed class DiskScanner
         return true;
     }
 
-    private static void AddFindings(List<Finding> findings, string path, string? stream, int partition, IReadOnlyList<EngineHit> hits)
+    // rawStart: the disk offset of a raw unit, whose findings then also carry the match's disk offset.
+    private static void AddFindings(List<Finding> findings, string path, string? stream, int partition, IReadOnlyList<EngineHit> hits,
+        long? rawStart = null)
     {
         foreach (IGrouping<string, EngineHit> g in hits.GroupBy(h => h.Signature, StringComparer.Ordinal))
         {
-            findings.Add(new Finding(path, stream, g.Key, g.Min(h => h.Offset), partition));
+            long? offset = g.Min(h => h.Offset);
+            findings.Add(new Finding(path, stream, g.Key, offset, partition) { DiskOffset = rawStart + offset });
         }
-    }
-
-    /// <summary>NTFS volumes of the disk and the regions no NTFS volume claims.</summary>
-    private static (List<(NtfsVolume, int)> Volumes, List<ByteRange> Raw) Layout(IDiskSource disk, List<string> errors)
-    {
-        var volumes = new List<(NtfsVolume, int)>();
-        var claimed = new List<ByteRange>();
-        PartitionTable? table = null;
-        try
-        {
-            table = PartitionTable.Read(disk);
-        }
-        catch (DiskFormatException e)
-        {
-            errors.Add($"partition table: {e.Message}");
-        }
-
-        if (table is not null && table.Partitions.Length > 0)
-        {
-            foreach (Partition p in table.Partitions)
-            {
-                if (!NtfsVolume.IsNtfs(p.Source))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    volumes.Add((NtfsVolume.Open(p), p.Number));
-                    claimed.Add(new ByteRange(p.Start, p.Length));
-                }
-                catch (DiskFormatException e)
-                {
-                    errors.Add($"partition {p.Number}: {e.Message}");
-                }
-            }
-        }
-        else if (NtfsVolume.IsNtfs(disk))
-        {
-            try
-            {
-                volumes.Add((NtfsVolume.Open(disk), 0));
-                claimed.Add(new ByteRange(0, disk.Length));
-            }
-            catch (DiskFormatException e)
-            {
-                errors.Add($"volume: {e.Message}");
-            }
-        }
-
-        claimed.Sort((a, b) => a.Offset.CompareTo(b.Offset));
-        var raw = new List<ByteRange>();
-        long cursor = 0;
-        foreach (ByteRange c in claimed)
-        {
-            if (c.Offset > cursor)
-            {
-                raw.Add(new ByteRange(cursor, c.Offset - cursor));
-            }
-
-            cursor = Math.Max(cursor, c.End);
-        }
-
-        if (cursor < disk.Length)
-        {
-            raw.Add(new ByteRange(cursor, disk.Length - cursor));
-        }
-
-        return (volumes, raw);
     }
 
     /// <summary>Allocated (held by some layer) parts of the raw regions, coalesced: what raw scanning reads.</summary>

@@ -9,7 +9,11 @@ namespace Prism.Scanner.Fleet;
 /// <param name="Signature">Signature name.</param>
 /// <param name="Offset">Offset of the match inside the stream, when the engine reports it.</param>
 /// <param name="Partition">Partition number of the volume (0 when the disk has no partition table or for raw space).</param>
-public sealed record Finding(string Path, string? Stream, string Signature, long? Offset, int Partition);
+public sealed record Finding(string Path, string? Stream, string Signature, long? Offset, int Partition)
+{
+    /// <summary>For a raw finding, the virtual disk offset of the match (the unit's start plus <see cref="Offset"/>), when known.</summary>
+    public long? DiskOffset { get; init; }
+}
 
 /// <summary>What a scan of one disk found and what it cost.</summary>
 public sealed class DiskReport
@@ -43,6 +47,12 @@ public sealed class DiskReport
 
     /// <summary>Bytes of this disk's own divergent ranges (layers above the shared parent).</summary>
     public long DivergentBytes { get; init; }
+
+    /// <summary>
+    /// One line per partition (or unpartitioned volume): the file system found and how it was read ("partition 1: ext4,
+    /// full walk", "partition 2: XFS (not supported: scanned raw)"). Empty for a report from the store.
+    /// </summary>
+    public IReadOnlyList<string> Volumes { get; init; } = [];
 }
 
 /// <summary>Result of a fleet scan.</summary>
@@ -77,21 +87,20 @@ public readonly record struct FleetProgress(string Stage, int Done, int Total, l
 /// <summary>The verdict of one file stream of the parent: reused by clones whose copy of it did not change.</summary>
 internal sealed record StreamVerdict(long Size, IReadOnlyList<EngineHit> Hits);
 
-/// <summary>Key of a file stream: volume (by its disk offset), MFT record and sequence, stream name.</summary>
-internal readonly record struct StreamKey(long Volume, long Record, ushort Sequence, string Stream);
+/// <summary>
+/// Key of a file stream: volume (by its disk offset), identity (MFT record or inode) and its reuse counter (sequence
+/// number or i_generation), stream name.
+/// </summary>
+internal readonly record struct StreamKey(long Volume, long Record, uint Sequence, string Stream);
 
 /// <summary>A raw unit (allocated space no file system claims) and what it matched.</summary>
 internal sealed record RawVerdict(ByteRange Range, IReadOnlyList<EngineHit> Hits);
 
-/// <summary>One stream of the parent's volume as enumerated: where it is and where its bytes are.</summary>
-internal sealed record StreamEntry(string Path, StreamKey Key, long Size, IReadOnlyList<ByteRange> Content);
-
 /// <summary>
-/// A parent volume's file list with sector maps, and the ranges that hold its metadata (boot sector, $MFT). A clone
-/// that changed none of that metadata has exactly the same files, names and runs: only streams whose content
-/// touches its divergence need reading, and the volume need not be enumerated again.
+/// A parent volume's walk (file list, sector maps, the metadata it depends on). The clone's volume decides from it and
+/// the clone's divergence (<see cref="Disks.Guest.IGuestVolume.PatchWalk"/>) whether its own walk can be skipped.
 /// </summary>
-internal sealed record VolumeBaseline(int Number, IReadOnlyList<ByteRange> Metadata, IReadOnlyList<StreamEntry> Streams);
+internal sealed record VolumeBaseline(int Number, Disks.Guest.GuestWalk Walk);
 
 /// <summary>Everything a clone needs from its parent's scan.</summary>
 internal sealed class Baseline
@@ -102,4 +111,7 @@ internal sealed class Baseline
 
     /// <summary>Per volume (by its disk offset); absent when the baseline came from the store.</summary>
     public Dictionary<long, VolumeBaseline> Volumes { get; } = [];
+
+    /// <summary>Per volume (by its disk offset): the blocks the parent's journal replay rewrote (stored with the verdicts).</summary>
+    public Dictionary<long, IReadOnlyList<ByteRange>> Replayed { get; } = [];
 }

@@ -403,13 +403,15 @@ public sealed class VerdictStore : IDisposable
         return cmd.ExecuteScalar();
     }
 
-    private sealed record StoredStream(long Volume, long Record, ushort Sequence, string Stream, long Size, List<StoredHit> Hits);
+    private sealed record StoredStream(long Volume, long Record, uint Sequence, string Stream, long Size, List<StoredHit> Hits);
 
     private sealed record StoredRaw(long Offset, long Length, List<StoredHit> Hits);
 
     private sealed record StoredHit(string Signature, long? Offset);
 
-    private sealed record StoredBaseline(List<StoredStream> Streams, List<StoredRaw> Raw);
+    private sealed record StoredReplay(long Volume, long Offset, long Length);
+
+    private sealed record StoredBaseline(List<StoredStream> Streams, List<StoredRaw> Raw, List<StoredReplay>? Replayed = null);
 
     private sealed record StoredReport(List<Finding> Findings, long BytesRead, long BytesInherited, double Seconds, List<string> Errors,
         int StreamsScanned, int StreamsInherited, long DivergentBytes);
@@ -439,6 +441,11 @@ public sealed class VerdictStore : IDisposable
                 baseline.Raw.Add(new RawVerdict(new Disks.IO.ByteRange(r.Offset, r.Length), r.Hits.Select(h => new EngineHit(h.Signature, h.Offset)).ToList()));
             }
 
+            foreach (IGrouping<long, StoredReplay> v in (stored.Replayed ?? []).GroupBy(r => r.Volume))
+            {
+                baseline.Replayed[v.Key] = v.Select(r => new Disks.IO.ByteRange(r.Offset, r.Length)).ToList();
+            }
+
             return (baseline, new DiskReport { Path = parentPath, Findings = report.Findings, Errors = report.Errors, Cached = true });
         }
         catch (JsonException)
@@ -453,7 +460,8 @@ public sealed class VerdictStore : IDisposable
         var stored = new StoredBaseline(
             baseline.Streams.Select(kv => new StoredStream(kv.Key.Volume, kv.Key.Record, kv.Key.Sequence, kv.Key.Stream, kv.Value.Size,
                 kv.Value.Hits.Select(h => new StoredHit(h.Signature, h.Offset)).ToList())).ToList(),
-            baseline.Raw.Select(r => new StoredRaw(r.Range.Offset, r.Range.Length, r.Hits.Select(h => new StoredHit(h.Signature, h.Offset)).ToList())).ToList());
+            baseline.Raw.Select(r => new StoredRaw(r.Range.Offset, r.Range.Length, r.Hits.Select(h => new StoredHit(h.Signature, h.Offset)).ToList())).ToList(),
+            baseline.Replayed.SelectMany(kv => kv.Value.Select(r => new StoredReplay(kv.Key, r.Offset, r.Length))).ToList());
         Execute("INSERT OR REPLACE INTO baselines (parent_key, report, verdicts, created) VALUES ($k, $r, $v, $t);",
             ("$k", parentKey), ("$r", JsonSerializer.Serialize(ToStored(report), s_json)), ("$v", JsonSerializer.Serialize(stored, s_json)),
             ("$t", DateTime.UtcNow.ToString("O")));

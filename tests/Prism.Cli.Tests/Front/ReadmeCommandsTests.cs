@@ -147,6 +147,8 @@ public sealed partial class ReadmeCommandsTests : IDisposable
             "disk import" => (["disk", "import", F("data.bin"), F("imported.vhdx"), "--catalog", cat], 0, "imported"),
             "disk export" => (["disk", "export", F("child.vhdx"), F("flat.raw"), "--catalog", cat], 0, "exported"),
             "ntfs ls" or "ntfs cat" or "ntfs extents" => ([.. command.Split(' '), F("child.vhdx"), "/"], 1, null), // no NTFS on a blank disk: exit 1
+            "diff" => (["diff", F("base.vhdx"), F("child.vhdx"), "--json"], 0, "[]"), // blank disks: no file system, no change
+            "fs ls" or "fs cat" or "fs extents" => ([.. command.Split(' '), F("child.vhdx"), "/"], 1, null), // no file system on a blank disk: exit 1
             "golden add" => (["golden", "add", F("base.vhdx"), "--name", "b", "--catalog", cat], 0, "sealed"),
             "golden list" => (["golden", "list", "--catalog", cat], 0, "g"),
             "golden remove" => (["golden", "remove", "g", "--catalog", cat], 0, "removed golden g"),

@@ -169,6 +169,12 @@ public sealed class FleetCliTests(GoldenFleetFixture fixture)
         Assert.True(exit == 2, $"exit {exit}: {stderr}{stdout}");
         Assert.Contains("ERROR", stdout, StringComparison.Ordinal);
         Assert.Contains("FOUND Prism.Fleet.Eicar: $raw@", stdout, StringComparison.Ordinal);
+
+        // A raw finding names the virtual disk offset of the match, in the table as in the JSON.
+        long eicarAt = (300 << 10) + 100;
+        Assert.Contains(fleet.Clones[2].Findings, f => f.Signature == "Prism.Fleet.Eicar" && f.DiskOffset == eicarAt);
+        Assert.Contains(full.Clones[0].Findings, f => f.Signature == "Prism.Fleet.Eicar" && f.DiskOffset == eicarAt);
+        Assert.Contains($"(match at disk offset 0x{eicarAt:X})", stdout, StringComparison.Ordinal);
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
         JsonElement[] c = doc.RootElement.GetProperty("clones").EnumerateArray().ToArray();
         Assert.Equal(3, c.Length);

@@ -105,15 +105,15 @@ internal static class FleetDisks
 
     public static void SparseCopy(string from, string to) => Oracle.Run("/bin/cp", ["--sparse=always", from, to]);
 
-    /// <summary>A raw disk: MBR (sfdisk, one type-7 partition at sector 2048) and the volume copied in at 1 MiB.</summary>
-    public static void AssembleDisk(string volume, string raw)
+    /// <summary>A raw disk: MBR (sfdisk, one partition of MBR type <paramref name="type"/> at sector 2048) and the volume copied in at 1 MiB.</summary>
+    public static void AssembleDisk(string volume, string raw, string type = "7")
     {
         using (FileStream f = File.Create(raw))
         {
             f.SetLength(DiskSize);
         }
 
-        Oracle.Run(Oracle.Require("sfdisk", "fdisk"), ["-q", raw], stdin: "label: dos\nstart=2048, type=7\n");
+        Oracle.Run(Oracle.Require("sfdisk", "fdisk"), ["-q", raw], stdin: $"label: dos\nstart=2048, type={type}\n");
         using FileStream src = File.OpenRead(volume);
         using FileStream dst = new(raw, FileMode.Open, FileAccess.ReadWrite);
         byte[] buffer = new byte[1 << 20];

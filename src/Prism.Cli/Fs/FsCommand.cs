@@ -1,0 +1,375 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Prism.Disks.Errors;
+using Prism.Disks.Guest;
+using Prism.Disks.IO;
+
+namespace Prism.Cli.Fs;
+
+/// <summary>
+/// <c>prism fs ls|cat|extents</c>: read-only access to the files of any guest file system Prism reads (NTFS, ext2,
+/// ext3, ext4) in a virtual disk or raw image, through <see cref="IGuestVolume"/> only. Volume choice: no partition table →
+/// the whole disk; <c>--partition N</c> → partition N; otherwise the only readable volume, or the first one with a note
+/// on stderr. Exit codes: 0 ok (entries that could not be read are skipped with a warning on stderr), 1 failure, 2 usage.
+/// </summary>
+internal static class FsCommand
+{
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
+
+    /// <summary><c>prism fs</c>; disks are opened with <paramref name="openDisk"/> (default: VHDX chain or raw image).</summary>
+    public static Command Create(Func<string, IDiskSource>? openDisk = null)
+    {
+        Func<string, IDiskSource> open = openDisk ?? Program.OpenDisk;
+        var disk = CliOptions.Arg("DISK", "a VHDX (with its chain) or a raw image");
+        var partition = CliOptions.Int("--partition", "partition number (Linux numbering: 1, 2, ...); default: the only volume Prism "
+            + "reads (NTFS, ext2/3/4), or the first one with a note on stderr", minimum: 1);
+        var json = CliOptions.JsonFlag();
+        var listPath = new Argument<string?>("PATH") { Description = "directory or file inside the volume (default: the root)", Arity = ArgumentArity.ZeroOrOne };
+        var recursive = CliOptions.Flag("--recursive", "list subdirectories too", "-r");
+        var ls = new Command("ls", "list a directory: type, size, inode or MFT record, time, path (every path of a hard-linked file)")
+        {
+            disk, listPath, recursive, json, partition,
+        };
+        ls.SetAction(p => Run(new Options
+        {
+            Command = "ls",
+            Disk = p.GetValue(disk)!,
+            Path = p.GetValue(listPath),
+            Recursive = p.GetValue(recursive),
+            Json = p.GetValue(json),
+            Partition = p.GetValue(partition),
+        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
+        var filePath = CliOptions.Arg("PATH", "file inside the volume; on NTFS optionally with :STREAM for a named stream");
+        var output = CliOptions.Text("--output", "write to this file instead of stdout", "FILE");
+        output.Aliases.Add("-o");
+        var cat = new Command("cat", "copy a file's content (or an NTFS named stream) out of the volume") { disk, filePath, output, partition };
+        cat.SetAction(p => Run(new Options
+        {
+            Command = "cat",
+            Disk = p.GetValue(disk)!,
+            Path = p.GetValue(filePath),
+            Output = p.GetValue(output),
+            Partition = p.GetValue(partition),
+        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
+        var extents = new Command("extents", "where a file's metadata (MFT records; inode, extent-tree or indirect blocks) and content lie on the disk, "
+            + "holes and unwritten ranges marked") { disk, filePath, json, partition };
+        extents.SetAction(p => Run(new Options
+        {
+            Command = "extents",
+            Disk = p.GetValue(disk)!,
+            Path = p.GetValue(filePath),
+            Json = p.GetValue(json),
+            Partition = p.GetValue(partition),
+        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
+        return CliOptions.Group("fs", "read-only access to the files of a guest disk's NTFS or ext2/3/4 volume. Exit: 0 ok (entries that "
+            + "could not be read are skipped with a warning on stderr), 1 failure, 2 usage", ls, cat, extents);
+    }
+
+    /// <summary>Parses <c>fs</c> arguments (<c>ls DISK ...</c>) and runs them with <paramref name="openDisk"/> (tests).</summary>
+    internal static int Run(string[] args, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
+    {
+        RootCommand root = Program.NewRoot();
+        root.Subcommands.Add(Create(openDisk));
+        return Program.Run(root, ["fs", .. args], stdout, stderr);
+    }
+
+    private static int Run(Options o, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
+    {
+        IDiskSource? disk = null;
+        try
+        {
+            disk = openDisk(o.Disk);
+            IGuestVolume volume = SelectVolume(disk, o, stderr);
+            return o.Command switch
+            {
+                "ls" => List(volume, o, stdout, stderr),
+                "cat" => Cat(volume, o, stdout, stderr),
+                _ => Extents(volume, o, stdout),
+            };
+        }
+        catch (Prism.Disks.IO.ProtectedPathException ex)
+        {
+            stderr.WriteLine($"prism fs: {ex.Message}");
+            return 2;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // DiskFormatException, FileNotFoundException and EndOfStreamException are IOExceptions.
+            stderr.WriteLine($"prism fs: {TextEscaping.Escape(ex.Message)}");
+            return 1;
+        }
+        finally
+        {
+            (disk as IDisposable)?.Dispose();
+        }
+    }
+
+    private static IGuestVolume SelectVolume(IDiskSource disk, Options o, TextWriter stderr)
+    {
+        GuestDisk layout = GuestDisk.Open(disk, o.Disk);
+        if (layout.TableProblem is not null)
+        {
+            stderr.WriteLine($"prism fs: warning: {TextEscaping.Escape(layout.TableProblem)}");
+        }
+
+        bool partitioned = layout.Partitions is not [{ Number: 0 }];
+        if (o.Partition is int number)
+        {
+            if (!partitioned)
+            {
+                throw new IOException($"{o.Disk} has no partition table, so there is no partition {number}");
+            }
+
+            GuestPartition p = layout.Partitions.FirstOrDefault(x => x.Number == number)
+                ?? throw new IOException($"{o.Disk} has no partition {number} (partitions: {Describe(layout)})");
+            return p.Volume ?? throw new IOException($"{o.Disk} {p}");
+        }
+
+        List<GuestPartition> readable = [.. layout.Partitions.Where(p => p.Volume is not null)];
+        if (readable.Count == 0)
+        {
+            throw new IOException($"{o.Disk} has no NTFS or ext2/3/4 volume ({Describe(layout)})");
+        }
+
+        if (readable.Count > 1)
+        {
+            stderr.WriteLine($"prism fs: note: {readable.Count} volumes ({string.Join(", ", readable.Select(p => $"partition {p.Number} {GuestFileSystems.DisplayName(p.FileSystem)}"))}); "
+                + $"using partition {readable[0].Number}, pass --partition N to choose");
+        }
+
+        return readable[0].Volume!;
+    }
+
+    private static string Describe(GuestDisk layout) => string.Join("; ", layout.Partitions.Select(p => p.ToString()));
+
+    private static char TypeChar(GuestFileType t) => t switch
+    {
+        GuestFileType.Directory => 'd',
+        GuestFileType.Symlink => 'l',
+        GuestFileType.Fifo => 'p',
+        GuestFileType.CharacterDevice => 'c',
+        GuestFileType.BlockDevice => 'b',
+        GuestFileType.Socket => 's',
+        _ => '-',
+    };
+
+    private static string TypeName(GuestFileType t) => t switch
+    {
+        GuestFileType.Directory => "directory",
+        GuestFileType.Symlink => "symlink",
+        GuestFileType.Fifo => "fifo",
+        GuestFileType.CharacterDevice => "chardev",
+        GuestFileType.BlockDevice => "blockdev",
+        GuestFileType.Socket => "socket",
+        _ => "file",
+    };
+
+    private static string IdName(IGuestVolume volume) => volume.FileSystem == GuestFileSystem.Ntfs ? "mftRecord" : "inode";
+
+    private static int List(IGuestVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    {
+        string path = o.Path ?? "/";
+        GuestFileEntry target = volume.Find(path) ?? throw new FileNotFoundException($"no such file or directory: {path}");
+        var entries = new List<GuestFileEntry>();
+        if (target.IsDirectory)
+        {
+            volume.Visit((in GuestFileView f) => entries.Add(f.ToEntry()), target.Path, o.Recursive,
+                e => stderr.WriteLine($"prism fs: warning: skipped {TextEscaping.Escape(e.ToString())}"));
+        }
+        else
+        {
+            entries.Add(target);
+        }
+
+        if (o.Json)
+        {
+            string id = IdName(volume);
+            stdout.Write('[');
+            bool first = true;
+            foreach (GuestFileEntry e in entries)
+            {
+                stdout.Write(first ? "\n  " : ",\n  ");
+                first = false;
+                var item = new JsonObject
+                {
+                    ["path"] = e.Path,
+                    ["isDirectory"] = e.IsDirectory,
+                    ["type"] = TypeName(e.Type),
+                    ["size"] = e.Size,
+                    [id] = e.Id,
+                    ["streams"] = new JsonArray([.. e.Streams.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["size"] = s.Size })]),
+                };
+                stdout.Write(item.ToJsonString(s_json));
+            }
+
+            stdout.WriteLine(first ? "]" : "\n]");
+            return 0;
+        }
+
+        foreach (GuestFileEntry e in entries)
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{TypeChar(e.Type)} {e.Size,12} {e.Id,8} {e.ModifiedTime.UtcDateTime:yyyy-MM-dd HH:mm:ss} {TextEscaping.Escape(e.Path)}{(e.IsDirectory ? "/" : string.Empty)}"));
+            foreach (GuestStreamInfo s in e.Streams.Where(s => s.Name.Length > 0))
+            {
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s {s.Size,12} {e.Id,8} {"",19} {TextEscaping.Escape(e.Path)}:{TextEscaping.Escape(s.Name)}"));
+            }
+        }
+
+        return 0;
+    }
+
+    private static int Cat(IGuestVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    {
+        (GuestFileEntry entry, string stream) = Resolve(volume, o.Path!);
+        if (entry.IsDirectory && stream.Length == 0)
+        {
+            throw new IOException($"{entry.Path} is a directory");
+        }
+
+        IDiskSource content = volume.OpenStream(entry, stream);
+        Stream? target = null;
+        bool ownTarget = false;
+        if (o.Output is not null)
+        {
+            // Never over a golden, a parent, a clone ($PRISM_CATALOG or the per-user catalog) or a sealed VHDX.
+            Prism.Provisioner.Catalog.ProtectedDisks.Guard(null, includeClones: true).Check(o.Output, "--output file");
+            target = File.Create(o.Output);
+            ownTarget = true;
+        }
+        else if (stdout is StreamWriter writer)
+        {
+            writer.Flush();
+            target = writer.BaseStream;
+        }
+        else if (ReferenceEquals(stdout, Console.Out))
+        {
+            target = Console.OpenStandardOutput();
+            ownTarget = true;
+        }
+
+        if (target is null)
+        {
+            stderr.WriteLine("prism fs: this output cannot take binary data; use --output FILE");
+            return 2;
+        }
+
+        try
+        {
+            byte[] buffer = new byte[1024 * 1024];
+            for (long pos = 0; pos < content.Length;)
+            {
+                int n = content.Read(buffer.AsSpan(0, (int)Math.Min(buffer.Length, content.Length - pos)), pos);
+                if (n <= 0)
+                {
+                    throw new EndOfStreamException($"{entry.Path}: stream ended at {pos} of {content.Length} bytes");
+                }
+
+                target.Write(buffer, 0, n);
+                pos += n;
+            }
+
+            target.Flush();
+        }
+        finally
+        {
+            if (ownTarget)
+            {
+                target.Dispose();
+            }
+        }
+
+        return 0;
+    }
+
+    private static int Extents(IGuestVolume volume, Options o, TextWriter stdout)
+    {
+        GuestFileEntry entry = volume.Find(o.Path!) ?? throw new FileNotFoundException($"no such file or directory: {o.Path}");
+        GuestFileLayout layout = volume.GetLayout(entry);
+        string id = IdName(volume);
+        if (o.Json)
+        {
+            var item = new JsonObject
+            {
+                ["path"] = entry.Path,
+                ["type"] = TypeName(entry.Type),
+                [id] = entry.Id,
+                ["metadata"] = new JsonArray([.. layout.Metadata.Select(r => (JsonNode)new JsonObject { ["offset"] = r.Offset, ["length"] = r.Length })]),
+                ["streams"] = new JsonArray([.. layout.Streams.Select(s => (JsonNode)new JsonObject
+                {
+                    ["name"] = s.Name,
+                    ["size"] = s.Size,
+                    ["compressed"] = s.IsCompressed,
+                    ["extents"] = new JsonArray([.. s.Extents.Select(x => (JsonNode)new JsonObject
+                    {
+                        ["fileOffset"] = x.FileOffset,
+                        ["length"] = x.Length,
+                        ["diskOffset"] = x.DiskOffset,
+                        ["kind"] = x.Kind.ToString().ToLowerInvariant(),
+                    })]),
+                })]),
+            };
+            stdout.WriteLine(item.ToJsonString(s_json));
+            return 0;
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{TextEscaping.Escape(entry.Path)} {(id == "inode" ? "inode" : "record")} {entry.Id} ({GuestFileSystems.DisplayName(volume.FileSystem)}; offsets on the disk)"));
+        foreach (ByteRange r in layout.Metadata)
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"metadata  0x{r.Offset:X12} {r.Length,12}"));
+        }
+
+        foreach (GuestStreamLayout s in layout.Streams)
+        {
+            string label = s.Name.Length == 0 ? string.Empty : " " + TextEscaping.Escape(s.Name);
+            foreach (GuestExtent x in s.Extents)
+            {
+                string where = x.DiskOffset < 0 ? new string('-', 14) : string.Create(CultureInfo.InvariantCulture, $"0x{x.DiskOffset:X12}");
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{x.Kind.ToString().ToLowerInvariant(),-9} {where} {x.Length,12} @{x.FileOffset}{label}"));
+            }
+        }
+
+        return 0;
+    }
+
+    // "dir/file:stream": the whole text when it names a file, otherwise split at the last ':' (NTFS named streams).
+    private static (GuestFileEntry Entry, string Stream) Resolve(IGuestVolume volume, string path)
+    {
+        GuestFileEntry? whole = volume.Find(path);
+        if (whole is not null)
+        {
+            return (whole, string.Empty);
+        }
+
+        int colon = path.LastIndexOf(':');
+        if (colon > 0 && volume.Find(path[..colon]) is { } file)
+        {
+            string stream = path[(colon + 1)..];
+            GuestStreamInfo? s = file.Streams.FirstOrDefault(x => x.Name.Length > 0 && string.Equals(x.Name, stream, StringComparison.OrdinalIgnoreCase));
+            return s is null ? throw new FileNotFoundException($"{file.Path} has no stream \"{stream}\"") : (file, s.Name);
+        }
+
+        throw new FileNotFoundException($"no such file: {path}");
+    }
+
+    private sealed class Options
+    {
+        public required string Command { get; init; }
+
+        public required string Disk { get; init; }
+
+        public string? Path { get; init; }
+
+        public bool Recursive { get; init; }
+
+        public bool Json { get; init; }
+
+        public int? Partition { get; init; }
+
+        public string? Output { get; init; }
+    }
+}

@@ -1,0 +1,150 @@
+using Prism.Disks.Errors;
+using Prism.Disks.Guest;
+using Prism.Disks.IO;
+
+namespace Prism.Disks.Ntfs;
+
+/// <summary>NTFS as a <see cref="IGuestVolume"/>.</summary>
+public sealed partial class NtfsVolume : IGuestVolume
+{
+    private IReadOnlyList<ByteRange>? _guestMetadata;
+
+    /// <inheritdoc />
+    GuestFileSystem IGuestVolume.FileSystem => GuestFileSystem.Ntfs;
+
+    /// <summary>
+    /// The boot sector area (16 KiB) and the $MFT's records and data, sorted, coalesced, on the disk; the whole volume
+    /// when $MFT cannot be mapped (then every change counts as a metadata change).
+    /// </summary>
+    IReadOnlyList<ByteRange> IGuestVolume.MetadataRanges => _guestMetadata ??= BuildGuestMetadata();
+
+    /// <inheritdoc />
+    IReadOnlyList<ByteRange> IGuestVolume.ReplayedRanges => [];
+
+    /// <inheritdoc />
+    void IGuestVolume.Visit(GuestFileVisitor visitor, string directory, bool recursive, Action<GuestEnumerationError>? onError,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(visitor);
+        Visit((in NtfsFileView f) => visitor(new GuestFileView(f)), directory, recursive, includeSystemFiles: false,
+            onError is null ? null : e => onError(new GuestEnumerationError(e.Path, e.RecordNumber, e.Exception)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    GuestFileEntry? IGuestVolume.Find(string path) => Find(path) is { } e ? ToGuestEntry(e) : null;
+
+    /// <inheritdoc />
+    IDiskSource IGuestVolume.OpenStream(GuestFileEntry entry, string stream) => OpenStream(Native(entry), stream);
+
+    /// <inheritdoc />
+    byte[] IGuestVolume.ReadBytes(ByteRange range)
+    {
+        if (range.Offset < DiskOffset || range.End > DiskOffset + Size || range.Length > 16 << 20 || range.Length < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(range), range, $"not inside the volume at 0x{DiskOffset:X} (or longer than 16 MiB)");
+        }
+
+        byte[] data = new byte[range.Length];
+        _source.ReadExactly(data, range.Offset - DiskOffset);
+        return data;
+    }
+
+    /// <inheritdoc />
+    GuestFileLayout IGuestVolume.GetLayout(GuestFileEntry entry)
+    {
+        NtfsFileEntry e = Native(entry);
+        NtfsFileExtents extents = GetExtents(e);
+        var streams = new GuestStreamLayout[e.StreamCount];
+        long cluster = ClusterSize;
+        for (int i = 0; i < streams.Length; i++)
+        {
+            NtfsAttribute s = e.StreamData(i);
+            var parts = new List<GuestExtent>();
+            if (s.IsResident)
+            {
+                foreach (ByteRange r in extents.Streams[i].Ranges)
+                {
+                    parts.Add(new GuestExtent(0, r.Length, r.Offset, GuestExtentKind.Resident));
+                }
+            }
+            else
+            {
+                long end = s.IsCompressed ? long.MaxValue : s.DataSize;
+                foreach (DataRun run in s.Runs)
+                {
+                    long at = run.Vcn * cluster;
+                    long length = Math.Min(run.ClusterCount * cluster, Math.Max(0, end - at));
+                    if (length <= 0)
+                    {
+                        break;
+                    }
+
+                    if (run.IsSparse)
+                    {
+                        parts.Add(new GuestExtent(at, length, -1, GuestExtentKind.Hole));
+                        continue;
+                    }
+
+                    long disk = DiskOffset + (run.Lcn * cluster);
+                    long written = s.IsCompressed ? length : Math.Clamp(s.InitializedSize - at, 0, length);
+                    if (written > 0)
+                    {
+                        parts.Add(new GuestExtent(at, written, disk, GuestExtentKind.Data));
+                    }
+
+                    if (written < length)
+                    {
+                        parts.Add(new GuestExtent(at + written, length - written, disk + written, GuestExtentKind.Unwritten));
+                    }
+                }
+
+                long mapped = parts.Count == 0 ? 0 : parts[^1].FileOffset + parts[^1].Length;
+                if (!s.IsCompressed && mapped < s.DataSize)
+                {
+                    parts.Add(new GuestExtent(mapped, s.DataSize - mapped, -1, GuestExtentKind.Hole));
+                }
+            }
+
+            streams[i] = new GuestStreamLayout(s.Name, s.DataSize, s.IsCompressed, parts);
+        }
+
+        return new GuestFileLayout(extents.MftRecords, streams);
+    }
+
+    internal static GuestFileEntry ToGuestEntry(NtfsFileEntry e) =>
+        new(e, e.Path, e.RecordNumber, e.SequenceNumber,
+            e.IsDirectory ? GuestFileType.Directory : e.IsReparsePoint ? GuestFileType.Symlink : GuestFileType.File,
+            e.Size, e.HardLinkCount, e.Streams.Select(s => new GuestStreamInfo(s.Name, s.Size)).ToArray(),
+            new DateTimeOffset(DateTime.SpecifyKind(e.LastWriteTime, DateTimeKind.Utc)));
+
+    private static NtfsFileEntry Native(GuestFileEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.Native as NtfsFileEntry ?? throw new ArgumentException($"{entry.Path} was not listed by an NTFS volume", nameof(entry));
+    }
+
+    private List<ByteRange> BuildGuestMetadata()
+    {
+        try
+        {
+            if (Find("/$MFT") is { } mft)
+            {
+                var ranges = new List<ByteRange> { new(DiskOffset, 16 * 1024) };
+                NtfsFileExtents e = GetExtents(mft);
+                ranges.AddRange(e.MftRecords);
+                foreach (NtfsStreamExtents s in e.Streams)
+                {
+                    ranges.AddRange(s.Ranges);
+                }
+
+                return ByteRanges.Coalesce(ranges);
+            }
+        }
+        catch (DiskFormatException)
+        {
+            // Falls through: the whole volume is metadata.
+        }
+
+        return [new ByteRange(DiskOffset, Size)];
+    }
+}

@@ -1,0 +1,176 @@
+using System.Text.Json;
+using Prism.Disks.Tests.Ext4;
+using Prism.Disks.Vhdx;
+using Prism.Testing;
+
+namespace Prism.Cli.Tests.Disk;
+
+/// <summary>
+/// <c>prism diff</c> on an ext4 golden (mke2fs -d, MBR, VHDX) and a clone a guest changed through a fuse2fs read-write
+/// mount: the path-level result equals a diff of the two mounted trees (paths + sha256); renames, identical rewrites
+/// and metadata-only changes are told apart.
+/// </summary>
+public sealed class DiffCommandTests
+{
+    private const long Start = 1 << 20;
+
+    [SkippableFact]
+    public void Ext4CloneDiffEqualsTheMountedTreesDiff()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "fuse2fs and Unix file modes: Linux only");
+        Oracle.Require("sfdisk", "fdisk");
+        Oracle.Require("fuse2fs", "fuse2fs");
+        Skip.If(!File.Exists("/dev/fuse") && !Oracle.Required, "FUSE unavailable");
+        using var dir = new TempDir();
+        string tree = Directory.CreateDirectory(dir.File("tree")).FullName;
+        Ext4Images.BuildTree(tree);
+        string golden = Ext4Images.Make(dir.File("golden.img"), tree, 96, "-t", "ext4", "-b", "4096");
+        string changed = dir.File("clone.img");
+        File.Copy(golden, changed);
+        WithMount(changed, dir.Path, m =>
+        {
+            Directory.CreateDirectory(m + "/new/dir");
+            for (int i = 0; i < 60; i++)
+            {
+                File.WriteAllText(m + $"/new/dir/f{i:D2}.txt", $"new file {i}\n");
+            }
+
+            File.Delete(m + "/sizes/s004096.bin");
+            using (var f = new FileStream(m + "/sizes/s065536.bin", FileMode.Open, FileAccess.Write))
+            {
+                f.Position = 1000;
+                f.Write("changed in place"u8);
+            }
+
+            byte[] same = File.ReadAllBytes(m + "/sizes/s001000.bin");
+            using (var f = new FileStream(m + "/sizes/s001000.bin", FileMode.Open, FileAccess.Write))
+            {
+                f.Write(same);
+            }
+
+            File.Move(m + "/names/with space & $ymbols!.txt", m + "/names/renamed.txt");
+            File.WriteAllBytes(m + "/sizes/s000100.bin.new", [.. File.ReadAllBytes(m + "/sizes/s000100.bin"), 1, 2, 3]);
+            File.Move(m + "/sizes/s000100.bin.new", m + "/sizes/s000100.bin", overwrite: true);
+            Oracle.Run("/bin/chmod", ["0700", m + "/sizes/s000059.bin"]);
+        });
+
+        string goldenVhdx = dir.File("golden.vhdx");
+        Import(golden, goldenVhdx, dir.File("disk.raw"));
+        string child = dir.File("child.vhdx");
+        VhdxDisk.CreateDifferencing(child, goldenVhdx);
+        WriteDivergence(child, golden, changed);
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.True(Program.Run(["diff", goldenVhdx, child, "--json"], stdout, stderr) == 0, stderr.ToString());
+        Assert.Equal(string.Empty, stderr.ToString());
+        using JsonDocument doc = JsonDocument.Parse(stdout.ToString());
+        var ours = doc.RootElement.EnumerateArray().Select(e => (Change: e.GetProperty("change").GetString()!, Path: e.GetProperty("path").GetString()!,
+            Old: e.TryGetProperty("oldPath", out JsonElement o) ? o.GetString() : null)).ToList();
+
+        // The oracle: both trees mounted by fuse2fs, compared by path and content hash.
+        Dictionary<string, string> Manifest(string image) => Ext4Images.FuseManifest(image, dir.File("mnt-" + Path.GetFileName(image)))
+            .Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
+        Dictionary<string, string> before = Manifest(golden);
+        Dictionary<string, string> after = Manifest(changed);
+        string[] added = [.. after.Keys.Except(before.Keys).Order(StringComparer.Ordinal)];
+        string[] deleted = [.. before.Keys.Except(after.Keys).Order(StringComparer.Ordinal)];
+        string[] modified = [.. after.Keys.Where(k => before.TryGetValue(k, out string? v) && v != after[k]).Order(StringComparer.Ordinal)];
+        Assert.Equal(63, added.Length); // 60 files, 2 directories, the rename target
+        Assert.Equal(["/sizes/s000100.bin", "/sizes/s065536.bin"], modified);
+
+        Assert.Equal(added, ours.Where(c => c.Change is "added" or "renamed").Select(c => c.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(deleted, ours.Where(c => c.Change is "deleted").Select(c => c.Path)
+            .Concat(ours.Where(c => c.Change == "renamed").Select(c => c.Old!)).Order(StringComparer.Ordinal));
+        Assert.Equal(modified, ours.Where(c => c.Change == "modified").Select(c => c.Path).Order(StringComparer.Ordinal));
+        Assert.Contains(("renamed", "/names/renamed.txt", "/names/with space & $ymbols!.txt"), ours);
+        Assert.Contains(("metadata", "/sizes/s000059.bin", (string?)null), ours);
+        Assert.DoesNotContain(ours, c => c.Path == "/sizes/s001000.bin" && c.Change == "modified");
+
+        // The text form, and a clone against itself: nothing.
+        stdout = new StringWriter();
+        Assert.Equal(0, Program.Run(["diff", goldenVhdx, child], stdout, TextWriter.Null));
+        Assert.Contains("renamed", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("(was /names/with space & $ymbols!.txt)", stdout.ToString(), StringComparison.Ordinal);
+        stdout = new StringWriter();
+        Assert.Equal(0, Program.Run(["diff", child, child, "--json"], stdout, TextWriter.Null));
+        Assert.Equal("[]", stdout.ToString().Trim());
+    }
+
+    private static void Import(string volume, string vhdx, string raw)
+    {
+        long length = new FileInfo(volume).Length;
+        using (FileStream f = File.Create(raw))
+        {
+            f.SetLength(Start + length + (1 << 20));
+        }
+
+        Oracle.Run("sfdisk", ["--quiet", raw], stdin: $"label: dos\nstart=2048, size={length / 512}, type=83\n");
+        VhdxDisk.Create(vhdx, new VhdxCreateOptions { VirtualSize = Start + length + (1 << 20) });
+        using VhdxDisk g = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
+        using FileStream src = File.OpenRead(raw);
+        using FileStream vol = File.OpenRead(volume);
+        byte[] sector = new byte[4096];
+        src.ReadExactly(sector);
+        g.Write(sector, 0);
+        for (long at = 0; at < length; at += sector.Length)
+        {
+            vol.ReadExactly(sector);
+            if (sector.AsSpan().ContainsAnyExcept((byte)0))
+            {
+                g.Write(sector, Start + at);
+            }
+        }
+
+        g.Flush();
+    }
+
+    private static void WriteDivergence(string vhdx, string before, string after)
+    {
+        using VhdxDisk disk = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
+        byte[] x = File.ReadAllBytes(before);
+        byte[] y = File.ReadAllBytes(after);
+        for (int s = 0; s < x.Length; s += 4096)
+        {
+            if (!x.AsSpan(s, 4096).SequenceEqual(y.AsSpan(s, 4096)))
+            {
+                disk.Write(y.AsSpan(s, 4096), Start + s);
+            }
+        }
+
+        disk.Flush();
+    }
+
+    // fuse2fs in the foreground as our child: after the unmount, its exit means every write reached the image.
+    private static void WithMount(string image, string scratch, Action<string> action)
+    {
+        string mountPoint = Directory.CreateDirectory(Path.Combine(scratch, "rw-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        var psi = new System.Diagnostics.ProcessStartInfo(Oracle.Require("fuse2fs", "fuse2fs")) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in (string[])[image, mountPoint, "-f", "-o", "rw,fakeroot"])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var fuse = System.Diagnostics.Process.Start(psi)!;
+        Task<string> err = fuse.StandardError.ReadToEndAsync();
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!File.ReadAllText("/proc/self/mounts").Contains(" " + mountPoint + " ", StringComparison.Ordinal))
+        {
+            Assert.False(fuse.HasExited || DateTime.UtcNow > deadline, $"fuse2fs did not mount {image}: {(fuse.HasExited ? err.Result : "")}");
+            Thread.Sleep(20);
+        }
+
+        try
+        {
+            action(mountPoint);
+        }
+        finally
+        {
+            Oracle.Run("fusermount", ["-u", mountPoint], check: false);
+            if (!fuse.WaitForExit(60_000))
+            {
+                fuse.Kill();
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+using System.Security.Cryptography;
+using System.Text;
+using Prism.Disks.Vhdx;
+using Prism.Scanner.Tests.Signatures;
+using Prism.Testing;
+
+namespace Prism.Scanner.Tests.Fleet;
+
+/// <summary>
+/// A Linux golden: an ext4 volume built with mke2fs -d from a small server-like tree (with signatures planted by a
+/// seeded generator), in an MBR disk (type 83) imported into a dynamic VHDX; clones changed the way a guest changes
+/// its system disk, through a fuse2fs read-write mount (package upgrade, web shell, log append, delete and reuse,
+/// rename, a directory of many files) or debugfs (a journal left dirty), each child holding only the 4 KiB sectors
+/// the change wrote. The oracle is clamscan over the regular files of a fuse2fs mount of the flattened clone (after
+/// e2fsck -fy replays a dirty journal on a copy).
+/// </summary>
+public sealed class Ext4FleetFixture : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly Dictionary<string, string> _volumes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<Hit>> _oracle = new(StringComparer.Ordinal);
+
+    public Ext4FleetFixture()
+    {
+        if (!ToolsPresent())
+        {
+            return;
+        }
+
+        var rng = new Random(20261206);
+        byte[] Frag(int n)
+        {
+            byte[] b = new byte[n];
+            rng.NextBytes(b);
+            return b;
+        }
+
+        static string Hex(ReadOnlySpan<byte> b) => Convert.ToHexStringLower(b);
+
+        Eicar = Encoding.ASCII.GetBytes(GeneratedCorpus.Eicar);
+        byte[] wa = Frag(12), wb = Frag(10), wc = Frag(16);
+        Wild = [.. wa, .. Frag(2), .. wb, .. Frag(7), .. wc];
+        Plain = Frag(32);
+        HashedMd5 = Frag(50_000);
+        HashedSha = Frag(70_000);
+        DatabaseDirectory = Directory.CreateDirectory(_dir.File("db")).FullName;
+        File.WriteAllText(Path.Combine(DatabaseDirectory, "linux.ndb"),
+            $"Prism.Linux.Eicar:0:*:{Hex(Eicar)}\n"
+            + $"Prism.Linux.Wild:0:*:{Hex(wa)}????{Hex(wb)}{{4-12}}{Hex(wc)}\n"
+            + $"Prism.Linux.Plain:0:*:{Hex(Plain)}\n");
+#pragma warning disable CA5351 // ClamAV .hdb signatures are MD5.
+        File.WriteAllText(Path.Combine(DatabaseDirectory, "linux.hdb"), $"{Hex(MD5.HashData(HashedMd5))}:{HashedMd5.Length}:Prism.Linux.Md5\n");
+#pragma warning restore CA5351
+        File.WriteAllText(Path.Combine(DatabaseDirectory, "linux.hsb"), $"{Hex(SHA256.HashData(HashedSha))}:{HashedSha.Length}:Prism.Linux.Sha256\n");
+        Databases = [.. new[] { "linux.ndb", "linux.hdb", "linux.hsb" }.Select(d => Path.Combine(DatabaseDirectory, d))];
+
+        // The golden tree.
+        string tree = Directory.CreateDirectory(_dir.File("tree")).FullName;
+        void Put(string path, byte[] data)
+        {
+            string full = tree + path;
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllBytes(full, data);
+        }
+
+        Put("/etc/hostname", Encoding.ASCII.GetBytes("golden\n"));
+        Put("/etc/passwd", Encoding.ASCII.GetBytes("root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n"));
+        for (int i = 0; i < 8; i++)
+        {
+            Put($"/usr/bin/tool{i}", Frag(20_000 + (i * 37_000)));
+        }
+
+        Put("/usr/bin/dropper", Embed(Frag(90_000), Wild, 45_000));
+        Put("/usr/lib/x86_64-linux-gnu/libbig.so", Frag(1_800_000));
+        Put("/usr/share/doc/readme.txt", Frag(12_000));
+        Put("/var/www/html/index.php", Encoding.ASCII.GetBytes("<?php echo 'hello'; ?>\n"));
+        Put("/var/log/app.log", Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 2000).Select(i => $"log line {i}\n"))));
+        Put("/home/user/eicar.txt", Embed(Frag(3_000), Eicar, 500));
+        Put("/home/user/old.bin", Embed(Frag(600_000), Plain, 300_000));
+        Put("/home/user/md5.bin", HashedMd5);
+        string deep = "/opt";
+        for (int i = 0; i < 10; i++)
+        {
+            deep += $"/d{i}";
+        }
+
+        Put(deep + "/leaf.bin", Embed(Frag(8_000), Plain, 7_000));
+        File.CreateSymbolicLink(tree + "/usr/bin/link-to-dropper", "dropper");
+        Oracle.Run("/bin/ln", [tree + "/usr/bin/dropper", tree + "/usr/lib/dropper-hardlink"]);
+
+        string golden = _dir.File("golden.vol");
+        using (FileStream f = File.Create(golden))
+        {
+            f.SetLength(FleetDisks.VolumeSize);
+        }
+
+        Run(Oracle.Require("mke2fs", "e2fsprogs"), ["-q", "-F", "-t", "ext4", "-b", "4096", "-U", "6a1c2a9e-6b3d-4e8f-9a21-5c7d0e3b8f47",
+            "-E", "hash_seed=6a1c2a9e-6b3d-4e8f-9a21-5c7d0e3b8f47", "-d", tree, golden]);
+        _volumes["golden"] = golden;
+        string raw = _dir.File("golden.raw");
+        FleetDisks.AssembleDisk(golden, raw, "83");
+        GoldenPath = _dir.File("golden.vhdx");
+        FleetDisks.Import(raw, GoldenPath);
+        File.Delete(raw);
+
+        // Clones.
+        AddClone("untouched", (_, _) => { });
+        AddClone("upgrade", (v, s) => WithMount(v, s, readOnly: false, m =>
+        {
+            // dpkg-like: a new file beside each, renamed over the old one.
+            for (int i = 0; i < 4; i++)
+            {
+                string target = Path.Combine(m, "usr", "bin", $"tool{i}");
+                File.WriteAllBytes(target + ".dpkg-new", i == 2 ? Embed(Frag(50_000), Wild, 10_000) : Frag(25_000 + (i * 1_000)));
+                File.Move(target + ".dpkg-new", target, overwrite: true);
+            }
+        }));
+        AddClone("webshell", (v, s) => WithMount(v, s, readOnly: false, m =>
+            File.WriteAllBytes(Path.Combine(m, "var", "www", "html", "shell.php"), Embed(Encoding.ASCII.GetBytes("<?php system($_GET['c']); ?>\n" + new string(' ', 200)), Eicar, 40))));
+        AddClone("logappend", (v, s) => WithMount(v, s, readOnly: false, m =>
+        {
+            using var f = new FileStream(Path.Combine(m, "var", "log", "app.log"), FileMode.Append);
+            f.Write(Encoding.ASCII.GetBytes("appended by the guest\n"));
+            f.Write(Embed(Frag(5_000), Plain, 4_000));
+        }));
+        AddClone("delete-reuse", (v, s) => WithMount(v, s, readOnly: false, m =>
+        {
+            File.Delete(Path.Combine(m, "home", "user", "old.bin"));
+            File.WriteAllBytes(Path.Combine(m, "home", "user", "new.bin"), [.. HashedSha]);
+            File.WriteAllBytes(Path.Combine(m, "home", "user", "filler.bin"), Frag(500_000));
+        }));
+        AddClone("rename", (v, s) => WithMount(v, s, readOnly: false, m =>
+        {
+            Directory.CreateDirectory(Path.Combine(m, "tmp"));
+            File.Move(Path.Combine(m, "home", "user", "eicar.txt"), Path.Combine(m, "tmp", "renamed.txt"));
+            Directory.Move(Path.Combine(m, "opt", "d0"), Path.Combine(m, "opt", "moved"));
+        }));
+        AddClone("many-files", (v, s) => WithMount(v, s, readOnly: false, m =>
+        {
+            string cache = Directory.CreateDirectory(Path.Combine(m, "srv", "cache")).FullName;
+            for (int i = 0; i < 400; i++)
+            {
+                File.WriteAllBytes(Path.Combine(cache, $"entry-{i:D4}-{new string('c', i % 40)}.dat"),
+                    i == 123 ? Embed(Frag(3_000), Plain, 10) : i == 321 ? HashedMd5 : Frag(i * 7));
+            }
+        }));
+        AddClone("dirty-journal", (v, s) =>
+        {
+            // A committed transaction never checkpointed: the journal alone says readme.txt's first block now holds Plain.
+            string debugfs = Oracle.Require("debugfs", "e2fsprogs");
+            string bmap = Oracle.Run(debugfs, ["-R", "bmap /usr/share/doc/readme.txt 0", v]).StdOut.Trim();
+            long block = long.Parse(bmap, System.Globalization.CultureInfo.InvariantCulture);
+            string payload = Path.Combine(s, "journal-payload.bin");
+            File.WriteAllBytes(payload, Embed(Frag(4096), Plain, 1_000));
+            string commands = Path.Combine(s, "journal.cmds");
+            File.WriteAllLines(commands, ["jo", $"jw -b {block} {payload}", "jc"]);
+            Oracle.Run(debugfs, ["-w", "-f", commands, v]);
+            DirtyBlock = block;
+        });
+        Built = true;
+    }
+
+    public bool Built { get; }
+
+    public string GoldenPath { get; } = "";
+
+    public string DatabaseDirectory { get; } = "";
+
+    public string[] Databases { get; } = [];
+
+    public byte[] Eicar { get; } = [];
+
+    public byte[] Wild { get; } = [];
+
+    public byte[] Plain { get; } = [];
+
+    public byte[] HashedMd5 { get; } = [];
+
+    public byte[] HashedSha { get; } = [];
+
+    /// <summary>The block of readme.txt the dirty journal rewrites.</summary>
+    public long DirtyBlock { get; private set; }
+
+    /// <summary>Clone name → VHDX path, in build order.</summary>
+    public List<(string Name, string Path)> Clones { get; } = [];
+
+    public string[] ClonePaths => [.. Clones.Select(c => c.Path)];
+
+    public static bool ToolsPresent() =>
+        new[] { "mke2fs", "debugfs", "e2fsck", "fuse2fs", "sfdisk", "fusermount", "clamscan" }.All(t => Oracle.Find(t) is not null)
+        && File.Exists("/dev/fuse");
+
+    /// <summary>Skips (or fails under PRISM_REQUIRE_ORACLES=1) when a tool is missing.</summary>
+    public void Require()
+    {
+        Oracle.Require("mke2fs", "e2fsprogs");
+        Oracle.Require("debugfs", "e2fsprogs");
+        Oracle.Require("e2fsck", "e2fsprogs");
+        Oracle.Require("fuse2fs", "fuse2fs");
+        Oracle.Require("sfdisk", "fdisk");
+        Oracle.Require("fusermount", "fuse3");
+        Oracle.Require("clamscan", "clamav");
+        if (!File.Exists("/dev/fuse"))
+        {
+            if (Oracle.Required)
+            {
+                throw new InvalidOperationException("/dev/fuse missing and PRISM_REQUIRE_ORACLES=1");
+            }
+
+            Skip.If(true, "FUSE (/dev/fuse) unavailable");
+        }
+
+        Assert.True(Built, "ext4 golden fleet not built");
+    }
+
+    /// <summary>clamscan --allmatch (or not) over the regular files of the flattened disk's ext4 volume (cached per disk).</summary>
+    internal HashSet<Hit> ClamscanOf(string vhdx, bool allMatch = true)
+    {
+        lock (_oracle)
+        {
+            string key = vhdx + (allMatch ? "" : ":first");
+            if (!_oracle.TryGetValue(key, out HashSet<Hit>? hits))
+            {
+                string volume = FleetDisks.ExtractVolume(vhdx, _dir.Path);
+                try
+                {
+                    // e2fsck -fy replays a dirty journal into this copy, as the kernel would at mount.
+                    ProcessResult r = Oracle.Run(Oracle.Require("e2fsck", "e2fsprogs"), ["-fy", volume], check: false);
+                    Assert.True(r.ExitCode is 0 or 1, $"e2fsck -fy exited {r.ExitCode}: {r.StdOut}{r.StdErr}");
+                    _oracle[key] = hits = WithMount(volume, _dir.Path, readOnly: true, m =>
+                    {
+                        var targets = new Dictionary<string, string>(StringComparer.Ordinal);
+                        foreach (string file in Directory.EnumerateFiles(m, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+                        {
+                            // clamscan says "Empty file" for empty ones (no finding either way).
+                            if (new FileInfo(file) is { LinkTarget: null, Length: > 0 })
+                            {
+                                targets[file] = "/" + Path.GetRelativePath(m, file);
+                            }
+                        }
+
+                        var found = new HashSet<Hit>();
+                        foreach ((string file, SortedSet<string> sigs) in ClamscanOracle.Scan(Databases, [.. targets.Keys], allMatch))
+                        {
+                            foreach (string sig in sigs)
+                            {
+                                found.Add(new Hit(targets[file], null, sig));
+                            }
+                        }
+
+                        return found;
+                    });
+                }
+                finally
+                {
+                    File.Delete(volume);
+                }
+            }
+
+            return hits;
+        }
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private static byte[] Embed(byte[] data, byte[] pattern, int at)
+    {
+        pattern.CopyTo(data, at);
+        return data;
+    }
+
+    private static void Run(string tool, string[] args) =>
+        Oracle.Run(tool, args, environment: new Dictionary<string, string> { ["E2FSPROGS_FAKE_TIME"] = "1700000000" });
+
+    // fuse2fs runs in the foreground as our child: after the unmount, waiting for it to exit guarantees that every
+    // write reached the image file before it is copied or read.
+    private static T WithMount<T>(string volume, string scratch, bool readOnly, Func<string, T> action)
+    {
+        string mountPoint = Path.Combine(scratch, "mnt-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(mountPoint);
+        var psi = new System.Diagnostics.ProcessStartInfo(Oracle.Require("fuse2fs", "fuse2fs"))
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        foreach (string a in (string[])[volume, mountPoint, "-f", "-o", (readOnly ? "ro," : "rw,") + "fakeroot"])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var fuse = System.Diagnostics.Process.Start(psi)!;
+        Task<string> stderr = fuse.StandardError.ReadToEndAsync();
+        Task<string> stdout = fuse.StandardOutput.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!File.ReadAllText("/proc/self/mounts").Contains(" " + mountPoint + " ", StringComparison.Ordinal))
+        {
+            if (fuse.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"fuse2fs did not mount {volume}: {stderr.Result}{stdout.Result}");
+            }
+
+            Thread.Sleep(20);
+        }
+
+        try
+        {
+            return action(mountPoint);
+        }
+        finally
+        {
+            Oracle.Run("fusermount", ["-u", mountPoint], check: false);
+            if (!fuse.WaitForExit(60_000))
+            {
+                fuse.Kill();
+            }
+
+            Directory.Delete(mountPoint);
+        }
+    }
+
+    private static void WithMount(string volume, string scratch, bool readOnly, Action<string> action) =>
+        WithMount(volume, scratch, readOnly, m =>
+        {
+            action(m);
+            return 0;
+        });
+
+    /// <summary>Copies the golden volume, lets the "guest" change it, and writes only the changed sectors into a new child.</summary>
+    private void AddClone(string name, Action<string, string> guest)
+    {
+        string volume = _dir.File(name + ".vol");
+        FleetDisks.SparseCopy(_volumes["golden"], volume);
+        guest(volume, _dir.Path);
+        string vhdx = _dir.File(name + ".vhdx");
+        VhdxDisk.CreateDifferencing(vhdx, GoldenPath);
+        FleetDisks.WriteDivergence(vhdx, _volumes["golden"], volume);
+        File.Delete(volume);
+        Clones.Add((name, vhdx));
+    }
+}
