@@ -190,59 +190,7 @@ internal static class NtfsCommand
             throw new IOException($"{entry.Path} is a directory");
         }
 
-        IDiskSource content = volume.OpenStream(entry, stream);
-        Stream? target = null;
-        bool ownTarget = false;
-        if (o.Output is not null)
-        {
-            // Never over a golden, a parent, a clone ($PRISM_CATALOG or the per-user catalog) or a sealed VHDX.
-            Prism.Provisioner.Catalog.ProtectedDisks.Guard(null, includeClones: true).Check(o.Output, "--output file");
-            target = File.Create(o.Output);
-            ownTarget = true;
-        }
-        else if (stdout is StreamWriter writer)
-        {
-            writer.Flush();
-            target = writer.BaseStream;
-        }
-        else if (ReferenceEquals(stdout, Console.Out))
-        {
-            target = Console.OpenStandardOutput();
-            ownTarget = true;
-        }
-
-        if (target is null)
-        {
-            stderr.WriteLine("prism ntfs: this output cannot take binary data; use --output FILE");
-            return 2;
-        }
-
-        try
-        {
-            byte[] buffer = new byte[1024 * 1024];
-            for (long pos = 0; pos < content.Length;)
-            {
-                int n = content.Read(buffer, pos);
-                if (n <= 0)
-                {
-                    throw new EndOfStreamException($"{entry.Path}: stream ended at {pos} of {content.Length} bytes");
-                }
-
-                target.Write(buffer, 0, n);
-                pos += n;
-            }
-
-            target.Flush();
-        }
-        finally
-        {
-            if (ownTarget)
-            {
-                target.Dispose();
-            }
-        }
-
-        return 0;
+        return StreamOutput.Copy(volume.OpenStream(entry, stream), entry.Path, o.Output, stdout, stderr, "prism ntfs");
     }
 
     private static int Extents(NtfsVolume volume, Options o, TextWriter stdout, TextWriter stderr)
