@@ -18,69 +18,24 @@ internal static class FsCommand
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
+    private static readonly VolumeCommands.Texts s_texts = new(
+        Group: "fs",
+        Description: "read-only access to the files of a guest disk's NTFS or ext2/3/4 volume. Exit: 0 ok (entries that could not be "
+            + "read are skipped with a warning on stderr), 1 failure, 2 usage",
+        Partition: "partition number (Linux numbering: 1, 2, ...); default: the only volume Prism reads (NTFS, ext2/3/4), or the "
+            + "first one with a note on stderr",
+        ListPath: "directory or file inside the volume (default: the root)",
+        Recursive: "list subdirectories too",
+        Ls: "list a directory: type, size, inode or MFT record, time, path (every path of a hard-linked file)",
+        FilePath: "file inside the volume; on NTFS optionally with :STREAM for a named stream",
+        Cat: "copy a file's content (or an NTFS named stream) out of the volume",
+        Extents: "where a file's metadata (MFT records; inode, extent-tree or indirect blocks) and content lie on the disk, holes and "
+            + "unwritten ranges marked");
+
     /// <summary><c>prism fs</c>; disks are opened with <paramref name="openDisk"/> (default: VHDX chain or raw image).</summary>
-    public static Command Create(Func<string, IDiskSource>? openDisk = null)
-    {
-        Func<string, IDiskSource> open = openDisk ?? Program.OpenDisk;
-        var disk = CliOptions.Arg("DISK", "a VHDX (with its chain) or a raw image");
-        var partition = CliOptions.Int("--partition", "partition number (Linux numbering: 1, 2, ...); default: the only volume Prism "
-            + "reads (NTFS, ext2/3/4), or the first one with a note on stderr", minimum: 1);
-        var json = CliOptions.JsonFlag();
-        var listPath = new Argument<string?>("PATH") { Description = "directory or file inside the volume (default: the root)", Arity = ArgumentArity.ZeroOrOne };
-        var recursive = CliOptions.Flag("--recursive", "list subdirectories too", "-r");
-        var ls = new Command("ls", "list a directory: type, size, inode or MFT record, time, path (every path of a hard-linked file)")
+    public static Command Create(Func<string, IDiskSource>? openDisk = null) =>
+        VolumeCommands.Create(s_texts, openDisk ?? Program.OpenDisk, (disk, o, stdout, stderr) =>
         {
-            disk, listPath, recursive, json, partition,
-        };
-        ls.SetAction(p => Run(new Options
-        {
-            Command = "ls",
-            Disk = p.GetValue(disk)!,
-            Path = p.GetValue(listPath),
-            Recursive = p.GetValue(recursive),
-            Json = p.GetValue(json),
-            Partition = p.GetValue(partition),
-        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
-        var filePath = CliOptions.Arg("PATH", "file inside the volume; on NTFS optionally with :STREAM for a named stream");
-        var output = CliOptions.Text("--output", "write to this file instead of stdout", "FILE");
-        output.Aliases.Add("-o");
-        var cat = new Command("cat", "copy a file's content (or an NTFS named stream) out of the volume") { disk, filePath, output, partition };
-        cat.SetAction(p => Run(new Options
-        {
-            Command = "cat",
-            Disk = p.GetValue(disk)!,
-            Path = p.GetValue(filePath),
-            Output = p.GetValue(output),
-            Partition = p.GetValue(partition),
-        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
-        var extents = new Command("extents", "where a file's metadata (MFT records; inode, extent-tree or indirect blocks) and content lie on the disk, "
-            + "holes and unwritten ranges marked") { disk, filePath, json, partition };
-        extents.SetAction(p => Run(new Options
-        {
-            Command = "extents",
-            Disk = p.GetValue(disk)!,
-            Path = p.GetValue(filePath),
-            Json = p.GetValue(json),
-            Partition = p.GetValue(partition),
-        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
-        return CliOptions.Group("fs", "read-only access to the files of a guest disk's NTFS or ext2/3/4 volume. Exit: 0 ok (entries that "
-            + "could not be read are skipped with a warning on stderr), 1 failure, 2 usage", ls, cat, extents);
-    }
-
-    /// <summary>Parses <c>fs</c> arguments (<c>ls DISK ...</c>) and runs them with <paramref name="openDisk"/> (tests).</summary>
-    internal static int Run(string[] args, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
-    {
-        RootCommand root = Program.NewRoot();
-        root.Subcommands.Add(Create(openDisk));
-        return Program.Run(root, ["fs", .. args], stdout, stderr);
-    }
-
-    private static int Run(Options o, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
-    {
-        IDiskSource? disk = null;
-        try
-        {
-            disk = openDisk(o.Disk);
             IGuestVolume volume = SelectVolume(disk, o, stderr);
             return o.Command switch
             {
@@ -88,25 +43,13 @@ internal static class FsCommand
                 "cat" => Cat(volume, o, stdout, stderr),
                 _ => Extents(volume, o, stdout),
             };
-        }
-        catch (Prism.Disks.IO.ProtectedPathException ex)
-        {
-            stderr.WriteLine($"prism fs: {ex.Message}");
-            return 2;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            // DiskFormatException, FileNotFoundException and EndOfStreamException are IOExceptions.
-            stderr.WriteLine($"prism fs: {TextEscaping.Escape(ex.Message)}");
-            return 1;
-        }
-        finally
-        {
-            (disk as IDisposable)?.Dispose();
-        }
-    }
+        });
 
-    private static IGuestVolume SelectVolume(IDiskSource disk, Options o, TextWriter stderr)
+    /// <summary>Parses <c>fs</c> arguments (<c>ls DISK ...</c>) and runs them with <paramref name="openDisk"/> (tests).</summary>
+    internal static int Run(string[] args, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr) =>
+        VolumeCommands.Run(Create(openDisk), args, stdout, stderr);
+
+    private static IGuestVolume SelectVolume(IDiskSource disk, VolumeRequest o, TextWriter stderr)
     {
         GuestDisk layout = GuestDisk.Open(disk, o.Disk);
         if (layout.TableProblem is not null)
@@ -168,7 +111,7 @@ internal static class FsCommand
 
     private static string IdName(IGuestVolume volume) => volume.FileSystem == GuestFileSystem.Ntfs ? "mftRecord" : "inode";
 
-    private static int List(IGuestVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    private static int List(IGuestVolume volume, VolumeRequest o, TextWriter stdout, TextWriter stderr)
     {
         string path = o.Path ?? "/";
         GuestFileEntry target = volume.Find(path) ?? throw new FileNotFoundException($"no such file or directory: {path}");
@@ -221,7 +164,7 @@ internal static class FsCommand
         return 0;
     }
 
-    private static int Cat(IGuestVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    private static int Cat(IGuestVolume volume, VolumeRequest o, TextWriter stdout, TextWriter stderr)
     {
         (GuestFileEntry entry, string stream) = Resolve(volume, o.Path!);
         if (entry.IsDirectory && stream.Length == 0)
@@ -232,7 +175,7 @@ internal static class FsCommand
         return StreamOutput.Copy(volume.OpenStream(entry, stream), entry.Path, o.Output, stdout, stderr, "prism fs");
     }
 
-    private static int Extents(IGuestVolume volume, Options o, TextWriter stdout)
+    private static int Extents(IGuestVolume volume, VolumeRequest o, TextWriter stdout)
     {
         GuestFileEntry entry = volume.Find(o.Path!) ?? throw new FileNotFoundException($"no such file or directory: {o.Path}");
         GuestFileLayout layout = volume.GetLayout(entry);
@@ -302,22 +245,5 @@ internal static class FsCommand
         }
 
         throw new FileNotFoundException($"no such file: {path}");
-    }
-
-    private sealed class Options
-    {
-        public required string Command { get; init; }
-
-        public required string Disk { get; init; }
-
-        public string? Path { get; init; }
-
-        public bool Recursive { get; init; }
-
-        public bool Json { get; init; }
-
-        public int? Partition { get; init; }
-
-        public string? Output { get; init; }
     }
 }

@@ -18,65 +18,22 @@ internal static class NtfsCommand
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
+    private static readonly VolumeCommands.Texts s_texts = new(
+        Group: "ntfs",
+        Description: "read-only access to the NTFS volume of a virtual disk or raw image. Exit: 0 ok (entries that could not be read "
+            + "are skipped with a warning on stderr), 1 failure, 2 usage",
+        Partition: "partition number (Linux numbering: 1, 2, ...); default: the only NTFS partition, or the first one with a note on stderr",
+        ListPath: "folder or file inside the volume (default: the root)",
+        Recursive: "list sub-folders too",
+        Ls: "list a folder (names, sizes, streams)",
+        FilePath: "file inside the volume, optionally with :STREAM for an alternate data stream",
+        Cat: "copy a file's content (or a named stream) out of the volume",
+        Extents: "where a file's MFT records and streams lie on the disk");
+
     /// <summary><c>prism ntfs</c>; disks are opened with <paramref name="openDisk"/> (default: VHDX chain or raw image).</summary>
-    public static Command Create(Func<string, IDiskSource>? openDisk = null)
-    {
-        Func<string, IDiskSource> open = openDisk ?? Program.OpenDisk;
-        var disk = CliOptions.Arg("DISK", "a VHDX (with its chain) or a raw image");
-        var partition = CliOptions.Int("--partition", "partition number (Linux numbering: 1, 2, ...); default: the only NTFS partition, "
-            + "or the first one with a note on stderr", minimum: 1);
-        var json = CliOptions.JsonFlag();
-        var listPath = new Argument<string?>("PATH") { Description = "folder or file inside the volume (default: the root)", Arity = ArgumentArity.ZeroOrOne };
-        var recursive = CliOptions.Flag("--recursive", "list sub-folders too", "-r");
-        var ls = new Command("ls", "list a folder (names, sizes, streams)") { disk, listPath, recursive, json, partition };
-        ls.SetAction(p => Run(new Options
+    public static Command Create(Func<string, IDiskSource>? openDisk = null) =>
+        VolumeCommands.Create(s_texts, openDisk ?? Program.OpenDisk, (disk, o, stdout, stderr) =>
         {
-            Command = "ls",
-            Disk = p.GetValue(disk)!,
-            Path = p.GetValue(listPath),
-            Recursive = p.GetValue(recursive),
-            Json = p.GetValue(json),
-            Partition = p.GetValue(partition),
-        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
-        var filePath = CliOptions.Arg("PATH", "file inside the volume, optionally with :STREAM for an alternate data stream");
-        var output = CliOptions.Text("--output", "write to this file instead of stdout", "FILE");
-        output.Aliases.Add("-o");
-        var cat = new Command("cat", "copy a file's content (or a named stream) out of the volume") { disk, filePath, output, partition };
-        cat.SetAction(p => Run(new Options
-        {
-            Command = "cat",
-            Disk = p.GetValue(disk)!,
-            Path = p.GetValue(filePath),
-            Output = p.GetValue(output),
-            Partition = p.GetValue(partition),
-        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
-        var extents = new Command("extents", "where a file's MFT records and streams lie on the disk") { disk, filePath, json, partition };
-        extents.SetAction(p => Run(new Options
-        {
-            Command = "extents",
-            Disk = p.GetValue(disk)!,
-            Path = p.GetValue(filePath),
-            Json = p.GetValue(json),
-            Partition = p.GetValue(partition),
-        }, open, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
-        return CliOptions.Group("ntfs", "read-only access to the NTFS volume of a virtual disk or raw image. Exit: 0 ok (entries that "
-            + "could not be read are skipped with a warning on stderr), 1 failure, 2 usage", ls, cat, extents);
-    }
-
-    /// <summary>Parses <c>ntfs</c> arguments (<c>ls DISK ...</c>) and runs them with <paramref name="openDisk"/> (tests).</summary>
-    internal static int Run(string[] args, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
-    {
-        RootCommand root = Program.NewRoot();
-        root.Subcommands.Add(Create(openDisk));
-        return Program.Run(root, ["ntfs", .. args], stdout, stderr);
-    }
-
-    private static int Run(Options o, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr)
-    {
-        IDiskSource? disk = null;
-        try
-        {
-            disk = openDisk(o.Disk);
             NtfsVolume volume = SelectVolume(disk, o, stderr);
             return o.Command switch
             {
@@ -84,25 +41,13 @@ internal static class NtfsCommand
                 "cat" => Cat(volume, o, stdout, stderr),
                 _ => Extents(volume, o, stdout, stderr),
             };
-        }
-        catch (Prism.Disks.IO.ProtectedPathException ex)
-        {
-            stderr.WriteLine($"prism ntfs: {ex.Message}");
-            return 2;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            // DiskFormatException, FileNotFoundException and EndOfStreamException are IOExceptions.
-            stderr.WriteLine($"prism ntfs: {TextEscaping.Escape(ex.Message)}");
-            return 1;
-        }
-        finally
-        {
-            (disk as IDisposable)?.Dispose();
-        }
-    }
+        });
 
-    private static NtfsVolume SelectVolume(IDiskSource disk, Options o, TextWriter stderr)
+    /// <summary>Parses <c>ntfs</c> arguments (<c>ls DISK ...</c>) and runs them with <paramref name="openDisk"/> (tests).</summary>
+    internal static int Run(string[] args, Func<string, IDiskSource> openDisk, TextWriter stdout, TextWriter stderr) =>
+        VolumeCommands.Run(Create(openDisk), args, stdout, stderr);
+
+    private static NtfsVolume SelectVolume(IDiskSource disk, VolumeRequest o, TextWriter stderr)
     {
         PartitionTable table = PartitionTable.Read(disk);
         foreach (string warning in table.Warnings)
@@ -145,7 +90,7 @@ internal static class NtfsCommand
     private static string Describe(PartitionTable table) =>
         table.Partitions.IsEmpty ? "none" : string.Join(", ", table.Partitions.Select(p => p.ToString()));
 
-    private static int List(NtfsVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    private static int List(NtfsVolume volume, VolumeRequest o, TextWriter stdout, TextWriter stderr)
     {
         string path = o.Path ?? "/";
         NtfsFileEntry target = volume.Find(path) ?? throw new FileNotFoundException($"no such file or directory: {path}");
@@ -182,7 +127,7 @@ internal static class NtfsCommand
         return 0;
     }
 
-    private static int Cat(NtfsVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    private static int Cat(NtfsVolume volume, VolumeRequest o, TextWriter stdout, TextWriter stderr)
     {
         (NtfsFileEntry entry, string stream) = Resolve(volume, o.Path!);
         if (entry.IsDirectory && stream.Length == 0)
@@ -193,7 +138,7 @@ internal static class NtfsCommand
         return StreamOutput.Copy(volume.OpenStream(entry, stream), entry.Path, o.Output, stdout, stderr, "prism ntfs");
     }
 
-    private static int Extents(NtfsVolume volume, Options o, TextWriter stdout, TextWriter stderr)
+    private static int Extents(NtfsVolume volume, VolumeRequest o, TextWriter stdout, TextWriter stderr)
     {
         NtfsFileEntry entry = volume.Find(o.Path!) ?? throw new FileNotFoundException($"no such file or directory: {o.Path}");
         NtfsFileExtents extents = volume.GetExtents(entry);
@@ -259,21 +204,4 @@ internal static class NtfsCommand
     private sealed record StreamExtentsItem(string Name, bool Resident, ByteRangeItem[] Ranges);
 
     private sealed record ByteRangeItem(long Offset, long Length);
-
-    private sealed class Options
-    {
-        public required string Command { get; init; }
-
-        public required string Disk { get; init; }
-
-        public string? Path { get; init; }
-
-        public bool Recursive { get; init; }
-
-        public bool Json { get; init; }
-
-        public int? Partition { get; init; }
-
-        public string? Output { get; init; }
-    }
 }
