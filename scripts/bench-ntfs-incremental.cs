@@ -130,7 +130,7 @@ static (T Result, long Bytes, double Seconds) Best<T>(Func<(T Result, long Bytes
 
 static (T Result, long Bytes, double Seconds) Measure<T>(IDiskSource disk, Func<NtfsVolume, T> walk)
 {
-    var counting = new Counting(disk);
+    var counting = new CountingSource(disk);
     var sw = Stopwatch.StartNew();
     T result = walk(NtfsVolume.Open(counting, "bench"));
     return (result, counting.BytesRead, sw.Elapsed.TotalSeconds);
@@ -208,20 +208,4 @@ static void WriteChanged(string vhdx, string? previous, string current)
     }
 
     disk.Flush();
-}
-
-sealed class Counting(IDiskSource inner) : IDiskSource
-{
-    private long _bytes;
-
-    public long Length => inner.Length;
-
-    public long BytesRead => Interlocked.Read(ref _bytes);
-
-    public int Read(Span<byte> buffer, long offset)
-    {
-        int n = inner.Read(buffer, offset);
-        Interlocked.Add(ref _bytes, n);
-        return n;
-    }
 }

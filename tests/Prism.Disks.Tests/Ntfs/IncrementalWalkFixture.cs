@@ -63,7 +63,7 @@ print(n)
         GoldenImage = image;
         GoldenVhdx = _dir.File("golden.vhdx");
         VhdxDisk.Create(GoldenVhdx, new VhdxCreateOptions { VirtualSize = VolumeOffset + VolumeSize + VolumeOffset });
-        WriteChangedSectors(GoldenVhdx, null, image);
+        PartitionedChainFixture.WriteChangedSectors(GoldenVhdx, null, image, VolumeOffset);
         using VhdxDisk golden = VhdxDisk.Open(GoldenVhdx);
         GoldenSnapshot = OpenVolume(golden).CaptureSnapshot();
     }
@@ -112,7 +112,7 @@ print(n)
 
         string vhdx = _dir.File($"clone{n}.vhdx");
         VhdxDisk.CreateDifferencing(vhdx, parentVhdx);
-        WriteChangedSectors(vhdx, parentImage, image);
+        PartitionedChainFixture.WriteChangedSectors(vhdx, parentImage, image, VolumeOffset);
         return (vhdx, image);
     }
 
@@ -155,65 +155,6 @@ print(n)
     }
 
     public void Dispose() => _dir.Dispose();
-
-    // Writes into the VHDX, at VolumeOffset, every 512-byte sector of `current` that differs from `previous` (from zeros when null).
-    private static void WriteChangedSectors(string vhdx, string? previous, string current)
-    {
-        const int Sector = 512;
-        const int Chunk = 1024 * 1024;
-        using VhdxDisk disk = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
-        byte[] before = new byte[Chunk];
-        byte[] after = new byte[Chunk];
-        using FileStream now = File.OpenRead(current);
-        using FileStream? then = previous is null ? null : File.OpenRead(previous);
-        for (long offset = 0; offset < now.Length; offset += Chunk)
-        {
-            int n = (int)Math.Min(Chunk, now.Length - offset);
-            now.ReadExactly(after, 0, n);
-            if (then is null)
-            {
-                Array.Clear(before);
-            }
-            else
-            {
-                then.ReadExactly(before, 0, n);
-            }
-
-            int runStart = -1;
-            for (int at = 0; at <= n; at += Sector)
-            {
-                bool differs = at < n && !before.AsSpan(at, Sector).SequenceEqual(after.AsSpan(at, Sector));
-                if (differs && runStart < 0)
-                {
-                    runStart = at;
-                }
-                else if (!differs && runStart >= 0)
-                {
-                    disk.Write(after.AsSpan(runStart, at - runStart), VolumeOffset + offset + runStart);
-                    runStart = -1;
-                }
-            }
-        }
-
-        disk.Flush();
-    }
-
-    /// <summary>Counts the bytes read through it.</summary>
-    public sealed class CountingSource(IDiskSource inner) : IDiskSource
-    {
-        private long _bytesRead;
-
-        public long Length => inner.Length;
-
-        public long BytesRead => Interlocked.Read(ref _bytesRead);
-
-        public int Read(Span<byte> buffer, long offset)
-        {
-            int n = inner.Read(buffer, offset);
-            Interlocked.Add(ref _bytesRead, n);
-            return n;
-        }
-    }
 
     /// <summary>A file list line per name, the same fields from a snapshot and from a walk: path, record, sequence, parent, flags, sector map.</summary>
     public static string Line(NtfsSnapshotFile f) =>

@@ -265,8 +265,9 @@ for i in range(1000):
             volumes.ToDictionary(v => v.Number, v => v.Volume), images);
     }
 
-    // Writes into the VHDX every logical sector of `current` that differs from `previous` (from zeros when null).
-    private static long WriteChangedSectors(string vhdx, string? previous, string current)
+    // Writes into the VHDX, at `diskOffset` on its virtual disk, every logical sector of `current` that differs from
+    // `previous` (from zeros when null); returns the bytes written.
+    internal static long WriteChangedSectors(string vhdx, string? previous, string current, long diskOffset = 0)
     {
         using VhdxDisk disk = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
         int sector = disk.LogicalSectorSize;
@@ -298,7 +299,7 @@ for i in range(1000):
                 }
                 else if (!differs && runStart >= 0)
                 {
-                    disk.Write(after.AsSpan(runStart, at - runStart), offset + runStart);
+                    disk.Write(after.AsSpan(runStart, at - runStart), diskOffset + offset + runStart);
                     written += at - runStart;
                     runStart = -1;
                 }
