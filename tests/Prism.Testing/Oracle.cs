@@ -55,6 +55,22 @@ public static class Oracle
         return tool;
     }
 
+    /// <summary>Skips the test (or fails it under PRISM_REQUIRE_ORACLES=1) when FUSE (/dev/fuse) is unavailable.</summary>
+    public static void RequireFuse()
+    {
+        if (File.Exists("/dev/fuse"))
+        {
+            return;
+        }
+
+        if (Required)
+        {
+            throw new InvalidOperationException("/dev/fuse missing and PRISM_REQUIRE_ORACLES=1");
+        }
+
+        Skip.If(true, "FUSE (/dev/fuse) unavailable");
+    }
+
     /// <summary>Checks that /usr/bin/python3 can import <paramref name="module"/>; skips or fails like <see cref="Require"/>.</summary>
     public static string RequirePythonModule(string module, string package)
     {

@@ -33,15 +33,7 @@ public static partial class NtfsImages
     {
         string ntfs3g = Oracle.Require("ntfs-3g", "ntfs-3g");
         Oracle.Require("fusermount", "fuse3");
-        if (!File.Exists("/dev/fuse"))
-        {
-            if (Oracle.Required)
-            {
-                throw new InvalidOperationException("/dev/fuse missing and PRISM_REQUIRE_ORACLES=1");
-            }
-
-            Skip.If(true, "FUSE (/dev/fuse) unavailable");
-        }
+        Oracle.RequireFuse();
 
         string mountPoint = dir.File("mnt-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(mountPoint);

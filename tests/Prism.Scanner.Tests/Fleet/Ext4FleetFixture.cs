@@ -200,15 +200,7 @@ public sealed class Ext4FleetFixture : IDisposable
         Oracle.Require("sfdisk", "fdisk");
         Oracle.Require("fusermount", "fuse3");
         Oracle.Require("clamscan", "clamav");
-        if (!File.Exists("/dev/fuse"))
-        {
-            if (Oracle.Required)
-            {
-                throw new InvalidOperationException("/dev/fuse missing and PRISM_REQUIRE_ORACLES=1");
-            }
-
-            Skip.If(true, "FUSE (/dev/fuse) unavailable");
-        }
+        Oracle.RequireFuse();
 
         Assert.True(Built, "ext4 golden fleet not built");
     }

@@ -37,15 +37,7 @@ internal static class FleetDisks
         Oracle.Require("fusermount", "fuse3");
         Oracle.Require("python3", "python3");
         Oracle.Require("clamscan", "clamav");
-        if (!File.Exists("/dev/fuse"))
-        {
-            if (Oracle.Required)
-            {
-                throw new InvalidOperationException("/dev/fuse missing and PRISM_REQUIRE_ORACLES=1");
-            }
-
-            Skip.If(true, "FUSE (/dev/fuse) unavailable");
-        }
+        Oracle.RequireFuse();
     }
 
     public static bool ToolsPresent() =>
