@@ -97,22 +97,9 @@ internal static class DiffCommand
     // Where the clone may differ from the base: the layers above the base when the base is in the clone's chain, else everywhere.
     private static List<ByteRange> Divergence(IDiskSource a, IDiskSource b)
     {
-        if (a is VhdxDisk parent && b is VhdxDisk clone)
+        if (a is VhdxDisk parent && b is VhdxDisk clone && clone.IndexInChain(parent) is int shared and >= 0)
         {
-            int shared = -1;
-            for (int i = 0; i < clone.Chain.Count; i++)
-            {
-                if (clone.Chain[i].DataWriteGuid == parent.DataWriteGuid && clone.Chain[i].DiskId == parent.DiskId)
-                {
-                    shared = i;
-                    break;
-                }
-            }
-
-            if (shared >= 0)
-            {
-                return ByteRanges.Coalesce(clone.GetChainMap().Where(r => r.Layer < shared).Select(r => new ByteRange(r.Offset, r.Length)));
-            }
+            return VhdxDisk.RangesAbove(clone.GetChainMap(), shared);
         }
 
         return [new ByteRange(0, b.Length)];

@@ -337,6 +337,53 @@ public sealed partial class VhdxDisk
     }
 
     /// <summary>
+    /// Where the disk with <paramref name="ancestor"/>'s identity (DiskId and DataWriteGuid) stands in <see cref="Chain"/>
+    /// (0: this disk itself); -1 when the chain holds no such disk.
+    /// </summary>
+    public int IndexInChain(VhdxDisk ancestor)
+    {
+        ArgumentNullException.ThrowIfNull(ancestor);
+        IReadOnlyList<VhdxDisk> chain = Chain;
+        for (int i = 0; i < chain.Count; i++)
+        {
+            if (chain[i].DataWriteGuid == ancestor.DataWriteGuid && chain[i].DiskId == ancestor.DiskId)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// The ranges of a chain map (<see cref="GetChainMap"/>) that layers above <paramref name="layer"/> serve, ascending and
+    /// coalesced: where the disk may differ from that layer.
+    /// </summary>
+    public static List<ByteRange> RangesAbove(IReadOnlyList<ChainRange> map, int layer)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        var ranges = new List<ByteRange>();
+        foreach (ChainRange r in map)
+        {
+            if (r.Layer >= layer)
+            {
+                continue;
+            }
+
+            if (ranges.Count > 0 && ranges[^1].End == r.Offset)
+            {
+                ranges[^1] = new ByteRange(ranges[^1].Offset, ranges[^1].Length + r.Length);
+            }
+            else
+            {
+                ranges.Add(new ByteRange(r.Offset, r.Length));
+            }
+        }
+
+        return ranges;
+    }
+
+    /// <summary>
     /// For the whole chain: which layer serves each virtual range, ascending and coalesced. Ranges no layer holds
     /// (they read as zeros) are left out.
     /// </summary>

@@ -92,15 +92,7 @@ public sealed class FleetScanner
         {
             using VhdxDisk clone = VhdxDisk.Open(full, openOptions);
             IReadOnlyList<VhdxDisk> chain = clone.Chain;
-            int shared = -1;
-            for (int i = 0; i < chain.Count; i++)
-            {
-                if (chain[i].DataWriteGuid == parent.DataWriteGuid && chain[i].DiskId == parent.DiskId)
-                {
-                    shared = i;
-                    break;
-                }
-            }
+            int shared = clone.IndexInChain(parent);
 
             if (shared <= 0)
             {
@@ -115,21 +107,7 @@ public sealed class FleetScanner
             }
 
             IReadOnlyList<ChainRange> map = clone.GetChainMap(cancellationToken);
-            var divergent = new List<ByteRange>();
-            foreach (ChainRange r in map)
-            {
-                if (r.Layer < shared)
-                {
-                    if (divergent.Count > 0 && divergent[^1].End == r.Offset)
-                    {
-                        divergent[^1] = new ByteRange(divergent[^1].Offset, divergent[^1].Length + r.Length);
-                    }
-                    else
-                    {
-                        divergent.Add(new ByteRange(r.Offset, r.Length));
-                    }
-                }
-            }
+            List<ByteRange> divergent = VhdxDisk.RangesAbove(map, shared);
 
             DiskScanner.Result result = await new DiskScanner(_engine)
                 .ScanAsync(full, clone, map, _options.Full ? null : baseline, _options.Full ? [] : divergent, cancellationToken,
