@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Ntfs;
@@ -103,7 +104,7 @@ public sealed partial class NtfsWalkSnapshot
             }
         }
 
-        return RangeSet.Coalesce(ranges);
+        return ByteRanges.Coalesce(ranges);
     }
 
     // The file list: depth first from the root through the directories' index entries, as a full walk lists it (system
