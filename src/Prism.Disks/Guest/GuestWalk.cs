@@ -31,10 +31,10 @@ public sealed record GuestWalkResult(GuestWalk? Walk, string Reason);
 /// union of all the metadata it depends on. A clone's walk starts from its parent's (<see cref="IGuestVolume.PatchWalk"/>).
 /// Immutable.
 /// </summary>
-public sealed class GuestWalk
+public sealed partial class GuestWalk
 {
     private GuestWalk(GuestFileSystem fileSystem, long diskOffset, IReadOnlyList<GuestWalkFile> files, IReadOnlyList<ByteRange> metadata,
-        IReadOnlyList<ByteRange> replayed, IReadOnlyList<string> errors)
+        IReadOnlyList<ByteRange> replayed, IReadOnlyList<string> errors, object? state)
     {
         FileSystem = fileSystem;
         DiskOffset = diskOffset;
@@ -42,6 +42,7 @@ public sealed class GuestWalk
         Metadata = metadata;
         Replayed = replayed;
         Errors = errors;
+        State = state;
     }
 
     /// <summary>The walked volume's file system.</summary>
@@ -64,6 +65,12 @@ public sealed class GuestWalk
 
     /// <summary>Entries the walk could not read (one line each): a reused walk reports them again.</summary>
     public IReadOnlyList<string> Errors { get; }
+
+    /// <summary>
+    /// What the file system keeps of the walk to patch it for a clone (NTFS: the <see cref="Ntfs.NtfsWalkSnapshot"/> with
+    /// the directory index structure), or null: then <see cref="IGuestVolume.PatchWalk"/> can only reuse the walk whole.
+    /// </summary>
+    public object? State { get; }
 
     /// <summary>The default <see cref="IGuestVolume.PatchWalk"/>: the parent's walk when none of its metadata diverged, else a full walk.</summary>
     public static GuestWalkResult ReuseUnlessTouched(IGuestVolume volume, GuestWalk parent, IReadOnlyList<ByteRange> divergent)
@@ -143,11 +150,27 @@ public sealed class GuestWalk
             _files.Add(new GuestWalkFile(path ?? file.Path.ToString(), file.Id, file.Generation, file.Type, file.Size, metadata, name, streams));
         }
 
+        /// <summary>Adds a path already described (from a file system's own walk).</summary>
+        public void Add(GuestWalkFile file)
+        {
+            ArgumentNullException.ThrowIfNull(file);
+            _metadata.AddRange(file.Metadata);
+            if (file.NameRange.Length > 0)
+            {
+                _metadata.Add(file.NameRange);
+            }
+
+            _files.Add(file);
+        }
+
         /// <summary>Records an entry the walk could not read.</summary>
         public void AddError(string error) => _errors.Add(error);
 
+        /// <summary>The file-system-specific state the walk keeps (<see cref="GuestWalk.State"/>); null by default.</summary>
+        public object? State { get; set; }
+
         /// <summary>The walk.</summary>
         public GuestWalk Build() => new(_volume.FileSystem, _volume.DiskOffset, _files, ByteRanges.Coalesce(_metadata),
-            [.. _volume.ReplayedRanges], [.. _errors]);
+            [.. _volume.ReplayedRanges], [.. _errors], State);
     }
 }

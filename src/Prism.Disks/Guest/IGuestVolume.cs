@@ -81,6 +81,28 @@ public interface IGuestVolume
     /// <param name="parent">The parent's walk (<see cref="GuestWalk.Builder"/>).</param>
     /// <param name="divergent">The clone's divergent ranges.</param>
     GuestWalkResult PatchWalk(GuestWalk parent, IReadOnlyList<ByteRange> divergent) => GuestWalk.ReuseUnlessTouched(this, parent, divergent);
+
+    /// <summary>
+    /// A whole walk the file system makes itself, keeping the state its <see cref="PatchWalk"/> patches clones from
+    /// (<see cref="GuestWalk.State"/>), or null when it has none: then the caller walks with <see cref="Visit"/> and a
+    /// <see cref="GuestWalk.Builder"/>. Entries that cannot be read are skipped and listed in <see cref="GuestWalk.Errors"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Checked while walking.</param>
+    /// <exception cref="Errors.DiskFormatException">The root directory cannot be read.</exception>
+    GuestWalk? CaptureWalk(CancellationToken cancellationToken = default) => null;
+
+    /// <summary>
+    /// The content of one stream of a file of a walk of this volume (its own, or one <see cref="PatchWalk"/> gave). The
+    /// default looks the path up (<see cref="Find"/>); a file system may open it from the file's identity directly.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The path or the stream is gone.</exception>
+    /// <exception cref="Errors.DiskFormatException">The file's record or mapping is corrupt.</exception>
+    IDiskSource OpenWalkStream(GuestWalkFile file, string stream = "")
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        GuestFileEntry entry = Find(file.Path) ?? throw new FileNotFoundException($"{file.Path} is not on the volume", file.Path);
+        return OpenStream(entry, stream);
+    }
 }
 
 /// <summary>Receives one path from <see cref="IGuestVolume.Visit"/>; <paramref name="file"/> is valid only during the call.</summary>

@@ -111,6 +111,79 @@ public sealed partial class NtfsVolume : IGuestVolume
         return new GuestFileLayout(extents.MftRecords, streams);
     }
 
+    /// <summary>The whole walk through <see cref="CaptureSnapshot"/>: the snapshot is kept as the walk's <see cref="GuestWalk.State"/>.</summary>
+    GuestWalk? IGuestVolume.CaptureWalk(CancellationToken cancellationToken) => ToGuestWalk(CaptureSnapshot(cancellationToken));
+
+    /// <summary>
+    /// A clone's walk: the parent's when none of its metadata diverged; else, when the parent's walk keeps its
+    /// <see cref="NtfsWalkSnapshot"/>, patched by <see cref="WalkIncremental"/> from the divergent MFT records and index
+    /// blocks only, or walked whole by it with the reason (boot sector changed, $MFT run list changed, damaged metadata,
+    /// ...). A parent walk without a snapshot is reused or not as <see cref="GuestWalk.ReuseUnlessTouched"/> decides.
+    /// </summary>
+    GuestWalkResult IGuestVolume.PatchWalk(GuestWalk parent, IReadOnlyList<ByteRange> divergent)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(divergent);
+        if (parent.State is not NtfsWalkSnapshot snapshot || parent.FileSystem != GuestFileSystem.Ntfs || parent.DiskOffset != DiskOffset
+            || !ByteRanges.Touches(parent.Metadata, divergent))
+        {
+            return GuestWalk.ReuseUnlessTouched(this, parent, divergent);
+        }
+
+        NtfsWalkResult result = WalkIncremental(snapshot, divergent);
+        GuestWalk walk = ToGuestWalk(result.Snapshot);
+        return new GuestWalkResult(walk, result.IsIncremental
+            ? $"walk patched: {result.RecordsDecoded} MFT records, {result.IndexBlocksRead} index blocks, {result.DirectoriesRewalked} directories read"
+            : $"full walk: {Describe(result.Fallback)} ({result.FallbackDetail})");
+    }
+
+    /// <summary>Opens the stream from the file's record number and sequence (no path lookup).</summary>
+    IDiskSource IGuestVolume.OpenWalkStream(GuestWalkFile file, string stream)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(stream);
+        NtfsFile loaded = _mft.LoadFile(file.Id, (ushort)file.Generation);
+        NtfsAttribute data = loaded.GetStream(NtfsAttributeType.Data, stream, Name)
+            ?? throw new FileNotFoundException($"{file.Path} has no stream \"{stream}\"", file.Path);
+        return _mft.OpenStream(data, file.Id);
+    }
+
+    private static string Describe(NtfsWalkFallback fallback) => fallback switch
+    {
+        NtfsWalkFallback.ParentMismatch => "the parent's walk is of another volume",
+        NtfsWalkFallback.BootSectorChanged => "boot sector changed",
+        NtfsWalkFallback.MftLayoutChanged => "$MFT run list changed",
+        NtfsWalkFallback.ParentHadErrors => "the parent's walk had errors",
+        NtfsWalkFallback.DamagedMetadata => "damaged metadata",
+        _ => fallback.ToString(),
+    };
+
+    // A snapshot as a guest walk (sorted by path), keeping the snapshot as its state; its problems are the walk's errors.
+    private GuestWalk ToGuestWalk(NtfsWalkSnapshot snapshot)
+    {
+        var builder = new GuestWalk.Builder(this) { State = snapshot };
+        foreach (NtfsSnapshotFile f in snapshot.Files)
+        {
+            var streams = new GuestWalkStream[f.Streams.Length];
+            for (int i = 0; i < streams.Length; i++)
+            {
+                NtfsSnapshotStream s = f.Streams[i];
+                streams[i] = new GuestWalkStream(s.Name, s.Size, s.IsResident, s.Ranges);
+            }
+
+            builder.Add(new GuestWalkFile(f.Path, f.RecordNumber, f.SequenceNumber,
+                f.IsDirectory ? GuestFileType.Directory : f.IsReparsePoint ? GuestFileType.Symlink : GuestFileType.File, f.Size, f.MftRecords,
+                default, streams));
+        }
+
+        foreach (string problem in snapshot.Problems)
+        {
+            builder.AddError(problem);
+        }
+
+        return builder.Build();
+    }
+
     internal static GuestFileEntry ToGuestEntry(NtfsFileEntry e) =>
         new(e, e.Path, e.RecordNumber, e.SequenceNumber,
             e.IsDirectory ? GuestFileType.Directory : e.IsReparsePoint ? GuestFileType.Symlink : GuestFileType.File,
