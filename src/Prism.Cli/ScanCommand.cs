@@ -203,9 +203,16 @@ internal sealed class ScanCommand
         TableText.Write(table, stdout);
         foreach (DiskScanReport c in r.Clones)
         {
-            if (c.Findings.Count > 0 || c.Errors.Count > 0)
+            // In a fleet scan a clone walked whole says why (its walk could not be patched or reused from the parent's).
+            List<string> walked = r.Mode == "fleet" ? [.. c.Volumes.Where(v => v.Contains(", full walk", StringComparison.Ordinal))] : [];
+            if (c.Findings.Count > 0 || c.Errors.Count > 0 || walked.Count > 0)
             {
                 stdout.WriteLine($"{Path.GetFileName(c.Path)}:");
+                foreach (string v in walked)
+                {
+                    stdout.WriteLine($"  WALK {TextEscaping.Escape(v)}");
+                }
+
                 PrintFindings(c, stdout);
             }
         }

@@ -36,10 +36,13 @@ internal sealed class DiskScanner
 
     /// <summary>
     /// Scans <paramref name="disk"/>. <paramref name="baseline"/> and <paramref name="divergent"/> (sorted, coalesced)
-    /// enable inheritance; without them everything is read.
+    /// enable inheritance; without them everything is read. With <paramref name="captureWalk"/> (scanning a parent), each
+    /// volume is walked through <see cref="IGuestVolume.CaptureWalk"/> where the file system offers it, so that its
+    /// clones' walks can be patched from the parent's.
     /// </summary>
     public async Task<Result> ScanAsync(string path, IDiskSource disk, IReadOnlyList<ChainRange> chainMap, Baseline? baseline,
-        IReadOnlyList<ByteRange> divergent, CancellationToken cancellationToken, IDiskSource? parentDisk = null, int parallelism = 1)
+        IReadOnlyList<ByteRange> divergent, CancellationToken cancellationToken, IDiskSource? parentDisk = null, int parallelism = 1,
+        bool captureWalk = false)
     {
         var sw = Stopwatch.StartNew();
         var counting = new CountingSource(disk);
@@ -79,47 +82,18 @@ internal sealed class DiskScanner
             var done = new Dictionary<StreamKey, IReadOnlyList<EngineHit>>();
             VolumeBaseline? known = baseline?.Volumes.GetValueOrDefault(volume.DiskOffset);
             GuestWalkResult? patched = known is not null && known.Number == number ? volume.PatchWalk(known.Walk, divergent) : null;
-            if (patched?.Walk is GuestWalk walk)
+
+            // The parent's walk is the one its file system makes itself when it can (NTFS keeps its snapshot there, for
+            // its clones' PatchWalk); clones the file system could not patch or reuse, and --full scans, walk with Visit.
+            GuestWalk? walk = patched?.Walk ?? (captureWalk && baseline is null ? volume.CaptureWalk(cancellationToken) : null);
+            if (walk is not null)
             {
-                volumeLines.Add($"{label}, {patched.Reason}");
-                errors.AddRange(walk.Errors);
-                foreach (GuestWalkFile file in walk.Files)
-                {
-                    foreach (GuestWalkStream s in file.Streams)
-                    {
-                        var key = new StreamKey(volume.DiskOffset, file.Id, file.Generation, s.Name);
-                        if (!done.TryGetValue(key, out IReadOnlyList<EngineHit>? hits))
-                        {
-                            if (!Touches(s.Content, divergent) && baseline!.Streams.TryGetValue(key, out StreamVerdict? verdict))
-                            {
-                                hits = verdict.Hits;
-                                inherited += s.Size;
-                                reused++;
-                            }
-                            else
-                            {
-                                try
-                                {
-                                    GuestFileEntry entry = volume.Find(file.Path)
-                                        ?? throw new DiskFormatException(path, $"{GuestFileSystems.DisplayName(volume.FileSystem)} directory", null,
-                                            $"{file.Path} vanished although no metadata changed");
-                                    hits = await _engine.ScanAsync(volume.OpenStream(entry, s.Name), cancellationToken).ConfigureAwait(false);
-                                    scanned++;
-                                }
-                                catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
-                                {
-                                    errors.Add($"partition {number}: {file.Path}{(s.Name.Length > 0 ? ":" + s.Name : "")}: {e.Message}");
-                                    continue;
-                                }
-                            }
-
-                            done[key] = hits;
-                        }
-
-                        AddFindings(findings, file.Path, s.Name.Length == 0 ? null : s.Name, number, hits);
-                    }
-                }
-
+                volumeLines.Add(patched is null ? $"{label}, full walk" : $"{label}, {patched.Reason}");
+                (long walkInherited, int walkReused, int walkScanned) = await ScanWalkAsync(volume, number, walk, known, baseline, divergent,
+                    parallelism, done, findings, errors, produced, cancellationToken).ConfigureAwait(false);
+                inherited += walkInherited;
+                reused += walkReused;
+                scanned += walkScanned;
                 continue;
             }
 
@@ -150,9 +124,8 @@ internal sealed class DiskScanner
                 }
                 catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
                 {
-                    string line = $"partition {number}: {file.Path}: {e.Message}";
-                    errors.Add(line);
-                    walkBuilder?.AddError(line);
+                    errors.Add($"partition {number}: {file.Path}: {e.Message}");
+                    walkBuilder?.AddError($"{file.Path}: {e.Message}");
                     return;
                 }
 
@@ -202,9 +175,8 @@ internal sealed class DiskScanner
                 }
             }, "/", recursive: true, onError: e =>
             {
-                string line = $"partition {number}: {e}";
-                errors.Add(line);
-                walkBuilder?.AddError(line);
+                errors.Add($"partition {number}: {e}");
+                walkBuilder?.AddError(e.ToString());
             }, cancellationToken);
 
             // The streams that must be read are scanned by up to `parallelism` workers (the parent: one per core, so
@@ -296,6 +268,112 @@ internal sealed class DiskScanner
             Volumes = volumeLines,
         };
         return new Result(report, produced);
+    }
+
+    /// <summary>
+    /// Scans one volume from a walk (the parent's own, reused, or patched for the clone): a stream keeps the parent's
+    /// verdict when it has the parent's size and content ranges (the parent's walk says so) and none of them diverged;
+    /// the others are read (by up to <paramref name="parallelism"/> workers). Returns what was inherited and scanned.
+    /// </summary>
+    private async Task<(long Inherited, int Reused, int Scanned)> ScanWalkAsync(IGuestVolume volume, int number, GuestWalk walk,
+        VolumeBaseline? known, Baseline? baseline, IReadOnlyList<ByteRange> divergent, int parallelism,
+        Dictionary<StreamKey, IReadOnlyList<EngineHit>> done, List<Finding> findings, List<string> errors, Baseline produced,
+        CancellationToken cancellationToken)
+    {
+        long inherited = 0;
+        int reused = 0;
+        errors.AddRange(walk.Errors.Select(e => $"partition {number}: {e}"));
+        bool whole = known is not null && ReferenceEquals(walk, known.Walk);
+        IReadOnlyDictionary<StreamKey, GuestWalkStream>? before = known is not null && !whole ? known.Streams : null;
+        List<ByteRange> forced = ByteRanges.Coalesce(volume.ReplayedRanges.Concat(baseline?.Replayed.GetValueOrDefault(volume.DiskOffset) ?? []));
+        var lines = new List<(string Path, string? Stream, StreamKey Key)>();
+        var pending = new Dictionary<StreamKey, (GuestWalkFile File, string Stream, long Size)>();
+        foreach (GuestWalkFile file in walk.Files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            foreach (GuestWalkStream s in file.Streams)
+            {
+                var key = new StreamKey(volume.DiskOffset, file.Id, file.Generation, s.Name);
+                if (!done.ContainsKey(key) && !pending.ContainsKey(key))
+                {
+                    if (baseline is not null && baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == s.Size
+                        && !Touches(s.Content, divergent) && !Touches(s.Content, forced)
+                        && (whole || (before is not null && before.TryGetValue(key, out GuestWalkStream? old) && SameContent(old, s))))
+                    {
+                        done[key] = verdict.Hits;
+                        produced.Streams[key] = verdict;
+                        inherited += s.Size;
+                        reused++;
+                    }
+                    else
+                    {
+                        pending[key] = (file, s.Name, s.Size);
+                    }
+                }
+
+                if (pending.ContainsKey(key) || (done.TryGetValue(key, out IReadOnlyList<EngineHit>? knownHits) && knownHits.Count > 0))
+                {
+                    lines.Add((file.Path, s.Name.Length == 0 ? null : s.Name, key));
+                }
+            }
+        }
+
+        var results = new System.Collections.Concurrent.ConcurrentDictionary<StreamKey, IReadOnlyList<EngineHit>>();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken },
+            async (job, ct) =>
+            {
+                try
+                {
+                    results[job.Key] = await _engine.ScanAsync(volume.OpenWalkStream(job.Value.File, job.Value.Stream), ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
+                {
+                    failures.Add($"partition {number}: {job.Value.File.Path}{(job.Value.Stream.Length > 0 ? ":" + job.Value.Stream : "")}: {e.Message}");
+                }
+            }).ConfigureAwait(false);
+        errors.AddRange(failures.Order(StringComparer.Ordinal));
+        foreach ((StreamKey key, IReadOnlyList<EngineHit> hits) in results)
+        {
+            done[key] = hits;
+            produced.Streams[key] = new StreamVerdict(pending[key].Size, hits);
+        }
+
+        foreach ((string linePath, string? lineStream, StreamKey key) in lines)
+        {
+            if (done.TryGetValue(key, out IReadOnlyList<EngineHit>? hits))
+            {
+                AddFindings(findings, linePath, lineStream, number, hits);
+            }
+        }
+
+        if (baseline is null)
+        {
+            produced.Volumes[volume.DiskOffset] = new VolumeBaseline(number, walk);
+            produced.Replayed[volume.DiskOffset] = volume.ReplayedRanges;
+        }
+
+        return (inherited, reused, results.Count);
+    }
+
+    // Whether a stream of a patched walk maps its content where the parent's did (the caller checks that none of it
+    // diverged): the same size and ranges in the same order; a resident value at the same place in its record.
+    private static bool SameContent(GuestWalkStream old, GuestWalkStream now)
+    {
+        if (old.IsResident != now.IsResident || old.Size != now.Size || old.Content.Count != now.Content.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < old.Content.Count; i++)
+        {
+            if (old.Content[i] != now.Content[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

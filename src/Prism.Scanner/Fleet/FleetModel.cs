@@ -100,7 +100,25 @@ internal sealed record RawVerdict(ByteRange Range, IReadOnlyList<EngineHit> Hits
 /// A parent volume's walk (file list, sector maps, the metadata it depends on). The clone's volume decides from it and
 /// the clone's divergence (<see cref="Disks.Guest.IGuestVolume.PatchWalk"/>) whether its own walk can be skipped.
 /// </summary>
-internal sealed record VolumeBaseline(int Number, Disks.Guest.GuestWalk Walk);
+internal sealed record VolumeBaseline(int Number, Disks.Guest.GuestWalk Walk)
+{
+    private Dictionary<StreamKey, Disks.Guest.GuestWalkStream>? _streams;
+
+    /// <summary>The walk's streams by key (built on first use): what a patched walk's stream is compared with.</summary>
+    public IReadOnlyDictionary<StreamKey, Disks.Guest.GuestWalkStream> Streams => LazyInitializer.EnsureInitialized(ref _streams, () =>
+    {
+        var streams = new Dictionary<StreamKey, Disks.Guest.GuestWalkStream>();
+        foreach (Disks.Guest.GuestWalkFile f in Walk.Files)
+        {
+            foreach (Disks.Guest.GuestWalkStream s in f.Streams)
+            {
+                streams.TryAdd(new StreamKey(Walk.DiskOffset, f.Id, f.Generation, s.Name), s);
+            }
+        }
+
+        return streams;
+    });
+}
 
 /// <summary>Everything a clone needs from its parent's scan.</summary>
 internal sealed class Baseline
@@ -109,7 +127,7 @@ internal sealed class Baseline
 
     public List<RawVerdict> Raw { get; } = [];
 
-    /// <summary>Per volume (by its disk offset); absent when the baseline came from the store.</summary>
+    /// <summary>Per volume (by its disk offset); from the store's parent walks when the baseline came from the store (absent when none was kept).</summary>
     public Dictionary<long, VolumeBaseline> Volumes { get; } = [];
 
     /// <summary>Per volume (by its disk offset): the blocks the parent's journal replay rewrote (stored with the verdicts).</summary>

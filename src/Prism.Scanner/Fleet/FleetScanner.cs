@@ -34,6 +34,9 @@ public sealed class FleetScanner
         var openOptions = new VhdxOpenOptions { ParentCache = cache, AllowRemoteParents = _options.AllowRemoteParents };
         using VhdxDisk parent = VhdxDisk.Open(parentPath, openOptions);
         string parentKey = $"{parent.DiskId:D}:{parent.DataWriteGuid:D}:{_engine.SignatureSetHash}";
+
+        // The golden's walk does not depend on the signatures: a new signature set rescans it but keeps its walk key.
+        string goldenKey = $"{parent.DiskId:D}:{parent.DataWriteGuid:D}";
         DiskReport parentReport;
         Baseline? baseline = null;
         bool fromStore = false;
@@ -48,16 +51,28 @@ public sealed class FleetScanner
             {
                 fromStore = true;
                 (baseline, parentReport) = stored;
+                LoadParentWalk(_options.Store, goldenKey, baseline);
             }
             else
             {
                 _options.Progress?.Report(new FleetProgress($"parent {Path.GetFileName(parent.Path)}", 0, clonePaths.Count + 1, 0));
                 DiskScanner.Result r = await new DiskScanner(_engine)
                     .ScanAsync(parent.Path, parent, parent.GetChainMap(cancellationToken), null, [], cancellationToken,
-                        parallelism: Math.Max(1, _options.MaxParallelism)).ConfigureAwait(false);
+                        parallelism: Math.Max(1, _options.MaxParallelism), captureWalk: true).ConfigureAwait(false);
                 parentReport = r.Report;
                 baseline = r.Produced;
                 _options.Store?.SaveBaseline(parentKey, baseline, parentReport);
+                if (_options.Store is not null && baseline.Volumes.Count > 0)
+                {
+                    try
+                    {
+                        _options.Store.SaveParentWalk(goldenKey, ParentWalks.Write(baseline.Volumes));
+                    }
+                    catch (NotSupportedException)
+                    {
+                        // A file system state this form cannot keep: the next run walks the golden again.
+                    }
+                }
             }
         }
 
@@ -81,6 +96,28 @@ public sealed class FleetScanner
             Engine = _engine.Name,
             Seconds = total.Elapsed.TotalSeconds,
         };
+    }
+
+    // A store-loaded baseline gets the golden's walk kept with it, when there is one that reads: the clones' walks are then
+    // patched from it instead of each clone being walked whole. One that does not read is dropped (and walked again next time).
+    private static void LoadParentWalk(VerdictStore store, string goldenKey, Baseline baseline)
+    {
+        if (store.LoadParentWalk(goldenKey) is not byte[] bytes)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach ((long offset, VolumeBaseline v) in ParentWalks.Read(bytes, $"{store.Path}: parent walk {goldenKey}"))
+            {
+                baseline.Volumes[offset] = v;
+            }
+        }
+        catch (InvalidDataException)
+        {
+            store.DeleteParentWalk(goldenKey);
+        }
     }
 
     private async Task<DiskReport> ScanCloneAsync(string clonePath, VhdxDisk parent, Baseline? baseline, VhdxOpenOptions openOptions,

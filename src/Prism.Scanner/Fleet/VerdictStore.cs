@@ -333,6 +333,7 @@ public sealed class VerdictStore : IDisposable
                         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                         CREATE TABLE IF NOT EXISTS baselines (parent_key TEXT PRIMARY KEY, report TEXT NOT NULL, verdicts TEXT NOT NULL, created TEXT NOT NULL);
                         CREATE TABLE IF NOT EXISTS clones (path TEXT PRIMARY KEY, clone_key TEXT NOT NULL, clean INTEGER NOT NULL, report TEXT NOT NULL, scanned TEXT NOT NULL);
+                        CREATE TABLE IF NOT EXISTS parent_walks (golden_key TEXT PRIMARY KEY, walk BLOB NOT NULL, created TEXT NOT NULL);
                         INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '{SchemaVersion}');
                         PRAGMA application_id = {ApplicationId};
                         """;
@@ -415,6 +416,41 @@ public sealed class VerdictStore : IDisposable
 
     private sealed record StoredReport(List<Finding> Findings, long BytesRead, long BytesInherited, double Seconds, List<string> Errors,
         int StreamsScanned, int StreamsInherited, long DivergentBytes);
+
+    /// <summary>
+    /// Keeps a golden's walk (<paramref name="walk"/>: the volumes' <see cref="Disks.Guest.GuestWalk"/>s in the scanner's
+    /// form) under <paramref name="goldenKey"/> (the golden's disk id and DataWriteGuid: a written golden has a new key), so
+    /// that a later run that loads the golden's verdicts from the store gives its clones a parent walk without walking the
+    /// golden again. Replaces what was kept under that key.
+    /// </summary>
+    internal void SaveParentWalk(string goldenKey, byte[] walk) =>
+        Execute("INSERT OR REPLACE INTO parent_walks (golden_key, walk, created) VALUES ($k, $w, $t);",
+            ("$k", goldenKey), ("$w", walk), ("$t", DateTime.UtcNow.ToString("O")));
+
+    /// <summary>The walk <see cref="SaveParentWalk"/> kept under <paramref name="goldenKey"/>, or null (none, or the store could not be read).</summary>
+    internal byte[]? LoadParentWalk(string goldenKey)
+    {
+        lock (_lock)
+        {
+            try
+            {
+                using SqliteConnection c = Connect();
+                using SqliteCommand cmd = c.CreateCommand();
+                cmd.CommandText = "SELECT walk FROM parent_walks WHERE golden_key = $k;";
+                cmd.Parameters.AddWithValue("$k", goldenKey);
+                using SqliteDataReader r = cmd.ExecuteReader();
+                return r.Read() && !r.IsDBNull(0) ? r.GetFieldValue<byte[]>(0) : null;
+            }
+            catch (SqliteException e)
+            {
+                _problems.Add(Classify(e, "read").Message);
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Forgets the walk kept under <paramref name="goldenKey"/> (it could not be decoded).</summary>
+    internal void DeleteParentWalk(string goldenKey) => Execute("DELETE FROM parent_walks WHERE golden_key = $k;", ("$k", goldenKey));
 
     /// <summary>The parent's stored verdicts and report, or null (nothing stored, undecodable, or the store could not be read).</summary>
     internal (Baseline Baseline, DiskReport Report)? TryLoadBaseline(string parentKey, string parentPath)
