@@ -8,9 +8,9 @@ namespace Prism.Disks.Tests.Ntfs;
 /// <summary>
 /// A golden NTFS volume of more than 10,000 files (resident and non-resident, named streams, hard links, 100 leaf
 /// directories of about 100 entries, free MFT records left by deleted files as on a used volume), made by mkntfs and
-/// filled through an ntfs-3g mount, stored 1 MiB into a VHDX golden (so sector maps carry a disk offset); and clones
-/// made as a guest makes them: a copy of the volume changed through an ntfs-3g mount, its changed sectors written into a
-/// VHDX differencing child of the golden. Built once per test class; nothing when the oracles are missing (each test then
+/// filled through an ntfs-3g mount, stored 1 MiB into a VHDX golden as its MBR's partition 1 (so sector maps carry a disk
+/// offset, and a fleet scan finds it); and clones made as a guest makes them: a copy of the volume changed through an
+/// ntfs-3g mount, its changed sectors written into a VHDX differencing child of the golden. Built once per test class; nothing when the oracles are missing (each test then
 /// skips or, under PRISM_REQUIRE_ORACLES=1, fails).
 /// </summary>
 public sealed class IncrementalWalkFixture : IDisposable
@@ -64,8 +64,24 @@ print(n)
         GoldenVhdx = _dir.File("golden.vhdx");
         VhdxDisk.Create(GoldenVhdx, new VhdxCreateOptions { VirtualSize = VolumeOffset + VolumeSize + VolumeOffset });
         PartitionedChainFixture.WriteChangedSectors(GoldenVhdx, null, image, VolumeOffset);
+        WritePartitionTable(GoldenVhdx);
         using VhdxDisk golden = VhdxDisk.Open(GoldenVhdx);
         GoldenSnapshot = OpenVolume(golden).CaptureSnapshot();
+    }
+
+    // An MBR naming the volume as partition 1 (type 0x07), so that a fleet scan of the disks finds it as a guest would.
+    private static void WritePartitionTable(string vhdx)
+    {
+        byte[] mbr = new byte[512];
+        Span<byte> entry = mbr.AsSpan(446, 16);
+        entry[4] = 0x07;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], (uint)(VolumeOffset / 512));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(entry[12..], (uint)(VolumeSize / 512));
+        mbr[510] = 0x55;
+        mbr[511] = 0xAA;
+        using VhdxDisk disk = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
+        disk.Write(mbr, 0);
+        disk.Flush();
     }
 
     /// <summary>The golden volume as a raw image (state before any clone's change).</summary>
