@@ -90,7 +90,7 @@ internal sealed class DiskScanner
             {
                 volumeLines.Add(patched is null ? $"{label}, full walk" : $"{label}, {patched.Reason}");
                 (long walkInherited, int walkReused, int walkScanned) = await ScanWalkAsync(volume, number, walk, known, baseline, divergent,
-                    parallelism, done, findings, errors, produced, cancellationToken).ConfigureAwait(false);
+                    counting, parentCounting, parallelism, done, findings, errors, produced, cancellationToken).ConfigureAwait(false);
                 inherited += walkInherited;
                 reused += walkReused;
                 scanned += walkScanned;
@@ -272,11 +272,12 @@ internal sealed class DiskScanner
 
     /// <summary>
     /// Scans one volume from a walk (the parent's own, reused, or patched for the clone): a stream keeps the parent's
-    /// verdict when it has the parent's size and content ranges (the parent's walk says so) and none of them diverged;
-    /// the others are read (by up to <paramref name="parallelism"/> workers). Returns what was inherited and scanned.
+    /// verdict when it has the parent's size and content ranges (the parent's walk says so), none of them diverged, and
+    /// its file's records did not diverge or hold the parent's bytes (a record says more than its ranges: the initialized
+    /// size, the fix-ups of a resident value); the others are read (by up to <paramref name="parallelism"/> workers). Returns what was inherited and scanned.
     /// </summary>
     private async Task<(long Inherited, int Reused, int Scanned)> ScanWalkAsync(IGuestVolume volume, int number, GuestWalk walk,
-        VolumeBaseline? known, Baseline? baseline, IReadOnlyList<ByteRange> divergent, int parallelism,
+        VolumeBaseline? known, Baseline? baseline, IReadOnlyList<ByteRange> divergent, IDiskSource clone, IDiskSource? parent, int parallelism,
         Dictionary<StreamKey, IReadOnlyList<EngineHit>> done, List<Finding> findings, List<string> errors, Baseline produced,
         CancellationToken cancellationToken)
     {
@@ -298,7 +299,8 @@ internal sealed class DiskScanner
                 {
                     if (baseline is not null && baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == s.Size
                         && !Touches(s.Content, divergent) && !Touches(s.Content, forced)
-                        && (whole || (before is not null && before.TryGetValue(key, out GuestWalkStream? old) && SameContent(old, s))))
+                        && (whole || (before is not null && before.TryGetValue(key, out GuestWalkStream? old) && SameContent(old, s)
+                            && (!Touches(file.Metadata, divergent) || SameBytes(clone, parent, [.. file.Metadata])))))
                     {
                         done[key] = verdict.Hits;
                         produced.Streams[key] = verdict;

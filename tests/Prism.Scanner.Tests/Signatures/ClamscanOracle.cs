@@ -33,7 +33,8 @@ internal static class ClamscanOracle
         {
             if (!line.EndsWith(" FOUND", StringComparison.Ordinal))
             {
-                if (!line.EndsWith(": OK", StringComparison.Ordinal))
+                // clamscan says "Empty file" for a zero-length file: nothing found in it.
+                if (!line.EndsWith(": OK", StringComparison.Ordinal) && !line.EndsWith(": Empty file", StringComparison.Ordinal))
                 {
                     throw new InvalidOperationException("unexpected clamscan output line: " + line);
                 }
