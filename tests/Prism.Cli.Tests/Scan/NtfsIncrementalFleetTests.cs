@@ -100,6 +100,21 @@ public sealed class NtfsIncrementalFleetTests(NtfsIncrementalFleetFixture fixtur
             Assert.Equal(walk.Errors, back.Errors);
             Assert.Equal(((NtfsWalkSnapshot)walk.State!).Files.Length, Assert.IsType<NtfsWalkSnapshot>(back.State).Files.Length);
         }
+
+        // A damaged stored walk is a typed error naming what and where.
+        using var buffer = new MemoryStream();
+        parent.Write(buffer);
+        byte[] bytes = buffer.ToArray();
+        Assert.Contains("no \"PRGW\" signature at offset 0x0", Assert.Throws<InvalidDataException>(() => ReadWalk([.. bytes], b => b[0] ^= 1)).Message);
+        Assert.Contains("format version 2 at offset 0x4", Assert.Throws<NotSupportedException>(() => ReadWalk([.. bytes], b => b[4] = 2)).Message);
+        Assert.Contains("payload checksum mismatch", Assert.Throws<InvalidDataException>(() => ReadWalk([.. bytes], b => b[^100] ^= 0x40)).Message);
+        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => GuestWalk.Read(new MemoryStream(bytes[..^1]), "stored walk")).Message);
+    }
+
+    private static GuestWalk ReadWalk(byte[] bytes, Action<byte[]> damage)
+    {
+        damage(bytes);
+        return GuestWalk.Read(new MemoryStream(bytes), "stored walk");
     }
 
     [SkippableTheory]
