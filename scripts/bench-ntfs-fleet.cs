@@ -2,7 +2,8 @@
 // Issue #16 figures: a fleet scan of clones of a real-size NTFS golden, per-clone bytes read against
 // 1.05 x (divergent bytes + content of touched files + 1 MiB), and the fleet's speedup over --full against the ideal
 // computed from bytes, in the same run.
-//   dotnet run scripts/bench-ntfs-fleet.cs -- IMAGE [CLONES] [WORKDIR]
+//   dotnet run scripts/bench-ntfs-fleet.cs -- IMAGE [CLONES] [WORKDIR] [--fleet-only]
+// --fleet-only: no --full scan (per-clone bytes against the bound only; the speedup needs the --full scan).
 // IMAGE: a raw NTFS volume from `scripts/make-ntfs-bench-image.sh OUT 100000 800` (100,000 files, /apps of mixed sizes).
 // Each clone changes 25 files as a guest does, through an ntfs-3g mount of a scratch copy of the image: 18 small files
 // rewritten, 4 /apps files rewritten, 3 files added (one with EICAR in every 10th clone); its changed 512-byte sectors
@@ -25,6 +26,7 @@ if (args.Length < 1)
 string image = Path.GetFullPath(args[0]);
 int count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
 string work = Path.GetFullPath(args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "prism-fleet-bench"));
+bool fleetOnly = args.Length > 3 && args[3] == "--fleet-only";
 Directory.CreateDirectory(work);
 const long MiB = 1024 * 1024;
 const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -123,9 +125,15 @@ FleetReport fleet = await new FleetScanner(engine).ScanAsync(goldenVhdx, clones)
 double fleetSeconds = sw.Elapsed.TotalSeconds;
 Console.WriteLine($"load average after the fleet scan: {File.ReadAllText("/proc/loadavg").Trim()}");
 sw.Restart();
-FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(goldenVhdx, clones);
+FleetReport? fullReport = fleetOnly ? null : await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(goldenVhdx, clones);
 double fullSeconds = sw.Elapsed.TotalSeconds;
-Console.WriteLine($"load average after the --full scan: {File.ReadAllText("/proc/loadavg").Trim()}");
+if (fullReport is not null)
+{
+    Console.WriteLine($"load average after the --full scan: {File.ReadAllText("/proc/loadavg").Trim()}");
+}
+
+// Without --full, the per-clone columns of --full repeat the fleet's (and say nothing).
+FleetReport full = fullReport ?? fleet;
 
 Console.WriteLine($"golden: {fleet.Parent.BytesRead / (double)MiB:F1} MiB read in {fleet.Parent.Seconds:F2} s; {string.Join("; ", fleet.Parent.Volumes)}");
 Console.WriteLine("clone  divergent KiB  touched KiB  bound KiB  read KiB  read/bound  full MiB  fleet s  full s  same  walk");
@@ -147,6 +155,14 @@ for (int i = 0; i < clones.Count; i++)
     Console.WriteLine($"{i + 1,5}  {f.DivergentBytes / 1024.0,13:F0}  {touchedBytes[i] / 1024.0,11:F0}  {bound / 1024.0,9:F0}  {f.BytesRead / 1024.0,8:F0}  "
         + $"{(double)f.BytesRead / bound,10:F2}  {u.BytesRead / (double)MiB,8:F1}  {f.Seconds,7:F3}  {u.Seconds,6:F2}  {equal,4}  {string.Join("; ", f.Volumes)}"
         + (f.Errors.Count > 0 ? $"  ERRORS {string.Join("; ", f.Errors)}" : string.Empty));
+}
+
+if (fullReport is null)
+{
+    Console.WriteLine($"per clone: {within}/{clones.Count} within 1.05 x (divergent + touched + 1 MiB); mean read {readTotal / 1024.0 / clones.Count:F0} KiB, "
+        + $"mean bound {boundTotal / 1024.0 / clones.Count:F0} KiB; fleet {fleetSeconds:F2} s; --full not run");
+    Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
+    return 0;
 }
 
 double speedup = fullSeconds / fleetSeconds;
