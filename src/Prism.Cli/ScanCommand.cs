@@ -41,7 +41,7 @@ internal sealed class ScanCommand
 
     private readonly Option<string?> _jsonFile = CliOptions.Text("--json-file", "write the JSON report to FILE (same as --json FILE)", "FILE");
     private readonly Option<bool> _full = CliOptions.Flag("--full", "scan every clone in full, independently (the baseline)");
-    private readonly Option<string?> _store = CliOptions.Text("--store", "SQLite verdict store: reuse the parent's verdicts, skip unchanged clean clones", "FILE");
+    private readonly Option<string?> _store = CliOptions.Text("--store", "verdict store (a SQLite file, or a postgres:// URI or connection string): reuse the parent's verdicts, skip unchanged clean clones", "FILE|URI");
     private readonly Option<bool> _storeOptional = CliOptions.Flag("--store-optional", "a store that cannot be used (not a store, locked, read-only) is a warning, not an error");
     private readonly Option<int?> _storeWait = CliOptions.Int("--store-wait", "wait at most this many seconds for another scan's lock on the store", 30, helpName: "S");
     private readonly Option<string?> _dir = CliOptions.Text("--dir", "scan every differencing chain in this folder, grouped by base disk", "DIR");

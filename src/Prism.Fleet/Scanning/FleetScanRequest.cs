@@ -32,7 +32,7 @@ public sealed record FleetScanRequest
     /// <summary>Scan every clone in full, independently (the baseline).</summary>
     public bool Full { get; init; }
 
-    /// <summary>SQLite verdict store.</summary>
+    /// <summary>Verdict store: a SQLite file path, or a PostgreSQL URI / connection string (may hold a password: never printed).</summary>
     public string? Store { get; init; }
 
     /// <summary>A store that cannot be used is a warning, not an error.</summary>
