@@ -59,6 +59,9 @@ internal sealed class ScanCommand
     private readonly Option<int?> _parallel = CliOptions.Int("--parallel", "clones scanned at once (default: processor count)", minimum: 1);
     private readonly Option<bool> _quiet = CliOptions.Flag("--quiet", "no progress display");
     private readonly Option<bool> _allowRemote = CliOptions.AllowRemoteParents();
+    private readonly Option<string?> _host = CliOptions.Text("--host", "with a PostgreSQL --catalog: scan as host NAME of a distributed run, sharing the work units with every other host", "NAME");
+    private readonly Option<string?> _run = CliOptions.Text("--run", "the distributed run to start or join (default: the UTC date, one run per night)", "NAME");
+    private readonly Option<int?> _lease = CliOptions.Int("--lease", "seconds a claimed unit stays leased without renewal; a dead host's units are redone after it", 120, minimum: 1, helpName: "S");
 
     /// <summary><c>prism scan</c>.</summary>
     public static Command Create() => new ScanCommand().Build();
@@ -70,9 +73,10 @@ internal sealed class ScanCommand
             + "Exit: 0 clean, 1 found, 2 error (store, catalog, signatures, a disk that could not be read, a refused output)")
         {
             _disks, _signatures, _engine, _clamd, _json, _jsonFile, _full, _store, _storeOptional, _storeWait, _dir, _catalog,
-            _reportDir, _keep, _parallel, _quiet, _allowRemote,
+            _reportDir, _keep, _parallel, _quiet, _allowRemote, _host, _run, _lease,
         };
         scan.SetAction(Run);
+        scan.Subcommands.Add(ScanReportCommand.Create());
         return scan;
     }
 
@@ -122,6 +126,9 @@ internal sealed class ScanCommand
             Keep = p.GetValue(_keep) ?? 14,
             Parallelism = p.GetValue(_parallel) ?? Environment.ProcessorCount,
             AllowRemoteParents = p.GetValue(_allowRemote),
+            Host = p.GetValue(_host),
+            RunName = p.GetValue(_run),
+            Lease = TimeSpan.FromSeconds(p.GetValue(_lease) ?? 120),
         };
         try
         {
@@ -155,6 +162,11 @@ internal sealed class ScanCommand
         if (jsonToStdout)
         {
             stdout.WriteLine(ReportJson.Serialize(result.Reports));
+        }
+
+        if (result.Run is { } run)
+        {
+            ScanReportCommand.PrintRunSummary(run, table);
         }
 
         foreach (string problem in result.StoreProblems)

@@ -46,6 +46,13 @@ public static class FleetScanJob
             guard.Check(request.ReportDirectory, "--report-dir");
         }
 
+        if (request.Host is not null)
+        {
+            string location = PrismCatalog.ResolvePath(request.CatalogPath);
+            IScanEngine distributedEngine = await CreateEngineAsync(request, observer, cancellationToken).ConfigureAwait(false);
+            return await DistributedScan.RunAsync(request, location, distributedEngine, observer, cancellationToken).ConfigureAwait(false);
+        }
+
         var unscannable = new List<string>();
         IReadOnlyList<ChainDiscovery.Group> groups;
         string? catalogPath = null;

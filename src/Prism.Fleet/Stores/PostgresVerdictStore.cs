@@ -9,7 +9,7 @@ namespace Prism.Fleet.Stores;
 /// The verdict store in a PostgreSQL database, shared by every host of a fleet (it may be the catalog's own database:
 /// its tables are named apart, its schema version kept in its own table). A parent's baseline is stored once under its
 /// identity (disk id, DataWriteGuid, signature set) and read by every host whose copy of the golden has that identity.
-/// The same database holds the distributed scan's runs and work units (PostgresScanQueue). Schema
+/// The same database holds the distributed scan's runs and work units (<see cref="PostgresScanQueue"/>). Schema
 /// migrations are applied on open under an advisory lock; a database of a newer schema is refused. Every message names
 /// the server and database (<see cref="Display"/>), never the password.
 /// </summary>
