@@ -149,12 +149,12 @@ internal static class DistributedScan
 
         if (request.JsonPath is not null)
         {
-            ReportJson.Write(request.JsonPath, fleet.Reports);
+            ReportJson.Write(request.JsonPath, fleet.ReportsOf(host));
         }
 
         return new FleetScanResult
         {
-            Reports = fleet.Reports,
+            Reports = fleet.ReportsOf(host),
             StoreProblems = [.. store.Problems],
             StoreOptional = request.StoreOptional,
             Run = fleet,

@@ -25,6 +25,36 @@ public sealed class FleetRunReport
     /// <summary>Hosts refused for a golden (their copy differs).</summary>
     public required IReadOnlyList<ScanRefusal> Refusals { get; init; }
 
+    /// <summary>
+    /// What <paramref name="host"/> did in the run: per golden it worked on, the golden's baseline (whoever computed it)
+    /// and the clones this host scanned (what its exit code answers for).
+    /// </summary>
+    public IReadOnlyList<FleetScanReport> ReportsOf(string host)
+    {
+        var list = new List<FleetScanReport>();
+        var baselines = Units.Where(u => u.Kind == "baseline").ToList();
+        for (int i = 0; i < baselines.Count && i < Reports.Count; i++)
+        {
+            var mine = Units.Where(u => u.Kind == "clone" && u.Golden == baselines[i].Golden).Select(u => u.DoneBy == host).ToList();
+            if (baselines[i].DoneBy != host && !mine.Contains(true))
+            {
+                continue;
+            }
+
+            FleetScanReport r = Reports[i];
+            list.Add(new FleetScanReport
+            {
+                Mode = r.Mode,
+                Engine = r.Engine,
+                Seconds = r.Seconds,
+                Parent = r.Parent,
+                Clones = [.. r.Clones.Where((_, j) => mine[j])],
+            });
+        }
+
+        return list;
+    }
+
     /// <summary>Units not done yet.</summary>
     public int Pending => Units.Count(u => !u.Done);
 
