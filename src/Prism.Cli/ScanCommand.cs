@@ -41,7 +41,7 @@ internal sealed class ScanCommand
 
     private readonly Option<string?> _jsonFile = CliOptions.Text("--json-file", "write the JSON report to FILE (same as --json FILE)", "FILE");
     private readonly Option<bool> _full = CliOptions.Flag("--full", "scan every clone in full, independently (the baseline)");
-    private readonly Option<string?> _store = CliOptions.Text("--store", "SQLite verdict store: reuse the parent's verdicts, skip unchanged clean clones", "FILE");
+    private readonly Option<string?> _store = CliOptions.Text("--store", "verdict store (a SQLite file, or a postgres:// URI or connection string): reuse the parent's verdicts, skip unchanged clean clones", "FILE|URI");
     private readonly Option<bool> _storeOptional = CliOptions.Flag("--store-optional", "a store that cannot be used (not a store, locked, read-only) is a warning, not an error");
     private readonly Option<int?> _storeWait = CliOptions.Int("--store-wait", "wait at most this many seconds for another scan's lock on the store", 30, helpName: "S");
     private readonly Option<string?> _dir = CliOptions.Text("--dir", "scan every differencing chain in this folder, grouped by base disk", "DIR");
@@ -59,6 +59,9 @@ internal sealed class ScanCommand
     private readonly Option<int?> _parallel = CliOptions.Int("--parallel", "clones scanned at once (default: processor count)", minimum: 1);
     private readonly Option<bool> _quiet = CliOptions.Flag("--quiet", "no progress display");
     private readonly Option<bool> _allowRemote = CliOptions.AllowRemoteParents();
+    private readonly Option<string?> _host = CliOptions.Text("--host", "with a PostgreSQL --catalog: scan as host NAME of a distributed run, sharing the work units with every other host", "NAME");
+    private readonly Option<string?> _run = CliOptions.Text("--run", "the distributed run to start or join (default: the UTC date, one run per night)", "NAME");
+    private readonly Option<int?> _lease = CliOptions.Int("--lease", "seconds a claimed unit stays leased without renewal; a dead host's units are redone after it", 120, minimum: 1, helpName: "S");
 
     /// <summary><c>prism scan</c>.</summary>
     public static Command Create() => new ScanCommand().Build();
@@ -70,9 +73,10 @@ internal sealed class ScanCommand
             + "Exit: 0 clean, 1 found, 2 error (store, catalog, signatures, a disk that could not be read, a refused output)")
         {
             _disks, _signatures, _engine, _clamd, _json, _jsonFile, _full, _store, _storeOptional, _storeWait, _dir, _catalog,
-            _reportDir, _keep, _parallel, _quiet, _allowRemote,
+            _reportDir, _keep, _parallel, _quiet, _allowRemote, _host, _run, _lease,
         };
         scan.SetAction(Run);
+        scan.Subcommands.Add(ScanReportCommand.Create());
         return scan;
     }
 
@@ -122,6 +126,9 @@ internal sealed class ScanCommand
             Keep = p.GetValue(_keep) ?? 14,
             Parallelism = p.GetValue(_parallel) ?? Environment.ProcessorCount,
             AllowRemoteParents = p.GetValue(_allowRemote),
+            Host = p.GetValue(_host),
+            RunName = p.GetValue(_run),
+            Lease = TimeSpan.FromSeconds(p.GetValue(_lease) ?? 120),
         };
         try
         {
@@ -155,6 +162,11 @@ internal sealed class ScanCommand
         if (jsonToStdout)
         {
             stdout.WriteLine(ReportJson.Serialize(result.Reports));
+        }
+
+        if (result.Run is { } run)
+        {
+            ScanReportCommand.PrintRunSummary(run, table);
         }
 
         foreach (string problem in result.StoreProblems)

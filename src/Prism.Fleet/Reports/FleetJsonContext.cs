@@ -7,4 +7,5 @@ namespace Prism.Fleet.Reports;
     DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(FleetScanReport))]
 [JsonSerializable(typeof(FleetScanReportGroups))]
+[JsonSerializable(typeof(DiskScanReport))]
 public sealed partial class FleetJsonContext : JsonSerializerContext;

@@ -1,5 +1,6 @@
 using Prism.Disks.IO;
 using Prism.Fleet.Reports;
+using Prism.Fleet.Stores;
 using Prism.Provisioner.Catalog;
 using Prism.Scanner.Clamd;
 using Prism.Scanner.Fleet;
@@ -32,7 +33,7 @@ public static class FleetScanJob
             guard.Check(request.JsonPath, "--json report");
         }
 
-        if (request.Store is not null)
+        if (request.Store is not null && !VerdictStores.IsPostgres(request.Store))
         {
             foreach (string f in new[] { request.Store, request.Store + "-wal", request.Store + "-shm" })
             {
@@ -43,6 +44,13 @@ public static class FleetScanJob
         if (request.ReportDirectory is not null)
         {
             guard.Check(request.ReportDirectory, "--report-dir");
+        }
+
+        if (request.Host is not null)
+        {
+            string location = PrismCatalog.ResolvePath(request.CatalogPath);
+            IScanEngine distributedEngine = await CreateEngineAsync(request, observer, cancellationToken).ConfigureAwait(false);
+            return await DistributedScan.RunAsync(request, location, distributedEngine, observer, cancellationToken).ConfigureAwait(false);
         }
 
         var unscannable = new List<string>();
@@ -73,7 +81,7 @@ public static class FleetScanJob
         }
 
         IScanEngine engine = await CreateEngineAsync(request, observer, cancellationToken).ConfigureAwait(false);
-        using VerdictStore? store = request.Store is null ? null : OpenStore(request, observer);
+        using IVerdictStore? store = request.Store is null ? null : OpenStore(request, observer);
         DateTime started = DateTime.UtcNow;
         var reports = new List<FleetScanReport>();
         foreach (ChainDiscovery.Group g in groups)
@@ -159,14 +167,14 @@ public static class FleetScanJob
 
     /// <summary>The verdict store, or (optional store) null and a warning when it cannot be used. A damaged store moved
     /// aside is reported; a lock wait is reported when it starts.</summary>
-    private static VerdictStore? OpenStore(FleetScanRequest request, IFleetScanObserver observer)
+    internal static IVerdictStore? OpenStore(FleetScanRequest request, IFleetScanObserver observer)
     {
         try
         {
-            VerdictStore store = VerdictStore.Open(request.Store!, new VerdictStoreOptions { LockWait = request.StoreWait, Waiting = observer.Notice });
-            if (store.CorruptCopyPath is { } aside)
+            IVerdictStore store = VerdictStores.Open(request.Store!, new VerdictStoreOptions { LockWait = request.StoreWait, Waiting = observer.Notice });
+            if (store is VerdictStore { CorruptCopyPath: { } aside })
             {
-                observer.Notice($"verdict store {store.Path} was damaged: moved aside to {aside}, a new store was made");
+                observer.Notice($"verdict store {store.Display} was damaged: moved aside to {aside}, a new store was made");
             }
 
             return store;

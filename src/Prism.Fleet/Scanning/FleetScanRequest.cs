@@ -32,7 +32,7 @@ public sealed record FleetScanRequest
     /// <summary>Scan every clone in full, independently (the baseline).</summary>
     public bool Full { get; init; }
 
-    /// <summary>SQLite verdict store.</summary>
+    /// <summary>Verdict store: a SQLite file path, or a PostgreSQL URI / connection string (may hold a password: never printed).</summary>
     public string? Store { get; init; }
 
     /// <summary>A store that cannot be used is a warning, not an error.</summary>
@@ -58,6 +58,21 @@ public sealed record FleetScanRequest
 
     /// <summary>Follow parent locators to UNC paths.</summary>
     public bool AllowRemoteParents { get; init; }
+
+    /// <summary>
+    /// This host's name in a distributed scan (<c>--host</c>): with a PostgreSQL catalog, the hosts share the run's work
+    /// units through the database (<see cref="DistributedScan"/>).
+    /// </summary>
+    public string? Host { get; init; }
+
+    /// <summary>The distributed run to join or start (null: the UTC date, one run per night).</summary>
+    public string? RunName { get; init; }
+
+    /// <summary>How long a claimed unit stays leased without renewal (a dead host's units are redone after it).</summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often a host with nothing to claim looks again while others work.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first contradiction (a usage error).</summary>
     public void Validate()
@@ -91,6 +106,21 @@ public sealed record FleetScanRequest
         if (sources > 1)
         {
             throw new ArgumentException("scan takes one of PARENT [CLONE...], --dir DIR or --catalog");
+        }
+
+        if (Host is not null && !Catalog)
+        {
+            throw new ArgumentException("--host (the distributed scan) needs --catalog");
+        }
+
+        if (Host is { Length: 0 })
+        {
+            throw new ArgumentException("--host needs a host name");
+        }
+
+        if (Lease < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException("--lease must be at least 1 second");
         }
 
         if (Keep < 1)

@@ -23,6 +23,9 @@ public sealed class FleetScanResult
     /// <summary>Set when there was nothing to scan (a catalog without goldens): the message to print.</summary>
     public string? NothingToScan { get; init; }
 
+    /// <summary>The distributed run this host worked on (<see cref="FleetScanRequest.Host"/>), as assembled when it stopped.</summary>
+    public FleetRunReport? Run { get; init; }
+
     /// <summary>Findings in all reports.</summary>
     public int FindingCount => Reports.Sum(r => r.FindingCount());
 

@@ -115,7 +115,7 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
                 Directory = ParameterSetName == DirectorySet ? ResolveNewPath(Directory) : null,
                 Signatures = ResolveSignatures(),
                 Full = Full,
-                Store = Store is null ? null : ResolveNewPath(Store),
+                Store = Store is null ? null : Prism.Fleet.Stores.VerdictStores.IsPostgres(Store) ? Store : ResolveNewPath(Store),
                 StoreOptional = StoreOptional,
                 StoreOptionalName = "-StoreOptional",
                 StoreWait = TimeSpan.FromSeconds(StoreWait),
@@ -150,7 +150,7 @@ public sealed class InvokePrismFleetScanCommand : PrismCmdletBase, IDisposable
             }
             else
             {
-                WriteError(new ErrorRecord(new IOException(problem), "PrismVerdictStore", ErrorCategory.WriteError, Store));
+                WriteError(new ErrorRecord(new IOException(problem), "PrismVerdictStore", ErrorCategory.WriteError, Store is null ? null : Prism.Fleet.Stores.VerdictStores.Redact(Store)));
             }
         }
 

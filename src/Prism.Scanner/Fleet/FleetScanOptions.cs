@@ -10,7 +10,7 @@ public sealed record FleetScanOptions
     public int MaxParallelism { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Reuse parent verdicts and skip unchanged clones across runs.</summary>
-    public VerdictStore? Store { get; init; }
+    public IVerdictStore? Store { get; init; }
 
     /// <summary>Receives progress.</summary>
     public IProgress<FleetProgress>? Progress { get; init; }

@@ -51,7 +51,7 @@ public sealed class FleetScanner
             {
                 fromStore = true;
                 (baseline, parentReport) = stored;
-                LoadParentWalk(_options.Store, goldenKey, baseline);
+                LoadParentWalk(_options.Store, parentKey, goldenKey, baseline);
             }
             else
             {
@@ -100,7 +100,7 @@ public sealed class FleetScanner
 
     // A store-loaded baseline gets the golden's walk kept with it, when there is one that reads: the clones' walks are then
     // patched from it instead of each clone being walked whole. One that does not read is dropped (and walked again next time).
-    private static void LoadParentWalk(VerdictStore store, string goldenKey, Baseline baseline)
+    private static void LoadParentWalk(IVerdictStore store, string parentKey, string goldenKey, Baseline baseline)
     {
         if (store.LoadParentWalk(goldenKey) is not byte[] bytes)
         {
@@ -109,14 +109,15 @@ public sealed class FleetScanner
 
         try
         {
-            foreach ((long offset, VolumeBaseline v) in ParentWalks.Read(bytes, $"{store.Path}: parent walk {goldenKey}"))
+            foreach ((long offset, VolumeBaseline v) in ParentWalks.Read(bytes, $"{store.Display}: parent walk {goldenKey}"))
             {
                 baseline.Volumes[offset] = v;
             }
         }
         catch (InvalidDataException)
         {
-            store.DeleteParentWalk(goldenKey);
+            // Forget the baseline it came with: the next run scans the golden again and keeps a walk that reads.
+            store.DeleteBaseline(parentKey);
         }
     }
 

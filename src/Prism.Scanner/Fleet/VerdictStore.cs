@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Win32.SafeHandles;
 using Prism.Disks.IO;
@@ -14,15 +13,20 @@ namespace Prism.Scanner.Fleet;
 /// application_id, or for stores made before it was set, exactly the store's tables and schema version, which are then
 /// migrated); any other file is refused and left untouched. A damaged store is moved aside, never deleted.
 /// </summary>
-public sealed class VerdictStore : IDisposable
+public sealed class VerdictStore : IVerdictStore
 {
     /// <summary>SQLite application_id of a Prism verdict store ("PrVs").</summary>
     public const int ApplicationId = 0x50725673;
 
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     private const int HeaderSize = 100;
     private const int ApplicationIdOffset = 68;
-    private static readonly JsonSerializerOptions s_json = new() { IncludeFields = false };
+
+    /// <summary>Schema migrations: entry i brings version i + 1 to version i + 2 (version 1 is the original three tables).</summary>
+    private static readonly string[] s_migrations =
+    [
+        "CREATE TABLE IF NOT EXISTS parent_walks (parent_key TEXT PRIMARY KEY, walk BLOB NOT NULL, created TEXT NOT NULL);",
+    ];
     private static readonly Dictionary<string, string[]> s_tables = new(StringComparer.Ordinal)
     {
         ["meta"] = ["key", "value"],
@@ -333,19 +337,26 @@ public sealed class VerdictStore : IDisposable
                         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                         CREATE TABLE IF NOT EXISTS baselines (parent_key TEXT PRIMARY KEY, report TEXT NOT NULL, verdicts TEXT NOT NULL, created TEXT NOT NULL);
                         CREATE TABLE IF NOT EXISTS clones (path TEXT PRIMARY KEY, clone_key TEXT NOT NULL, clean INTEGER NOT NULL, report TEXT NOT NULL, scanned TEXT NOT NULL);
-                        CREATE TABLE IF NOT EXISTS parent_walks (golden_key TEXT PRIMARY KEY, walk BLOB NOT NULL, created TEXT NOT NULL);
-                        INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '{SchemaVersion}');
+                        INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
                         PRAGMA application_id = {ApplicationId};
                         """;
                     cmd.ExecuteNonQuery();
                     cmd.CommandText = "SELECT value FROM meta WHERE key = 'schema';";
                     string? version = cmd.ExecuteScalar() as string;
-                    if (version != SchemaVersion.ToString(CultureInfo.InvariantCulture))
+                    if (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1 || v > SchemaVersion)
                     {
                         throw new VerdictStoreException(Path, VerdictStoreProblem.UnknownVersion,
                             $"{Path}: verdict store of schema version {version ?? "(none)"}, this Prism knows {SchemaVersion}; it was left untouched");
                     }
 
+                    for (; v < SchemaVersion; v++)
+                    {
+                        cmd.CommandText = s_migrations[v - 1];
+                        cmd.ExecuteNonQuery();
+                    }
+
+                    cmd.CommandText = $"UPDATE meta SET value = '{SchemaVersion}' WHERE key = 'schema';";
+                    cmd.ExecuteNonQuery();
                     tx.Commit();
                 }
 
@@ -404,31 +415,45 @@ public sealed class VerdictStore : IDisposable
         return cmd.ExecuteScalar();
     }
 
-    private sealed record StoredStream(long Volume, long Record, uint Sequence, string Stream, long Size, List<StoredHit> Hits);
+    /// <inheritdoc />
+    public string Display => Path;
 
-    private sealed record StoredRaw(long Offset, long Length, List<StoredHit> Hits);
+    /// <inheritdoc />
+    public StoredBaselineDocument? FindBaseline(string parentKey) =>
+        QueryRow("SELECT verdicts, report FROM baselines WHERE parent_key = $k;", 2, ("$k", parentKey)) is [string verdicts, string report]
+            ? new StoredBaselineDocument(verdicts, report)
+            : null;
 
-    private sealed record StoredHit(string Signature, long? Offset);
+    /// <inheritdoc />
+    public void SaveBaseline(string parentKey, StoredBaselineDocument baseline)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        Execute("INSERT OR REPLACE INTO baselines (parent_key, report, verdicts, created) VALUES ($k, $r, $v, $t);",
+            ("$k", parentKey), ("$r", baseline.Report), ("$v", baseline.Verdicts), ("$t", DateTime.UtcNow.ToString("O")));
+    }
 
-    private sealed record StoredReplay(long Volume, long Offset, long Length);
+    /// <inheritdoc />
+    public void DeleteBaseline(string parentKey) => Execute("DELETE FROM baselines WHERE parent_key = $k;", ("$k", parentKey));
 
-    private sealed record StoredBaseline(List<StoredStream> Streams, List<StoredRaw> Raw, List<StoredReplay>? Replayed = null);
+    /// <inheritdoc />
+    public string? FindClone(string path, string cloneKey) =>
+        QueryRow("SELECT report FROM clones WHERE path = $p AND clone_key = $k;", 1, ("$p", path), ("$k", cloneKey))?[0];
 
-    private sealed record StoredReport(List<Finding> Findings, long BytesRead, long BytesInherited, double Seconds, List<string> Errors,
-        int StreamsScanned, int StreamsInherited, long DivergentBytes);
+    /// <inheritdoc />
+    public void SaveClone(string path, string cloneKey, bool clean, string report) =>
+        Execute("INSERT OR REPLACE INTO clones (path, clone_key, clean, report, scanned) VALUES ($p, $k, $c, $r, $t);",
+            ("$p", path), ("$k", cloneKey), ("$c", clean ? 1 : 0), ("$r", report), ("$t", DateTime.UtcNow.ToString("O")));
 
-    /// <summary>
-    /// Keeps a golden's walk (<paramref name="walk"/>: the volumes' <see cref="Disks.Guest.GuestWalk"/>s in the scanner's
-    /// form) under <paramref name="goldenKey"/> (the golden's disk id and DataWriteGuid: a written golden has a new key), so
-    /// that a later run that loads the golden's verdicts from the store gives its clones a parent walk without walking the
-    /// golden again. Replaces what was kept under that key.
-    /// </summary>
-    internal void SaveParentWalk(string goldenKey, byte[] walk) =>
-        Execute("INSERT OR REPLACE INTO parent_walks (golden_key, walk, created) VALUES ($k, $w, $t);",
-            ("$k", goldenKey), ("$w", walk), ("$t", DateTime.UtcNow.ToString("O")));
+    /// <inheritdoc />
+    public void DeleteClone(string path) => Execute("DELETE FROM clones WHERE path = $p;", ("$p", path));
 
-    /// <summary>The walk <see cref="SaveParentWalk"/> kept under <paramref name="goldenKey"/>, or null (none, or the store could not be read).</summary>
-    internal byte[]? LoadParentWalk(string goldenKey)
+    /// <inheritdoc />
+    public void SaveParentWalk(string parentKey, byte[] walk) =>
+        Execute("INSERT OR REPLACE INTO parent_walks (parent_key, walk, created) VALUES ($k, $w, $t);",
+            ("$k", parentKey), ("$w", walk), ("$t", DateTime.UtcNow.ToString("O")));
+
+    /// <inheritdoc />
+    public byte[]? LoadParentWalk(string parentKey)
     {
         lock (_lock)
         {
@@ -436,10 +461,9 @@ public sealed class VerdictStore : IDisposable
             {
                 using SqliteConnection c = Connect();
                 using SqliteCommand cmd = c.CreateCommand();
-                cmd.CommandText = "SELECT walk FROM parent_walks WHERE golden_key = $k;";
-                cmd.Parameters.AddWithValue("$k", goldenKey);
-                using SqliteDataReader r = cmd.ExecuteReader();
-                return r.Read() && !r.IsDBNull(0) ? r.GetFieldValue<byte[]>(0) : null;
+                cmd.CommandText = "SELECT walk FROM parent_walks WHERE parent_key = $k;";
+                cmd.Parameters.AddWithValue("$k", parentKey);
+                return cmd.ExecuteScalar() as byte[];
             }
             catch (SqliteException e)
             {
@@ -448,95 +472,6 @@ public sealed class VerdictStore : IDisposable
             }
         }
     }
-
-    /// <summary>Forgets the walk kept under <paramref name="goldenKey"/> (it could not be decoded).</summary>
-    internal void DeleteParentWalk(string goldenKey) => Execute("DELETE FROM parent_walks WHERE golden_key = $k;", ("$k", goldenKey));
-
-    /// <summary>The parent's stored verdicts and report, or null (nothing stored, undecodable, or the store could not be read).</summary>
-    internal (Baseline Baseline, DiskReport Report)? TryLoadBaseline(string parentKey, string parentPath)
-    {
-        string?[]? row = QueryRow("SELECT verdicts, report FROM baselines WHERE parent_key = $k;", 2, ("$k", parentKey));
-        if (row is not [string verdicts, string reportJson])
-        {
-            return null;
-        }
-
-        try
-        {
-            StoredBaseline stored = JsonSerializer.Deserialize<StoredBaseline>(verdicts, s_json) ?? throw new JsonException("null baseline");
-            StoredReport report = JsonSerializer.Deserialize<StoredReport>(reportJson, s_json) ?? throw new JsonException("null report");
-            var baseline = new Baseline();
-            foreach (StoredStream s in stored.Streams)
-            {
-                baseline.Streams[new StreamKey(s.Volume, s.Record, s.Sequence, s.Stream)] =
-                    new StreamVerdict(s.Size, s.Hits.Select(h => new EngineHit(h.Signature, h.Offset)).ToList());
-            }
-
-            foreach (StoredRaw r in stored.Raw)
-            {
-                baseline.Raw.Add(new RawVerdict(new Disks.IO.ByteRange(r.Offset, r.Length), r.Hits.Select(h => new EngineHit(h.Signature, h.Offset)).ToList()));
-            }
-
-            foreach (IGrouping<long, StoredReplay> v in (stored.Replayed ?? []).GroupBy(r => r.Volume))
-            {
-                baseline.Replayed[v.Key] = v.Select(r => new Disks.IO.ByteRange(r.Offset, r.Length)).ToList();
-            }
-
-            return (baseline, new DiskReport { Path = parentPath, Findings = report.Findings, Errors = report.Errors, Cached = true });
-        }
-        catch (JsonException)
-        {
-            Execute("DELETE FROM baselines WHERE parent_key = $k;", ("$k", parentKey));
-            return null;
-        }
-    }
-
-    internal void SaveBaseline(string parentKey, Baseline baseline, DiskReport report)
-    {
-        var stored = new StoredBaseline(
-            baseline.Streams.Select(kv => new StoredStream(kv.Key.Volume, kv.Key.Record, kv.Key.Sequence, kv.Key.Stream, kv.Value.Size,
-                kv.Value.Hits.Select(h => new StoredHit(h.Signature, h.Offset)).ToList())).ToList(),
-            baseline.Raw.Select(r => new StoredRaw(r.Range.Offset, r.Range.Length, r.Hits.Select(h => new StoredHit(h.Signature, h.Offset)).ToList())).ToList(),
-            baseline.Replayed.SelectMany(kv => kv.Value.Select(r => new StoredReplay(kv.Key, r.Offset, r.Length))).ToList());
-        Execute("INSERT OR REPLACE INTO baselines (parent_key, report, verdicts, created) VALUES ($k, $r, $v, $t);",
-            ("$k", parentKey), ("$r", JsonSerializer.Serialize(ToStored(report), s_json)), ("$v", JsonSerializer.Serialize(stored, s_json)),
-            ("$t", DateTime.UtcNow.ToString("O")));
-    }
-
-    /// <summary>
-    /// The stored result of a clone whose DataWriteGuid and signature set are unchanged since it was scanned without
-    /// errors: its findings are reused and nothing of it is read.
-    /// </summary>
-    internal DiskReport? TryLoadClone(string path, string cloneKey)
-    {
-        string? json = QueryRow("SELECT report FROM clones WHERE path = $p AND clone_key = $k;", 1, ("$p", path), ("$k", cloneKey))?[0];
-        if (json is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            StoredReport r = JsonSerializer.Deserialize<StoredReport>(json, s_json) ?? throw new JsonException("null report");
-            return r.Errors.Count > 0 ? null : new DiskReport { Path = path, Findings = r.Findings, Cached = true, DivergentBytes = r.DivergentBytes };
-        }
-        catch (JsonException)
-        {
-            Execute("DELETE FROM clones WHERE path = $p;", ("$p", path));
-            return null;
-        }
-    }
-
-    internal void SaveClone(string path, string cloneKey, DiskReport report)
-    {
-        bool clean = report.Findings.Count == 0 && report.Errors.Count == 0;
-        Execute("INSERT OR REPLACE INTO clones (path, clone_key, clean, report, scanned) VALUES ($p, $k, $c, $r, $t);",
-            ("$p", path), ("$k", cloneKey), ("$c", clean ? 1 : 0), ("$r", JsonSerializer.Serialize(ToStored(report), s_json)),
-            ("$t", DateTime.UtcNow.ToString("O")));
-    }
-
-    private static StoredReport ToStored(DiskReport r) => new(r.Findings.ToList(), r.BytesRead, r.BytesInherited, r.Seconds,
-        r.Errors.ToList(), r.StreamsScanned, r.StreamsInherited, r.DivergentBytes);
 
     /// <summary>The first row's <paramref name="columns"/> text columns, or null when there is none or the store could not be read (a recorded problem).</summary>
     private string?[]? QueryRow(string sql, int columns, params (string Name, object Value)[] args)

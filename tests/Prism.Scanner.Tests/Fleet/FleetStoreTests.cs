@@ -6,75 +6,33 @@ using Xunit.Abstractions;
 
 namespace Prism.Scanner.Tests.Fleet;
 
-/// <summary>The verdict store across runs: parent verdicts reused, unchanged clean clones skipped, damage moved aside, concurrency.</summary>
+/// <summary>The verdict store suite on SQLite, and what only a SQLite file has: damage moved aside, another scan's lock.</summary>
 [Collection(GoldenFleetCollection.Name)]
-public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelper output)
+public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelper output) : VerdictStoreSuite(fixture, output)
 {
-    /// <summary>Only the SHA-256 signature: the golden and most clones are clean, the "hashes" clone is infected.</summary>
-    private BuiltinEngine ShaOnly() => new(SignatureDatabase.Load(fixture.Databases.Where(d => d.EndsWith(".hsb", StringComparison.Ordinal)).ToArray()));
+    /// <inheritdoc />
+    protected override string NewStore(TempDir dir) => dir.File("verdicts.db");
 
-    [SkippableFact]
-    public async Task SecondRunReusesParentVerdictsAndSkipsUnchangedClones()
+    /// <inheritdoc />
+    protected override IVerdictStore Open(string location) => VerdictStore.Open(location);
+
+    /// <inheritdoc />
+    protected override void MarkNewer(string location)
     {
-        fixture.Require();
-        using var dir = new TempDir();
-        BuiltinEngine engine = ShaOnly();
-        string extra = dir.File("extra.vhdx");
-        VhdxDisk.CreateDifferencing(extra, fixture.GoldenPath);
-        string[] clones = [.. fixture.ClonePaths, extra];
-        FleetReport reference = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, clones);
-        string storePath = dir.File("verdicts.db");
-        FleetReport first;
-        using (VerdictStore store = VerdictStore.Open(storePath))
-        {
-            Assert.False(store.WasRebuilt);
-            first = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, clones);
-        }
-
-        // The clean extra clone changes between the runs: it must be rescanned, not served from the store.
-        byte[] sector = new byte[4096];
-        new Random(3).NextBytes(sector);
-        FleetDisks.WriteRaw(extra, 512 << 10, sector);
-        FleetReport second;
-        using (VerdictStore store = VerdictStore.Open(storePath))
-        {
-            second = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, clones);
-        }
-
-        Assert.False(first.ParentFromStore);
-        Assert.True(second.ParentFromStore);
-        Assert.Equal(0, second.Parent.BytesRead);
-        Assert.Equal(FleetDisks.Hits(first.Parent), FleetDisks.Hits(second.Parent));
-        Assert.Contains(reference.Clones, c => c.Findings.Count > 0);
-        Assert.Contains(reference.Clones, c => c.Findings.Count == 0);
-        for (int i = 0; i < clones.Length; i++)
-        {
-            DiskReport r = reference.Clones[i], a = first.Clones[i], b = second.Clones[i];
-            string name = Path.GetFileName(clones[i]);
-            output.WriteLine($"{name,-22} first read {a.BytesRead,10:N0} cached {a.Cached,-5} second read {b.BytesRead,10:N0} cached {b.Cached,-5} findings {b.Findings.Count}");
-            Assert.Empty(b.Errors);
-            Assert.False(a.Cached, name);
-            FleetDisks.AssertSame(FleetDisks.Hits(r), FleetDisks.Hits(a), name + " first run vs --full");
-            FleetDisks.AssertSame(FleetDisks.Hits(r), FleetDisks.Hits(b), name + " second run vs --full");
-            // Unchanged clones (clean or infected) are served from the store: nothing of them is read, same findings.
-            bool unchanged = clones[i] != extra;
-            Assert.True(b.Cached == unchanged, $"{name}: cached {b.Cached}, expected {unchanged}");
-            if (unchanged)
-            {
-                Assert.Equal(0, b.BytesRead);
-            }
-        }
-
-        Assert.True(second.Clones[^1].BytesRead > 0, "the changed clean clone was rescanned");
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={location};Pooling=False");
+        c.Open();
+        using Microsoft.Data.Sqlite.SqliteCommand cmd = c.CreateCommand();
+        cmd.CommandText = "UPDATE meta SET value = '99' WHERE key = 'schema';";
+        Assert.Equal(1, cmd.ExecuteNonQuery());
     }
 
     [SkippableFact]
     public async Task DamagedStoreIsMovedAsideAndTheScanStillSucceeds()
     {
-        fixture.Require();
+        Fixture.Require();
         using var dir = new TempDir();
-        var engine = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
-        FleetReport reference = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        var engine = new BuiltinEngine(SignatureDatabase.Load(Fixture.Databases));
+        FleetReport reference = await new FleetScanner(engine).ScanAsync(Fixture.GoldenPath, Fixture.ClonePaths);
         var rng = new Random(11);
 
         // 1: pure garbage. 2: a real store whose pages after the SQLite header are overwritten.
@@ -85,7 +43,7 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
         string damaged = dir.File("damaged.db");
         using (VerdictStore store = VerdictStore.Open(damaged))
         {
-            await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+            await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(Fixture.GoldenPath, Fixture.ClonePaths);
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -113,7 +71,7 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
             using VerdictStore store = VerdictStore.Open(path);
             Assert.True(store.WasRebuilt, path);
             Assert.True(File.Exists(store.CorruptCopyPath), $"{path}: the damaged store was not kept at {store.CorruptCopyPath}");
-            FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+            FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(Fixture.GoldenPath, Fixture.ClonePaths);
             Assert.False(r.ParentFromStore);
             for (int i = 0; i < r.Clones.Count; i++)
             {
@@ -124,66 +82,7 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
             // And the rebuilt store works: the next run takes the parent from it.
             using VerdictStore again = VerdictStore.Open(path);
             Assert.False(again.WasRebuilt);
-            Assert.True((await new FleetScanner(engine, new FleetScanOptions { Store = again }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths)).ParentFromStore);
-        }
-    }
-
-    [SkippableFact]
-    public async Task ScansAtOnceOnOneStoreAllSucceed()
-    {
-        fixture.Require();
-        using var dir = new TempDir();
-        BuiltinEngine engine = ShaOnly();
-        FleetReport reference = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-        string storePath = dir.File("shared.db");
-        for (int round = 0; round < 4; round++)
-        {
-            using var start = new Barrier(3);
-            Task<(FleetReport, bool)> Run() => Task.Run(async () =>
-            {
-                start.SignalAndWait();
-                using VerdictStore store = VerdictStore.Open(storePath);
-                FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store, MaxParallelism = 1 }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-                return (r, store.WasRebuilt);
-            });
-            (FleetReport, bool)[] results = await Task.WhenAll(Run(), Run(), Run());
-            foreach ((FleetReport r, bool rebuilt) in results)
-            {
-                Assert.False(rebuilt, $"round {round}: a store in use by another scan was treated as damaged and rebuilt");
-                for (int i = 0; i < r.Clones.Count; i++)
-                {
-                    Assert.Empty(r.Clones[i].Errors);
-                    FleetDisks.AssertSame(FleetDisks.Hits(reference.Clones[i]), FleetDisks.Hits(r.Clones[i]), $"round {round}: clone {i}");
-                }
-            }
-        }
-    }
-
-    [SkippableFact]
-    public async Task ChangedSignaturesInvalidateParentVerdictsAndCleanClones()
-    {
-        fixture.Require();
-        using var dir = new TempDir();
-        string storePath = dir.File("verdicts.db");
-        BuiltinEngine sha = ShaOnly();
-        using (VerdictStore store = VerdictStore.Open(storePath))
-        {
-            await new FleetScanner(sha, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-        }
-
-        // Same store, a different signature set (all of them): nothing may be served from the SHA-only results.
-        var all = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
-        FleetReport reference = await new FleetScanner(all, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-        using (VerdictStore store = VerdictStore.Open(storePath))
-        {
-            FleetReport r = await new FleetScanner(all, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-            Assert.False(r.ParentFromStore);
-            Assert.NotEqual(0, r.Parent.BytesRead);
-            for (int i = 0; i < r.Clones.Count; i++)
-            {
-                Assert.False(r.Clones[i].Cached);
-                FleetDisks.AssertSame(FleetDisks.Hits(reference.Clones[i]), FleetDisks.Hits(r.Clones[i]), $"clone {i}");
-            }
+            Assert.True((await new FleetScanner(engine, new FleetScanOptions { Store = again }).ScanAsync(Fixture.GoldenPath, Fixture.ClonePaths)).ParentFromStore);
         }
     }
 
@@ -194,13 +93,13 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
     [SkippableFact]
     public async Task AStoreLockedByAnotherScanIsNeverDeleted()
     {
-        fixture.Require();
+        Fixture.Require();
         using var dir = new TempDir();
         string storePath = dir.File("busy.db");
         BuiltinEngine engine = ShaOnly();
         using (VerdictStore store = VerdictStore.Open(storePath))
         {
-            await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+            await new FleetScanner(engine, new FleetScanOptions { Store = store }).ScanAsync(Fixture.GoldenPath, Fixture.ClonePaths);
         }
 
         using (var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={storePath};Pooling=False"))
@@ -217,14 +116,14 @@ public sealed class FleetStoreTests(GoldenFleetFixture fixture, ITestOutputHelpe
             VerdictStoreException e = await Assert.ThrowsAsync<VerdictStoreException>(
                 () => Task.Run(() => VerdictStore.Open(storePath, new VerdictStoreOptions { LockWait = TimeSpan.FromSeconds(1) })));
             Assert.Equal(VerdictStoreProblem.Locked, e.Problem);
-            output.WriteLine($"busy store refused: {e.Message}");
+            Output.WriteLine($"busy store refused: {e.Message}");
 
             tx.Rollback();
         }
 
         using VerdictStore after = VerdictStore.Open(storePath);
         Assert.False(after.WasRebuilt);
-        Assert.True((await new FleetScanner(engine, new FleetScanOptions { Store = after }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths)).ParentFromStore,
+        Assert.True((await new FleetScanner(engine, new FleetScanOptions { Store = after }).ScanAsync(Fixture.GoldenPath, Fixture.ClonePaths)).ParentFromStore,
             "the parent verdicts stored before the lock are gone");
     }
 }
