@@ -143,6 +143,19 @@ public sealed class GuestWalk
             _files.Add(new GuestWalkFile(path ?? file.Path.ToString(), file.Id, file.Generation, file.Type, file.Size, metadata, name, streams));
         }
 
+        /// <summary>Adds a path kept from another walk (a clone's walk patched from its parent's): its metadata and name range count as the view's do.</summary>
+        public void Add(GuestWalkFile file)
+        {
+            ArgumentNullException.ThrowIfNull(file);
+            _metadata.AddRange(file.Metadata);
+            if (file.NameRange.Length > 0)
+            {
+                _metadata.Add(file.NameRange);
+            }
+
+            _files.Add(file);
+        }
+
         /// <summary>Records an entry the walk could not read.</summary>
         public void AddError(string error) => _errors.Add(error);
 
