@@ -55,6 +55,18 @@ public interface IGuestVolume
     /// <exception cref="Errors.DiskFormatException">A directory on the way is corrupt.</exception>
     GuestFileEntry? Find(string path);
 
+    /// <summary>
+    /// The entry of <paramref name="file"/>, a path of a walk of this volume (or of a clone's walk patched from it),
+    /// to read with <see cref="OpenStream"/>; null when the path no longer names that file. The default looks the path
+    /// up (<see cref="Find"/>); ext reads only the file's inode, not the directories on its path.
+    /// </summary>
+    /// <exception cref="Errors.DiskFormatException">The file's record (or a directory on the way) is corrupt.</exception>
+    GuestFileEntry? FindEntry(GuestWalkFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return Find(file.Path) is { } e && e.Id == file.Id && e.Generation == file.Generation ? e : null;
+    }
+
     /// <summary>The content of one stream of <paramref name="entry"/> (the unnamed one by default) as a positional source.</summary>
     /// <exception cref="FileNotFoundException">The file has no stream of that name.</exception>
     /// <exception cref="NotSupportedException">The entry is a device, FIFO or socket (never read).</exception>

@@ -90,7 +90,7 @@ internal sealed class DiskScanner
                         var key = new StreamKey(volume.DiskOffset, file.Id, file.Generation, s.Name);
                         if (!done.TryGetValue(key, out IReadOnlyList<EngineHit>? hits))
                         {
-                            if (!Touches(s.Content, divergent) && baseline!.Streams.TryGetValue(key, out StreamVerdict? verdict))
+                            if (!Touches(s.Content, divergent) && baseline!.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == s.Size)
                             {
                                 hits = verdict.Hits;
                                 inherited += s.Size;
@@ -100,7 +100,7 @@ internal sealed class DiskScanner
                             {
                                 try
                                 {
-                                    GuestFileEntry entry = volume.Find(file.Path)
+                                    GuestFileEntry entry = volume.FindEntry(file)
                                         ?? throw new DiskFormatException(path, $"{GuestFileSystems.DisplayName(volume.FileSystem)} directory", null,
                                             $"{file.Path} vanished although no metadata changed");
                                     hits = await _engine.ScanAsync(volume.OpenStream(entry, s.Name), cancellationToken).ConfigureAwait(false);

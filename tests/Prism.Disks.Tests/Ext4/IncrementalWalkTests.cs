@@ -87,6 +87,49 @@ for n in sorted(os.listdir(m + '/var/cache'))[:40]:
     }
 
     [SkippableFact]
+    public void DiffReadsOnlyTheDivergenceAndTheTouchedFiles_AndEqualsTheMountedTreesDiff()
+    {
+        fixture.Require();
+        (string vhdx, string image) = fixture.MakeClone(ChangeScript, ["11"]);
+        List<ByteRange> divergent = Divergence(vhdx);
+        using VhdxDisk golden = VhdxDisk.Open(fixture.GoldenVhdx!);
+        using VhdxDisk clone = VhdxDisk.Open(vhdx);
+        var baseCounting = new CountingSource(golden);
+        var cloneCounting = new CountingSource(clone);
+        var errors = new List<string>();
+        IReadOnlyList<GuestChange> changes = GuestDiff.Compare(baseCounting, cloneCounting, divergent, errors.Add);
+        Assert.Empty(errors);
+
+        // The bound, from the divergence alone: its bytes, plus every clone file whose content lies in it; and less than
+        // a full walk of the clone reads.
+        var walkCounting = new CountingSource(clone);
+        GuestWalk full = FullWalk(OpenVolume(walkCounting), out _);
+        long divergentBytes = divergent.Sum(r => r.Length);
+        long touched = full.Files.Where(f => f.Streams.Any(s => ByteRanges.Touches(s.Content, divergent)))
+            .DistinctBy(f => f.Id).Sum(f => (f.Size + 4095) / 4096 * 4096);
+        Assert.True(cloneCounting.BytesRead < walkCounting.BytesRead / 2, $"clone read {cloneCounting.BytesRead} bytes, a full walk {walkCounting.BytesRead}");
+        const long Slack = 256 * 1024; // partition table, superblock and descriptors, the root directory, htree roots
+        output.WriteLine($"clone read {cloneCounting.BytesRead} bytes; divergence {divergentBytes}, touched files {touched}; base read {baseCounting.BytesRead}");
+        Assert.True(cloneCounting.BytesRead <= divergentBytes + touched + Slack,
+            $"clone read {cloneCounting.BytesRead} bytes > divergence {divergentBytes} + touched files {touched} + {Slack}");
+
+        // The oracle: both trees mounted by fuse2fs, compared by path and content hash.
+        static Dictionary<string, string> Manifest(string[] lines) =>
+            lines.Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
+        Dictionary<string, string> before = Manifest(fixture.GoldenManifest());
+        Dictionary<string, string> after = Manifest(Ext4Images.FuseManifest(image, Path.Combine(fixture.Scratch, "mnt-diff")));
+        string[] added = [.. after.Keys.Except(before.Keys).Order(StringComparer.Ordinal)];
+        string[] deleted = [.. before.Keys.Except(after.Keys).Order(StringComparer.Ordinal)];
+        string[] modified = [.. after.Keys.Where(k => before.TryGetValue(k, out string? v) && v != after[k]).Order(StringComparer.Ordinal)];
+        var moved = changes.Where(c => c.Change is GuestChangeKind.Added or GuestChangeKind.Renamed).Select(c => c.Path).ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(added, changes.Where(c => c.Change is GuestChangeKind.Added or GuestChangeKind.Renamed).Select(c => c.Path).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(deleted, changes.Where(c => c.Change == GuestChangeKind.Deleted).Select(c => c.Path)
+            .Concat(changes.Where(c => c.Change == GuestChangeKind.Renamed).Select(c => c.OldPath!)).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(modified, changes.Where(c => c.Change == GuestChangeKind.Modified && !moved.Contains(c.Path)).Select(c => c.Path).Order(StringComparer.Ordinal));
+        Assert.Contains(changes, c => c.Change == GuestChangeKind.Metadata);
+    }
+
+    [SkippableFact]
     public void DirtyJournalIsPatchedThroughItsReplay()
     {
         fixture.Require();
