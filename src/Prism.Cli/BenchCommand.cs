@@ -33,9 +33,10 @@ internal static class BenchCommand
         var idle = CliOptions.Int("--idle-clones", "unchanged clones for the verdict-store figure", 100);
         var keep = CliOptions.Flag("--keep", "keep the work folder");
         var skipPeers = CliOptions.Flag("--skip-peers", "do not run the peer tools (clamscan, ntfsls)");
-        var scan = new Command("scan", "fleet scan vs full scan vs clamscan, same run") { size, clones, divergence, idle, dir, keep, skipPeers };
+        var scanFs = CliOptions.Text("--fs", "the golden's file system: ntfs (default) or ext4", "FS");
+        var scan = new Command("scan", "fleet scan vs full scan vs clamscan, same run") { size, clones, divergence, idle, dir, keep, skipPeers, scanFs };
         scan.SetAction(p => BenchScan.Run(p.GetValue(size)!.Value, p.GetValue(clones)!.Value, p.GetValue(divergence), p.GetValue(idle)!.Value,
-            p.GetValue(dir), p.GetValue(keep), p.GetValue(skipPeers), p.InvocationConfiguration.Output));
+            p.GetValue(dir), p.GetValue(keep), p.GetValue(skipPeers), p.InvocationConfiguration.Output, p.GetValue(scanFs) ?? "ntfs"));
 
         var image = CliOptions.Arg("IMAGE", "a raw NTFS image (scripts/make-ntfs-bench-image.sh)");
         var runs = CliOptions.Int("--runs", "measured runs (median reported)", 9, minimum: 1);
@@ -43,6 +44,10 @@ internal static class BenchCommand
         var json = CliOptions.JsonFlag();
         var ntfs = new Command("ntfs", "NTFS walk with paths + sector maps vs ntfsls -R") { image, runs, cold, skipPeers, json };
         ntfs.SetAction(p => BenchNtfs.Run(p.GetValue(image)!, p.GetValue(runs)!.Value, p.GetValue(cold), p.GetValue(skipPeers), p.GetValue(json), p.InvocationConfiguration.Output));
+        var ext4Image = CliOptions.Arg("IMAGE", "a raw ext4 image (scripts/make-ext4-bench-image.sh)");
+        var ext4 = new Command("ext4", "ext4 walk with paths + sector maps vs fls -r -p") { ext4Image, runs, cold, skipPeers, json };
+        ext4.SetAction(p => BenchExt4.Run(p.GetValue(ext4Image)!, p.GetValue(runs)!.Value, p.GetValue(cold), p.GetValue(skipPeers), p.GetValue(json),
+            p.InvocationConfiguration.Output));
         var startupRuns = CliOptions.Int("--runs", "runs per command (median reported)", 10, minimum: 1);
         var baseline = CliOptions.Text("--baseline", "another build's prism.dll, measured in the same run (e.g. the previous release)", "DLL");
         var startup = new Command("startup", "start-up time of prism --version and prism disk info, new process per run") { startupRuns, baseline };
@@ -56,7 +61,7 @@ internal static class BenchCommand
         };
         nbd.SetAction(p => BenchNbd.Run(p.GetValue(nbdSize)!.Value, p.GetValue(nbdWrites)!.Value, p.GetValue(nbdRuns)!.Value, p.GetValue(dir),
             p.GetValue(keep), p.InvocationConfiguration.Output));
-        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", disk, scan, ntfs, startup, nbd);
+        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", disk, scan, ntfs, ext4, startup, nbd);
     }
 
     private static int RunDisk(string? dirOption, bool quick, string[] only, TextWriter stdout)

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
-using Prism.Disks.Partitions;
 using Prism.Disks.Vhdx;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
@@ -22,8 +22,14 @@ internal static class BenchScan
     private const long MiB = 1L << 20;
     private const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
-    public static int Run(long size, int clones, double divergence, int idleClones, string? dirOption, bool keep, bool skipPeers, TextWriter log)
+    public static int Run(long size, int clones, double divergence, int idleClones, string? dirOption, bool keep, bool skipPeers, TextWriter log,
+        string fs = "ntfs")
     {
+        if (fs is not ("ntfs" or "ext4"))
+        {
+            throw new UsageException($"--fs {fs}: ntfs or ext4");
+        }
+
         string dir = dirOption ?? Path.Combine(Path.GetTempPath(), $"prism-bench-scan-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         var rows = new List<(string, string, string, bool)>();
@@ -34,13 +40,14 @@ internal static class BenchScan
             string db = Path.Combine(dir, "bench.ndb");
             File.WriteAllText(db, BuildSignatures());
             var sw = Stopwatch.StartNew();
-            BuildGolden(dir, staging, golden, size, log);
-            log.WriteLine($"golden {Sizes.Format(size)} built in {sw.Elapsed.TotalSeconds:0.0} s");
+            BuildGolden(dir, staging, golden, size, fs);
+            log.WriteLine($"{fs} golden {Sizes.Format(size)} built in {sw.Elapsed.TotalSeconds:0.0} s");
             SignatureDatabase database = SignatureDatabase.Load(db);
             var engine = new BuiltinEngine(database);
 
             // Clones: each overwrites, in place, whole files adding up to d of the golden's size.
             (List<string> clonePaths, long modifiedBytes, long mftBytes) = MakeClones(dir, golden, clones, divergence, size);
+            log.WriteLine($"d_eff: {Sizes.Format(modifiedBytes / clones)} of file content per clone" + (mftBytes > 0 ? $" + the {Sizes.Format(mftBytes)} $MFT" : string.Empty));
             double dEff = ((double)modifiedBytes / clones + mftBytes) / size;
             double ideal = clones / (1 + (clones * dEff));
 
@@ -149,8 +156,11 @@ internal static class BenchScan
         return sb.ToString();
     }
 
-    /// <summary>Files of 64 KiB–4 MiB (seeded) filling ~90% of an NTFS volume, one EICAR file; written with ntfs-3g.</summary>
-    private static void BuildGolden(string dir, string staging, string golden, long size, TextWriter log)
+    /// <summary>
+    /// Files of 64 KiB–4 MiB (seeded) filling ~85% of an NTFS volume (written with ntfs-3g) or an ext4 volume (mke2fs -d),
+    /// one EICAR file, in one MBR partition.
+    /// </summary>
+    private static void BuildGolden(string dir, string staging, string golden, long size, string fs)
     {
         Directory.CreateDirectory(staging);
         var rng = new Random(1234);
@@ -167,32 +177,39 @@ internal static class BenchScan
 
         File.WriteAllText(Path.Combine(staging, "eicar.com"), Eicar);
         string volume = Path.Combine(dir, "volume.raw");
-        using (var fs = new FileStream(volume, FileMode.Create))
+        using (var fsStream = new FileStream(volume, FileMode.Create))
         {
-            fs.SetLength(size - MiB);
+            fsStream.SetLength(size - MiB);
         }
 
-        RunTool(FindTool("mkntfs") ?? "/usr/sbin/mkntfs", "-F", "-Q", "-T", "-c", "4096", "-L", "golden", volume);
-        string mount = Path.Combine(dir, "mnt");
-        Directory.CreateDirectory(mount);
-        RunTool(FindTool("ntfs-3g") ?? "/usr/bin/ntfs-3g", volume, mount);
-        try
+        if (fs == "ext4")
         {
-            foreach (string f in Directory.EnumerateFiles(staging))
-            {
-                File.Copy(f, Path.Combine(mount, Path.GetFileName(f)));
-            }
+            RunTool(FindTool("mke2fs") ?? "/usr/sbin/mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-L", "golden", "-d", staging, volume);
         }
-        finally
+        else
         {
-            RunTool("/bin/umount", mount);
+            RunTool(FindTool("mkntfs") ?? "/usr/sbin/mkntfs", "-F", "-Q", "-T", "-c", "4096", "-L", "golden", volume);
+            string mount = Path.Combine(dir, "mnt");
+            Directory.CreateDirectory(mount);
+            RunTool(FindTool("ntfs-3g") ?? "/usr/bin/ntfs-3g", volume, mount);
+            try
+            {
+                foreach (string f in Directory.EnumerateFiles(staging))
+                {
+                    File.Copy(f, Path.Combine(mount, Path.GetFileName(f)));
+                }
+            }
+            finally
+            {
+                RunTool("/bin/umount", mount);
+            }
         }
 
         VhdxDisk.Create(golden, new VhdxCreateOptions { VirtualSize = size });
         using VhdxDisk g = VhdxDisk.Open(golden, new VhdxOpenOptions { Writable = true });
         byte[] mbr = new byte[512];
         long sectors = (size - MiB) / 512;
-        mbr[446 + 4] = 0x07;
+        mbr[446 + 4] = fs == "ext4" ? (byte)0x83 : (byte)0x07;
         BitConverter.TryWriteBytes(mbr.AsSpan(446 + 8), 2048u);
         BitConverter.TryWriteBytes(mbr.AsSpan(446 + 12), (uint)sectors);
         mbr[510] = 0x55;
@@ -215,19 +232,22 @@ internal static class BenchScan
     private static (List<string> Clones, long ModifiedBytes, long MftBytes) MakeClones(string dir, string golden, int count, double d, long size)
     {
         var files = new List<(string Path, long Size, IReadOnlyList<ByteRange> Ranges)>();
-        long mftBytes;
+        long mftBytes = 0;
         using (VhdxDisk g = VhdxDisk.Open(golden))
         {
-            PartitionTable table = PartitionTable.Read(g);
-            NtfsVolume vol = NtfsVolume.Open(table.Partitions[0]);
-            mftBytes = vol.MftRecordCount * vol.MftRecordSize;
-            foreach (NtfsFileEntry e in vol.Enumerate())
+            IGuestVolume vol = GuestDisk.Open(g, golden).Volumes.First();
+            if (vol is NtfsVolume ntfs)
             {
-                if (!e.IsDirectory && e.Name.StartsWith('f'))
-                {
-                    files.Add((e.Path, e.Size, vol.GetExtents(e).Streams[0].Ranges));
-                }
+                mftBytes = ntfs.MftRecordCount * ntfs.MftRecordSize;
             }
+
+            vol.Visit((in GuestFileView e) =>
+            {
+                if (!e.IsDirectory && e.Name.StartsWith('f') && e.StreamCount > 0)
+                {
+                    files.Add((e.Path.ToString(), e.Size, e.GetSectorMap().StreamRanges(0).ToArray()));
+                }
+            });
         }
 
         var paths = new List<string>();
@@ -276,19 +296,23 @@ internal static class BenchScan
             RunTool("/bin/cp", "-al", staging, cdir);
             using VhdxDisk clone = VhdxDisk.Open(c);
             var divergent = clone.GetAllocatedRanges().ToList();
-            NtfsVolume vol = NtfsVolume.Open(PartitionTable.Read(clone).Partitions[0]);
-            foreach (NtfsFileEntry e in vol.Enumerate())
+            IGuestVolume vol = GuestDisk.Open(clone, c).Volumes.First();
+            var changed = new List<GuestFileEntry>();
+            vol.Visit((in GuestFileView e) =>
             {
-                if (e.IsDirectory || !vol.GetExtents(e).Streams.SelectMany(s => s.Ranges).Any(r => divergent.Any(dv => dv.Overlaps(r))))
+                if (!e.IsDirectory && e.StreamCount > 0 && ByteRanges.Touches(e.GetSectorMap().StreamRanges(0), divergent))
                 {
-                    continue;
+                    changed.Add(e.ToEntry());
                 }
+            });
 
-                // A changed file gets its own bytes; every other file stays a hard link to the golden's copy.
+            // A changed file gets its own bytes; every other file stays a hard link to the golden's copy.
+            foreach (GuestFileEntry e in changed)
+            {
                 string target = Path.Combine(cdir, e.Name);
                 File.Delete(target);
                 using FileStream fs = File.Create(target);
-                vol.OpenRead(e).CopyTo(fs);
+                new DiskStream(vol.OpenStream(e)).CopyTo(fs);
             }
         }
     }

@@ -29,7 +29,10 @@ public sealed class Ext4FileEntry
     /// <summary>Inode number.</summary>
     public uint Inode => Record.Number;
 
-    /// <summary>Inode number of the directory this path's name lives in (the root's own for the root).</summary>
+    /// <summary>
+    /// Inode number of the directory this path's name lives in (the root's own for the root); 0 for an entry made from a
+    /// walk's path by <see cref="Guest.IGuestVolume.FindEntry"/>, which reads only the file's inode.
+    /// </summary>
     public uint ParentInode { get; }
 
     /// <summary>File type from i_mode.</summary>

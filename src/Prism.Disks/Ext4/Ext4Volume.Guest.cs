@@ -35,6 +35,26 @@ public sealed partial class Ext4Volume : IGuestVolume
     GuestFileEntry? IGuestVolume.Find(string path) => Find(path) is { } e ? ToGuestEntry(e) : null;
 
     /// <inheritdoc />
+    GuestFileEntry? IGuestVolume.FindEntry(GuestWalkFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (file.Id is < 1 or > uint.MaxValue || file.Id > InodeCount)
+        {
+            return null;
+        }
+
+        var inode = new Ext4Inode();
+        ReadInode((uint)file.Id, inode, new byte[InodeSize]);
+        if (inode.Generation != file.Generation || GuestFileView.ToGuest(inode.Type) != file.Type)
+        {
+            return null;
+        }
+
+        ByteRange name = file.NameRange.Length == 0 ? default : new ByteRange(file.NameRange.Offset - DiskOffset, file.NameRange.Length);
+        return ToGuestEntry(new Ext4FileEntry(file.Path, 0, name, inode));
+    }
+
+    /// <inheritdoc />
     IDiskSource IGuestVolume.OpenStream(GuestFileEntry entry, string stream)
     {
         Ext4FileEntry e = Native(entry);

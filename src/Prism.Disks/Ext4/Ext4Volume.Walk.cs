@@ -24,6 +24,8 @@ public sealed partial class Ext4Volume
 
         public byte[] Record { get; } = new byte[volume.InodeSize];
 
+        public InodeTableCache Tables { get; } = new(volume);
+
         public HashSet<uint> Directories { get; } = [];
 
         public char[] Path { get; set; } = new char[1024];
@@ -117,7 +119,7 @@ public sealed partial class Ext4Volume
             Ext4Inode inode = walk.Inode;
             try
             {
-                ReadInode(entry.Inode, inode, walk.Record);
+                ReadInode(entry.Inode, inode, walk.Record, walk.Tables);
             }
             catch (Exception ex) when (ex is Ext4FormatException or EndOfStreamException)
             {

@@ -342,8 +342,9 @@ public sealed partial class Ext4Volume
         return found;
     }
 
-    // Reads inode `number` into `into` and checks its checksum and mode; throws Ext4FormatException naming the inode.
-    internal void ReadInode(uint number, Ext4Inode into, Span<byte> scratch)
+    // Reads inode `number` into `into` (through a whole walk's inode-table cache when given) and checks its checksum and
+    // mode; throws Ext4FormatException naming the inode.
+    internal void ReadInode(uint number, Ext4Inode into, Span<byte> scratch, InodeTableCache? cache = null)
     {
         if (number == 0 || number > _sb.InodesCount)
         {
@@ -352,7 +353,11 @@ public sealed partial class Ext4Volume
 
         ByteRange where = GetInodeRange(number);
         Span<byte> record = scratch[.._sb.InodeSize];
-        ReadBytes(where.Offset, record);
+        if (cache is null || !cache.TryRead(number, where.Offset, record))
+        {
+            ReadBytes(where.Offset, record);
+        }
+
         into.Load(number, where.Offset, record);
         if (into.ExtraIsizeInvalid)
         {

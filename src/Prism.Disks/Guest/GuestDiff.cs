@@ -32,7 +32,9 @@ public sealed record GuestChange(GuestChangeKind Change, string Path, string? Ol
 
 /// <summary>
 /// The files a clone added, deleted, modified, renamed or changed only in metadata relative to a base (its golden or any
-/// ancestor, or any disk with the same volumes), per volume, through <see cref="IGuestVolume"/> only. Content is compared
+/// ancestor, or any disk with the same volumes), per volume, through <see cref="IGuestVolume"/> only. The base is walked;
+/// the clone's walk is the base's patched from the divergence (<see cref="IGuestVolume.PatchWalk"/>) where its file
+/// system can, so the clone's reads are its divergent metadata and the content of the files that changed. Content is compared
 /// by sector maps first: a stream whose ranges and own metadata are the same and lie outside the divergence is the same
 /// without being read; otherwise both are read and compared byte by byte.
 /// </summary>
@@ -109,7 +111,7 @@ public static class GuestDiff
             {
                 foreach (GuestWalkStream s in f.Streams)
                 {
-                    if (ByteRanges.Touches(s.Content, divergent) && !SameContent(a, b, f.Path, f.Path, s.Name, errors, number))
+                    if (ByteRanges.Touches(s.Content, divergent) && !SameContent(a, b, f, f, s.Name, errors, number))
                     {
                         changes.Add(new GuestChange(GuestChangeKind.Modified, f.Path, null, s.Name.Length == 0 ? null : s.Name, s.Size, number));
                     }
@@ -119,23 +121,27 @@ public static class GuestDiff
             return;
         }
 
+        // The clone's walk patched from the base's where its file system can (only what diverged is read), else walked in full.
+        GuestWalk wb = reuse.Walk ?? Walk(b, number, errors, cancellationToken);
         var found = new List<GuestChange>();
-        CompareWalks(a, b, wa, Walk(b, number, errors, cancellationToken), number, divergent, found, errors, cancellationToken);
+        CompareWalks(a, b, wa, wb, number, divergent, found, errors, cancellationToken);
 
         // A path deleted and added again (a new inode or record: an editor's or dpkg's write-and-rename) is the same
         // path with new content: modified when the bytes differ, a metadata change when they do not.
         var added = found.Where(c => c.Change == GuestChangeKind.Added && c.Stream is null).GroupBy(c => c.Path, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var replaced = new HashSet<string>(StringComparer.Ordinal);
+        var deleted = found.Where(c => c.Change == GuestChangeKind.Deleted && c.Stream is null && added.ContainsKey(c.Path))
+            .Select(c => c.Path).ToHashSet(StringComparer.Ordinal);
+        Dictionary<string, GuestWalkFile> before = PathsOf(wa, deleted);
+        Dictionary<string, GuestWalkFile> after = PathsOf(wb, deleted);
         foreach (GuestChange d in found.Where(c => c.Change == GuestChangeKind.Deleted && c.Stream is null))
         {
             if (added.TryGetValue(d.Path, out GuestChange? add) && replaced.Add(d.Path))
             {
-                GuestFileEntry? ea = a.Find(d.Path);
-                GuestFileEntry? eb = b.Find(d.Path);
-                if (ea is not null && eb is not null && ea.Type == eb.Type)
+                if (before.TryGetValue(d.Path, out GuestWalkFile? fa) && after.TryGetValue(d.Path, out GuestWalkFile? fb) && fa.Type == fb.Type)
                 {
-                    bool same = ea.Type != GuestFileType.File || SameContent(a, b, d.Path, d.Path, string.Empty, errors, number);
+                    bool same = fa.Type != GuestFileType.File || SameContent(a, b, fa, fb, string.Empty, errors, number);
                     changes.Add(new GuestChange(same ? GuestChangeKind.Metadata : GuestChangeKind.Modified, d.Path, null, null, add.Size, number));
                 }
                 else
@@ -146,6 +152,23 @@ public static class GuestDiff
         }
 
         changes.AddRange(found.Where(c => c.Stream is not null || c.Change is not (GuestChangeKind.Added or GuestChangeKind.Deleted) || !replaced.Contains(c.Path)));
+    }
+
+    private static Dictionary<string, GuestWalkFile> PathsOf(GuestWalk walk, HashSet<string> paths)
+    {
+        var found = new Dictionary<string, GuestWalkFile>(StringComparer.Ordinal);
+        if (paths.Count > 0)
+        {
+            foreach (GuestWalkFile f in walk.Files)
+            {
+                if (paths.Contains(f.Path))
+                {
+                    found.TryAdd(f.Path, f);
+                }
+            }
+        }
+
+        return found;
     }
 
     private static void CompareWalks(IGuestVolume a, IGuestVolume b, GuestWalk wa, GuestWalk wb, int number, IReadOnlyList<ByteRange> divergent,
@@ -195,7 +218,7 @@ public static class GuestDiff
                     contentChanged = true;
                 }
                 else if (was.Size != s.Size || !SameMap(was, s, current, previous, divergent, forced)
-                    && !SameContent(a, b, previous.Path, current.Path, s.Name, errors, number))
+                    && !SameContent(a, b, previous, current, s.Name, errors, number))
                 {
                     changes.Add(new GuestChange(GuestChangeKind.Modified, current.Path, null, stream, s.Size, number));
                     contentChanged = true;
@@ -264,12 +287,14 @@ public static class GuestDiff
         return a.ReadBytes(r).AsSpan().SequenceEqual(b.ReadBytes(r));
     }
 
-    private static bool SameContent(IGuestVolume a, IGuestVolume b, string pathA, string pathB, string stream, Action<string>? errors, int number)
+    // Reads each side through the file's own record (FindEntry), not through the directories on its path.
+    private static bool SameContent(IGuestVolume a, IGuestVolume b, GuestWalkFile fa, GuestWalkFile fb, string stream, Action<string>? errors, int number)
     {
+        string pathB = fb.Path;
         try
         {
-            GuestFileEntry ea = a.Find(pathA) ?? throw new FileNotFoundException($"{pathA} vanished from the base");
-            GuestFileEntry eb = b.Find(pathB) ?? throw new FileNotFoundException($"{pathB} vanished from the clone");
+            GuestFileEntry ea = a.FindEntry(fa) ?? throw new FileNotFoundException($"{fa.Path} vanished from the base");
+            GuestFileEntry eb = b.FindEntry(fb) ?? throw new FileNotFoundException($"{fb.Path} vanished from the clone");
             IDiskSource x = a.OpenStream(ea, stream);
             IDiskSource y = b.OpenStream(eb, stream);
             if (x.Length != y.Length)

@@ -150,7 +150,7 @@ public sealed partial class GuestWalk
             _files.Add(new GuestWalkFile(path ?? file.Path.ToString(), file.Id, file.Generation, file.Type, file.Size, metadata, name, streams));
         }
 
-        /// <summary>Adds a path already described (from a file system's own walk).</summary>
+        /// <summary>Adds a path kept from another walk (a clone's walk patched from its parent's): its metadata and name range count as the view's do.</summary>
         public void Add(GuestWalkFile file)
         {
             ArgumentNullException.ThrowIfNull(file);

@@ -55,6 +55,18 @@ public interface IGuestVolume
     /// <exception cref="Errors.DiskFormatException">A directory on the way is corrupt.</exception>
     GuestFileEntry? Find(string path);
 
+    /// <summary>
+    /// The entry of <paramref name="file"/>, a path of a walk of this volume (or of a clone's walk patched from it),
+    /// to read with <see cref="OpenStream"/>; null when the path no longer names that file. The default looks the path
+    /// up (<see cref="Find"/>); ext reads only the file's inode, not the directories on its path.
+    /// </summary>
+    /// <exception cref="Errors.DiskFormatException">The file's record (or a directory on the way) is corrupt.</exception>
+    GuestFileEntry? FindEntry(GuestWalkFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return Find(file.Path) is { } e && e.Id == file.Id && e.Generation == file.Generation ? e : null;
+    }
+
     /// <summary>The content of one stream of <paramref name="entry"/> (the unnamed one by default) as a positional source.</summary>
     /// <exception cref="FileNotFoundException">The file has no stream of that name.</exception>
     /// <exception cref="NotSupportedException">The entry is a device, FIFO or socket (never read).</exception>
@@ -93,14 +105,15 @@ public interface IGuestVolume
 
     /// <summary>
     /// The content of one stream of a file of a walk of this volume (its own, or one <see cref="PatchWalk"/> gave). The
-    /// default looks the path up (<see cref="Find"/>); a file system may open it from the file's identity directly.
+    /// default finds the file with <see cref="FindEntry"/> (ext: its inode only); a file system may open it from the file's
+    /// identity directly.
     /// </summary>
     /// <exception cref="FileNotFoundException">The path or the stream is gone.</exception>
     /// <exception cref="Errors.DiskFormatException">The file's record or mapping is corrupt.</exception>
     IDiskSource OpenWalkStream(GuestWalkFile file, string stream = "")
     {
         ArgumentNullException.ThrowIfNull(file);
-        GuestFileEntry entry = Find(file.Path) ?? throw new FileNotFoundException($"{file.Path} is not on the volume", file.Path);
+        GuestFileEntry entry = FindEntry(file) ?? throw new FileNotFoundException($"{file.Path} is not on the volume", file.Path);
         return OpenStream(entry, stream);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Prism.Disks.Tests.Ext4;
+using Prism.Disks.Tests.Ntfs;
 using Prism.Disks.Vhdx;
 using Prism.Testing;
 
@@ -97,7 +98,108 @@ public sealed class DiffCommandTests
         Assert.Equal("[]", stdout.ToString().Trim());
     }
 
-    private static void Import(string volume, string vhdx, string raw)
+    [SkippableFact]
+    public void NtfsCloneDiffEqualsTheMountedTreesDiff()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "ntfs-3g: Linux only");
+        Oracle.Require("sfdisk", "fdisk");
+        Oracle.Require("ntfs-3g", "ntfs-3g");
+        Oracle.RequireFuse();
+        using var dir = new TempDir();
+        string golden = NtfsImages.Create(dir, "golden.img", 64L << 20, 4096);
+        using (NtfsImages.Mount m = NtfsImages.MountImage(dir, golden, readOnly: false))
+        {
+            NtfsImages.RunPython(NtfsFill, m.Path);
+        }
+
+        string changed = dir.File("clone.img");
+        File.Copy(golden, changed);
+        using (NtfsImages.Mount m = NtfsImages.MountImage(dir, changed, readOnly: false))
+        {
+            NtfsImages.RunPython(NtfsChange, m.Path);
+        }
+
+        string goldenVhdx = dir.File("golden.vhdx");
+        Import(golden, goldenVhdx, dir.File("disk.raw"), "7");
+        string child = dir.File("child.vhdx");
+        VhdxDisk.CreateDifferencing(child, goldenVhdx);
+        WriteDivergence(child, golden, changed);
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.True(Program.Run(["diff", goldenVhdx, child, "--json"], stdout, stderr) == 0, stderr.ToString());
+        Assert.Equal(string.Empty, stderr.ToString());
+        using JsonDocument doc = JsonDocument.Parse(stdout.ToString());
+        var ours = doc.RootElement.EnumerateArray().Select(e => (Change: e.GetProperty("change").GetString()!, Path: e.GetProperty("path").GetString()!,
+            Old: e.TryGetProperty("oldPath", out JsonElement o) ? o.GetString() : null,
+            Stream: e.TryGetProperty("stream", out JsonElement st) ? st.GetString() : null)).ToList();
+
+        // The oracle: both trees mounted by ntfs-3g, compared by path and content hash (unnamed streams).
+        Dictionary<string, string> Manifest(string image)
+        {
+            using NtfsImages.Mount m = NtfsImages.MountImage(dir, image, readOnly: true);
+            return NtfsImages.RunPython(Ext4Images.ManifestScript, m.Path, "1000000000").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
+        }
+
+        Dictionary<string, string> before = Manifest(golden);
+        Dictionary<string, string> after = Manifest(changed);
+        string[] added = [.. after.Keys.Except(before.Keys).Order(StringComparer.Ordinal)];
+        string[] deleted = [.. before.Keys.Except(after.Keys).Order(StringComparer.Ordinal)];
+        string[] modified = [.. after.Keys.Where(k => before.TryGetValue(k, out string? v) && v != after[k]).Order(StringComparer.Ordinal)];
+        Assert.Equal(["/apps/a03.bin", "/apps/a05.bin", "/apps/a07.bin", "/apps/a09.bin", "/logs/app.log"], modified);
+        Assert.Equal(43, added.Length); // 40 files, 2 directories, the rename target
+
+        var files = ours.Where(c => c.Stream is null).ToList();
+        Assert.Equal(added, files.Where(c => c.Change is "added" or "renamed").Select(c => c.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(deleted, files.Where(c => c.Change is "deleted").Select(c => c.Path)
+            .Concat(files.Where(c => c.Change == "renamed").Select(c => c.Old!)).Order(StringComparer.Ordinal));
+        Assert.Equal(modified, files.Where(c => c.Change == "modified").Select(c => c.Path).Order(StringComparer.Ordinal));
+        Assert.Contains(("renamed", "/docs/renamed.txt", "/docs/d02.txt", (string?)null), ours);
+        Assert.Contains(("added", "/docs/d05.txt", (string?)null, "notes"), ours);
+        Assert.DoesNotContain(ours, c => c.Path == "/apps/a11.bin" && c.Change == "modified");
+    }
+
+    // A small Windows-like tree: programs, documents, a log, a hard link, a named stream.
+    private const string NtfsFill = """
+import os, sys, random
+m = sys.argv[1]
+rnd = random.Random(31)
+for d, n, lo, hi in [('apps', 20, 3000, 200000), ('docs', 30, 0, 2000), ('logs', 0, 0, 0)]:
+    os.makedirs(os.path.join(m, d))
+    for i in range(n):
+        with open(os.path.join(m, d, '%s%02d.%s' % (d[0], i, 'bin' if d == 'apps' else 'txt')), 'wb') as h: h.write(rnd.randbytes(rnd.randrange(lo, hi)))
+with open(m + '/logs/app.log', 'wb') as h: h.write(rnd.randbytes(50000))
+os.link(m + '/docs/d01.txt', m + '/docs/d01-link.txt')
+with open(m + '/docs/d04.txt:meta', 'wb') as h: h.write(b'stream')
+""";
+
+    // A guest's changes: new files and directories, deletions, in-place rewrites (one identical), a rename, a write-and-
+    // rename replacement, a log append, a truncation, a named stream added.
+    private const string NtfsChange = """
+import os, sys, random
+m = sys.argv[1]
+rnd = random.Random(32)
+os.makedirs(m + '/new/sub')
+for i in range(40):
+    with open('%s/new/%sf%02d.dat' % (m, 'sub/' if i % 2 else '', i), 'wb') as h: h.write(rnd.randbytes(i * 300))
+os.remove(m + '/docs/d10.txt')
+os.remove(m + '/apps/a01.bin')
+for n in ['a03', 'a05']:
+    p = m + '/apps/%s.bin' % n
+    size = os.path.getsize(p)
+    with open(p, 'r+b') as h: h.seek(size // 2); h.write(b'changed in place')
+same = open(m + '/apps/a11.bin', 'rb').read()
+with open(m + '/apps/a11.bin', 'r+b') as h: h.write(same)
+os.rename(m + '/docs/d02.txt', m + '/docs/renamed.txt')
+with open(m + '/apps/a07.bin.new', 'wb') as h: h.write(rnd.randbytes(7000))
+os.replace(m + '/apps/a07.bin.new', m + '/apps/a07.bin')
+with open(m + '/logs/app.log', 'ab') as h: h.write(rnd.randbytes(9000))
+os.truncate(m + '/apps/a09.bin', 1000)
+with open(m + '/docs/d05.txt:notes', 'wb') as h: h.write(b'a new named stream')
+""";
+
+    private static void Import(string volume, string vhdx, string raw, string type = "83")
     {
         long length = new FileInfo(volume).Length;
         using (FileStream f = File.Create(raw))
@@ -105,7 +207,7 @@ public sealed class DiffCommandTests
             f.SetLength(Start + length + (1 << 20));
         }
 
-        Oracle.Run("sfdisk", ["--quiet", raw], stdin: $"label: dos\nstart=2048, size={length / 512}, type=83\n");
+        Oracle.Run("sfdisk", ["--quiet", raw], stdin: $"label: dos\nstart=2048, size={length / 512}, type={type}\n");
         VhdxDisk.Create(vhdx, new VhdxCreateOptions { VirtualSize = Start + length + (1 << 20) });
         using VhdxDisk g = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
         using FileStream src = File.OpenRead(raw);
