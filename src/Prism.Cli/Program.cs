@@ -127,19 +127,7 @@ internal static class Program
     }
 
     /// <summary>Opens a disk for reading: a VHDX (with its chain) or, failing the signature, a raw image.</summary>
-    internal static Prism.Disks.IO.IDiskSource OpenDisk(string path)
-    {
-        // FileDiskSource opens without blocking and only regular files, so a FIFO named here cannot hang the command.
-        var raw = new Prism.Disks.IO.FileDiskSource(path);
-        Span<byte> sig = stackalloc byte[8];
-        if (raw.Read(sig, 0) < 8 || !sig.SequenceEqual("vhdxfile"u8))
-        {
-            return raw;
-        }
-
-        raw.Dispose();
-        return Prism.Disks.Vhdx.VhdxDisk.Open(path);
-    }
+    internal static Prism.Disks.IO.IDiskSource OpenDisk(string path) => Prism.Fleet.Files.GuestFileListing.OpenDisk(path);
 
     private static string CommandPath(CommandResult result)
     {

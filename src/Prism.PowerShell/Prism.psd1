@@ -5,7 +5,7 @@
     Author               = 'Prism'
     CompanyName          = 'Prism'
     Copyright            = '(c) Prism contributors'
-    Description          = 'VHDX differencing-disk provisioning: disks, golden images, clones and fleet scans.'
+    Description          = 'VHDX differencing-disk provisioning: disks, golden images, clones, fleet scans and the files of guest volumes.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
     FormatsToProcess     = @('Prism.format.ps1xml')
@@ -14,6 +14,7 @@
         'Get-PrismDisk'
         'Test-PrismDisk'
         'Merge-PrismDisk'
+        'Get-PrismFile'
         'Add-PrismGolden'
         'Get-PrismGolden'
         'New-PrismClone'

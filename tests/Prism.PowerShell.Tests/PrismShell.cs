@@ -50,6 +50,8 @@ internal sealed class PrismShell : IDisposable
 
     public PSDataCollection<ProgressRecord> Progress => _ps.Streams.Progress;
 
+    public PSDataCollection<WarningRecord> Warnings => _ps.Streams.Warning;
+
     /// <summary>Runs a script; streams are cleared first. Terminating errors throw.</summary>
     public Collection<PSObject> Run(string script)
     {

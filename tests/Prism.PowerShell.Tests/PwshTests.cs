@@ -14,7 +14,7 @@ public sealed class PwshTests : IDisposable
 {
     private static readonly string[] s_cmdlets =
     [
-        "Add-PrismCloneToVM", "Add-PrismGolden", "Get-PrismClone", "Get-PrismDisk", "Get-PrismGolden", "Invoke-PrismFleetScan",
+        "Add-PrismCloneToVM", "Add-PrismGolden", "Get-PrismClone", "Get-PrismDisk", "Get-PrismFile", "Get-PrismGolden", "Invoke-PrismFleetScan",
         "Merge-PrismDisk", "New-PrismClone", "New-PrismDisk", "Remove-PrismClone", "Reset-PrismClone", "Test-PrismDisk",
     ];
 

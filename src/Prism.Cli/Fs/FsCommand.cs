@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Prism.Disks.Errors;
 using Prism.Disks.Guest;
 using Prism.Disks.IO;
+using Prism.Fleet.Files;
 
 namespace Prism.Cli.Fs;
 
@@ -57,35 +58,15 @@ internal static class FsCommand
             stderr.WriteLine($"prism fs: warning: {TextEscaping.Escape(layout.TableProblem)}");
         }
 
-        bool partitioned = layout.Partitions is not [{ Number: 0 }];
-        if (o.Partition is int number)
+        GuestVolumeChoice choice = GuestFileListing.SelectVolume(layout, o.Disk, o.Partition);
+        if (choice.Ambiguous)
         {
-            if (!partitioned)
-            {
-                throw new IOException($"{o.Disk} has no partition table, so there is no partition {number}");
-            }
-
-            GuestPartition p = layout.Partitions.FirstOrDefault(x => x.Number == number)
-                ?? throw new IOException($"{o.Disk} has no partition {number} (partitions: {Describe(layout)})");
-            return p.Volume ?? throw new IOException($"{o.Disk} {p}");
+            stderr.WriteLine($"prism fs: note: {choice.Readable.Count} volumes ({GuestFileListing.DescribeReadable(choice)}); "
+                + $"using partition {choice.Partition.Number}, pass --partition N to choose");
         }
 
-        List<GuestPartition> readable = [.. layout.Partitions.Where(p => p.Volume is not null)];
-        if (readable.Count == 0)
-        {
-            throw new IOException($"{o.Disk} has no NTFS or ext2/3/4 volume ({Describe(layout)})");
-        }
-
-        if (readable.Count > 1)
-        {
-            stderr.WriteLine($"prism fs: note: {readable.Count} volumes ({string.Join(", ", readable.Select(p => $"partition {p.Number} {GuestFileSystems.DisplayName(p.FileSystem)}"))}); "
-                + $"using partition {readable[0].Number}, pass --partition N to choose");
-        }
-
-        return readable[0].Volume!;
+        return choice.Volume;
     }
-
-    private static string Describe(GuestDisk layout) => string.Join("; ", layout.Partitions.Select(p => p.ToString()));
 
     private static char TypeChar(GuestFileType t) => t switch
     {
@@ -98,33 +79,14 @@ internal static class FsCommand
         _ => '-',
     };
 
-    private static string TypeName(GuestFileType t) => t switch
-    {
-        GuestFileType.Directory => "directory",
-        GuestFileType.Symlink => "symlink",
-        GuestFileType.Fifo => "fifo",
-        GuestFileType.CharacterDevice => "chardev",
-        GuestFileType.BlockDevice => "blockdev",
-        GuestFileType.Socket => "socket",
-        _ => "file",
-    };
+    private static string TypeName(GuestFileType t) => GuestFileListing.TypeName(t);
 
-    private static string IdName(IGuestVolume volume) => volume.FileSystem == GuestFileSystem.Ntfs ? "mftRecord" : "inode";
+    private static string IdName(IGuestVolume volume) => GuestFileListing.IdName(volume.FileSystem);
 
     private static int List(IGuestVolume volume, VolumeRequest o, TextWriter stdout, TextWriter stderr)
     {
-        string path = o.Path ?? "/";
-        GuestFileEntry target = volume.Find(path) ?? throw new FileNotFoundException($"no such file or directory: {path}");
-        var entries = new List<GuestFileEntry>();
-        if (target.IsDirectory)
-        {
-            volume.Visit((in GuestFileView f) => entries.Add(f.ToEntry()), target.Path, o.Recursive,
-                e => stderr.WriteLine($"prism fs: warning: skipped {TextEscaping.Escape(e.ToString())}"));
-        }
-        else
-        {
-            entries.Add(target);
-        }
+        IReadOnlyList<GuestFileEntry> entries = GuestFileListing.List(volume, o.Path ?? "/", o.Recursive,
+            e => stderr.WriteLine($"prism fs: warning: skipped {TextEscaping.Escape(e.ToString())}"));
 
         if (o.Json)
         {

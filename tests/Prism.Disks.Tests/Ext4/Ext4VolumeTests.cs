@@ -200,6 +200,27 @@ public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture)
                     Assert.True(volume.GetMetadataBlocks(volume.Find("/far.bin")!).Count >= 3);
                     Assert.DoesNotContain(volume.MetadataRanges, r => r.Kind == Ext4MetadataKind.Journal);
                     break;
+                case "ext2-4k":
+                    Assert.Equal(4096, volume.BlockSize);
+                    Assert.All(all, e => Assert.False(e.Record.HasExtents));
+                    Assert.True(htree); // ext2 with dir_index: e2fsck -D indexed it
+                    Assert.NotEmpty(volume.GetMetadataBlocks(volume.Find("/far.bin")!));
+                    Assert.DoesNotContain(volume.MetadataRanges, r => r.Kind == Ext4MetadataKind.Journal);
+                    break;
+                case "ext3-1k":
+                    Assert.Equal(1024, volume.BlockSize);
+                    Assert.All(all, e => Assert.False(e.Record.HasExtents));
+                    Assert.True(htree);
+                    Assert.True(volume.GetMetadataBlocks(huge).Count >= 3);
+                    Assert.Contains(volume.MetadataRanges, r => r.Kind == Ext4MetadataKind.Journal);
+                    break;
+                case "ext4-4k-32bit-csum":
+                    Assert.True(volume.HasMetadataChecksums);
+                    Assert.Equal(0u, volume.IncompatibleFeatures & Incompat64);
+                    Assert.Equal(4096, volume.BlockSize);
+                    Assert.True(htree);
+                    Assert.True(huge.Record.HasExtents);
+                    break;
                 case "ext3-4k":
                     Assert.All(all, e => Assert.False(e.Record.HasExtents));
                     Assert.True(htree);
