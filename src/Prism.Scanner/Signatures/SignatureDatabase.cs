@@ -223,6 +223,9 @@ public sealed class SignatureDatabase
         return CompileFiles(Path.GetFullPath(directory), [.. SignatureCache.DatabaseFiles(directory)], out cachePath);
     }
 
+    /// <summary>Where the compiled cache of <paramref name="directory"/> is looked for, in order (next to the sources, then the user's cache folder).</summary>
+    public static IReadOnlyList<string> CacheLocations(string directory) => [.. SignatureCache.Locations(directory)];
+
     private static SignatureDatabase CompileFiles(string folder, IReadOnlyList<string> files, out string cachePath)
     {
         var loader = new SignatureLoader();
