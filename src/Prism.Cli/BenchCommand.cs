@@ -61,7 +61,7 @@ internal static class BenchCommand
         };
         nbd.SetAction(p => BenchNbd.Run(p.GetValue(nbdSize)!.Value, p.GetValue(nbdWrites)!.Value, p.GetValue(nbdRuns)!.Value, p.GetValue(dir),
             p.GetValue(keep), p.InvocationConfiguration.Output));
-        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", disk, scan, ntfs, ext4, startup, nbd);
+        return CliOptions.Group("bench", "the performance figures, measured against the peer tools in the same run", [disk, scan, ntfs, ext4, startup, nbd, .. BenchSigs.Create()]);
     }
 
     private static int RunDisk(string? dirOption, bool quick, string[] only, TextWriter stdout)

@@ -19,14 +19,31 @@ internal static class SigsCommand
         {
             paths, json, issues,
         };
-        info.SetAction(p => Info([.. p.GetValue(paths)!], p.GetValue(json), p.GetValue(issues), p.InvocationConfiguration.Output));
-        return CliOptions.Group("sigs", "ClamAV signature databases", info);
+        info.SetAction(p => Info([.. p.GetValue(paths)!], p.GetValue(json), p.GetValue(issues), p.InvocationConfiguration.Output,
+            p.InvocationConfiguration.Error));
+
+        var dir = CliOptions.Arg("DIR", "a folder of ClamAV database files (as for scan --signatures DIR)");
+        var compile = new Command("compile", "write the folder's compiled signature cache (DIR/.prism-sigs.cache, or the user cache folder), used by later loads while the files are unchanged")
+        {
+            dir,
+        };
+        compile.SetAction(p => Compile(p.GetValue(dir)!, p.InvocationConfiguration.Output));
+        return CliOptions.Group("sigs", "ClamAV signature databases", info, compile);
     }
 
-    private static int Info(string[] positionals, bool json, bool issues, TextWriter stdout)
+    private static int Compile(string dir, TextWriter stdout)
     {
         var clock = Stopwatch.StartNew();
-        SignatureDatabase db = SignatureDatabase.Load(positionals);
+        SignatureDatabase db = SignatureDatabase.Compile(dir, out string cachePath);
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{cachePath}: {db.SignatureCount} signatures ({db.HashSignatureCount} hash, {db.BodySignatureCount} body, {db.LogicalSignatureCount} logical), {Sizes.Format(new FileInfo(cachePath).Length)}, compiled in {clock.Elapsed.TotalSeconds:F2} s"));
+        return 0;
+    }
+
+    private static int Info(string[] positionals, bool json, bool issues, TextWriter stdout, TextWriter stderr)
+    {
+        var clock = Stopwatch.StartNew();
+        SignatureDatabase db = SignatureDatabase.Load(positionals, stderr.WriteLine);
         double seconds = clock.Elapsed.TotalSeconds;
         if (json)
         {
@@ -41,7 +58,7 @@ internal static class SigsCommand
         }
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"signatures in use: {db.SignatureCount} ({db.HashSignatureCount} hash of which {db.SectionHashSignatureCount} PE section, {db.BodySignatureCount} body, {db.LogicalSignatureCount} logical); {db.Issues.Count} issue(s); loaded in {seconds:F2} s"));
+            $"signatures in use: {db.SignatureCount} ({db.HashSignatureCount} hash of which {db.SectionHashSignatureCount} PE section, {db.BodySignatureCount} body, {db.LogicalSignatureCount} logical); {db.Issues.Count} issue(s); loaded in {seconds:F2} s{(db.CachePath is null ? "" : " from " + db.CachePath)}"));
         if (issues)
         {
             foreach (SignatureIssue issue in db.Issues)
@@ -73,6 +90,8 @@ internal static class SigsCommand
             w.WriteEndArray();
             w.WriteNumber("hashSignatures", db.HashSignatureCount);
             w.WriteNumber("bodySignatures", db.BodySignatureCount);
+            w.WriteNumber("sectionHashSignatures", db.SectionHashSignatureCount);
+            w.WriteNumber("logicalSignatures", db.LogicalSignatureCount);
             w.WriteNumber("issueCount", db.Issues.Count);
             if (issues)
             {
@@ -91,6 +110,7 @@ internal static class SigsCommand
 
             w.WriteString("signatureSetHash", db.SignatureSetHash);
             w.WriteNumber("loadSeconds", Math.Round(seconds, 3));
+            w.WriteString("cache", db.CachePath);
             w.WriteEndObject();
         }
 

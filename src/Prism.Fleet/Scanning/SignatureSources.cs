@@ -30,7 +30,7 @@ public static class SignatureSources
     public static SignatureDatabase Load(IEnumerable<string> sources, Action<string> notice)
     {
         ArgumentNullException.ThrowIfNull(notice);
-        SignatureDatabase db = SignatureDatabase.Load([.. Expand(sources)]);
+        SignatureDatabase db = SignatureDatabase.Load([.. Expand(sources)], notice);
         foreach (SignatureIssue issue in db.Issues)
         {
             notice($"signatures: {issue}");

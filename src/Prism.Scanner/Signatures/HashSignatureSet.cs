@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -14,26 +15,30 @@ internal enum HashKind
 
 /// <summary>
 /// The hash signatures and allow-list entries (ClamAV .fp/.sfp) of one algorithm, as compact fixed-size records:
-/// the hash as big-endian ulong words, the size (-1 for ClamAV's "*"), a name offset into one pooled UTF-8 blob and
-/// the database type. Filled while loading, then <see cref="Freeze"/> sorts the records for binary search.
-/// An allow-listed file is reported clean whatever else matched it.
+/// the hash as big-endian ulong words, the size as a uint (<see cref="AnySize"/> for ClamAV's "*"; ClamAV rejects
+/// sizes of 2^32-1 and more), the index of the name in a <see cref="SignatureNameTable"/> (each distinct name stored
+/// once, UTF-8) and the database type. An MD5 record is 25 bytes plus its share of the name table. Filled while
+/// loading, then <see cref="Freeze"/> sorts the records for binary search. An allow-listed file is reported clean
+/// whatever else matched it.
 /// </summary>
-internal sealed class HashSignatureSet
+internal sealed partial class HashSignatureSet
 {
+    /// <summary>The stored size of a "*" (any size) record.</summary>
+    public const uint AnySize = uint.MaxValue;
+
     private const int AllowedName = -1;
     private const int RemovedName = -2;
     private const int InitialCapacity = 1024;
 
     private readonly int _words;
-    private readonly List<string> _typeNames = [];
+    private List<string> _typeNames = [];
     private ulong[] _hashes = [];
-    private long[] _recordSizes = [];
-    private int[] _nameOffsets = [];
+    private uint[] _recordSizes = [];
+    private int[] _nameIndices = [];
     private byte[] _types = [];
     private int _records;
-    private byte[] _namePool = new byte[InitialCapacity];
-    private int _namePoolLength;
-    private long[] _distinctSizes = [];
+    private SignatureNameTable _names = new();
+    private uint[] _distinctSizes = [];
     private bool _frozen;
 
     public HashSignatureSet(HashKind kind)
@@ -60,10 +65,13 @@ internal sealed class HashSignatureSet
     /// <summary>The largest file size named by a sized signature or allow-list entry.</summary>
     public long MaxSize { get; private set; } = -1;
 
-    /// <summary>Bytes held by the records and the name pool (for the load report and benchmarks).</summary>
+    /// <summary>True once <see cref="Freeze"/> has sorted the records.</summary>
+    public bool IsFrozen => _frozen;
+
+    /// <summary>Bytes held by the records and the name table (for the load report and benchmarks).</summary>
     public long RetainedBytes =>
-        ((long)_hashes.Length * 8) + ((long)_recordSizes.Length * 8) + ((long)_nameOffsets.Length * 4) + _types.Length
-        + _namePool.Length + ((long)_distinctSizes.Length * 8);
+        ((long)_hashes.Length * 8) + ((long)_recordSizes.Length * 4) + ((long)_nameIndices.Length * 4) + _types.Length
+        + _names.RetainedBytes + ((long)_distinctSizes.Length * 4);
 
     public static HashKind? KindOfLength(int hexLength) => hexLength switch
     {
@@ -76,15 +84,28 @@ internal sealed class HashSignatureSet
     /// <summary>Adds a signature read from a database of <paramref name="type"/> (e.g. "hdb"); false when the hash is not hex.</summary>
     public bool TryAdd(ReadOnlySpan<char> hexHash, long size, ReadOnlySpan<char> name, string type)
     {
-        int offset = _namePoolLength;
-        int length = Encoding.UTF8.GetByteCount(name);
-        EnsurePool(length);
-        if (!TryAppend(hexHash, size, offset, type))
+        Span<byte> bytes = stackalloc byte[32];
+        if (!TryDecodeHex(hexHash, bytes))
         {
             return false;
         }
 
-        _namePoolLength += Encoding.UTF8.GetBytes(name, _namePool.AsSpan(_namePoolLength));
+        Append(bytes, size, _names.Add(name), type);
+        Count++;
+        return true;
+    }
+
+    /// <summary>As <see cref="TryAdd(ReadOnlySpan{char}, long, ReadOnlySpan{char}, string)"/> over ASCII hex and a UTF-8 name.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryAdd(ReadOnlySpan<byte> hexHash, long size, ReadOnlySpan<byte> utf8Name, string type)
+    {
+        Span<byte> bytes = stackalloc byte[32];
+        if (!TryDecodeHex(hexHash, bytes))
+        {
+            return false;
+        }
+
+        Append(bytes, size, _names.Add(utf8Name), type);
         Count++;
         return true;
     }
@@ -92,18 +113,40 @@ internal sealed class HashSignatureSet
     /// <summary>Adds an allow-list entry: a file with this hash and size is not reported; false when the hash is not hex.</summary>
     public bool TryAddAllowed(ReadOnlySpan<char> hexHash, long size, string type)
     {
-        if (!TryAppend(hexHash, size, AllowedName, type))
+        Span<byte> bytes = stackalloc byte[32];
+        if (!TryDecodeHex(hexHash, bytes))
         {
             return false;
         }
 
+        Append(bytes, size, AllowedName, type);
+        AllowedCount++;
+        return true;
+    }
+
+    /// <summary>As <see cref="TryAddAllowed(ReadOnlySpan{char}, long, string)"/> over ASCII hex.</summary>
+    public bool TryAddAllowed(ReadOnlySpan<byte> hexHash, long size, string type)
+    {
+        Span<byte> bytes = stackalloc byte[32];
+        if (!TryDecodeHex(hexHash, bytes))
+        {
+            return false;
+        }
+
+        Append(bytes, size, AllowedName, type);
         AllowedCount++;
         return true;
     }
 
     /// <summary>Sorts the records by (hash, size, name) for lookups; call once loading is over.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Freeze()
     {
+        if (_frozen)
+        {
+            return;
+        }
+
         // Sort by the first hash word with the primitive-key sort, then order runs of equal first words fully.
         var first = new ulong[_records];
         var order = new int[_records];
@@ -133,7 +176,7 @@ internal sealed class HashSignatureSet
 
         first = null;
         var hashes = new ulong[_records * _words];
-        var sizes = new long[_records];
+        var sizes = new uint[_records];
         var names = new int[_records];
         var types = new byte[_records];
         for (int i = 0; i < _records; i++)
@@ -141,89 +184,189 @@ internal sealed class HashSignatureSet
             int from = order[i];
             _hashes.AsSpan(from * _words, _words).CopyTo(hashes.AsSpan(i * _words));
             sizes[i] = _recordSizes[from];
-            names[i] = _nameOffsets[from];
+            names[i] = _nameIndices[from];
             types[i] = _types[from];
         }
 
-        (_hashes, _recordSizes, _nameOffsets, _types) = (hashes, sizes, names, types);
-        _distinctSizes = [.. sizes.Where(s => s >= 0).Distinct().Order()];
-        Array.Resize(ref _namePool, _namePoolLength);
+        (_hashes, _recordSizes, _nameIndices, _types) = (hashes, sizes, names, types);
+        _distinctSizes = DistinctSizes(sizes);
+        _names.Freeze();
         _frozen = true;
     }
 
     /// <summary>Drops every signature whose name <paramref name="ignored"/> holds; calls <paramref name="onRemoved"/> with each one's type.</summary>
     public void RemoveNames(IReadOnlySet<string> ignored, Action<string> onRemoved)
     {
-        for (int i = 0; i < _records; i++)
+        if (ignored.Count == 0 || Count == 0)
         {
-            if (_nameOffsets[i] >= 0 && ignored.Contains(NameAt(i)))
+            return;
+        }
+
+        // Each distinct name is decoded once; records then test a flag.
+        var drop = new bool[_names.Count];
+        bool any = false;
+        for (int n = 0; n < drop.Length; n++)
+        {
+            drop[n] = ignored.Contains(_names.GetString(n));
+            any |= drop[n];
+        }
+
+        for (int i = 0; any && i < _records; i++)
+        {
+            if (_nameIndices[i] >= 0 && drop[_nameIndices[i]])
             {
                 onRemoved(_typeNames[_types[i]]);
-                _nameOffsets[i] = RemovedName;
+                _nameIndices[i] = RemovedName;
                 Count--;
             }
         }
     }
 
     /// <summary>True when a file of <paramref name="length"/> bytes can match some entry, so it must be hashed.</summary>
-    public bool Wants(long length) => HasAnySize || Array.BinarySearch(_distinctSizes, length) >= 0;
+    public bool Wants(long length) =>
+        HasAnySize || (length is >= 0 and < AnySize && Array.BinarySearch(_distinctSizes, (uint)length) >= 0);
 
     /// <summary>Adds the names matching the file to <paramref name="detections"/>; returns true when the file is allow-listed.</summary>
     public bool CollectMatches(ReadOnlySpan<byte> hash, long length, List<Detection> detections)
     {
-        bool allowed = Collect(hash, length, detections);
+        bool allowed = length is >= 0 and < AnySize && Collect(hash, (uint)length, detections);
         if (HasAnySize)
         {
-            allowed |= Collect(hash, -1, detections);
+            allowed |= Collect(hash, AnySize, detections);
         }
 
         return allowed;
     }
 
-    /// <summary>Feeds the records, in their sorted order, to a canonical digest of the set.</summary>
+    /// <summary>Feeds the records, in their sorted order, to a canonical digest of the set (batched: one call per 64 KiB).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AppendCanonical(IncrementalHash digest)
     {
-        Span<byte> record = stackalloc byte[(4 * 8) + 8 + 1];
+        byte[] batch = new byte[1 << 16];
+        int used = 0;
         for (int i = 0; i < _records; i++)
         {
-            if (_nameOffsets[i] == RemovedName)
+            if (_nameIndices[i] == RemovedName)
             {
                 continue;
             }
 
+            ReadOnlySpan<byte> name = NameBytes(i);
+            int length = (_words * 8) + 9 + name.Length + 1;
+            if (used + length > batch.Length)
+            {
+                digest.AppendData(batch, 0, used);
+                used = 0;
+                if (length > batch.Length)
+                {
+                    batch = new byte[length];
+                }
+            }
+
+            Span<byte> record = batch.AsSpan(used, length);
             for (int w = 0; w < _words; w++)
             {
                 BinaryPrimitives.WriteUInt64BigEndian(record[(w * 8)..], _hashes[(i * _words) + w]);
             }
 
-            BinaryPrimitives.WriteInt64BigEndian(record[(_words * 8)..], _recordSizes[i]);
-            record[(_words * 8) + 8] = (byte)(_nameOffsets[i] == AllowedName ? 'A' : 'S');
-            digest.AppendData(record[..((_words * 8) + 9)]);
-            digest.AppendData(NameBytes(i));
-            digest.AppendData("\n"u8);
+            BinaryPrimitives.WriteInt64BigEndian(record[(_words * 8)..], _recordSizes[i] == AnySize ? -1 : _recordSizes[i]);
+            record[(_words * 8) + 8] = (byte)(_nameIndices[i] == AllowedName ? 'A' : 'S');
+            name.CopyTo(record[((_words * 8) + 9)..]);
+            record[^1] = (byte)'\n';
+            used += length;
         }
+
+        digest.AppendData(batch, 0, used);
     }
 
-    private bool TryAppend(ReadOnlySpan<char> hexHash, long size, int nameOffset, string type)
+    /// <summary>The sorted distinct sizes other than "*".</summary>
+    private static uint[] DistinctSizes(uint[] sizes)
+    {
+        uint[] sorted = (uint[])sizes.Clone();
+        Array.Sort(sorted);
+        int n = 0;
+        foreach (uint s in sorted)
+        {
+            if (s != AnySize && (n == 0 || sorted[n - 1] != s))
+            {
+                sorted[n++] = s;
+            }
+        }
+
+        return sorted[..n];
+    }
+
+    private static bool TryDecodeHex(ReadOnlySpan<char> hex, Span<byte> bytes)
+    {
+        if (hex.Length is not (32 or 40 or 64))
+        {
+            return false;
+        }
+
+        for (int i = 0; i < hex.Length; i += 2)
+        {
+            int hi = HexValue(hex[i]), lo = HexValue(hex[i + 1]);
+            if ((hi | lo) < 0)
+            {
+                return false;
+            }
+
+            bytes[i / 2] = (byte)((hi << 4) | lo);
+        }
+
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool TryDecodeHex(ReadOnlySpan<byte> hex, Span<byte> bytes)
+    {
+        if (hex.Length is not (32 or 40 or 64))
+        {
+            return false;
+        }
+
+        for (int i = 0; i < hex.Length; i += 2)
+        {
+            int hi = HexValue((char)hex[i]), lo = HexValue((char)hex[i + 1]);
+            if ((hi | lo) < 0)
+            {
+                return false;
+            }
+
+            bytes[i / 2] = (byte)((hi << 4) | lo);
+        }
+
+        return true;
+    }
+
+    private static int HexValue(char c) => c switch
+    {
+        >= '0' and <= '9' => c - '0',
+        >= 'a' and <= 'f' => c - 'a' + 10,
+        >= 'A' and <= 'F' => c - 'A' + 10,
+        _ => -1,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Append(ReadOnlySpan<byte> hash, long size, int nameIndex, string type)
     {
         if (_frozen)
         {
             throw new InvalidOperationException("the hash set is frozen");
         }
 
-        Span<byte> bytes = stackalloc byte[32];
-        if (hexHash.Length != HexLength || Convert.FromHexString(hexHash, bytes, out _, out int written) != System.Buffers.OperationStatus.Done)
+        if (hash.Length < HexLength / 2)
         {
-            return false;
+            throw new ArgumentException("hash shorter than the set's algorithm", nameof(hash));
         }
 
         EnsureRecords();
         Span<byte> word = stackalloc byte[8];
+        int bytes = HexLength / 2;
         for (int w = 0; w < _words; w++)
         {
             word.Clear();
-            int take = Math.Min(8, written - (w * 8));
-            bytes.Slice(w * 8, take).CopyTo(word);
+            hash.Slice(w * 8, Math.Min(8, bytes - (w * 8))).CopyTo(word);
             _hashes[(_records * _words) + w] = BinaryPrimitives.ReadUInt64BigEndian(word);
         }
 
@@ -234,8 +377,8 @@ internal sealed class HashSignatureSet
             typeIndex = _typeNames.Count - 1;
         }
 
-        _recordSizes[_records] = size;
-        _nameOffsets[_records] = nameOffset;
+        _recordSizes[_records] = size < 0 ? AnySize : checked((uint)size);
+        _nameIndices[_records] = nameIndex;
         _types[_records] = (byte)typeIndex;
         _records++;
         if (size < 0)
@@ -246,11 +389,9 @@ internal sealed class HashSignatureSet
         {
             MaxSize = Math.Max(MaxSize, size);
         }
-
-        return true;
     }
 
-    private bool Collect(ReadOnlySpan<byte> hash, long size, List<Detection> detections)
+    private bool Collect(ReadOnlySpan<byte> hash, uint size, List<Detection> detections)
     {
         Span<ulong> key = stackalloc ulong[4];
         Span<byte> word = stackalloc byte[8];
@@ -279,20 +420,20 @@ internal sealed class HashSignatureSet
         bool allowed = false;
         for (int i = lo; i < _records && CompareAt(i, key, size) == 0; i++)
         {
-            if (_nameOffsets[i] == AllowedName)
+            if (_nameIndices[i] == AllowedName)
             {
                 allowed = true;
             }
-            else if (_nameOffsets[i] >= 0)
+            else if (_nameIndices[i] >= 0)
             {
-                detections.Add(new Detection(NameAt(i), null));
+                detections.Add(new Detection(_names.GetString(_nameIndices[i]), null));
             }
         }
 
         return allowed;
     }
 
-    private int CompareAt(int record, ReadOnlySpan<ulong> key, long size)
+    private int CompareAt(int record, ReadOnlySpan<ulong> key, uint size)
     {
         ReadOnlySpan<ulong> h = _hashes.AsSpan(record * _words, _words);
         for (int w = 0; w < _words; w++)
@@ -307,32 +448,7 @@ internal sealed class HashSignatureSet
         return _recordSizes[record].CompareTo(size);
     }
 
-    private ReadOnlySpan<byte> NameBytes(int record)
-    {
-        int offset = _nameOffsets[record];
-        if (offset < 0)
-        {
-            return [];
-        }
-
-        // Each pooled name is stored as a 4-byte little-endian length, then its UTF-8 bytes.
-        int length = BinaryPrimitives.ReadInt32LittleEndian(_namePool.AsSpan(offset));
-        return _namePool.AsSpan(offset + 4, length);
-    }
-
-    private string NameAt(int record) => Encoding.UTF8.GetString(NameBytes(record));
-
-    private void EnsurePool(int nameLength)
-    {
-        int needed = _namePoolLength + 4 + nameLength;
-        if (needed > _namePool.Length)
-        {
-            Array.Resize(ref _namePool, Math.Max(needed, _namePool.Length * 2));
-        }
-
-        BinaryPrimitives.WriteInt32LittleEndian(_namePool.AsSpan(_namePoolLength), nameLength);
-        _namePoolLength += 4;
-    }
+    private ReadOnlySpan<byte> NameBytes(int record) => _nameIndices[record] < 0 ? [] : _names[_nameIndices[record]];
 
     private void EnsureRecords()
     {
@@ -344,7 +460,7 @@ internal sealed class HashSignatureSet
         int capacity = Math.Max(InitialCapacity, _recordSizes.Length * 2);
         Array.Resize(ref _hashes, capacity * _words);
         Array.Resize(ref _recordSizes, capacity);
-        Array.Resize(ref _nameOffsets, capacity);
+        Array.Resize(ref _nameIndices, capacity);
         Array.Resize(ref _types, capacity);
     }
 

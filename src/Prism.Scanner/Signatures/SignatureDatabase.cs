@@ -12,7 +12,7 @@ public sealed class SignatureDatabase
 {
     private const int StreamChunkSize = 1 << 20;
 
-    private SignatureDatabase(SignatureLoader loaded, AnchorStrategy strategy = AnchorStrategy.Auto)
+    private SignatureDatabase(SignatureLoader loaded, AnchorStrategy strategy = AnchorStrategy.Auto, string? setHash = null)
     {
         Bodies = [.. loaded.Bodies];
         Logicals = [.. loaded.Logicals];
@@ -64,7 +64,7 @@ public sealed class SignatureDatabase
         KeywordSegment = [.. keywordSegment];
         KeywordLength = keywords.Select(k => k.Length).ToArray();
         (Automaton, Quad) = BuildMatchers(keywords, strategy);
-        SignatureSetHash = ComputeSetHash();
+        SignatureSetHash = setHash ?? ComputeSetHash();
     }
 
     /// <summary>Number of signatures loaded (hash, body and logical).</summary>
@@ -90,6 +90,9 @@ public sealed class SignatureDatabase
     /// features, with the reasons in <see cref="Issues"/>), and dropped by ignore lists. Like <c>sigtool --info</c>.
     /// </summary>
     public IReadOnlyList<SignatureTypeCount> TypeCounts { get; }
+
+    /// <summary>The compiled cache this database was read from (see <see cref="Compile"/>); null when it was loaded from its sources.</summary>
+    public string? CachePath { get; private init; }
 
     /// <summary>Lower-case hex SHA-256 over the sorted canonical form of the loaded signatures; a cache key for results.</summary>
     public string SignatureSetHash { get; }
@@ -158,13 +161,81 @@ public sealed class SignatureDatabase
     internal int RetainLength { get; }
 
     /// <summary>
-    /// Loads ClamAV database files (.hdb, .hsb, .mdb, .msb, .ndb, .fp, .sfp, .ign, .ign2, .cvd, .cld; other ClamAV types are
-    /// counted and reported) or directories of them (like clamscan -d).
+    /// Loads ClamAV database files (.hdb, .hsb, .mdb, .msb, .ndb, .ldb, .fp, .sfp, .ign, .ign2, .cvd, .cld; other ClamAV
+    /// types are counted and reported) or directories of them (like clamscan -d).
     /// Unsupported lines and files are listed in <see cref="Issues"/> and counted in <see cref="TypeCounts"/>.
     /// </summary>
     /// <exception cref="SignatureFormatException">A malformed line (the message names file and line) or a corrupt archive.</exception>
     /// <exception cref="FileNotFoundException">A path does not exist.</exception>
-    public static SignatureDatabase Load(params string[] paths) => Load(AnchorStrategy.Auto, paths);
+    public static SignatureDatabase Load(params string[] paths) => Load(paths, notice: null);
+
+    /// <summary>
+    /// As <see cref="Load(string[])"/>. When the paths are one folder's database files (the folder itself, or all of
+    /// its database files), the folder's compiled cache (<see cref="Compile"/>) is used while it matches the sources;
+    /// a stale or damaged cache is reported to <paramref name="notice"/>, ignored, and rewritten from the sources.
+    /// </summary>
+    /// <exception cref="SignatureFormatException">A malformed line (the message names file and line) or a corrupt archive.</exception>
+    /// <exception cref="FileNotFoundException">A path does not exist.</exception>
+    public static SignatureDatabase Load(IReadOnlyList<string> paths, Action<string>? notice)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        IReadOnlyList<string> files = SignatureLoader.ExpandPaths(paths);
+        string? folder = SignatureCache.FolderOf(files);
+        if (folder is null)
+        {
+            return Load(AnchorStrategy.Auto, [.. paths]);
+        }
+
+        SignatureLoader? cached = SignatureCache.TryRead(folder, files, notice, out string? setHash, out string? cachePath, out bool found);
+        if (cached is not null)
+        {
+            return new SignatureDatabase(cached, AnchorStrategy.Auto, setHash) { CachePath = cachePath };
+        }
+
+        if (!found)
+        {
+            return Load(AnchorStrategy.Auto, [.. files]);
+        }
+
+        SignatureDatabase rebuilt = CompileFiles(folder, files, out string path);
+        notice?.Invoke($"signature cache rebuilt: {path}");
+        return rebuilt;
+    }
+
+    /// <summary>
+    /// Loads every database file of <paramref name="directory"/> from its sources and writes the folder's compiled cache
+    /// (next to the sources, or in the user's cache folder when the folder is not writable), which later loads of the
+    /// folder use while its files keep their names, sizes, modification times and contents.
+    /// </summary>
+    /// <param name="directory">A folder of ClamAV database files.</param>
+    /// <param name="cachePath">The cache file written.</param>
+    /// <exception cref="SignatureFormatException">A malformed line or a corrupt archive.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="IOException">Neither cache location can be written.</exception>
+    public static SignatureDatabase Compile(string directory, out string cachePath)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"signature folder {directory} not found");
+        }
+
+        return CompileFiles(Path.GetFullPath(directory), [.. SignatureCache.DatabaseFiles(directory)], out cachePath);
+    }
+
+    /// <summary>Where the compiled cache of <paramref name="directory"/> is looked for, in order (next to the sources, then the user's cache folder).</summary>
+    public static IReadOnlyList<string> CacheLocations(string directory) => [.. SignatureCache.Locations(directory)];
+
+    private static SignatureDatabase CompileFiles(string folder, IReadOnlyList<string> files, out string cachePath)
+    {
+        var loader = new SignatureLoader();
+        loader.RecordSourceLines();
+        loader.LoadPaths(files);
+        loader.Finish();
+        var db = new SignatureDatabase(loader, AnchorStrategy.Auto);
+        cachePath = SignatureCache.Write(folder, files, loader, db.SignatureSetHash);
+        return db;
+    }
 
     /// <summary>
     /// True when <paramref name="path"/>'s extension names a ClamAV database type, read or only reported

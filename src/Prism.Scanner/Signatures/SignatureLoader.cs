@@ -74,18 +74,18 @@ internal sealed partial class SignatureLoader
     /// <summary>Logical (.ldb) signatures; their subsignature patterns are in <see cref="Bodies"/>.</summary>
     public List<LogicalSignature> Logicals { get; } = [];
 
-    public HashSignatureSet Md5 { get; } = new(HashKind.Md5);
+    public HashSignatureSet Md5 { get; private set; } = new(HashKind.Md5);
 
-    public HashSignatureSet Sha1 { get; } = new(HashKind.Sha1);
+    public HashSignatureSet Sha1 { get; private set; } = new(HashKind.Sha1);
 
-    public HashSignatureSet Sha256 { get; } = new(HashKind.Sha256);
+    public HashSignatureSet Sha256 { get; private set; } = new(HashKind.Sha256);
 
     /// <summary>PE section hash signatures (.mdb/.msb), by algorithm.</summary>
-    public HashSignatureSet SectionMd5 { get; } = new(HashKind.Md5);
+    public HashSignatureSet SectionMd5 { get; private set; } = new(HashKind.Md5);
 
-    public HashSignatureSet SectionSha1 { get; } = new(HashKind.Sha1);
+    public HashSignatureSet SectionSha1 { get; private set; } = new(HashKind.Sha1);
 
-    public HashSignatureSet SectionSha256 { get; } = new(HashKind.Sha256);
+    public HashSignatureSet SectionSha256 { get; private set; } = new(HashKind.Sha256);
 
     private IEnumerable<HashSignatureSet> AllHashSets => [Md5, Sha1, Sha256, SectionMd5, SectionSha1, SectionSha256];
 
@@ -111,6 +111,16 @@ internal sealed partial class SignatureLoader
     /// </summary>
     public void LoadPaths(IEnumerable<string> paths)
     {
+        IReadOnlyList<string> files = ExpandPaths(paths);
+        foreach (string file in files.Where(IsIgnoreList).Concat(files.Where(f => !IsIgnoreList(f))))
+        {
+            LoadFile(file);
+        }
+    }
+
+    /// <summary>Files as given, folders as their database files (sorted by name); throws <see cref="FileNotFoundException"/> for a missing path.</summary>
+    public static IReadOnlyList<string> ExpandPaths(IEnumerable<string> paths)
+    {
         var files = new List<string>();
         foreach (string path in paths)
         {
@@ -128,17 +138,13 @@ internal sealed partial class SignatureLoader
             }
         }
 
-        foreach (string file in files.Where(IsIgnoreList).Concat(files.Where(f => !IsIgnoreList(f))))
-        {
-            LoadFile(file);
-        }
+        return files;
     }
 
     /// <summary>Loads database text as if read from a file named <paramref name="source"/> (its extension picks the format).</summary>
     public void LoadString(string source, string text)
     {
-        using var reader = new StreamReader(new MemoryStream(Encoding.UTF8.GetBytes(text)));
-        LoadText(source, TypeOf(source), reader);
+        LoadStream(source, TypeOf(source), new MemoryStream(Encoding.UTF8.GetBytes(text)));
     }
 
     /// <summary>Applies ignore lists read after the signatures they name (e.g. an .ign2 member late in a .cld).</summary>
@@ -157,7 +163,8 @@ internal sealed partial class SignatureLoader
         int removedBodies = Bodies.RemoveAll(b => b.Logical < 0 && _ignoredNames.Contains(b.Name));
         Count("ndb", 0, 0, removedBodies, -removedBodies);
         RemoveIgnoredLogicals();
-        foreach (HashSignatureSet set in AllHashSets)
+        // Hash sets restored from a compiled cache were stored with the ignore lists already applied.
+        foreach (HashSignatureSet set in _hashSetsRestored ? [] : AllHashSets)
         {
             set.RemoveNames(_ignoredNames, type => Count(type, 0, 0, 1, -1));
         }
@@ -174,14 +181,26 @@ internal sealed partial class SignatureLoader
         {
             CvdArchive.Read(path, (member, content) =>
             {
-                using var reader = new StreamReader(content);
-                LoadText(path + ":" + member, TypeOf(member), reader);
+                LoadStream(path + ":" + member, TypeOf(member), content);
             });
             return;
         }
 
-        using var file = new StreamReader(path);
-        LoadText(path, type, file);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        LoadStream(path, type, file);
+    }
+
+    /// <summary>Hash databases go through the byte-level reader, everything else through text lines.</summary>
+    private void LoadStream(string source, string type, Stream content)
+    {
+        if (IsHashType(type))
+        {
+            LoadHashStream(source, type, content);
+            return;
+        }
+
+        using var reader = new StreamReader(content, leaveOpen: true);
+        LoadText(source, type, reader);
     }
 
     private void Count(string type, int loaded, int notLoaded, int ignored = 0, int loadedCorrection = 0)
@@ -209,47 +228,60 @@ internal sealed partial class SignatureLoader
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
-            line = line.TrimEnd('\r');
+            ProcessLine(source, type, line.TrimEnd('\r'), lineNumber);
+        }
+    }
 
-            // ClamAV skips "#" comment lines in every text database; empty lines too, except in ignore lists.
-            if (line.StartsWith('#') || (line.Length == 0 && type is not ("ign" or "ign2")))
-            {
-                continue;
-            }
+    /// <summary>Parses one database line, counting it as loaded, not loaded or ignored; a line ClamAV rejects throws.</summary>
+    private void ProcessLine(string source, string type, string line, int lineNumber)
+    {
+        // ClamAV skips "#" comment lines in every text database; empty lines too, except in ignore lists.
+        if (line.StartsWith('#') || (line.Length == 0 && type is not ("ign" or "ign2")))
+        {
+            return;
+        }
 
-            try
+        try
+        {
+            ParseLine(type, line);
+            Count(type, 1, 0);
+            if (_recordedLines is not null && !IsHashType(type))
             {
-                switch (type)
-                {
-                    case "ndb":
-                        ParseNdbLine(line);
-                        break;
-                    case "ldb":
-                        ParseLdbLine(line);
-                        break;
-                    case "ign" or "ign2":
-                        ParseIgnoreLine(line);
-                        break;
-                    default:
-                        ParseHashLine(line, type);
-                        break;
-                }
+                _recordedLines.Add((type, line));
+            }
+        }
+        catch (FormatException e)
+        {
+            throw new SignatureFormatException(source, lineNumber, e.Message, e);
+        }
+        catch (NotSupportedException e)
+        {
+            Count(type, 0, 1);
+            Issues.Add(new SignatureIssue(source, lineNumber, e.Message));
+        }
+        catch (IgnoredSignatureException)
+        {
+            Count(type, 0, 0, 1);
+        }
+    }
 
-                Count(type, 1, 0);
-            }
-            catch (FormatException e)
-            {
-                throw new SignatureFormatException(source, lineNumber, e.Message, e);
-            }
-            catch (NotSupportedException e)
-            {
-                Count(type, 0, 1);
-                Issues.Add(new SignatureIssue(source, lineNumber, e.Message));
-            }
-            catch (IgnoredSignatureException)
-            {
-                Count(type, 0, 0, 1);
-            }
+    /// <summary>Parses one non-comment line of a database type this engine reads.</summary>
+    private void ParseLine(string type, string line)
+    {
+        switch (type)
+        {
+            case "ndb":
+                ParseNdbLine(line);
+                break;
+            case "ldb":
+                ParseLdbLine(line);
+                break;
+            case "ign" or "ign2":
+                ParseIgnoreLine(line);
+                break;
+            default:
+                ParseHashLine(line, type);
+                break;
         }
     }
 
