@@ -232,6 +232,15 @@ internal sealed class PcreSubsignature
         {
             return new Regex(translated, options, MatchTimeout);
         }
+        catch (RegexParseException e) when (e.Error is RegexParseError.InsufficientClosingParentheses
+            or RegexParseError.InsufficientOpeningParentheses or RegexParseError.UnterminatedBracket
+            or RegexParseError.UnterminatedComment or RegexParseError.QuantifierAfterNothing
+            or RegexParseError.NestedQuantifiersNotParenthesized or RegexParseError.ReversedCharacterRange
+            or RegexParseError.ReversedQuantifierRange)
+        {
+            // Broken in PCRE too: clamscan refuses the database when it compiles the pattern.
+            throw new FormatException($"/{pattern}/ is no valid regular expression ({e.Message})", e);
+        }
         catch (ArgumentException e)
         {
             throw new NotSupportedException($".NET cannot compile /{pattern}/ as translated ({e.Message})", e);
