@@ -34,7 +34,11 @@ internal sealed class FileLevelCorpus
         corpus.AddHandMade(dataDir);
         for (int s = 0; s < signatureCount; s++)
         {
-            if (corpus._rng.Next(3) == 0)
+            if (corpus._rng.Next(4) == 0)
+            {
+                corpus.AddRandomTextCompare($"Tc{seed}x{s}");
+            }
+            else if (corpus._rng.Next(3) == 0)
             {
                 corpus.AddRandomByteCompare($"Bc{seed}x{s}");
             }
@@ -140,6 +144,30 @@ internal sealed class FileLevelCorpus
             "B.Past;Target:0;0&1;41414141;0(>>199#ib2#>0)",
             "B.Offset0x;Target:0;0&1;4b455931;0(>>0x4#ib1#=0x50)",
             "B.Negative;Target:0;0&1;4b455931;0(>>4#ib1#>-1)",
+            "T.Dec;Target:0;0&1;4e554d3a;0(>>4#d4#=1234)",
+            "T.DecExact;Target:0;0&1;4e554d3a;0(>>4#de4#=1234)",
+            "T.Dec2;Target:0;0&1;4e554d3a;0(>>4#d2#=12)",
+            "T.HexNoEndian;Target:0;0&1;4845583a;0(>>4#h4#=0x1f)",
+            "T.AutoNoEndian;Target:0;0&1;4845583a;0(>>4#a4#=31)",
+            "T.AutoBig;Target:0;0&1;4845583a;0(>>4#ab4#=31)",
+            "T.AutoLittle;Target:0;0&1;4845583a;0(>>4#al4#=0x1f)",
+            "T.AutoShort;Target:0;0&1;4e554d3a;0(>>4#ab2#=12)",
+            "T.AutoDec;Target:0;0&1;4e554d3a;0(>>4#ab4#=1234)",
+            "T.AutoDecLittle;Target:0;0&1;4e554d3a;0(>>4#al4#>0)",
+            "T.HexLittle;Target:0;0&1;48584c3a;0(>>4#hl4#=0x1234)",
+            "T.HexBig;Target:0;0&1;48584c3a;0(>>4#hb4#=0x3412)",
+            "T.HexLittleOdd;Target:0;0&1;48584c3a;0(>>4#hl3#=0x0341)",
+            "T.HexLittleExact;Target:0;0&1;48584c3a;0(>>4#hle4#=0x1234)",
+            "T.HexBigPrefix;Target:0;0&1;4845583a;0(>>4#hb4#=0x1f)",
+            "T.HexLittlePrefix;Target:0;0&1;4845583a;0(>>4#hl4#=0x1f)",
+            "T.HexLittlePrefixExact;Target:0;0&1;4845583a;0(>>4#hle4#=0x1f)",
+            "T.DecShort;Target:0;0&1;4445433a;0(>>4#d3#=12)",
+            "T.DecShortExact;Target:0;0&1;4445433a;0(>>4#de3#=12)",
+            "T.DecPadded;Target:0;0&1;5041443a;0(>>4#d4#=42)",
+            "T.DecPaddedExact;Target:0;0&1;5041443a;0(>>4#de4#=42)",
+            "T.DecSign;Target:0;0&1;53474e3a;0(>>4#d3#<0)",
+            "T.HexBad;Target:0;0&1;4241443a;0(>>4#hl4#=0x34)",
+            "T.HexBadBig;Target:0;0&1;4241443a;0(>>4#hb4#=0x12)",
         ];
         foreach (string h in hand)
         {
@@ -180,6 +208,10 @@ internal sealed class FileLevelCorpus
         Put(b, 194, "line2");
         Files.Add(Write(dataDir, "b.bin", b));
         Files.Add(Write(dataDir, "mz.bin", [.. "MZ"u8, .. a]));
+        byte[] c = new byte[200];
+        Array.Fill(c, (byte)'.');
+        Put(c, 0, "NUM:1234 HEX:0x1f HXL:3412 DEC:12x PAD:  42 SGN:-12 BAD:12g4");
+        Files.Add(Write(dataDir, "c.bin", c));
     }
 
     private static void Put(byte[] d, int at, string s) => Encoding.ASCII.GetBytes(s).CopyTo(d, at);
@@ -274,6 +306,38 @@ internal sealed class FileLevelCorpus
             }
 
             return block;
+        });
+    }
+
+    /// <summary>A number written as text after an anchor: decimal or hex, padded, prefixed, signed or cut short.</summary>
+    private void AddRandomTextCompare(string name)
+    {
+        byte[] anchor = Token();
+        char type = "hda"[_rng.Next(3)];
+        string endian = type == 'd' ? (_rng.Next(2) == 0 ? "b" : string.Empty) : _rng.Next(5) == 0 ? string.Empty : _rng.Next(2) == 0 ? "l" : "b";
+        string exact = _rng.Next(3) == 0 ? "e" : string.Empty;
+        int length = _rng.Next(1, 9);
+        long limit = _rng.Next(0, 5000);
+        string comparison = _rng.Next(3) switch
+        {
+            0 => $"<{limit}",
+            1 => $">{limit}",
+            _ => $"={limit}",
+        };
+        Line($"{name};{Pcre};0&1;{Convert.ToHexStringLower(anchor)};0(>>{anchor.Length}#{type}{endian}{exact}{length}#{comparison})");
+        _plants.Add(r =>
+        {
+            long v = r.Next(3) == 0 ? limit : r.Next(0, 5000);
+            string text = r.Next(6) switch
+            {
+                0 => v.ToString(CultureInfo.InvariantCulture),
+                1 => v.ToString("x", CultureInfo.InvariantCulture),
+                2 => "0x" + v.ToString("X", CultureInfo.InvariantCulture),
+                3 => new string(' ', r.Next(1, 3)) + v.ToString(CultureInfo.InvariantCulture),
+                4 => "-" + v.ToString(CultureInfo.InvariantCulture),
+                _ => v.ToString("x4", CultureInfo.InvariantCulture) + "zz",
+            };
+            return [.. anchor, .. Encoding.ASCII.GetBytes(text), .. "|q"u8];
         });
     }
 
