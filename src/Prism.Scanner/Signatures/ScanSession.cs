@@ -167,9 +167,9 @@ public sealed partial class ScanSession : IDisposable
             _pe = layout is { OffsetsValid: true } ? layout : null;
             if (_pe is null)
             {
-                // clamscan computes every relative offset from the executable's headers when it has PE-target
-                // signatures; when they cannot be parsed, EOF-n matches nothing either.
-                _eofOffsetsDisabled = _db.HasPeTargetSignatures;
+                // clamscan computes every relative offset of a file it types as an executable from its headers
+                // (whatever signatures it has); when they cannot be parsed, EOF-n matches nothing either.
+                _eofOffsetsDisabled = true;
             }
 
             StartSectionHashes(layout);

@@ -123,11 +123,12 @@ public sealed class SignatureDatabase
     public bool HasPeTargetSignatures { get; }
 
     /// <summary>
-    /// True when scanning needs a file's PE headers before its body: target type 1 signatures or section hashes. A
+    /// True when scanning needs a file's PE headers before its body: target type 1 signatures, section hashes, or
+    /// EOF-relative or PCRE offsets (clamscan matches none of those on an "MZ" file whose headers do not parse). A
     /// session then holds back a file starting with "MZ" until its headers (and, without a known length, its end)
     /// arrive.
     /// </summary>
-    public bool NeedsPeLayout => HasPeTargetSignatures || SectionHashSignatureCount > 0;
+    public bool NeedsPeLayout => HasPeTargetSignatures || SectionHashSignatureCount > 0 || HasEofAnchoredSignatures || NeedsWholeFile;
 
     /// <summary>True when some logical signature has PCRE or byte-compare subsignatures: a session keeps the whole file.</summary>
     internal bool NeedsWholeFile => Pcres.Length > 0 || ByteCompares.Length > 0;

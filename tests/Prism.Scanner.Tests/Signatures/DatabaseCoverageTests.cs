@@ -108,6 +108,11 @@ public sealed class DatabaseCoverageTests : IDisposable
                 + "L10;Target:0;((0|1)>1,2)&2<1;414243::i;474879;5858\nL11;Target:0;0;4142{1}44::a\n",
             ["b.ign2"] = "L3\n",
         },
+        ["eof offsets on a file typed MZ whose headers do not parse"] = new()
+        {
+            ["a.ndb"] = "Eof:0:EOF-4:47487979\nEofShift:0:EOF-6,2:47487979\nAny:0:*:41424344\n",
+            ["a.ldb"] = "LEof;Engine:81-255,Target:0;0&1;41424344;EOF-2:7979\nLPcre;Engine:81-255,Target:0;0&1;41424344;EOF-4:0/GHyy/\n",
+        },
         ["macro offsets"] = new()
         {
             ["a.ndb"] = "A:0:$12$:41424344\nB:0:*:45464748\nC:1:$3:41424344\nD:0:$7$,5:41424344\n",
