@@ -25,7 +25,7 @@ internal sealed class LogicalSignature(
     public int SubsignatureCount { get; } = subsignatureCount;
 
     /// <summary>Counting a subsignature's matches beyond this cannot change the expression's value.</summary>
-    public int CountCap { get; } = expression.LargestNumber + 1;
+    public int CountCap { get; init; } = expression.LargestNumber + 1;
 
     /// <summary>True when the expression holds with no subsignature matched at all (e.g. "0=0"): checked on every file.</summary>
     public bool MatchesWithoutHits { get; } = expression.Evaluate(new int[subsignatureCount]);

@@ -9,7 +9,7 @@ namespace Prism.Scanner.Signatures;
 /// back until its headers have arrived (with an unknown length: until its end), then scanned as usual.
 /// Not thread-safe; one session per file.
 /// </summary>
-public sealed class ScanSession : IDisposable
+public sealed partial class ScanSession : IDisposable
 {
     /// <summary>Appends larger than this are processed in pieces, bounding the session's buffer.</summary>
     private const int MaxPiece = 4 << 20;
@@ -167,9 +167,9 @@ public sealed class ScanSession : IDisposable
             _pe = layout is { OffsetsValid: true } ? layout : null;
             if (_pe is null)
             {
-                // clamscan computes every relative offset from the executable's headers when it has PE-target
-                // signatures; when they cannot be parsed, EOF-n matches nothing either.
-                _eofOffsetsDisabled = _db.HasPeTargetSignatures;
+                // clamscan computes every relative offset of a file it types as an executable from its headers
+                // (whatever signatures it has); when they cannot be parsed, EOF-n matches nothing either.
+                _eofOffsetsDisabled = true;
             }
 
             StartSectionHashes(layout);
@@ -221,7 +221,7 @@ public sealed class ScanSession : IDisposable
 
         // Keep only the history still needed: pending look-ahead, EOF candidates, bytes before anchors; while the
         // file is held back for its PE headers, everything.
-        int keep = _layoutKnown ? Math.Min(_bufferLength, _db.RetainLength) : _bufferLength;
+        int keep = _layoutKnown && !_db.NeedsWholeFile ? Math.Min(_bufferLength, _db.RetainLength) : _bufferLength;
         int needed = keep + count;
         byte[] target = _buffer;
         if (needed > _buffer.Length)
@@ -494,7 +494,8 @@ public sealed class ScanSession : IDisposable
             starts.Add(start);
         }
 
-        if (starts.Count >= cap || body.IsUnbounded)
+        bool referenced = _db.ByteCompareReferences.Contains(key) && TrackLastStart(key, start);
+        if ((starts.Count >= cap || body.IsUnbounded) && !referenced)
         {
             _detected[signature] = true;
         }
@@ -545,6 +546,11 @@ public sealed class ScanSession : IDisposable
         foreach (Hit hit in _eofCandidates)
         {
             Verify(hit, window, windowBase, _total);
+        }
+
+        if (_db.NeedsWholeFile)
+        {
+            RunFileLevelSubsignatures(window, windowBase);
         }
 
         EvaluateLogicals();

@@ -26,6 +26,10 @@ public sealed class SignatureDatabase
         SectionSha256 = loaded.SectionSha256;
         Issues = loaded.Issues.AsReadOnly();
         TypeCounts = loaded.TypeCounts;
+        Pcres = [.. loaded.Pcres];
+        ByteCompares = [.. loaded.ByteCompares];
+        ByteCompareReferences = [.. ByteCompares.Select(b => (b.Logical * 64) + b.Reference)];
+        HasUnboundedSignatures = NeedsWholeFile;
 
         var keywords = new List<byte[]>();
         var keywordSignature = new List<int>();
@@ -103,7 +107,10 @@ public sealed class SignatureDatabase
     /// </summary>
     public int MaxPatternLength { get; }
 
-    /// <summary>True when some signature has '*' or {n-} gaps: its parts may lie arbitrarily far apart.</summary>
+    /// <summary>
+    /// True when some signature has '*' or {n-} gaps (its parts may lie arbitrarily far apart) or needs the whole file
+    /// (<see cref="NeedsWholeFile"/>).
+    /// </summary>
     public bool HasUnboundedSignatures { get; }
 
     /// <summary>True when some signature is anchored to the end of the file (EOF-n): it needs the file's true length.</summary>
@@ -119,11 +126,24 @@ public sealed class SignatureDatabase
     public bool HasPeTargetSignatures { get; }
 
     /// <summary>
-    /// True when scanning needs a file's PE headers before its body: target type 1 signatures or section hashes. A
+    /// True when scanning needs a file's PE headers before its body: target type 1 signatures, section hashes, or
+    /// EOF-relative or PCRE offsets (clamscan matches none of those on an "MZ" file whose headers do not parse). A
     /// session then holds back a file starting with "MZ" until its headers (and, without a known length, its end)
     /// arrive.
     /// </summary>
-    public bool NeedsPeLayout => HasPeTargetSignatures || SectionHashSignatureCount > 0;
+    public bool NeedsPeLayout => HasPeTargetSignatures || SectionHashSignatureCount > 0 || HasEofAnchoredSignatures || NeedsWholeFile;
+
+    /// <summary>True when some logical signature has PCRE or byte-compare subsignatures: a session keeps the whole file.</summary>
+    internal bool NeedsWholeFile => Pcres.Length > 0 || ByteCompares.Length > 0;
+
+    /// <summary>PCRE subsignatures of <see cref="Logicals"/>, in database order.</summary>
+    internal PcreSubsignature[] Pcres { get; }
+
+    /// <summary>Byte-compare subsignatures of <see cref="Logicals"/>.</summary>
+    internal ByteCompareSubsignature[] ByteCompares { get; }
+
+    /// <summary>Subsignatures (logical * 64 + index) a byte compare reads from: their last match start is tracked.</summary>
+    internal HashSet<int> ByteCompareReferences { get; }
 
     /// <summary>Body patterns: .ndb signatures and the subsignatures of <see cref="Logicals"/>.</summary>
     internal BodySignature[] Bodies { get; }
@@ -354,6 +374,9 @@ public sealed class SignatureDatabase
         {
             lines.Add(l.ToCanonical());
         }
+
+        lines.AddRange(Pcres.Select(p => $"{Logicals[p.Logical].ToCanonical()}/{p.Subsignature}/{p.ToCanonical()}"));
+        lines.AddRange(ByteCompares.Select(b => $"{Logicals[b.Logical].ToCanonical()}/{b.Subsignature}/{b.ToCanonical()}"));
 
         lines.Sort(StringComparer.Ordinal);
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -14,8 +14,8 @@ internal sealed partial class SignatureLoader
     /// <summary>
     /// Parses one .ldb line in ClamAV's order of checks: fields, ignore lists, the expression (its highest index must
     /// match the number of subsignatures, at most 64), the target description block, then each subsignature. Lines
-    /// clamscan rejects throw <see cref="FormatException"/>; lines it skips or that use what this engine lacks (PCRE,
-    /// byte compare, macro and fuzzy-hash subsignatures, icon groups, container types, target types other than 0 and
+    /// clamscan rejects throw <see cref="FormatException"/>; lines it skips or that use what this engine lacks (PCRE
+    /// constructs .NET cannot run, text byte compares, macro and fuzzy-hash subsignatures, icon groups, container types, target types other than 0 and
     /// 1) throw <see cref="NotSupportedException"/> with the reason.
     /// </summary>
     private void ParseLdbLine(string line)
@@ -42,11 +42,18 @@ internal sealed partial class SignatureLoader
 
         TargetBlock tdb = ParseTargetBlock(f[1]);
         var bodies = new List<BodySignature>();
+        var pcres = new List<PcreSubsignature>();
+        var byteCompares = new List<ByteCompareSubsignature>();
         NotSupportedException? unsupported = tdb.Unsupported;
         for (int i = 0; i < subsignatureCount; i++)
         {
             try
             {
+                if (TryParseFileLevelSubsignature(f[3 + i], tdb.Target, i, Logicals.Count, pcres, byteCompares))
+                {
+                    continue;
+                }
+
                 bodies.AddRange(ParseSubsignature(name, tdb.Target, f[3 + i], i, Logicals.Count));
             }
             catch (NotSupportedException e)
@@ -68,8 +75,12 @@ internal sealed partial class SignatureLoader
             throw new NotSupportedException("match counts of a subsignature with '*' or {n-} parts are not supported");
         }
 
-        Logicals.Add(new LogicalSignature(name, tdb.Target, tdb.FileSize, tdb.EntryPoint, tdb.Sections, expression, subsignatureCount));
+        // A PCRE trigger may compare counts with larger numbers than the expression does.
+        int countCap = pcres.Select(p => p.Trigger.LargestNumber + 1).Append(expression.LargestNumber + 1).Max();
+        Logicals.Add(new LogicalSignature(name, tdb.Target, tdb.FileSize, tdb.EntryPoint, tdb.Sections, expression, subsignatureCount) { CountCap = countCap });
         Bodies.AddRange(bodies);
+        Pcres.AddRange(pcres);
+        ByteCompares.AddRange(byteCompares);
     }
 
     private static bool HasNonZeroEquals(string expression)
@@ -212,17 +223,6 @@ internal sealed partial class SignatureLoader
             throw new NotSupportedException("macro subsignatures are not supported");
         }
 
-        if (text.Contains('/', StringComparison.Ordinal))
-        {
-            throw new NotSupportedException("PCRE subsignatures are not supported");
-        }
-
-        int hash = text.IndexOf('#', StringComparison.Ordinal);
-        if (text.Contains('(', StringComparison.Ordinal) && hash >= 0 && hash != text.LastIndexOf('#'))
-        {
-            throw new NotSupportedException("byte compare subsignatures are not supported");
-        }
-
         if (text.StartsWith("fuzzy_img#", StringComparison.Ordinal))
         {
             throw new NotSupportedException("fuzzy image hash subsignatures are not supported");
@@ -311,6 +311,7 @@ internal sealed partial class SignatureLoader
 
         Bodies.Clear();
         Bodies.AddRange(bodies);
+        RenumberFileLevelSubsignatures(newIndex);
     }
 
     private sealed record TargetBlock(int Target, (long, long)? FileSize, (long, long)? EntryPoint, (long, long)? Sections, NotSupportedException? Unsupported);

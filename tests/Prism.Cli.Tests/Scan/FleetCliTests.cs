@@ -49,6 +49,45 @@ public sealed class FleetCliTests(GoldenFleetFixture fixture)
         Assert.Equal(names, after);
     }
 
+    [SkippableFact]
+    public async Task PcreAndByteCompareSignatures_FleetEqualsFullEqualsClamscan()
+    {
+        // Issue #13: the fleet invariant with the logical-signature forms that run over the whole file.
+        fixture.Require();
+        using var dir = new TempDir();
+        string forms = dir.File("forms.ldb");
+        string Hex(string s) => Convert.ToHexStringLower(System.Text.Encoding.ASCII.GetBytes(s));
+        File.WriteAllText(forms,
+            $"Prism.Fleet.Pcre;Engine:81-255,Target:0;0&1;{Hex("appended by")};0/appended by the (guest|host)\\x0a/\n"
+            + $"Prism.Fleet.PcreCount;Engine:81-255,Target:0;0&1>400;{Hex("log line 1")};0/^log line \\d+$/mg\n"
+            + $"Prism.Fleet.ByteCompare;Engine:81-255,Target:0;0&1;{Hex("log line 499")};0(>>9#ib1#=0x34)\n");
+        string[] databases = [.. fixture.Databases, forms];
+        var engine = new BuiltinEngine(SignatureDatabase.Load(databases));
+        Assert.Empty(engine.Database.Issues);
+        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        string json = dir.File("r.json");
+        (int exit, string stdout, string stderr) = Prism([fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", .. databases, "--json", json]);
+        Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");
+        Assert.Superset(new SortedSet<string>(["Prism.Fleet.Pcre", "Prism.Fleet.PcreCount", "Prism.Fleet.ByteCompare"], StringComparer.Ordinal), SignatureNames(json));
+        for (int i = 0; i < fixture.Clones.Count; i++)
+        {
+            string name = fixture.Clones[i].Name;
+            FleetDisks.AssertSame(FleetDisks.Hits(full.Clones[i]), FleetDisks.Hits(fleet.Clones[i]), name + " fleet vs --full");
+            string volume = FleetDisks.ExtractVolume(fixture.Clones[i].Path, dir.Path);
+            try
+            {
+                FleetDisks.AssertSame(FleetDisks.Clamscan(volume, dir.Path, databases), FleetDisks.Hits(fleet.Clones[i]), name + " fleet vs clamscan");
+            }
+            finally
+            {
+                File.Delete(volume);
+            }
+        }
+
+        Assert.Contains(fleet.Clones[fixture.Clones.FindIndex(c => c.Name == "appended")].Findings, f => f.Signature == "Prism.Fleet.Pcre");
+    }
+
     /// <summary>The signature names of every finding in a JSON report.</summary>
     private static SortedSet<string> SignatureNames(string reportPath)
     {

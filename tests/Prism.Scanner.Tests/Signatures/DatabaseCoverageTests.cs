@@ -63,6 +63,16 @@ public sealed class DatabaseCoverageTests : IDisposable
         { "a.hdb", $"{Md5}abcd:12:H\n", 1 },
         { "a.hdb", $"{Md5}:*:H\n", 1 },
         { "a.fp", $"# c\nzz:12:X\n", 2 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;/abc/\n", 1 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0;41424344\nM;Engine:81-255,Target:0;0&1;41424344;1/abc/\n", 2 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0/abc/z\n", 1 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0/abc\n", 1 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0//\n", 1 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(>>4#dl2#=1)\n", 1 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(>>4#ib3#=1)\n", 1 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(>>4#ib2#=1,<2,>3)\n", 1 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(4#ib2#=1)\n", 1 },
+        { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(>>4#ib2#1)\n", 1 },
         { "a.ign2", "A\n\nB\n", 2 },
         { "a.ign2", "x:y:A:z\n", 1 },
         { "a.ign2", "Abc:0123\n", 1 },
@@ -97,6 +107,11 @@ public sealed class DatabaseCoverageTests : IDisposable
                 + "L8;Target:1;0;41424344\nL9;Engine:51-255,Target:0,FileSize:12-12;0|1;41424344;45464748\n"
                 + "L10;Target:0;((0|1)>1,2)&2<1;414243::i;474879;5858\nL11;Target:0;0;4142{1}44::a\n",
             ["b.ign2"] = "L3\n",
+        },
+        ["eof offsets on a file typed MZ whose headers do not parse"] = new()
+        {
+            ["a.ndb"] = "Eof:0:EOF-4:47487979\nEofShift:0:EOF-6,2:47487979\nAny:0:*:41424344\n",
+            ["a.ldb"] = "LEof;Engine:81-255,Target:0;0&1;41424344;EOF-2:7979\nLPcre;Engine:81-255,Target:0;0&1;41424344;EOF-4:0/GHyy/\n",
         },
         ["macro offsets"] = new()
         {

@@ -1,0 +1,51 @@
+using Prism.Scanner.Signatures;
+using Prism.Testing;
+using Xunit.Abstractions;
+
+namespace Prism.Scanner.Tests.Signatures;
+
+/// <summary>
+/// PCRE and byte-compare subsignatures (<see cref="FileLevelCorpus"/>) against clamscan --allmatch: per file, the
+/// same signature names whole, streamed in chunks and with a known length.
+/// </summary>
+public sealed class FileLevelComparisonTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [SkippableTheory]
+    [InlineData(21)]
+    [InlineData(22)]
+    [InlineData(23)]
+    public void Scan_PcreAndByteCompareSubsignatures_SameSignatureNamesAsClamscan(int seed)
+    {
+        FileLevelCorpus corpus = FileLevelCorpus.Create(_dir, seed, signatureCount: 60, fileCount: 14);
+        Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([corpus.DatabaseDirectory], corpus.Files);
+        Assert.True(expected.Values.Sum(s => s.Count) >= 30, "clamscan found too little for a meaningful comparison");
+
+        SignatureDatabase db = SignatureDatabase.Load(corpus.DatabaseDirectory);
+        Assert.True(db.Issues.Count == 0, string.Join("\n", db.Issues));
+        foreach (string file in corpus.Files)
+        {
+            output.WriteLine($"{Path.GetFileName(file)}: {string.Join(", ", expected[file])}");
+            byte[] data = File.ReadAllBytes(file);
+            AssertSame(expected[file], db.Scan(data), file, "whole span");
+            using ScanSession session = db.CreateSession();
+            for (int offset = 0; offset < data.Length; offset += 97)
+            {
+                session.Append(data.AsSpan(offset, Math.Min(97, data.Length - offset)));
+            }
+
+            AssertSame(expected[file], session.Complete(), file, "chunks of 97");
+        }
+    }
+
+    private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string file, string how)
+    {
+        var names = new SortedSet<string>(actual.Select(d => d.SignatureName), StringComparer.Ordinal);
+        Assert.True(expected.SetEquals(names),
+            $"{Path.GetFileName(file)} ({how}): clamscan [{string.Join(", ", expected)}] vs Prism [{string.Join(", ", names)}]; "
+            + $"only clamscan [{string.Join(", ", expected.Except(names))}], only Prism [{string.Join(", ", names.Except(expected))}]");
+    }
+}
