@@ -31,6 +31,13 @@ public sealed partial class ScanSession
 
         foreach (ByteCompareSubsignature b in _db.ByteCompares)
         {
+            if (_db.Logicals[b.Logical].Target == 1)
+            {
+                // clamscan 1.4.6 never counts a byte compare of a Target:1 logical signature (observed on built PEs,
+                // valid and broken, where a PCRE of the same signature matches): neither does Prism.
+                continue;
+            }
+
             int referenceKey = (b.Logical * 64) + b.Reference;
             if (_lastStarts?.TryGetValue(referenceKey, out long start) == true && AppliesTo(b.Logical) && b.Evaluate(window, start))
             {

@@ -190,6 +190,16 @@ internal sealed class PeCorpus
                 _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbSectionsMiss;Engine:51-255,Target:1,NumberOfSections:{c + 1}-{c + 9};0|1;{subs}\n");
                 _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbAny;Target:1;(0|1)>1;{subs}\n");
                 _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbRaw;Target:0;0&1;{Convert.ToHexStringLower(ep)};{Convert.ToHexStringLower(at)}\n");
+
+                // PCRE subsignatures anchored at the entry point and a section, and a byte compare reading from the
+                // entry-point subsignature's match.
+                string epPcre = $"\\x{ep[0]:x2}\\x{ep[1]:x2}";
+                string atPcre = $"\\x{at[0]:x2}\\x{at[1]:x2}";
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbPcreEp;Engine:81-255,Target:1;0&1&2;{subs};EP+{k}:0&1/{epPcre}/\n");
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbPcreEpMiss;Engine:81-255,Target:1;0&1&2;{subs};EP+{k + 1}:0&1/{epPcre}/\n");
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbPcreSection;Engine:81-255,Target:1;2;{subs};S0+{n}:0/{atPcre}/\n");
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbPcreEof;Engine:81-255,Target:1;2;{subs};EOF-1:0/[\\x00-\\xff]/\n");
+                _ldb.Append(CultureInfo.InvariantCulture, $"{prefix}.LdbByteCompare;Engine:81-255,Target:1;0&2;{subs};0(>>1#ib1#=0x{ep[1]:x2})\n");
             }
 
             Ndb($"S{i}Hit", 1, $"S{i}+{n}", at);
