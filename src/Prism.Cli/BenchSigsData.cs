@@ -201,7 +201,7 @@ internal static class BenchSigsData
             for (int i = 0; i < shape.Mdb; i++)
             {
                 // About one signature in ten shares its predecessor's name (several sections of one sample).
-                string name = i > 0 && rng.Next(10) == 0 ? w.LastName : Name(rng, id++);
+                string name = w.LastName.Length > 0 && rng.Next(10) == 0 ? w.LastName : Name(rng, id++);
                 if (planted < sections.Count && i % Math.Max(1, shape.Mdb / (sections.Count + 1)) == 0)
                 {
                     (long size, byte[] md5) = sections[planted];

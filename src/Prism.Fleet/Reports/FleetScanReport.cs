@@ -1,4 +1,5 @@
 using Prism.Scanner.Fleet;
+using Prism.Scanner.Signatures;
 
 namespace Prism.Fleet.Reports;
 
@@ -24,14 +25,17 @@ public sealed class FleetScanReport
     /// <summary>One entry per clone, in the order given.</summary>
     public required IReadOnlyList<DiskScanReport> Clones { get; init; }
 
+    /// <summary>What the built-in engine loaded (counts per database type, like <c>prism sigs info</c>); null with clamd.</summary>
+    public SignatureCountsReport? Signatures { get; init; }
+
     /// <summary>Number of findings in the parent and every clone.</summary>
     public int FindingCount() => Parent.Findings.Count + Clones.Sum(c => c.Findings.Count);
 
     /// <summary>True when the parent or a clone has an error.</summary>
     public bool HasErrors() => Parent.Errors.Count > 0 || Clones.Any(c => c.Errors.Count > 0);
 
-    /// <summary>The report model of a scanner result.</summary>
-    public static FleetScanReport From(FleetReport report)
+    /// <summary>The report model of a scanner result; <paramref name="signatures"/> is the built-in engine's database, if that was the engine.</summary>
+    public static FleetScanReport From(FleetReport report, SignatureDatabase? signatures = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         return new FleetScanReport
@@ -41,6 +45,7 @@ public sealed class FleetScanReport
             Seconds = report.Seconds,
             Parent = DiskScanReport.From(report.Parent, report.ParentFromStore),
             Clones = [.. report.Clones.Select(c => DiskScanReport.From(c, c.Cached))],
+            Signatures = signatures is null ? null : SignatureCountsReport.From(signatures),
         };
     }
 }

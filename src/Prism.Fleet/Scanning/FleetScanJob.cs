@@ -97,7 +97,7 @@ public static class FleetScanJob
             });
             FleetReport r = await scanner.ScanAsync(g.Parent, g.Clones, cancellationToken).ConfigureAwait(false);
             observer.GroupFinished();
-            reports.Add(FleetScanReport.From(r));
+            reports.Add(FleetScanReport.From(r, (engine as BuiltinEngine)?.Database));
         }
 
         if (request.JsonPath is not null)

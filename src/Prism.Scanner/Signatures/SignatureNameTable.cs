@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Prism.Scanner.Signatures;

@@ -47,6 +47,29 @@ public sealed class FleetCliTests(GoldenFleetFixture fixture)
 
         names.Remove(silenced);
         Assert.Equal(names, after);
+
+        // The report carries the load counts of sigs info (the ign2 line among them), then the compiled cache's path.
+        SignatureDatabase loaded = SignatureDatabase.Load(sigs);
+        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            JsonElement counts = doc.RootElement.GetProperty("signatures");
+            Assert.Equal(
+                loaded.TypeCounts.Select(c => $"{c.Type} {c.Loaded} {c.NotLoaded} {c.Ignored}"),
+                counts.GetProperty("types").EnumerateArray().Select(t => $"{t.GetProperty("type").GetString()} {t.GetProperty("loaded").GetInt32()} {t.GetProperty("notLoaded").GetInt32()} {t.GetProperty("ignored").GetInt32()}"));
+            Assert.Contains(loaded.TypeCounts, c => c.Type == "ign2" && c.Loaded == 1);
+            Assert.Equal(loaded.HashSignatureCount, counts.GetProperty("hashSignatures").GetInt32());
+            Assert.Equal(loaded.BodySignatureCount, counts.GetProperty("bodySignatures").GetInt32());
+            Assert.Equal(JsonValueKind.Null, counts.GetProperty("cache").ValueKind);
+        }
+
+        Assert.Equal(0, global::Prism.Cli.Program.Run(["sigs", "compile", sigs], new StringWriter(), new StringWriter()));
+        (exit, stdout, stderr) = Prism([fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", sigs, "--json", json]);
+        Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");
+        Assert.Equal(after, SignatureNames(json));
+        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            Assert.Equal(SignatureDatabase.CacheLocations(sigs)[0], doc.RootElement.GetProperty("signatures").GetProperty("cache").GetString());
+        }
     }
 
     [SkippableFact]
