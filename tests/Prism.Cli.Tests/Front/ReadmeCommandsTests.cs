@@ -71,7 +71,7 @@ public sealed partial class ReadmeCommandsTests : IDisposable
 
     private static bool IsCommandWord(string w) => CommandWordPattern().IsMatch(w);
 
-    [GeneratedRegex("^[a-z][a-z-]*$")]
+    [GeneratedRegex("^[a-z][a-z0-9-]*$")]
     private static partial Regex CommandWordPattern();
 
     [GeneratedRegex(@"(?<![\w-])--?[a-z][a-z-]*")]
