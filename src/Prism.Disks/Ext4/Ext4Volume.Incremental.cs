@@ -430,7 +430,7 @@ public sealed partial class Ext4Volume
                 for (long i = 0; i < count; i++)
                 {
                     var disk = new ByteRange(volume.DiskOffset + e.VolumeOffset + (i * bs), bs);
-                    bool read = ByteRanges.Touches(disk, divergent) || !Contains(before!.Metadata, disk);
+                    bool read = ByteRanges.Touches(disk, divergent) || !WasBlockOf(before!, disk);
                     anyRead |= read;
                     blocks.Add((e.VolumeOffset + (i * bs), read));
                 }
@@ -494,6 +494,20 @@ public sealed partial class Ext4Volume
             }
 
             return names;
+        }
+
+        // True when `block` was one of the directory's blocks in the parent walk (its metadata: inode, mapping, then data blocks, unsorted).
+        private static bool WasBlockOf(GuestWalkFile dir, ByteRange block)
+        {
+            foreach (ByteRange m in dir.Metadata)
+            {
+                if (m.Offset <= block.Offset && m.End >= block.End)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static long LogicalOf(List<Ext4Extent> extents, long offset, int bs)

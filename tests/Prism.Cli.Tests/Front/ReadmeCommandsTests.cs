@@ -71,7 +71,7 @@ public sealed partial class ReadmeCommandsTests : IDisposable
 
     private static bool IsCommandWord(string w) => CommandWordPattern().IsMatch(w);
 
-    [GeneratedRegex("^[a-z][a-z-]*$")]
+    [GeneratedRegex("^[a-z][a-z0-9-]*$")]
     private static partial Regex CommandWordPattern();
 
     [GeneratedRegex(@"(?<![\w-])--?[a-z][a-z-]*")]
@@ -161,7 +161,7 @@ public sealed partial class ReadmeCommandsTests : IDisposable
             "vm attach" or "vm detach" => ([.. command.Split(' '), @"C:\c.vhdx", "--vm", "web01"], 1, null), // exit 1: no Hyper-V on this host (on a Hyper-V host: no such VM)
             "vm create-disk" => (["vm", "create-disk", @"C:\d.vhdx", "--size", "1GiB"], 1, null), // exit 1: no Hyper-V on this host
             "sigs info" => (["sigs", "info", F("sig.ndb")], 0, "signatures in use: 1"),
-            "bench disk" or "bench scan" or "bench ntfs" or "bench startup" or "bench nbd" => ([.. command.Split(' '), "--help"], 0, "Usage:"), // minutes of work: help only
+            "bench disk" or "bench scan" or "bench ntfs" or "bench ext4" or "bench startup" or "bench nbd" => ([.. command.Split(' '), "--help"], 0, "Usage:"), // minutes of work: help only
             "demo" => (["demo", "--help"], 0, "Usage:"),
             "serve" => (["serve", "--help"], 0, "Usage:"), // runs until SIGTERM: Serve/ServeCommandTests runs it as a process
             "completion" => (["completion", "bash"], 0, "complete"),
