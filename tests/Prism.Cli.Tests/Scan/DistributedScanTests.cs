@@ -380,29 +380,46 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
         f.Register();
         Dictionary<string, List<string>> reference = await Reference(f);
 
-        // host-c starts alone and is SIGKILLed while it holds a lease (the golden's baseline, the first unit anyone claims).
-        Process c = StartHost(f, "host-c", "night-2", lease: 3, parallel: 1);
-        using (var conn = new NpgsqlConnection(PostgresConnectionString(f.Uri)))
+        // host-c starts alone and is SIGKILLed while it holds a lease: the golden's baseline, the first unit anyone claims.
+        // So that it is caught holding it whatever the machine's load, the test holds a lock on the verdict store's
+        // baselines table (the schema made first): host-c claims the unit, then waits on the table until it is killed.
+        PostgresVerdictStore.Open(f.Uri).Dispose();
+        using var conn = new NpgsqlConnection(PostgresConnectionString(f.Uri));
+        conn.Open();
+        using (NpgsqlTransaction hold = conn.BeginTransaction())
         {
-            conn.Open();
+            using (var lockCmd = new NpgsqlCommand("LOCK TABLE verdict_baselines IN ACCESS EXCLUSIVE MODE;", conn, hold))
+            {
+                lockCmd.ExecuteNonQuery();
+            }
+
+            using var watch = new NpgsqlConnection(PostgresConnectionString(f.Uri));
+            watch.Open();
+            Process c = StartHost(f, "host-c", "night-2", lease: 3, parallel: 1);
             var deadline = Stopwatch.StartNew();
             while (true)
             {
-                using var cmd = new NpgsqlCommand("SELECT count(*) FROM scan_units WHERE lease_host = 'host-c' AND state = 'pending' AND lease_until > clock_timestamp();", conn);
-                if (await TableExists(conn) && Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
+                using var cmd = new NpgsqlCommand("SELECT count(*) FROM scan_units WHERE lease_host = 'host-c' AND state = 'pending' AND lease_until > clock_timestamp();", watch);
+                if (Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
                 {
                     break;
                 }
 
-                Assert.False(c.HasExited, "host-c finished before it could be killed: " + await c.StandardError.ReadToEndAsync());
+                if (c.HasExited)
+                {
+                    Assert.Fail($"host-c exited ({c.ExitCode}) before it claimed a unit: {await c.StandardError.ReadToEndAsync()}");
+                }
+
                 Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(3), "host-c never claimed a unit");
-                await Task.Delay(5);
+                Thread.Sleep(20);
             }
+
+            c.Kill();
+            await c.WaitForExitAsync();
+            c.Dispose();
+            hold.Rollback();
         }
 
-        c.Kill();
-        await c.WaitForExitAsync();
-        c.Dispose();
 
         var procs = new[] { "host-a", "host-b", "host-d" }.Select(h => (Host: h, Process: StartHost(f, h, "night-2", lease: 3, parallel: 2))).ToList();
         var texts = new Dictionary<string, string>();
@@ -454,10 +471,4 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
     }
 
     private string PostgresConnectionString(string uri) => cluster.ConnectionString(uri[(uri.LastIndexOf('/') + 1)..]) + ";Pooling=false";
-
-    private static async Task<bool> TableExists(NpgsqlConnection c)
-    {
-        using var cmd = new NpgsqlCommand("SELECT to_regclass('scan_units') IS NOT NULL;", c);
-        return await cmd.ExecuteScalarAsync() is true;
-    }
 }
