@@ -33,9 +33,10 @@ internal static class BenchCommand
         var idle = CliOptions.Int("--idle-clones", "unchanged clones for the verdict-store figure", 100);
         var keep = CliOptions.Flag("--keep", "keep the work folder");
         var skipPeers = CliOptions.Flag("--skip-peers", "do not run the peer tools (clamscan, ntfsls)");
-        var scan = new Command("scan", "fleet scan vs full scan vs clamscan, same run") { size, clones, divergence, idle, dir, keep, skipPeers };
+        var pg = CliOptions.Text("--pg", "also time the scan with a PostgreSQL verdict store (an empty database) against a SQLite one", "URI");
+        var scan = new Command("scan", "fleet scan vs full scan vs clamscan, same run") { size, clones, divergence, idle, dir, keep, skipPeers, pg };
         scan.SetAction(p => BenchScan.Run(p.GetValue(size)!.Value, p.GetValue(clones)!.Value, p.GetValue(divergence), p.GetValue(idle)!.Value,
-            p.GetValue(dir), p.GetValue(keep), p.GetValue(skipPeers), p.InvocationConfiguration.Output));
+            p.GetValue(dir), p.GetValue(keep), p.GetValue(skipPeers), p.InvocationConfiguration.Output, p.GetValue(pg)));
 
         var image = CliOptions.Arg("IMAGE", "a raw NTFS image (scripts/make-ntfs-bench-image.sh)");
         var runs = CliOptions.Int("--runs", "measured runs (median reported)", 9, minimum: 1);

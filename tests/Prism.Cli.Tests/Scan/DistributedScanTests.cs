@@ -194,6 +194,7 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
         {
             FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store, MaxParallelism = 1 }).ScanAsync(golden, clones);
             result[golden] = Lines(r.Parent.Findings.Select(x => (x.Path, x.Stream, x.Signature, x.Offset)));
+            ParentBytes[golden] = r.Parent.BytesRead;
             for (int i = 0; i < clones.Count; i++)
             {
                 Assert.Empty(r.Clones[i].Errors);
@@ -203,6 +204,9 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
 
         return result;
     }
+
+    /// <summary>Bytes the reference scan read from each golden copy (its first scan, before the store held its baseline).</summary>
+    private Dictionary<string, long> ParentBytes { get; } = new(StringComparer.Ordinal);
 
     private static List<string> Lines(IEnumerable<(string Path, string? Stream, string Signature, long? Offset)> findings) =>
         [.. findings.Select(x => $"{x.Path}:{x.Stream} {x.Signature} @{x.Offset}").Order(StringComparer.Ordinal)];
@@ -302,6 +306,10 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
             }
         }
 
+        // Three workers, two goldens: the goldens were read once each, what one host alone reads scanning each of them once.
+        long once = ParentBytes[ntfsShared] + ParentBytes[rawShared];
+        output.WriteLine($"golden bytes read by the run: {report.GoldenBytesRead:N0}; one scan of each golden: {once:N0}");
+        Assert.Equal(once, report.GoldenBytesRead);
         Assert.Contains(report.Reports.SelectMany(r => r.Clones), c => c.Findings.Count > 0);
         Assert.True(report.Units.Where(u => u.Kind == "clone").Select(u => u.DoneBy).Distinct().Count() >= 2, "the work was not shared");
 
