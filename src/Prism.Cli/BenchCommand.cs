@@ -34,9 +34,10 @@ internal static class BenchCommand
         var keep = CliOptions.Flag("--keep", "keep the work folder");
         var skipPeers = CliOptions.Flag("--skip-peers", "do not run the peer tools (clamscan, ntfsls)");
         var scanFs = CliOptions.Text("--fs", "the golden's file system: ntfs (default) or ext4", "FS");
-        var scan = new Command("scan", "fleet scan vs full scan vs clamscan, same run") { size, clones, divergence, idle, dir, keep, skipPeers, scanFs };
+        var pg = CliOptions.Text("--pg", "also time the scan with a PostgreSQL verdict store (an empty database) against a SQLite one", "URI");
+        var scan = new Command("scan", "fleet scan vs full scan vs clamscan, same run") { size, clones, divergence, idle, dir, keep, skipPeers, scanFs, pg };
         scan.SetAction(p => BenchScan.Run(p.GetValue(size)!.Value, p.GetValue(clones)!.Value, p.GetValue(divergence), p.GetValue(idle)!.Value,
-            p.GetValue(dir), p.GetValue(keep), p.GetValue(skipPeers), p.InvocationConfiguration.Output, p.GetValue(scanFs) ?? "ntfs"));
+            p.GetValue(dir), p.GetValue(keep), p.GetValue(skipPeers), p.InvocationConfiguration.Output, p.GetValue(scanFs) ?? "ntfs", p.GetValue(pg)));
 
         var image = CliOptions.Arg("IMAGE", "a raw NTFS image (scripts/make-ntfs-bench-image.sh)");
         var runs = CliOptions.Int("--runs", "measured runs (median reported)", 9, minimum: 1);

@@ -5,6 +5,7 @@ using Prism.Disks.Guest;
 using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
 using Prism.Disks.Vhdx;
+using Prism.Fleet.Stores;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
 
@@ -23,7 +24,7 @@ internal static class BenchScan
     private const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
     public static int Run(long size, int clones, double divergence, int idleClones, string? dirOption, bool keep, bool skipPeers, TextWriter log,
-        string fs = "ntfs")
+        string fs = "ntfs", string? pg = null)
     {
         if (fs is not ("ntfs" or "ext4"))
         {
@@ -118,6 +119,33 @@ internal static class BenchScan
                 rows.Add(("nightly re-run with nothing changed", $"{contentRead} bytes read, {rescanned} rescanned", "0 bytes, same findings", contentRead == 0 && again.ParentFromStore && sameFindings));
             }
 
+            if (pg is not null)
+            {
+                // The same fleet with a fresh store of each kind (the parent and every clone stored), then again (all
+                // reused); the two stores alternate so the load of the machine falls on both alike.
+                var sqlite = new double[2];
+                var postgres = new double[2];
+                using (IVerdictStore s = VerdictStore.Open(Path.Combine(dir, "compare.db")))
+                using (IVerdictStore p = VerdictStores.Open(pg))
+                {
+                    for (int run = 0; run < 2; run++)
+                    {
+                        sqlite[run] = Scan(engine, golden, clonePaths, full: false, s).Seconds;
+                        postgres[run] = Scan(engine, golden, clonePaths, full: false, p).Seconds;
+                    }
+
+                    foreach (string problem in s.Problems.Concat(p.Problems))
+                    {
+                        log.WriteLine($"store problem: {problem}");
+                    }
+
+                    bool clean = s.Problems.Count == 0 && p.Problems.Count == 0;
+                    log.WriteLine($"store {p.Display}: cold {postgres[0]:0.00} s vs SQLite {sqlite[0]:0.00} s; warm {postgres[1]:0.00} s vs {sqlite[1]:0.00} s");
+                    rows.Add(($"scan, PostgreSQL store vs SQLite, cold, {clones} clones", $"{postgres[0] / sqlite[0]:0.00}x", "<= 1.1x", clean && postgres[0] <= 1.1 * sqlite[0]));
+                    rows.Add(("scan, PostgreSQL store vs SQLite, re-run (all reused)", $"{postgres[1] / sqlite[1]:0.00}x", "<= 1.1x", clean && postgres[1] <= 1.1 * sqlite[1]));
+                }
+            }
+
             log.WriteLine();
             foreach ((string f, string m, string t, bool p) in rows)
             {
@@ -138,7 +166,7 @@ internal static class BenchScan
     private static bool Same(DiskReport a, DiskReport b) =>
         a.Findings.Select(f => (f.Path, f.Stream, f.Signature)).Order().SequenceEqual(b.Findings.Select(f => (f.Path, f.Stream, f.Signature)).Order());
 
-    private static FleetReport Scan(IScanEngine engine, string golden, List<string> clones, bool full, VerdictStore? store) =>
+    private static FleetReport Scan(IScanEngine engine, string golden, List<string> clones, bool full, IVerdictStore? store) =>
         new FleetScanner(engine, new FleetScanOptions { Full = full, Store = store }).ScanAsync(golden, clones).GetAwaiter().GetResult();
 
     private static string BuildSignatures()

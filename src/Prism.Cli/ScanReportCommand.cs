@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Prism.Fleet.Reports;
 using Prism.Disks.Errors;
+using Prism.Fleet.Reports;
 using Prism.Fleet.Scanning;
 using Prism.Fleet.Stores;
 using Prism.Provisioner.Catalog;

@@ -60,6 +60,9 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
          OR (u.golden = ANY(@refused) AND u.kind = 'clone' AND u.host = @host))
         """;
 
+    /// <summary>The advisory lock class of a run's completions ("Pr").</summary>
+    private const int CompletionLockClass = 0x5072;
+
     /// <summary>Opens the run <paramref name="name"/>, creating it and its units when it does not exist yet.</summary>
     public ScanRunInfo OpenRun(string name, string signatures, string engine, IReadOnlyList<ScanUnitSpec> units) => Guard("opened", () =>
     {
@@ -153,6 +156,9 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         using NpgsqlTransaction tx = c.BeginTransaction();
+
+        // Completions of one run serialize, so the last two, on two hosts at once, cannot each see the other's unit pending.
+        PostgresVerdictStore.Execute(c, tx, "SELECT pg_advisory_xact_lock(@k, @run::integer);", ("k", CompletionLockClass), ("run", run));
         int n = PostgresVerdictStore.Execute(c, tx, """
             UPDATE scan_units SET state = 'done', done_by = @host, done_at = clock_timestamp(), report = @report, bytes_read = @bytes,
                 local_path = @local, lease_until = NULL

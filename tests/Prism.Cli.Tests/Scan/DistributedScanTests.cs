@@ -194,6 +194,7 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
         {
             FleetReport r = await new FleetScanner(engine, new FleetScanOptions { Store = store, MaxParallelism = 1 }).ScanAsync(golden, clones);
             result[golden] = Lines(r.Parent.Findings.Select(x => (x.Path, x.Stream, x.Signature, x.Offset)));
+            ParentBytes[golden] = r.Parent.BytesRead;
             for (int i = 0; i < clones.Count; i++)
             {
                 Assert.Empty(r.Clones[i].Errors);
@@ -203,6 +204,9 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
 
         return result;
     }
+
+    /// <summary>Bytes the reference scan read from each golden copy (its first scan, before the store held its baseline).</summary>
+    private Dictionary<string, long> ParentBytes { get; } = new(StringComparer.Ordinal);
 
     private static List<string> Lines(IEnumerable<(string Path, string? Stream, string Signature, long? Offset)> findings) =>
         [.. findings.Select(x => $"{x.Path}:{x.Stream} {x.Signature} @{x.Offset}").Order(StringComparer.Ordinal)];
@@ -302,6 +306,10 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
             }
         }
 
+        // Three workers, two goldens: the goldens were read once each, what one host alone reads scanning each of them once.
+        long once = ParentBytes[ntfsShared] + ParentBytes[rawShared];
+        output.WriteLine($"golden bytes read by the run: {report.GoldenBytesRead:N0}; one scan of each golden: {once:N0}");
+        Assert.Equal(once, report.GoldenBytesRead);
         Assert.Contains(report.Reports.SelectMany(r => r.Clones), c => c.Findings.Count > 0);
         Assert.True(report.Units.Where(u => u.Kind == "clone").Select(u => u.DoneBy).Distinct().Count() >= 2, "the work was not shared");
 
@@ -380,29 +388,46 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
         f.Register();
         Dictionary<string, List<string>> reference = await Reference(f);
 
-        // host-c starts alone and is SIGKILLed while it holds a lease (the golden's baseline, the first unit anyone claims).
-        Process c = StartHost(f, "host-c", "night-2", lease: 3, parallel: 1);
-        using (var conn = new NpgsqlConnection(PostgresConnectionString(f.Uri)))
+        // host-c starts alone and is SIGKILLed while it holds a lease: the golden's baseline, the first unit anyone claims.
+        // So that it is caught holding it whatever the machine's load, the test holds a lock on the verdict store's
+        // baselines table (the schema made first): host-c claims the unit, then waits on the table until it is killed.
+        PostgresVerdictStore.Open(f.Uri).Dispose();
+        using var conn = new NpgsqlConnection(PostgresConnectionString(f.Uri));
+        conn.Open();
+        using (NpgsqlTransaction hold = conn.BeginTransaction())
         {
-            conn.Open();
+            using (var lockCmd = new NpgsqlCommand("LOCK TABLE verdict_baselines IN ACCESS EXCLUSIVE MODE;", conn, hold))
+            {
+                lockCmd.ExecuteNonQuery();
+            }
+
+            using var watch = new NpgsqlConnection(PostgresConnectionString(f.Uri));
+            watch.Open();
+            Process c = StartHost(f, "host-c", "night-2", lease: 3, parallel: 1);
             var deadline = Stopwatch.StartNew();
             while (true)
             {
-                using var cmd = new NpgsqlCommand("SELECT count(*) FROM scan_units WHERE lease_host = 'host-c' AND state = 'pending' AND lease_until > clock_timestamp();", conn);
-                if (await TableExists(conn) && Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
+                using var cmd = new NpgsqlCommand("SELECT count(*) FROM scan_units WHERE lease_host = 'host-c' AND state = 'pending' AND lease_until > clock_timestamp();", watch);
+                if (Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
                 {
                     break;
                 }
 
-                Assert.False(c.HasExited, "host-c finished before it could be killed: " + await c.StandardError.ReadToEndAsync());
+                if (c.HasExited)
+                {
+                    Assert.Fail($"host-c exited ({c.ExitCode}) before it claimed a unit: {await c.StandardError.ReadToEndAsync()}");
+                }
+
                 Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(3), "host-c never claimed a unit");
-                await Task.Delay(5);
+                Thread.Sleep(20);
             }
+
+            c.Kill();
+            await c.WaitForExitAsync();
+            c.Dispose();
+            hold.Rollback();
         }
 
-        c.Kill();
-        await c.WaitForExitAsync();
-        c.Dispose();
 
         var procs = new[] { "host-a", "host-b", "host-d" }.Select(h => (Host: h, Process: StartHost(f, h, "night-2", lease: 3, parallel: 2))).ToList();
         var texts = new Dictionary<string, string>();
@@ -454,10 +479,4 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
     }
 
     private string PostgresConnectionString(string uri) => cluster.ConnectionString(uri[(uri.LastIndexOf('/') + 1)..]) + ";Pooling=false";
-
-    private static async Task<bool> TableExists(NpgsqlConnection c)
-    {
-        using var cmd = new NpgsqlCommand("SELECT to_regclass('scan_units') IS NOT NULL;", c);
-        return await cmd.ExecuteScalarAsync() is true;
-    }
 }
