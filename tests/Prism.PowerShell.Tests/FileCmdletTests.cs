@@ -41,13 +41,15 @@ public sealed class FileCmdletTests : IDisposable
         }
     }
 
-    // Two ext4 volumes in a GPT disk image: partition 1 with the tree, partition 2 with one file.
-    private string MakeDisk()
+    private string MakeDisk() => MakeDisk(_dir);
+
+    /// <summary>Two ext4 volumes in a GPT disk image (disk.img in <paramref name="dir"/>): partition 1 with the tree, partition 2 with one file.</summary>
+    internal static string MakeDisk(TempDir dir)
     {
         string mke2fs = Oracle.Require("mke2fs", "e2fsprogs");
         string sfdisk = Oracle.Require("sfdisk", "fdisk");
         string python = Oracle.Require("python3", "python3");
-        string src = _dir.File("src");
+        string src = dir.File("src");
         Oracle.Run(python, ["-c", """
 import os, sys
 r = sys.argv[1]
@@ -62,11 +64,11 @@ os.symlink('../etc/hostname', r + '/var/name')
 os.mkfifo(r + '/var/fifo')
 open(r + '/caf\u00e9 \u65e5\u672c.txt', 'w').write('utf-8')
 """, src]);
-        string src2 = _dir.File("src2");
+        string src2 = dir.File("src2");
         Directory.CreateDirectory(src2);
         File.WriteAllText(Path.Combine(src2, "only.txt"), "second volume");
-        string one = _dir.File("p1.img");
-        string two = _dir.File("p2.img");
+        string one = dir.File("p1.img");
+        string two = dir.File("p2.img");
         foreach ((string image, string tree) in new[] { (one, src), (two, src2) })
         {
             using (FileStream f = File.Create(image))
@@ -77,7 +79,7 @@ open(r + '/caf\u00e9 \u65e5\u672c.txt', 'w').write('utf-8')
             Oracle.Run(mke2fs, ["-q", "-F", "-t", "ext4", "-d", tree, image]);
         }
 
-        string disk = _dir.File("disk.img");
+        string disk = dir.File("disk.img");
         using (FileStream f = File.Create(disk))
         {
             f.SetLength(20L << 20);
@@ -89,7 +91,8 @@ open(r + '/caf\u00e9 \u65e5\u672c.txt', 'w').write('utf-8')
         return disk;
     }
 
-    private static JsonElement[] Cli(params string[] args)
+    /// <summary>The array <c>prism fs ls --json ARGS</c> prints.</summary>
+    internal static JsonElement[] Cli(params string[] args)
     {
         ProcessResult r = Oracle.Run("dotnet", [PrismDll, "fs", "ls", "--json", .. args]);
         using JsonDocument json = JsonDocument.Parse(r.StdOut);

@@ -103,6 +103,41 @@ public sealed class PwshTests : IDisposable
     }
 
     [SkippableFact]
+    public void Pwsh769_GetPrismFile_JsonAsPrismFsLs_AndTableView()
+    {
+        RequirePwsh();
+        string disk = FileCmdletTests.MakeDisk(_dir);
+
+        ProcessResult r = Pwsh($$"""
+            $files = @(Get-PrismFile -Path '{{disk}}' -FilePath /etc -Recurse -Partition 1)
+            [pscustomobject]@{
+                Files = @($files | Select-Object Path, IsDirectory, Type, Size, Inode, Streams)
+                Table = $files | Format-Table | Out-String -Width 200
+            } | ConvertTo-Json -Depth 4 -Compress
+            """);
+
+        using JsonDocument json = JsonDocument.Parse(r.StdOut);
+        JsonElement[] ours = [.. json.RootElement.GetProperty("Files").EnumerateArray()];
+        JsonElement[] cli = FileCmdletTests.Cli(disk, "/etc", "-r", "--partition", "1");
+        Assert.Equal(cli.Select(e => e.GetProperty("path").GetString()), ours.Select(e => e.GetProperty("Path").GetString()));
+        for (int i = 0; i < cli.Length; i++)
+        {
+            Assert.Equal(cli[i].GetProperty("isDirectory").GetBoolean(), ours[i].GetProperty("IsDirectory").GetBoolean());
+            Assert.Equal(cli[i].GetProperty("type").GetString(), ours[i].GetProperty("Type").GetString());
+            Assert.Equal(cli[i].GetProperty("size").GetInt64(), ours[i].GetProperty("Size").GetInt64());
+            Assert.Equal(cli[i].GetProperty("inode").GetInt64(), ours[i].GetProperty("Inode").GetInt64());
+            Assert.Equal(cli[i].GetProperty("streams").EnumerateArray().Select(s => s.GetProperty("size").GetInt64()),
+                ours[i].GetProperty("Streams").EnumerateArray().Select(s => s.GetProperty("Size").GetInt64()));
+        }
+
+        Assert.Equal(4, cli.Length);
+        string table = json.RootElement.GetProperty("Table").GetString()!;
+        Assert.Contains("/etc/nginx/sites/default", table, StringComparison.Ordinal);
+        Assert.Contains(cli.Single(e => e.GetProperty("path").GetString() == "/etc/hostname").GetProperty("inode").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            table, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public void Pwsh769_EndToEndPipeline_GoldenClonesDisksAndErrors()
     {
         RequirePwsh();

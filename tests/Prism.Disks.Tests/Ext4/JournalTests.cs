@@ -19,6 +19,8 @@ public sealed class JournalTests(Ext4VolumesFixture fixture)
     [InlineData("ext4-1k-32bit-nocsum", "", false)]        // 32-bit tags, 1 KiB blocks
     [InlineData("ext4-1k-32bit-nocsum", "-c -v 2", true)]  // 32-bit tags, checksum v2
     [InlineData("ext3-4k", "", false)]                     // 32-bit tags, no checksums
+    [InlineData("ext4-4k-32bit-csum", "-c -v 3", false)]  // 32-bit tags, checksum v3 (16-byte tags, high word unused)
+    [InlineData("ext4-1k-csum-64bit", "-c -v 3", false)]  // 64-bit tags, checksum v3, 1 KiB journal blocks
     [InlineData("ext4-4k", "-c -v 3", true)]
     [InlineData("ext3-4k", "", true)]
     public void DirtyJournal_ReadsAsAfterE2fsck_AndImageUnchanged(string variant, string openOptions, bool uncommittedTail)
