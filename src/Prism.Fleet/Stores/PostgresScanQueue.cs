@@ -1,5 +1,6 @@
 using Npgsql;
 using Prism.Scanner.Fleet;
+using static Prism.Provisioner.Catalog.PostgresCommands;
 
 namespace Prism.Fleet.Stores;
 
@@ -68,7 +69,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         using NpgsqlTransaction tx = c.BeginTransaction();
-        object? id = PostgresVerdictStore.Scalar(c, tx, """
+        object? id = Scalar(c, tx, """
             INSERT INTO scan_fleet_runs (name, signatures, engine, started) VALUES (@n, @s, @e, now())
             ON CONFLICT (name) DO NOTHING RETURNING id;
             """, ("n", name), ("s", signatures), ("e", engine));
@@ -110,7 +111,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         var token = Guid.NewGuid();
-        using NpgsqlCommand cmd = PostgresVerdictStore.Command(c, null, $"""
+        using NpgsqlCommand cmd = Command(c, null, $"""
             WITH pick AS (
                 SELECT u.run_id, u.seq FROM scan_units u
                 WHERE u.run_id = @run AND u.state = 'pending' AND (u.lease_until IS NULL OR u.lease_until < clock_timestamp())
@@ -135,7 +136,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     public bool MayGetWork(long run, string host, string[] goldens, string[] refused, string[] roots) => Guard("read", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
-        return PostgresVerdictStore.Scalar(c, null, $"""
+        return Scalar(c, null, $"""
             SELECT EXISTS (SELECT 1 FROM scan_units u WHERE u.run_id = @run AND u.state = 'pending' AND {Reach})
                AND EXISTS (SELECT 1 FROM scan_units u WHERE u.run_id = @run AND u.state = 'pending' AND u.lease_until >= clock_timestamp());
             """, ("run", run), ("host", host), ("goldens", goldens), ("refused", refused), ("roots", roots)) is true;
@@ -145,7 +146,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     public bool Renew(long run, int seq, Guid token, TimeSpan lease) => Guard("written", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
-        return PostgresVerdictStore.Execute(c, null, """
+        return Execute(c, null, """
             UPDATE scan_units SET lease_until = clock_timestamp() + @lease
             WHERE run_id = @run AND seq = @seq AND lease_token = @token AND state = 'pending';
             """, ("run", run), ("seq", seq), ("token", token), ("lease", lease)) == 1;
@@ -158,13 +159,13 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
         using NpgsqlTransaction tx = c.BeginTransaction();
 
         // Completions of one run serialize, so the last two, on two hosts at once, cannot each see the other's unit pending.
-        PostgresVerdictStore.Execute(c, tx, "SELECT pg_advisory_xact_lock(@k, @run::integer);", ("k", CompletionLockClass), ("run", run));
-        int n = PostgresVerdictStore.Execute(c, tx, """
+        Execute(c, tx, "SELECT pg_advisory_xact_lock(@k, @run::integer);", ("k", CompletionLockClass), ("run", run));
+        int n = Execute(c, tx, """
             UPDATE scan_units SET state = 'done', done_by = @host, done_at = clock_timestamp(), report = @report, bytes_read = @bytes,
                 local_path = @local, lease_until = NULL
             WHERE run_id = @run AND seq = @seq AND lease_token = @token AND state = 'pending';
             """, ("run", run), ("seq", seq), ("token", token), ("host", host), ("report", report), ("bytes", bytesRead), ("local", localPath));
-        PostgresVerdictStore.Execute(c, tx, """
+        Execute(c, tx, """
             UPDATE scan_fleet_runs SET finished = clock_timestamp()
             WHERE id = @run AND finished IS NULL AND NOT EXISTS (SELECT 1 FROM scan_units WHERE run_id = @run AND state = 'pending');
             """, ("run", run));
@@ -176,7 +177,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     public void Release(long run, int seq, Guid token) => Guard("written", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
-        return PostgresVerdictStore.Execute(c, null, "UPDATE scan_units SET lease_until = NULL, lease_token = NULL WHERE run_id = @run AND seq = @seq AND lease_token = @token;",
+        return Execute(c, null, "UPDATE scan_units SET lease_until = NULL, lease_token = NULL WHERE run_id = @run AND seq = @seq AND lease_token = @token;",
             ("run", run), ("seq", seq), ("token", token));
     });
 
@@ -184,7 +185,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     public void Refuse(long run, string host, string golden, string message) => Guard("written", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
-        return PostgresVerdictStore.Execute(c, null, """
+        return Execute(c, null, """
             INSERT INTO scan_refusals (run_id, host, golden, message) VALUES (@run, @host, @golden, @message)
             ON CONFLICT (run_id, host, golden) DO UPDATE SET message = excluded.message;
             """, ("run", run), ("host", host), ("golden", golden), ("message", message));
@@ -199,7 +200,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
 
     private static ScanRunInfo? FindRun(NpgsqlConnection c, string idOrName)
     {
-        using NpgsqlCommand cmd = PostgresVerdictStore.Command(c, null, """
+        using NpgsqlCommand cmd = Command(c, null, """
             SELECT id, name, signatures, engine, started, finished FROM scan_fleet_runs
             WHERE name = @n OR id::text = @n ORDER BY (name = @n) DESC LIMIT 1;
             """, ("n", idOrName));
@@ -213,7 +214,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     public IReadOnlyList<ScanUnitInfo> Units(long run) => Guard("read", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
-        using NpgsqlCommand cmd = PostgresVerdictStore.Command(c, null, """
+        using NpgsqlCommand cmd = Command(c, null, """
             SELECT seq, kind, golden, path, host, state = 'done', done_by, attempts, report, COALESCE(bytes_read, 0), local_path
             FROM scan_units WHERE run_id = @run ORDER BY seq;
             """, ("run", run));
@@ -232,7 +233,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     public IReadOnlyList<ScanRefusal> Refusals(long run) => Guard("read", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
-        using NpgsqlCommand cmd = PostgresVerdictStore.Command(c, null, "SELECT host, golden, message FROM scan_refusals WHERE run_id = @run ORDER BY host, golden;", ("run", run));
+        using NpgsqlCommand cmd = Command(c, null, "SELECT host, golden, message FROM scan_refusals WHERE run_id = @run ORDER BY host, golden;", ("run", run));
         using NpgsqlDataReader r = cmd.ExecuteReader();
         var list = new List<ScanRefusal>();
         while (r.Read())

@@ -2,6 +2,7 @@ using System.Globalization;
 using Npgsql;
 using Prism.Provisioner.Catalog;
 using Prism.Scanner.Fleet;
+using static Prism.Provisioner.Catalog.PostgresCommands;
 
 namespace Prism.Fleet.Stores;
 
@@ -253,28 +254,6 @@ public sealed class PostgresVerdictStore : IVerdictStore
         }
     }
 
-    internal static NpgsqlCommand Command(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = new NpgsqlCommand(sql, c, tx);
-        foreach ((string n, object? v) in args)
-        {
-            cmd.Parameters.AddWithValue(n, v ?? DBNull.Value);
-        }
-
-        return cmd;
-    }
-
-    internal static int Execute(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        using NpgsqlCommand cmd = Command(c, tx, sql, args);
-        return cmd.ExecuteNonQuery();
-    }
-
-    internal static object? Scalar(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        using NpgsqlCommand cmd = Command(c, tx, sql, args);
-        return cmd.ExecuteScalar();
-    }
 
     /// <inheritdoc />
     public void Dispose() => Source.Dispose();

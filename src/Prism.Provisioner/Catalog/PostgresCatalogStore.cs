@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using Npgsql;
 using NpgsqlTypes;
+using static Prism.Provisioner.Catalog.PostgresCommands;
 
 namespace Prism.Provisioner.Catalog;
 
@@ -151,28 +152,6 @@ internal sealed class PostgresCatalogStore : ICatalogStore
     private string Scrub(string message) =>
         string.IsNullOrEmpty(_password) ? message : message.Replace(_password, "***", StringComparison.Ordinal);
 
-    private static NpgsqlCommand Command(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = new NpgsqlCommand(sql, c, tx);
-        foreach ((string n, object? v) in args)
-        {
-            cmd.Parameters.AddWithValue(n, v ?? DBNull.Value);
-        }
-
-        return cmd;
-    }
-
-    private static int Execute(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        using NpgsqlCommand cmd = Command(c, tx, sql, args);
-        return cmd.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        using NpgsqlCommand cmd = Command(c, tx, sql, args);
-        return cmd.ExecuteScalar();
-    }
 
     private const string GoldenColumns = "SELECT name, path, disk_id, data_write_guid, virtual_size, sealed_at FROM goldens";
     private const string CloneColumns = "SELECT name, path, golden, parent_path, owner, created, host FROM clones";
@@ -371,7 +350,7 @@ internal sealed class PostgresCatalogStore : ICatalogStore
 
     private sealed class Writer(PostgresCatalogStore store, NpgsqlConnection c, NpgsqlTransaction tx) : ICatalogWriter
     {
-        public int Execute(string sql, params (string Name, object? Value)[] args) => PostgresCatalogStore.Execute(c, tx, sql, args);
+        public int Execute(string sql, params (string Name, object? Value)[] args) => PostgresCommands.Execute(c, tx, sql, args);
 
         public IReadOnlyList<JournalEntry> Operations() => ReadOperations(c, tx);
 

@@ -181,27 +181,9 @@ internal sealed class DiskScanner
 
             // The streams that must be read are scanned by up to `parallelism` workers (the parent: one per core, so
             // the one disk the fleet reads in full keeps the machine as busy as --full's several clones do).
-            var results = new System.Collections.Concurrent.ConcurrentDictionary<StreamKey, IReadOnlyList<EngineHit>>();
-            var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
-            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken },
-                async (job, ct) =>
-                {
-                    try
-                    {
-                        results[job.Key] = await _engine.ScanAsync(volume.OpenStream(job.Value.Entry, job.Value.Stream), ct).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
-                    {
-                        failures.Add($"partition {number}: {job.Value.Entry.Path}{(job.Value.Stream.Length > 0 ? ":" + job.Value.Stream : "")}: {e.Message}");
-                    }
-                }).ConfigureAwait(false);
-            errors.AddRange(failures.Order(StringComparer.Ordinal));
-            foreach ((StreamKey key, IReadOnlyList<EngineHit> hits) in results)
-            {
-                done[key] = hits;
-                produced.Streams[key] = new StreamVerdict(pending[key].Size, hits);
-                scanned++;
-            }
+            scanned += await ScanPendingAsync(pending.Select(kv => (kv.Key, kv.Value.Size, $"{kv.Value.Entry.Path}{StreamSuffix(kv.Value.Stream)}",
+                (Func<IDiskSource>)(() => volume.OpenStream(kv.Value.Entry, kv.Value.Stream)))), number, parallelism, done, errors, produced,
+                cancellationToken).ConfigureAwait(false);
 
             foreach ((string linePath, string? lineStream, StreamKey key) in lines)
             {
@@ -320,26 +302,9 @@ internal sealed class DiskScanner
             }
         }
 
-        var results = new System.Collections.Concurrent.ConcurrentDictionary<StreamKey, IReadOnlyList<EngineHit>>();
-        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
-        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken },
-            async (job, ct) =>
-            {
-                try
-                {
-                    results[job.Key] = await _engine.ScanAsync(volume.OpenWalkStream(job.Value.File, job.Value.Stream), ct).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
-                {
-                    failures.Add($"partition {number}: {job.Value.File.Path}{(job.Value.Stream.Length > 0 ? ":" + job.Value.Stream : "")}: {e.Message}");
-                }
-            }).ConfigureAwait(false);
-        errors.AddRange(failures.Order(StringComparer.Ordinal));
-        foreach ((StreamKey key, IReadOnlyList<EngineHit> hits) in results)
-        {
-            done[key] = hits;
-            produced.Streams[key] = new StreamVerdict(pending[key].Size, hits);
-        }
+        int scanned = await ScanPendingAsync(pending.Select(kv => (kv.Key, kv.Value.Size, $"{kv.Value.File.Path}{StreamSuffix(kv.Value.Stream)}",
+            (Func<IDiskSource>)(() => volume.OpenWalkStream(kv.Value.File, kv.Value.Stream)))), number, parallelism, done, errors, produced,
+            cancellationToken).ConfigureAwait(false);
 
         foreach ((string linePath, string? lineStream, StreamKey key) in lines)
         {
@@ -355,8 +320,39 @@ internal sealed class DiskScanner
             produced.Replayed[volume.DiskOffset] = volume.ReplayedRanges;
         }
 
-        return (inherited, reused, results.Count);
+        return (inherited, reused, scanned);
     }
+
+    // Scans the streams that must be read with up to `parallelism` workers; each result becomes the stream's verdict
+    // (in `done` and `produced`), each stream that cannot be read an error line naming it. Returns how many were scanned.
+    private async Task<int> ScanPendingAsync(IEnumerable<(StreamKey Key, long Size, string Name, Func<IDiskSource> Open)> pending, int number,
+        int parallelism, Dictionary<StreamKey, IReadOnlyList<EngineHit>> done, List<string> errors, Baseline produced, CancellationToken cancellationToken)
+    {
+        var results = new System.Collections.Concurrent.ConcurrentDictionary<StreamKey, (long Size, IReadOnlyList<EngineHit> Hits)>();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken },
+            async (job, ct) =>
+            {
+                try
+                {
+                    results[job.Key] = (job.Size, await _engine.ScanAsync(job.Open(), ct).ConfigureAwait(false));
+                }
+                catch (Exception e) when (e is DiskFormatException or IOException or InvalidDataException or NotSupportedException)
+                {
+                    failures.Add($"partition {number}: {job.Name}: {e.Message}");
+                }
+            }).ConfigureAwait(false);
+        errors.AddRange(failures.Order(StringComparer.Ordinal));
+        foreach ((StreamKey key, (long size, IReadOnlyList<EngineHit> hits)) in results)
+        {
+            done[key] = hits;
+            produced.Streams[key] = new StreamVerdict(size, hits);
+        }
+
+        return results.Count;
+    }
+
+    private static string StreamSuffix(string stream) => stream.Length > 0 ? ":" + stream : "";
 
     // Whether a stream of a patched walk maps its content where the parent's did (the caller checks that none of it
     // diverged): the same size and ranges in the same order; a resident value at the same place in its record.

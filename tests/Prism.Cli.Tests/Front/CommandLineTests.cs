@@ -58,7 +58,7 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Contains("Usage:", stderr, StringComparison.Ordinal);
-        Assert.Contains("prism scan [<DISK>...] [options]", stderr, StringComparison.Ordinal);
+        Assert.Contains("prism scan [<DISK>...] [command] [options]", stderr, StringComparison.Ordinal);
         Assert.Contains("--signatures", stderr, StringComparison.Ordinal);
     }
 

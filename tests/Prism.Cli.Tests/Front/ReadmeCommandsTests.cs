@@ -129,6 +129,8 @@ public sealed partial class ReadmeCommandsTests : IDisposable
         void Prep(params string[] args) => Assert.Equal(0, Run(args).Code);
         File.WriteAllBytes(F("data.bin"), [1, 2, 3, 4]);
         File.WriteAllText(F("sig.ndb"), "Prism.Readme.Never:0:*:00112233445566778899aabbccddeeff\n");
+        Directory.CreateDirectory(F("sigdir"));
+        File.Copy(F("sig.ndb"), Path.Combine(F("sigdir"), "sig.ndb"));
         Prep("disk", "create", F("base.vhdx"), "--size", "16MiB", "--block-size", "1MiB", "--catalog", cat);
         Prep("disk", "clone", F("base.vhdx"), F("child.vhdx"), "--catalog", cat);
         Prep("disk", "write", F("child.vhdx"), "--offset", "0", "--input", F("data.bin"), "--catalog", cat);
@@ -161,7 +163,8 @@ public sealed partial class ReadmeCommandsTests : IDisposable
             "vm attach" or "vm detach" => ([.. command.Split(' '), @"C:\c.vhdx", "--vm", "web01"], 1, null), // exit 1: no Hyper-V on this host (on a Hyper-V host: no such VM)
             "vm create-disk" => (["vm", "create-disk", @"C:\d.vhdx", "--size", "1GiB"], 1, null), // exit 1: no Hyper-V on this host
             "sigs info" => (["sigs", "info", F("sig.ndb")], 0, "signatures in use: 1"),
-            "bench disk" or "bench scan" or "bench ntfs" or "bench ext4" or "bench startup" or "bench nbd" => ([.. command.Split(' '), "--help"], 0, "Usage:"), // minutes of work: help only
+            "sigs compile" => (["sigs", "compile", F("sigdir")], 0, null),
+            "bench disk" or "bench scan" or "bench ntfs" or "bench ext4" or "bench sigs" or "bench startup" or "bench nbd" => ([.. command.Split(' '), "--help"], 0, "Usage:"), // minutes of work: help only
             "demo" => (["demo", "--help"], 0, "Usage:"),
             "serve" => (["serve", "--help"], 0, "Usage:"), // runs until SIGTERM: Serve/ServeCommandTests runs it as a process
             "completion" => (["completion", "bash"], 0, "complete"),
