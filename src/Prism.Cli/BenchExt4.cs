@@ -22,15 +22,7 @@ internal static class BenchExt4
 
     public static int Run(string image, int runs, bool cold, bool skipPeers, bool json, TextWriter log)
     {
-        if (runs < 1)
-        {
-            throw new UsageException("--runs must be at least 1");
-        }
-
-        if (!File.Exists(image))
-        {
-            throw new FileNotFoundException($"no such image: {image}", image);
-        }
+        CheckImageRuns(image, runs);
 
         string? fls = skipPeers ? null : RequireTool("fls", "sleuthkit");
         (long entries, long ranges) = Walk(image);
@@ -152,19 +144,4 @@ internal static class BenchExt4
 
         return n;
     }
-
-    private static void DropCaches()
-    {
-        RunTool("/bin/sync");
-        try
-        {
-            File.WriteAllText("/proc/sys/vm/drop_caches", "3");
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            throw new InvalidOperationException($"--cold needs root to drop the page cache: {ex.Message}", ex);
-        }
-    }
-
-    private static string Ms(double seconds) => (seconds * 1000).ToString("0.0", CultureInfo.InvariantCulture) + " ms";
 }

@@ -26,15 +26,7 @@ internal static class BenchNtfs
 
     public static int Run(string image, int runs, bool cold, bool skipPeers, bool json, TextWriter log)
     {
-        if (runs < 1)
-        {
-            throw new UsageException("--runs must be at least 1");
-        }
-
-        if (!File.Exists(image))
-        {
-            throw new FileNotFoundException($"no such image: {image}", image);
-        }
+        CheckImageRuns(image, runs);
 
         string? ntfsls = skipPeers ? null : RequireTool("ntfsls", "ntfs-3g");
 
@@ -198,21 +190,4 @@ internal static class BenchNtfs
 
         return n;
     }
-
-    private static void DropCaches()
-    {
-        RunTool("/bin/sync");
-        try
-        {
-            File.WriteAllText("/proc/sys/vm/drop_caches", "3");
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            throw new InvalidOperationException($"--cold needs root to drop the page cache: {ex.Message}", ex);
-        }
-    }
-
-    private static string Ms(double seconds) => (seconds * 1000).ToString("0.0", CultureInfo.InvariantCulture) + " ms";
-
-
 }

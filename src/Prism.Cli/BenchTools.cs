@@ -109,4 +109,35 @@ internal static class BenchTools
         return double.Parse(words[2].Replace(",", ".", StringComparison.Ordinal), CultureInfo.InvariantCulture)
             - double.Parse(words[1].Replace(",", ".", StringComparison.Ordinal), CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The checks of a bench over one image: at least one measured run, and the image exists.</summary>
+    public static void CheckImageRuns(string image, int runs)
+    {
+        if (runs < 1)
+        {
+            throw new UsageException("--runs must be at least 1");
+        }
+
+        if (!File.Exists(image))
+        {
+            throw new FileNotFoundException($"no such image: {image}", image);
+        }
+    }
+
+    /// <summary>Flushes and drops the page cache, for a cold run (root only).</summary>
+    public static void DropCaches()
+    {
+        RunTool("/bin/sync");
+        try
+        {
+            File.WriteAllText("/proc/sys/vm/drop_caches", "3");
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new InvalidOperationException($"--cold needs root to drop the page cache: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Seconds as milliseconds with one decimal.</summary>
+    public static string Ms(double seconds) => (seconds * 1000).ToString("0.0", CultureInfo.InvariantCulture) + " ms";
 }
