@@ -91,36 +91,22 @@ internal static class FsCommand
         if (o.Json)
         {
             string id = IdName(volume);
-            stdout.Write('[');
-            bool first = true;
-            foreach (GuestFileEntry e in entries)
+            ListingText.WriteJsonArray(stdout, entries, e => new JsonObject
             {
-                stdout.Write(first ? "\n  " : ",\n  ");
-                first = false;
-                var item = new JsonObject
-                {
-                    ["path"] = e.Path,
-                    ["isDirectory"] = e.IsDirectory,
-                    ["type"] = TypeName(e.Type),
-                    ["size"] = e.Size,
-                    [id] = e.Id,
-                    ["streams"] = new JsonArray([.. e.Streams.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["size"] = s.Size })]),
-                };
-                stdout.Write(item.ToJsonString(s_json));
-            }
-
-            stdout.WriteLine(first ? "]" : "\n]");
+                ["path"] = e.Path,
+                ["isDirectory"] = e.IsDirectory,
+                ["type"] = TypeName(e.Type),
+                ["size"] = e.Size,
+                [id] = e.Id,
+                ["streams"] = new JsonArray([.. e.Streams.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["size"] = s.Size })]),
+            }.ToJsonString(s_json));
             return 0;
         }
 
         foreach (GuestFileEntry e in entries)
         {
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{TypeChar(e.Type)} {e.Size,12} {e.Id,8} {e.ModifiedTime.UtcDateTime:yyyy-MM-dd HH:mm:ss} {TextEscaping.Escape(e.Path)}{(e.IsDirectory ? "/" : string.Empty)}"));
-            foreach (GuestStreamInfo s in e.Streams.Where(s => s.Name.Length > 0))
-            {
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s {s.Size,12} {e.Id,8} {"",19} {TextEscaping.Escape(e.Path)}:{TextEscaping.Escape(s.Name)}"));
-            }
+            ListingText.WriteEntry(stdout, TypeChar(e.Type), e.Size, e.Id, e.ModifiedTime.UtcDateTime, e.Path, e.IsDirectory,
+                e.Streams.Select(s => (s.Name, s.Size)));
         }
 
         return 0;

@@ -99,29 +99,16 @@ internal static class NtfsCommand
             : [target];
         if (o.Json)
         {
-            stdout.Write('[');
-            bool first = true;
-            foreach (NtfsFileEntry e in entries)
-            {
-                stdout.Write(first ? "\n  " : ",\n  ");
-                first = false;
-                var item = new ListItem(e.Path, e.IsDirectory, e.Size, e.RecordNumber, [.. e.Streams.Select(s => new StreamItem(s.Name, s.Size))]);
-                stdout.Write(JsonSerializer.Serialize(item, s_json));
-            }
-
-            stdout.WriteLine(first ? "]" : "\n]");
+            ListingText.WriteJsonArray(stdout, entries, e => JsonSerializer.Serialize(
+                new ListItem(e.Path, e.IsDirectory, e.Size, e.RecordNumber, [.. e.Streams.Select(s => new StreamItem(s.Name, s.Size))]), s_json));
             return 0;
         }
 
         foreach (NtfsFileEntry e in entries)
         {
-            string kind = e.IsDirectory ? "d" : e.IsReparsePoint ? "l" : "-";
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{kind} {e.Size,12} {e.RecordNumber,8} {e.LastWriteTime:yyyy-MM-dd HH:mm:ss} {TextEscaping.Escape(e.Path)}{(e.IsDirectory ? "/" : string.Empty)}"));
-            foreach (NtfsStreamInfo s in e.Streams.Where(s => s.Name.Length > 0))
-            {
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s {s.Size,12} {e.RecordNumber,8} {"",19} {TextEscaping.Escape(e.Path)}:{TextEscaping.Escape(s.Name)}"));
-            }
+            char kind = e.IsDirectory ? 'd' : e.IsReparsePoint ? 'l' : '-';
+            ListingText.WriteEntry(stdout, kind, e.Size, e.RecordNumber, e.LastWriteTime, e.Path, e.IsDirectory,
+                e.Streams.Select(s => (s.Name, s.Size)));
         }
 
         return 0;
