@@ -18,70 +18,13 @@ public sealed class PwshTests : IDisposable
         "Merge-PrismDisk", "New-PrismClone", "New-PrismDisk", "Remove-PrismClone", "Reset-PrismClone", "Test-PrismDisk",
     ];
 
-    private static readonly Lazy<string?> s_restoreFailure = new(Restore);
-
     private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
 
-    private static string RepoRoot
-    {
-        get
-        {
-            for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                if (File.Exists(Path.Combine(d.FullName, ".config", "dotnet-tools.json")))
-                {
-                    return d.FullName;
-                }
-            }
+    private static void RequirePwsh() => PwshModule.Require();
 
-            throw new InvalidOperationException($"no .config/dotnet-tools.json above {AppContext.BaseDirectory}");
-        }
-    }
-
-    /// <summary>The module folder: src/Prism.PowerShell/bin/&lt;configuration of this test build&gt;/net10.0.</summary>
-    private static string ModuleDirectory
-    {
-        get
-        {
-            string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-            string dir = Path.Combine(RepoRoot, "src", "Prism.PowerShell", "bin", configuration, "net10.0");
-            Assert.True(File.Exists(Path.Combine(dir, "Prism.psd1")), $"module not built at {dir}");
-            return dir;
-        }
-    }
-
-    private static string? Restore()
-    {
-        ProcessResult r = Oracle.Run("dotnet", ["tool", "restore"], check: false, workingDirectory: RepoRoot, timeoutMs: 300_000);
-        return r.ExitCode == 0 ? null : $"dotnet tool restore failed ({r.ExitCode}): {r.StdErr}{r.StdOut}";
-    }
-
-    private static void RequirePwsh()
-    {
-        string? failure = s_restoreFailure.Value;
-        if (failure is null)
-        {
-            return;
-        }
-
-        if (Oracle.Required)
-        {
-            throw new InvalidOperationException(failure + " and PRISM_REQUIRE_ORACLES=1");
-        }
-
-        Skip.If(true, "pwsh 7.6.9 (dotnet tool 'powershell') unavailable: " + failure);
-    }
-
-    private static ProcessResult Pwsh(string script)
-    {
-        string command = $"$ErrorActionPreference = 'Stop'; Import-Module '{Path.Combine(ModuleDirectory, "Prism.psd1")}'; {script}";
-        ProcessResult r = Oracle.Run("dotnet", ["tool", "run", "pwsh", "-NoProfile", "-NonInteractive", "-Command", command],
-            check: false, workingDirectory: RepoRoot, timeoutMs: 120_000);
-        Assert.True(r.ExitCode == 0, $"pwsh exited {r.ExitCode}: {r.StdErr}{r.StdOut}");
-        return r;
-    }
+    private static ProcessResult Pwsh(string script) => PwshModule.Run(script);
 
     [SkippableFact]
     public void Pwsh769_ImportsModule_GetCommandListsEveryCmdlet()
@@ -211,13 +154,8 @@ public sealed class PwshTests : IDisposable
 
         string content = Sha(_dir.File("c1.vhdx"));
 
-        ProcessResult PwshKilledAt(string step, string command)
-        {
-            string script = $"$ErrorActionPreference = 'Stop'; Import-Module '{Path.Combine(ModuleDirectory, "Prism.psd1")}'; "
-                + $"$env:PRISM_TEST_KILL_AT = '{step}'; {command} -Catalog '{cat}' -Confirm:$false; 'survived'";
-            return Oracle.Run("dotnet", ["tool", "run", "pwsh", "-NoProfile", "-NonInteractive", "-Command", script],
-                check: false, workingDirectory: RepoRoot, timeoutMs: 120_000);
-        }
+        ProcessResult PwshKilledAt(string step, string command) =>
+            PwshModule.RunUnchecked($"{command} -Catalog '{cat}' -Confirm:$false; 'survived'", $"$env:PRISM_TEST_KILL_AT = '{step}'; ");
 
         // Killed after the clone was moved aside: the journal holds it, so another cmdlet is refused until repair.
         ProcessResult killed = PwshKilledAt("remove:moved", "Remove-PrismClone c1");

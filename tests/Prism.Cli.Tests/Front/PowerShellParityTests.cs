@@ -14,7 +14,6 @@ namespace Prism.Cli.Tests.Front;
 public sealed class PowerShellParityTests : IDisposable
 {
     private static readonly byte[] s_marker = Encoding.ASCII.GetBytes("PRISM-PARITY-MARKER-51c0e2");
-    private static readonly Lazy<string?> s_restoreFailure = new(Restore);
     private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -97,47 +96,7 @@ public sealed class PowerShellParityTests : IDisposable
         _ => node.DeepClone(),
     };
 
-    private static string RepoRoot => ReadmeCommandsTests.RepoRoot();
+    private static void RequirePwsh() => PwshModule.Require();
 
-    private static string ModuleDirectory
-    {
-        get
-        {
-            string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-            string dir = Path.Combine(RepoRoot, "src", "Prism.PowerShell", "bin", configuration, "net10.0");
-            Assert.True(File.Exists(Path.Combine(dir, "Prism.psd1")), $"module not built at {dir}");
-            return dir;
-        }
-    }
-
-    private static string? Restore()
-    {
-        ProcessResult r = Oracle.Run("dotnet", ["tool", "restore"], check: false, workingDirectory: RepoRoot, timeoutMs: 300_000);
-        return r.ExitCode == 0 ? null : $"dotnet tool restore failed ({r.ExitCode}): {r.StdErr}{r.StdOut}";
-    }
-
-    private static void RequirePwsh()
-    {
-        string? failure = s_restoreFailure.Value;
-        if (failure is null)
-        {
-            return;
-        }
-
-        if (Oracle.Required)
-        {
-            throw new InvalidOperationException(failure + " and PRISM_REQUIRE_ORACLES=1");
-        }
-
-        Skip.If(true, "pwsh 7.6.9 (dotnet tool 'powershell') unavailable: " + failure);
-    }
-
-    private static string Pwsh(string script)
-    {
-        string command = $"$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'; Import-Module '{Path.Combine(ModuleDirectory, "Prism.psd1")}'; {script}";
-        ProcessResult r = Oracle.Run("dotnet", ["tool", "run", "pwsh", "-NoProfile", "-NonInteractive", "-Command", command],
-            check: false, workingDirectory: RepoRoot, timeoutMs: 120_000);
-        Assert.True(r.ExitCode == 0, $"pwsh exited {r.ExitCode}: {r.StdErr}{r.StdOut}");
-        return r.StdOut;
-    }
+    private static string Pwsh(string script) => PwshModule.Run(script, "$ProgressPreference = 'SilentlyContinue'; ").StdOut;
 }
