@@ -10,23 +10,8 @@ namespace Prism.Nbd.Tests;
 
 /// <summary>Real NBD clients against the server: qemu-io and qemu-img (QEMU's NBD client), nbdinfo and nbdcopy (libnbd);
 /// the written clone afterwards through libvhdi.</summary>
-public sealed class OracleTests : IAsyncLifetime
+public sealed class OracleTests : NbdServerTest
 {
-    private readonly TempDir _dir = new();
-    private NbdTestServer _server = null!;
-
-    public Task InitializeAsync()
-    {
-        _server = new NbdTestServer(_dir);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _dir.Dispose();
-    }
-
     /// <summary>sha256 of a chain (argv[2] the child, then each parent) as libvhdi reads it, with the ranges of argv[1]
     /// ("(first,end),...", or "") read as zeros.</summary>
     private const string PyvhdiSha256Masked = """
@@ -55,9 +40,9 @@ public sealed class OracleTests : IAsyncLifetime
     {
         string qemuIo = Oracle.Require("qemu-io", "qemu-utils");
         string qemuImg = Oracle.Require("qemu-img", "qemu-utils");
-        string baseHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base)));
-        string midHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Mid)));
-        byte[] model = Flatten(_server.Leaf);
+        string baseHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Server.Base)));
+        string midHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Server.Mid)));
+        byte[] model = Flatten(Server.Leaf);
         var rng = new Random(5);
         var commands = new List<string>();
         for (int i = 0; i < 60; i++)
@@ -74,36 +59,36 @@ public sealed class OracleTests : IAsyncLifetime
             }
         }
 
-        Oracle.Run(qemuIo, ["-f", "raw", .. commands, _server.Uri("leaf")]);
+        Oracle.Run(qemuIo, ["-f", "raw", .. commands, Server.Uri("leaf")]);
 
-        string viaNbd = _dir.File("via-nbd.raw");
-        Oracle.Run(qemuImg, ["convert", "-f", "raw", "-O", "raw", _server.Uri("leaf"), viaNbd]);
+        string viaNbd = Dir.File("via-nbd.raw");
+        Oracle.Run(qemuImg, ["convert", "-f", "raw", "-O", "raw", Server.Uri("leaf"), viaNbd]);
         Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(viaNbd)), "qemu-img convert over NBD differs from the model");
-        await _server.Server.StopAsync();
+        await Server.Server.StopAsync();
 
-        Assert.True(model.AsSpan().SequenceEqual(Flatten(_server.Leaf)), "the clone read by Prism differs from the model");
+        Assert.True(model.AsSpan().SequenceEqual(Flatten(Server.Leaf)), "the clone read by Prism differs from the model");
         string python = Oracle.RequirePythonModule("pyvhdi", "python3-libvhdi");
-        ProcessResult r = Oracle.Run(python, ["-c", PyvhdiSha256Masked, "", _server.Leaf, _server.Mid, _server.Base]);
+        ProcessResult r = Oracle.Run(python, ["-c", PyvhdiSha256Masked, "", Server.Leaf, Server.Mid, Server.Base]);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(model)), r.StdOut.Trim());
-        using (VhdxDisk leaf = VhdxDisk.Open(_server.Leaf))
+        using (VhdxDisk leaf = VhdxDisk.Open(Server.Leaf))
         {
             Assert.DoesNotContain(leaf.CheckChain(), i => i.Issue.Severity == VhdxCheckSeverity.Error);
         }
 
-        Assert.Equal(baseHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base))));
-        Assert.Equal(midHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Mid))));
-        Assert.False(File.Exists(DiskLease.LockPath(_server.Leaf)), "the lease is released when the server stops");
+        Assert.Equal(baseHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Server.Base))));
+        Assert.Equal(midHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Server.Mid))));
+        Assert.False(File.Exists(DiskLease.LockPath(Server.Leaf)), "the lease is released when the server stops");
     }
 
     [SkippableFact]
     public async Task WriteZeroesAndTrim_WholeBlocksBecomeZeroInTheBat_AndEveryReaderAgrees()
     {
         string qemuIo = Oracle.Require("qemu-io", "qemu-utils");
-        string baseHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base)));
-        byte[] model = Flatten(_server.Leaf);
-        long sizeBefore = new FileInfo(_server.Leaf).Length;
+        string baseHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Server.Base)));
+        byte[] model = Flatten(Server.Leaf);
+        long sizeBefore = new FileInfo(Server.Leaf).Length;
         int block;
-        using (VhdxDisk leaf = VhdxDisk.Open(_server.Leaf))
+        using (VhdxDisk leaf = VhdxDisk.Open(Server.Leaf))
         {
             block = (int)leaf.BlockSize;
         }
@@ -131,18 +116,18 @@ public sealed class OracleTests : IAsyncLifetime
         }
 
         // --discard=unmap: without it QEMU drops discards before they reach the server.
-        Oracle.Run(qemuIo, ["-f", "raw", "--discard=unmap", .. commands, "-c", "flush", _server.Uri("leaf")]);
-        await _server.Server.StopAsync();
+        Oracle.Run(qemuIo, ["-f", "raw", "--discard=unmap", .. commands, "-c", "flush", Server.Uri("leaf")]);
+        await Server.Server.StopAsync();
 
-        byte[] read = Flatten(_server.Leaf);
+        byte[] read = Flatten(Server.Leaf);
         int diff = model.AsSpan().CommonPrefixLength(read);
         Assert.True(diff == model.Length, $"the clone read by Prism differs from the model at 0x{diff:X}");
         // 7-Zip reads the chain as MS-VHDX 2.5.1.1 says ("for reads from the blocks in this state [PAYLOAD_BLOCK_ZERO],
         // implementations MUST return zeros"), in a differencing disk too.
         string sevenZip = Oracle.Require("7zz", "7zip");
-        string extracted = _dir.File("leaf-7z");
+        string extracted = Dir.File("leaf-7z");
         Directory.CreateDirectory(extracted);
-        Oracle.Run(sevenZip, ["x", "-y", "-o" + extracted, _server.Leaf]);
+        Oracle.Run(sevenZip, ["x", "-y", "-o" + extracted, Server.Leaf]);
         string[] images = Directory.GetFiles(extracted);
         Assert.Single(images);
         Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(images[0])), "7-Zip reads the chain differently from the model");
@@ -152,12 +137,12 @@ public sealed class OracleTests : IAsyncLifetime
         string python = Oracle.RequirePythonModule("pyvhdi", "python3-libvhdi");
         string wholeBlocks = string.Join(",", zeroes.Concat(discards).Select(z => (First: (z.Offset + block - 1) / block * block, End: (z.Offset + z.Length) / block * block))
             .Where(z => z.End > z.First).Select(z => string.Create(CultureInfo.InvariantCulture, $"({z.First},{z.End})")));
-        ProcessResult r = Oracle.Run(python, ["-c", PyvhdiSha256Masked, wholeBlocks, _server.Leaf, _server.Mid, _server.Base]);
+        ProcessResult r = Oracle.Run(python, ["-c", PyvhdiSha256Masked, wholeBlocks, Server.Leaf, Server.Mid, Server.Base]);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(model)), r.StdOut.Trim());
 
         // Recorded in the BAT, not written: the zeroed and discarded whole blocks are the leaf's own layer in the chain
         // map, yet the file grew by at most the one partial block the unaligned zeroing wrote and a bitmap block.
-        using (VhdxDisk leaf = VhdxDisk.Open(_server.Leaf))
+        using (VhdxDisk leaf = VhdxDisk.Open(Server.Leaf))
         {
             Assert.DoesNotContain(leaf.CheckChain(), i => i.Issue.Severity == VhdxCheckSeverity.Error);
             IReadOnlyList<ChainRange> map = leaf.GetChainMap();
@@ -167,9 +152,9 @@ public sealed class OracleTests : IAsyncLifetime
             }
         }
 
-        Assert.True(new FileInfo(_server.Leaf).Length - sizeBefore <= block + (1 << 20),
-            $"the leaf grew by {new FileInfo(_server.Leaf).Length - sizeBefore} bytes: zeroed blocks were written as payload");
-        Assert.Equal(baseHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base))));
+        Assert.True(new FileInfo(Server.Leaf).Length - sizeBefore <= block + (1 << 20),
+            $"the leaf grew by {new FileInfo(Server.Leaf).Length - sizeBefore} bytes: zeroed blocks were written as payload");
+        Assert.Equal(baseHash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Server.Base))));
     }
 
     [SkippableFact]
@@ -178,20 +163,20 @@ public sealed class OracleTests : IAsyncLifetime
         string qemuImg = Oracle.Require("qemu-img", "qemu-utils");
         string nbdinfo = Oracle.Require("nbdinfo", "libnbd-bin");
         IReadOnlyList<ChainRange> chain;
-        using (VhdxDisk d = VhdxDisk.Open(_server.Leaf))
+        using (VhdxDisk d = VhdxDisk.Open(Server.Leaf))
         {
             chain = d.GetChainMap();
         }
 
         var expected = Merge(chain.Select(r => (r.Offset, r.Length)));
 
-        using JsonDocument qemu = JsonDocument.Parse(Oracle.Run(qemuImg, ["map", "--output=json", "-f", "raw", _server.Uri("leaf")]).StdOut);
+        using JsonDocument qemu = JsonDocument.Parse(Oracle.Run(qemuImg, ["map", "--output=json", "-f", "raw", Server.Uri("leaf")]).StdOut);
         var fromQemu = Merge(qemu.RootElement.EnumerateArray().Where(e => e.GetProperty("data").GetBoolean())
             .Select(e => (e.GetProperty("start").GetInt64(), e.GetProperty("length").GetInt64())));
         Assert.Equal(expected, fromQemu);
 
         var fromNbdinfo = new List<(long, long)>();
-        foreach (string line in Oracle.Run(nbdinfo, ["--map", _server.Uri("leaf")]).StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (string line in Oracle.Run(nbdinfo, ["--map", Server.Uri("leaf")]).StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             string[] w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (w[2] == "0")
@@ -209,15 +194,15 @@ public sealed class OracleTests : IAsyncLifetime
     {
         string nbdcopy = Oracle.Require("nbdcopy", "libnbd-bin");
         string nbdinfo = Oracle.Require("nbdinfo", "libnbd-bin");
-        string copy = _dir.File("copy.raw");
+        string copy = Dir.File("copy.raw");
 
-        Oracle.Run(nbdcopy, [_server.Uri("leaf"), copy]);
+        Oracle.Run(nbdcopy, [Server.Uri("leaf"), copy]);
 
-        Assert.True(Flatten(_server.Leaf).AsSpan().SequenceEqual(File.ReadAllBytes(copy)));
-        string info = Oracle.Run(nbdinfo, [_server.Uri("base")]).StdOut;
+        Assert.True(Flatten(Server.Leaf).AsSpan().SequenceEqual(File.ReadAllBytes(copy)));
+        string info = Oracle.Run(nbdinfo, [Server.Uri("base")]).StdOut;
         Assert.Contains("is_read_only: true", info, StringComparison.Ordinal);
         Assert.Contains("base:allocation", info, StringComparison.Ordinal);
-        string leafInfo = Oracle.Run(nbdinfo, [_server.Uri("leaf")]).StdOut;
+        string leafInfo = Oracle.Run(nbdinfo, [Server.Uri("leaf")]).StdOut;
         Assert.Contains("is_read_only: false", leafInfo, StringComparison.Ordinal);
         Assert.Contains("can_multi_conn: true", leafInfo, StringComparison.Ordinal);
     }
@@ -226,21 +211,21 @@ public sealed class OracleTests : IAsyncLifetime
     public void QemuIoWriteToTheReadOnlyParent_Fails_AndTheParentIsUnchanged()
     {
         string qemuIo = Oracle.Require("qemu-io", "qemu-utils");
-        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base)));
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Server.Base)));
 
-        ProcessResult r = Oracle.Run(qemuIo, ["-f", "raw", "-c", "write -P 7 0 4096", _server.Uri("base")], check: false);
+        ProcessResult r = Oracle.Run(qemuIo, ["-f", "raw", "-c", "write -P 7 0 4096", Server.Uri("base")], check: false);
 
         Assert.True(r.ExitCode != 0 || (r.StdErr + r.StdOut).Contains("ermission", StringComparison.Ordinal) || (r.StdErr + r.StdOut).Contains("read-only", StringComparison.Ordinal),
             $"the write to a read-only export did not fail: {r.StdOut}{r.StdErr}");
-        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_server.Base))));
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Server.Base))));
     }
 
     [Fact]
     public void ASecondWritableServerOfTheSameDisk_IsRefusedByTheLease()
     {
-        IOException e = Assert.Throws<IOException>(() => NbdExport.Open(_server.Leaf, "again", readOnly: false, protectedReason: null));
+        IOException e = Assert.Throws<IOException>(() => NbdExport.Open(Server.Leaf, "again", readOnly: false, protectedReason: null));
         Assert.Contains("in use by another Prism process", e.Message, StringComparison.Ordinal);
-        Assert.True(DiskLease.IsHeld(_server.Leaf));
+        Assert.True(DiskLease.IsHeld(Server.Leaf));
     }
 
     private static List<(long, long)> Merge(IEnumerable<(long Offset, long Length)> ranges)

@@ -6,34 +6,19 @@ namespace Prism.Nbd.Tests;
 
 /// <summary>Negotiation and transmission edge cases, byte by byte: each gets the reply the NBD spec prescribes and the
 /// server keeps serving.</summary>
-public sealed class ProtocolTests : IAsyncLifetime
+public sealed class ProtocolTests : NbdServerTest
 {
-    private readonly TempDir _dir = new();
-    private NbdTestServer _server = null!;
-
-    public Task InitializeAsync()
-    {
-        _server = new NbdTestServer(_dir);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _dir.Dispose();
-    }
-
     [Fact]
     public void Handshake_IsFixedNewstyleWithNoZeroes()
     {
-        using var c = new RawNbdClient(_server.Socket);
+        using var c = new RawNbdClient(Server.Socket);
         Assert.Equal(3, c.HandshakeFlags);
     }
 
     [Fact]
     public void UnknownOption_IsUnsupported_AndNegotiationGoesOn()
     {
-        using var c = new RawNbdClient(_server.Socket);
+        using var c = new RawNbdClient(Server.Socket);
         c.SendOption(4242, [1, 2, 3]);
         (uint option, uint type, _) = c.ReadOptionReply();
         Assert.Equal((4242u, 0x80000001u), (option, type));
@@ -47,7 +32,7 @@ public sealed class ProtocolTests : IAsyncLifetime
     [Fact]
     public void List_NamesEveryExport_ThenAcks()
     {
-        using var c = new RawNbdClient(_server.Socket);
+        using var c = new RawNbdClient(Server.Socket);
         c.SendOption(3, []);
         var names = new List<string>();
         while (true)
@@ -68,7 +53,7 @@ public sealed class ProtocolTests : IAsyncLifetime
     [Fact]
     public void GoForAnUnknownExport_IsErrUnknown_AndTheParentIsReadOnly()
     {
-        using var c = new RawNbdClient(_server.Socket);
+        using var c = new RawNbdClient(Server.Socket);
         byte[] name = Encoding.UTF8.GetBytes("nope");
         c.SendOption(7, [.. RawNbdClient.U32((uint)name.Length), .. name, .. RawNbdClient.U16(0)]);
         Assert.Equal(0x80000006u, c.ReadOptionReply().Type);
@@ -80,7 +65,7 @@ public sealed class ProtocolTests : IAsyncLifetime
     [Fact]
     public void OversizedOption_IsTooBig_AndDrained()
     {
-        using var c = new RawNbdClient(_server.Socket);
+        using var c = new RawNbdClient(Server.Socket);
         c.SendOption(6, new byte[200_000]);
         Assert.Equal(0x80000009u, c.ReadOptionReply().Type);
         Assert.Equal((ulong)NbdTestServer.Size, c.Go("leaf").Size);
@@ -89,7 +74,7 @@ public sealed class ProtocolTests : IAsyncLifetime
     [Fact]
     public void Transmission_EdgeCases_GetTheirErrors_AndTheConnectionServesOn()
     {
-        using var c = new RawNbdClient(_server.Socket);
+        using var c = new RawNbdClient(Server.Socket);
         c.Go("leaf");
 
         c.SendRequest(0, 1, (ulong)NbdTestServer.Size - 512, 1024); // read past the end
@@ -116,7 +101,7 @@ public sealed class ProtocolTests : IAsyncLifetime
     [Fact]
     public void WriteToAReadOnlyExport_IsEPerm()
     {
-        using var c = new RawNbdClient(_server.Socket);
+        using var c = new RawNbdClient(Server.Socket);
         c.Go("base");
         c.SendRequest(1, 1, 0, 512, payload: new byte[512]);
         Assert.Equal((1u, 1ul), c.ReadSimpleReply());
@@ -127,13 +112,13 @@ public sealed class ProtocolTests : IAsyncLifetime
     [Fact]
     public void AClientThatDisconnectsMidRequest_LeavesTheOthersServed()
     {
-        using (var c = new RawNbdClient(_server.Socket))
+        using (var c = new RawNbdClient(Server.Socket))
         {
             c.Go("leaf");
             c.SendRequest(1, 1, 0, 1 << 20, payload: new byte[1000]); // promises 1 MiB, sends 1000 bytes, goes away
         }
 
-        var clients = Enumerable.Range(0, 16).Select(_ => new RawNbdClient(_server.Socket)).ToList();
+        var clients = Enumerable.Range(0, 16).Select(_ => new RawNbdClient(Server.Socket)).ToList();
         try
         {
             foreach (RawNbdClient c in clients)
@@ -161,7 +146,7 @@ public sealed class ProtocolTests : IAsyncLifetime
     [Fact]
     public void StructuredReplies_ReadIsOneOffsetDataChunk_ErrorsAreErrorChunks()
     {
-        using var c = new RawNbdClient(_server.Socket);
+        using var c = new RawNbdClient(Server.Socket);
         c.SendOption(8, []);
         Assert.Equal(1u, c.ReadOptionReply().Type);
         c.Go("leaf");
