@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Prism.Disks.Errors;
 using Prism.Disks.Ext4;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Tests.Ext4;
@@ -241,7 +242,7 @@ public sealed class CorruptionTests(Ext4VolumesFixture fixture)
             try
             {
                 _ = volume.GetSectorMap(e);
-                if (e.Type is Ext4FileType.File or Ext4FileType.Symlink && e.Size <= buffer.Length)
+                if (e.Type is GuestFileType.File or GuestFileType.Symlink && e.Size <= buffer.Length)
                 {
                     volume.OpenFile(e).ReadExactly(buffer.AsSpan(0, (int)e.Size), 0);
                 }
