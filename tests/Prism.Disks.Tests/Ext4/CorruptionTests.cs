@@ -161,6 +161,7 @@ public sealed class CorruptionTests(Ext4VolumesFixture fixture)
     {
         byte[] bytes = Bytes(variant);
         List<ByteRange> targets = Structures(bytes);
+        string[] paths = [.. Open(bytes).Enumerate().Select(e => e.Path)];
         var rnd = new Random(seed);
         var total = Stopwatch.StartNew();
         int typed = 0;
@@ -184,7 +185,7 @@ public sealed class CorruptionTests(Ext4VolumesFixture fixture)
             var one = Stopwatch.StartNew();
             try
             {
-                typed += Exercise(bytes);
+                typed += Exercise(bytes, paths);
             }
             catch (Exception ex) when (ex is DiskFormatException or NotSupportedException)
             {
@@ -231,11 +232,24 @@ public sealed class CorruptionTests(Ext4VolumesFixture fixture)
         return [.. targets.Distinct()];
     }
 
-    // Opens, walks, maps and reads everything small; returns the number of reported (skipped) entries.
-    private static int Exercise(byte[] bytes)
+    // Opens, walks, maps and reads everything small, looks every path of the undamaged volume up (through the htree of
+    // hashed directories); returns the number of reported (skipped) entries and failed lookups.
+    private static int Exercise(byte[] bytes, string[] paths)
     {
         Ext4Volume volume = Open(bytes);
         int errors = 0;
+        foreach (string path in paths)
+        {
+            try
+            {
+                _ = volume.Find(path);
+            }
+            catch (DiskFormatException)
+            {
+                errors++;
+            }
+        }
+
         byte[] buffer = new byte[1 << 20];
         foreach (Ext4FileEntry e in volume.Enumerate(onError: _ => errors++))
         {
