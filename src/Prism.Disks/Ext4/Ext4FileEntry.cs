@@ -1,3 +1,4 @@
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Ext4;
@@ -14,7 +15,7 @@ public sealed class Ext4FileEntry
         ParentInode = parentInode;
         EntryRange = entryRange;
         Record = record;
-        Type = record.Type;
+        Type = record.Type.GetValueOrDefault(); // ReadInode rejects a mode with no file type
         Size = (long)Math.Min(record.Size, long.MaxValue);
     }
 
@@ -36,10 +37,10 @@ public sealed class Ext4FileEntry
     public uint ParentInode { get; }
 
     /// <summary>File type from i_mode.</summary>
-    public Ext4FileType Type { get; }
+    public GuestFileType Type { get; }
 
     /// <summary>True for directories.</summary>
-    public bool IsDirectory => Type == Ext4FileType.Directory;
+    public bool IsDirectory => Type == GuestFileType.Directory;
 
     /// <summary>Size in bytes (i_size); 0 for devices, FIFOs and sockets.</summary>
     public long Size { get; }

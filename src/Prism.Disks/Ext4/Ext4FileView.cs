@@ -1,3 +1,4 @@
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Ext4;
@@ -35,10 +36,10 @@ public readonly ref struct Ext4FileView
     public uint ParentInode { get; }
 
     /// <summary>File type.</summary>
-    public Ext4FileType Type => _inode.Type;
+    public GuestFileType Type => _inode.Type.GetValueOrDefault(); // ReadInode rejects a mode with no file type
 
     /// <summary>True for directories.</summary>
-    public bool IsDirectory => _inode.Type == Ext4FileType.Directory;
+    public bool IsDirectory => _inode.Type == GuestFileType.Directory;
 
     /// <summary>Size in bytes.</summary>
     public long Size => (long)_inode.Size;

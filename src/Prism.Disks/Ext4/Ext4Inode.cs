@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Prism.Disks.Guest;
 
 namespace Prism.Disks.Ext4;
 
@@ -56,16 +57,17 @@ internal sealed class Ext4Inode
 
     public bool HasInlineData => (Flags & InlineDataFlag) != 0;
 
-    public Ext4FileType Type => (Mode & 0xF000) switch
+    /// <summary>The file type from i_mode's format bits; null for a mode no file type has (free or corrupt inode).</summary>
+    public GuestFileType? Type => (Mode & 0xF000) switch
     {
-        0x8000 => Ext4FileType.File,
-        0x4000 => Ext4FileType.Directory,
-        0xA000 => Ext4FileType.Symlink,
-        0x1000 => Ext4FileType.Fifo,
-        0x2000 => Ext4FileType.CharacterDevice,
-        0x6000 => Ext4FileType.BlockDevice,
-        0xC000 => Ext4FileType.Socket,
-        _ => Ext4FileType.Unknown,
+        0x8000 => GuestFileType.File,
+        0x4000 => GuestFileType.Directory,
+        0xA000 => GuestFileType.Symlink,
+        0x1000 => GuestFileType.Fifo,
+        0x2000 => GuestFileType.CharacterDevice,
+        0x6000 => GuestFileType.BlockDevice,
+        0xC000 => GuestFileType.Socket,
+        _ => null,
     };
 
     public DateTimeOffset ModifiedTime

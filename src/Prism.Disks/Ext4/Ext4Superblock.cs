@@ -30,8 +30,8 @@ internal sealed class Ext4Superblock
         public const int InodesCount = 0x0, BlocksCountLo = 0x4, FirstDataBlock = 0x14, LogBlockSize = 0x18, LogClusterSize = 0x1C,
             BlocksPerGroup = 0x20, InodesPerGroup = 0x28, Magic = 0x38, State = 0x3A, RevLevel = 0x4C, FirstIno = 0x54,
             InodeSize = 0x58, BlockGroupNr = 0x5A, FeatureCompat = 0x5C, FeatureIncompat = 0x60, FeatureRoCompat = 0x64,
-            Uuid = 0x68, VolumeName = 0x78, JournalInum = 0xE0, HashVersion = 0xFC, DescSize = 0xFE, FirstMetaBg = 0x104,
-            BlocksCountHi = 0x150, LogGroupsPerFlex = 0x174, ChecksumType = 0x175, BackupBgs = 0x24C, ChecksumSeed = 0x270,
+            Uuid = 0x68, VolumeName = 0x78, JournalInum = 0xE0, HashSeed = 0xEC, HashVersion = 0xFC, DescSize = 0xFE, FirstMetaBg = 0x104,
+            BlocksCountHi = 0x150, Flags = 0x160, LogGroupsPerFlex = 0x174, ChecksumType = 0x175, BackupBgs = 0x24C, ChecksumSeed = 0x270,
             Checksum = 0x3FC;
     }
 
@@ -63,6 +63,12 @@ internal sealed class Ext4Superblock
     public uint BackupGroup1 { get; private init; }
     public uint ChecksumSeed { get; private init; }
     public uint GroupCount { get; private init; }
+
+    /// <summary>s_hash_seed: the four words seeding the htree name hash (all zero: the hash's default seed).</summary>
+    public uint[] HashSeed { get; private init; } = [];
+
+    /// <summary>s_flags bit 0x2: this volume's legacy, half_md4 and tea htree hashes read name bytes as unsigned chars.</summary>
+    public bool UnsignedDirHash { get; private init; }
 
     public bool HasFiletype => (FeatureIncompat & IncompatFiletype) != 0;
     public bool HasMetaBg => (FeatureIncompat & IncompatMetaBg) != 0;
@@ -224,6 +230,8 @@ internal sealed class Ext4Superblock
             BackupGroup0 = U32(b, Offsets.BackupBgs),
             BackupGroup1 = U32(b, Offsets.BackupBgs + 4),
             ChecksumSeed = seed,
+            HashSeed = [U32(b, Offsets.HashSeed), U32(b, Offsets.HashSeed + 4), U32(b, Offsets.HashSeed + 8), U32(b, Offsets.HashSeed + 12)],
+            UnsignedDirHash = (U32(b, Offsets.Flags) & 0x2) != 0,
             GroupCount = (uint)groups,
         };
         problem = string.Empty;

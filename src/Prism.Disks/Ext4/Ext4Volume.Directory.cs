@@ -254,7 +254,8 @@ public sealed partial class Ext4Volume
         CheckDxNode(dir, listing, block, 0x20, rootOffset, levels, blocks, where);
     }
 
-    private void CheckDxNode(Ext4Inode dir, DirListing listing, byte[] block, int countOffset, long offset, int levels, long blocks, string where)
+    // Checks the count/limit header and (metadata_csum) the dx tail of one index block; returns its entry count.
+    private int CheckDxBlock(Ext4Inode dir, byte[] block, int countOffset, long offset, string where)
     {
         int bs = _sb.BlockSize;
         int tail = _sb.HasMetadataCsum ? 8 : 0;
@@ -282,6 +283,14 @@ public sealed partial class Ext4Volume
                 throw Fail(where, offset, $"dx checksum 0x{stored:X8}, computed 0x{computed:X8}", dir.Number);
             }
         }
+
+        return count;
+    }
+
+    private void CheckDxNode(Ext4Inode dir, DirListing listing, byte[] block, int countOffset, long offset, int levels, long blocks, string where)
+    {
+        int bs = _sb.BlockSize;
+        int count = CheckDxBlock(dir, block, countOffset, offset, where);
 
         // Copy the children first: the recursion reuses no buffer of ours, but keeps this one small.
         long[] children = new long[count];

@@ -45,7 +45,7 @@ public sealed partial class Ext4Volume : IGuestVolume
 
         var inode = new Ext4Inode();
         ReadInode((uint)file.Id, inode, new byte[InodeSize]);
-        if (inode.Generation != file.Generation || GuestFileView.ToGuest(inode.Type) != file.Type)
+        if (inode.Generation != file.Generation || inode.Type.GetValueOrDefault() != file.Type)
         {
             return null;
         }
@@ -101,13 +101,13 @@ public sealed partial class Ext4Volume : IGuestVolume
             metadata.AddRange(extents.Where(x => x.Kind is GuestExtentKind.Data or GuestExtentKind.Unwritten).Select(x => new ByteRange(x.DiskOffset, x.Length)));
         }
 
-        GuestStreamLayout[] streams = e.Type == Ext4FileType.File ? [new GuestStreamLayout(string.Empty, e.Size, false, extents)] : [];
+        GuestStreamLayout[] streams = e.Type == GuestFileType.File ? [new GuestStreamLayout(string.Empty, e.Size, false, extents)] : [];
         return new GuestFileLayout(metadata, streams);
     }
 
     internal static GuestFileEntry ToGuestEntry(Ext4FileEntry e) =>
-        new(e, e.Path, e.Inode, e.Record.Generation, GuestFileView.ToGuest(e.Type), e.Size, e.LinkCount,
-            e.Type == Ext4FileType.File ? [new GuestStreamInfo(string.Empty, e.Size)] : [], e.ModifiedTime);
+        new(e, e.Path, e.Inode, e.Record.Generation, e.Type, e.Size, e.LinkCount,
+            e.Type == GuestFileType.File ? [new GuestStreamInfo(string.Empty, e.Size)] : [], e.ModifiedTime);
 
     private static Ext4FileEntry Native(GuestFileEntry entry)
     {

@@ -290,7 +290,7 @@ public sealed partial class Ext4Volume
         {
             var root = new Ext4Inode();
             volume.ReadInode(RootInode, root, _record);
-            if (root.Type != Ext4FileType.Directory)
+            if (root.Type != GuestFileType.Directory)
             {
                 throw volume.Fail("ext4 root inode", root.VolumeOffset, $"inode {RootInode} is a {root.Type}, not a directory", RootInode);
             }
@@ -352,7 +352,7 @@ public sealed partial class Ext4Volume
                     _inodesRead++;
                     var view = new GuestFileView(new Ext4FileView(volume, inode, _map, path, directoryInode, VolumeRange(n.NameRange)), _guestMap, volume.DiskOffset);
                     _builder.Add(view, view.GetSectorMap(), path);
-                    type = GuestFileView.ToGuest(inode.Type);
+                    type = inode.Type.GetValueOrDefault();
                 }
 
                 if (type != GuestFileType.Directory)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Ext4;
@@ -50,7 +51,7 @@ public sealed partial class Ext4Volume
     /// <summary>True when a symlink keeps its target in i_block (no data blocks, not inline).</summary>
     internal bool IsFastSymlink(Ext4Inode inode)
     {
-        if (inode.Type != Ext4FileType.Symlink || inode.HasInlineData)
+        if (inode.Type != GuestFileType.Symlink || inode.HasInlineData)
         {
             return false;
         }
@@ -68,8 +69,8 @@ public sealed partial class Ext4Volume
     {
         map.Clear();
         long size = (long)inode.Size;
-        Ext4FileType type = inode.Type;
-        if (type is Ext4FileType.Fifo or Ext4FileType.CharacterDevice or Ext4FileType.BlockDevice or Ext4FileType.Socket || size == 0)
+        GuestFileType? type = inode.Type;
+        if (type is GuestFileType.Fifo or GuestFileType.CharacterDevice or GuestFileType.BlockDevice or GuestFileType.Socket || size == 0)
         {
             return;
         }

@@ -1,5 +1,6 @@
 using System.Text;
 using Prism.Disks.Errors;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Ext4;
@@ -128,7 +129,7 @@ public sealed partial class Ext4Volume
             }
 
             walk.Visitor(new Ext4FileView(this, inode, walk.Map, full, dir.Number, entry.Block));
-            if (!recursive || inode.Type != Ext4FileType.Directory)
+            if (!recursive || inode.Type != GuestFileType.Directory)
             {
                 continue;
             }
@@ -161,7 +162,10 @@ public sealed partial class Ext4Volume
         return dir;
     }
 
-    /// <summary>Looks a path up (case-sensitively, byte-wise in UTF-8); null when a component is missing. Symlinks are not followed.</summary>
+    /// <summary>
+    /// Looks a path up (case-sensitively, byte-wise in UTF-8; through the htree of hashed directories); null when a component
+    /// is missing. Symlinks are not followed.
+    /// </summary>
     /// <exception cref="Ext4FormatException">A directory or inode on the way is corrupt.</exception>
     public Ext4FileEntry? Find(string path)
     {
@@ -169,7 +173,7 @@ public sealed partial class Ext4Volume
         byte[] record = new byte[InodeSize];
         var current = new Ext4Inode();
         ReadInode(RootInode, current, record);
-        if (current.Type != Ext4FileType.Directory)
+        if (current.Type != GuestFileType.Directory)
         {
             throw Fail("ext4 root inode", current.VolumeOffset, $"inode {RootInode} is a {current.Type}, not a directory", RootInode);
         }
@@ -181,22 +185,12 @@ public sealed partial class Ext4Volume
         var listing = new DirListing();
         foreach (string part in parts)
         {
-            if (current.Type != Ext4FileType.Directory)
+            if (current.Type != GuestFileType.Directory)
             {
                 return null;
             }
 
-            ReadDirectory(current, listing);
-            int found = -1;
-            for (int i = 0; i < listing.Entries.Count; i++)
-            {
-                if (listing.NameOf(listing.Entries[i]).SequenceEqual(part))
-                {
-                    found = i;
-                    break;
-                }
-            }
-
+            int found = LookupName(current, part, listing);
             if (found < 0)
             {
                 return null;
@@ -244,7 +238,7 @@ public sealed partial class Ext4Volume
     public IDiskSource OpenFile(Ext4FileEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (entry.Type is not (Ext4FileType.File or Ext4FileType.Directory or Ext4FileType.Symlink))
+        if (entry.Type is not (GuestFileType.File or GuestFileType.Directory or GuestFileType.Symlink))
         {
             throw new NotSupportedException($"{entry.Path} is a {entry.Type}; device, FIFO and socket inodes are never read");
         }
@@ -264,7 +258,7 @@ public sealed partial class Ext4Volume
     public string ReadSymlink(Ext4FileEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (entry.Type != Ext4FileType.Symlink)
+        if (entry.Type != GuestFileType.Symlink)
         {
             throw new ArgumentException($"{entry.Path} is not a symlink", nameof(entry));
         }

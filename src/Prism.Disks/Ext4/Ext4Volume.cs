@@ -373,7 +373,7 @@ public sealed partial class Ext4Volume
             }
         }
 
-        if (into.Type == Ext4FileType.Unknown)
+        if (into.Type is null)
         {
             throw Fail($"ext4 inode {number}", where.Offset, $"i_mode 0x{into.Mode:X4} names no file type (free or corrupt inode)", number);
         }

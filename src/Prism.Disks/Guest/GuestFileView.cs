@@ -44,7 +44,7 @@ public readonly ref struct GuestFileView
     /// <summary>What the path names.</summary>
     public GuestFileType Type => _ext4Map is null
         ? (_ntfs.IsDirectory ? GuestFileType.Directory : _ntfs.IsReparsePoint ? GuestFileType.Symlink : GuestFileType.File)
-        : ToGuest(_ext4.Type);
+        : _ext4.Type;
 
     /// <summary>True for directories.</summary>
     public bool IsDirectory => _ext4Map is null ? _ntfs.IsDirectory : _ext4.IsDirectory;
@@ -60,7 +60,7 @@ public readonly ref struct GuestFileView
         : new ByteRange(_ext4.EntryRange.Offset + _diskOffset, _ext4.EntryRange.Length);
 
     /// <summary>Number of content streams (NTFS: $DATA streams of files and directories; ext: 1 for a regular file, else 0).</summary>
-    public int StreamCount => _ext4Map is null ? _ntfs.StreamCount : _ext4.Type == Ext4FileType.File ? 1 : 0;
+    public int StreamCount => _ext4Map is null ? _ntfs.StreamCount : _ext4.Type == GuestFileType.File ? 1 : 0;
 
     /// <summary>Name of stream <paramref name="index"/>; empty for the unnamed stream.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not a stream of the file.</exception>
@@ -143,17 +143,6 @@ public readonly ref struct GuestFileView
 
     /// <summary>An entry to keep (copies the path and what the entry needs to read the file).</summary>
     public GuestFileEntry ToEntry() => _ext4Map is null ? NtfsVolume.ToGuestEntry(_ntfs.ToEntry()) : Ext4Volume.ToGuestEntry(_ext4.ToEntry());
-
-    internal static GuestFileType ToGuest(Ext4FileType type) => type switch
-    {
-        Ext4FileType.Directory => GuestFileType.Directory,
-        Ext4FileType.Symlink => GuestFileType.Symlink,
-        Ext4FileType.Fifo => GuestFileType.Fifo,
-        Ext4FileType.CharacterDevice => GuestFileType.CharacterDevice,
-        Ext4FileType.BlockDevice => GuestFileType.BlockDevice,
-        Ext4FileType.Socket => GuestFileType.Socket,
-        _ => GuestFileType.File,
-    };
 
     private void CheckExt4Stream(int index)
     {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Prism.Disks.Errors;
 using Prism.Disks.Ext4;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Tests.Ext4;
@@ -160,6 +161,7 @@ public sealed class CorruptionTests(Ext4VolumesFixture fixture)
     {
         byte[] bytes = Bytes(variant);
         List<ByteRange> targets = Structures(bytes);
+        string[] paths = [.. Open(bytes).Enumerate().Select(e => e.Path)];
         var rnd = new Random(seed);
         var total = Stopwatch.StartNew();
         int typed = 0;
@@ -183,7 +185,7 @@ public sealed class CorruptionTests(Ext4VolumesFixture fixture)
             var one = Stopwatch.StartNew();
             try
             {
-                typed += Exercise(bytes);
+                typed += Exercise(bytes, paths);
             }
             catch (Exception ex) when (ex is DiskFormatException or NotSupportedException)
             {
@@ -230,18 +232,31 @@ public sealed class CorruptionTests(Ext4VolumesFixture fixture)
         return [.. targets.Distinct()];
     }
 
-    // Opens, walks, maps and reads everything small; returns the number of reported (skipped) entries.
-    private static int Exercise(byte[] bytes)
+    // Opens, walks, maps and reads everything small, looks every path of the undamaged volume up (through the htree of
+    // hashed directories); returns the number of reported (skipped) entries and failed lookups.
+    private static int Exercise(byte[] bytes, string[] paths)
     {
         Ext4Volume volume = Open(bytes);
         int errors = 0;
+        foreach (string path in paths)
+        {
+            try
+            {
+                _ = volume.Find(path);
+            }
+            catch (DiskFormatException)
+            {
+                errors++;
+            }
+        }
+
         byte[] buffer = new byte[1 << 20];
         foreach (Ext4FileEntry e in volume.Enumerate(onError: _ => errors++))
         {
             try
             {
                 _ = volume.GetSectorMap(e);
-                if (e.Type is Ext4FileType.File or Ext4FileType.Symlink && e.Size <= buffer.Length)
+                if (e.Type is GuestFileType.File or GuestFileType.Symlink && e.Size <= buffer.Length)
                 {
                     volume.OpenFile(e).ReadExactly(buffer.AsSpan(0, (int)e.Size), 0);
                 }

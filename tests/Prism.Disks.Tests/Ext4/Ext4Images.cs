@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Prism.Disks.Ext4;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 using Prism.Testing;
 
@@ -187,9 +188,9 @@ for line in sorted(out): print(line)
         {
             string line = e.Type switch
             {
-                Ext4FileType.Directory => $"Directory\t0\t-\t{e.Path}",
-                Ext4FileType.File => $"File\t{e.Size}\t{Digest(volume, e)}\t{e.Path}",
-                Ext4FileType.Symlink => $"Symlink\t{e.Size}\t{volume.ReadSymlink(e)}\t{e.Path}",
+                GuestFileType.Directory => $"Directory\t0\t-\t{e.Path}",
+                GuestFileType.File => $"File\t{e.Size}\t{Digest(volume, e)}\t{e.Path}",
+                GuestFileType.Symlink => $"Symlink\t{e.Size}\t{volume.ReadSymlink(e)}\t{e.Path}",
                 _ => $"{e.Type}\t0\t-\t{e.Path}",
             };
             lines.Add(line);

@@ -1,4 +1,5 @@
 using Prism.Disks.Ext4;
+using Prism.Disks.Guest;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Tests.Ext4;
@@ -52,15 +53,15 @@ public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture)
         }
     }
 
-    private static char Letter(Ext4FileType t) => t switch
+    private static char Letter(GuestFileType t) => t switch
     {
-        Ext4FileType.File => 'r',
-        Ext4FileType.Directory => 'd',
-        Ext4FileType.Symlink => 'l',
-        Ext4FileType.Fifo => 'p',
-        Ext4FileType.CharacterDevice => 'c',
-        Ext4FileType.BlockDevice => 'b',
-        Ext4FileType.Socket => 's',
+        GuestFileType.File => 'r',
+        GuestFileType.Directory => 'd',
+        GuestFileType.Symlink => 'l',
+        GuestFileType.Fifo => 'p',
+        GuestFileType.CharacterDevice => 'c',
+        GuestFileType.BlockDevice => 'b',
+        GuestFileType.Socket => 's',
         _ => '?',
     };
 
@@ -87,7 +88,7 @@ public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture)
                     Assert.True(x.Kind == Ext4ExtentKind.Hole ? x.VolumeOffset == -1 : x.VolumeOffset >= 0 && x.VolumeOffset + x.Length <= volume.Size);
                 }
 
-                if (e.Type is Ext4FileType.File or Ext4FileType.Directory || (e.Type == Ext4FileType.Symlink && !map.Any(x => x.Kind == Ext4ExtentKind.Inline)))
+                if (e.Type is GuestFileType.File or GuestFileType.Directory || (e.Type == GuestFileType.Symlink && !map.Any(x => x.Kind == Ext4ExtentKind.Inline)))
                 {
                     maps[e.Inode] = map;
                 }
@@ -146,7 +147,7 @@ public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture)
             Assert.Equal(Ext4ExtentKind.Inline, Assert.Single(volume.GetSectorMap(fast)).Kind);
 
             Ext4FileEntry fifo = volume.Find("/dev/fifo")!;
-            Assert.Equal(Ext4FileType.Fifo, fifo.Type);
+            Assert.Equal(GuestFileType.Fifo, fifo.Type);
             Assert.Throws<NotSupportedException>(() => volume.OpenFile(fifo));
             Assert.Empty(volume.GetSectorMap(fifo));
         }
@@ -242,7 +243,7 @@ public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture)
                 case "ext4-inline-metabg":
                     Assert.NotEqual(0u, volume.IncompatibleFeatures & (IncompatMetaBg | IncompatInline));
                     Assert.Contains(all, e => e.IsDirectory && e.Record.HasInlineData);
-                    Assert.Contains(all, e => e.Type == Ext4FileType.File && e.Size > 60 && volume.GetSectorMap(e).All(x => x.Kind == Ext4ExtentKind.Inline));
+                    Assert.Contains(all, e => e.Type == GuestFileType.File && e.Size > 60 && volume.GetSectorMap(e).All(x => x.Kind == Ext4ExtentKind.Inline));
                     break;
                 case "ext4-1k-csum-64bit":
                     Assert.True(volume.HasMetadataChecksums);

@@ -88,14 +88,23 @@ public sealed class Ext4VolumesFixture : IDisposable
 
     private Chained BuildChain(string variant, Built built)
     {
+        (int size, string[] options) = Variants[variant];
+        return BuildChain(_dir.File(variant + ".chain"), built.Image, size, options, ChainLabel(variant), variant);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="image"/> (made by mke2fs with <paramref name="options"/> on <paramref name="sizeMiB"/> MiB) into
+    /// partition 1 of a GPT or partition 2 of an MBR disk behind a 2-level VHDX chain in <paramref name="folder"/>, as
+    /// <see cref="GetChained"/> describes.
+    /// </summary>
+    internal static Chained BuildChain(string folder, string image, int sizeMiB, string[] options, string label, string variant)
+    {
         const long MiB = 1024 * 1024;
-        string label = ChainLabel(variant);
-        string folder = _dir.File(variant + ".chain");
+        var built = new Built(image, [], [], new FileInfo(image).Length);
         System.IO.Directory.CreateDirectory(folder);
         string empty = System.IO.Path.Combine(folder, "empty-tree");
         System.IO.Directory.CreateDirectory(empty);
-        (int size, string[] options) = Variants[variant];
-        string fresh = Ext4Images.Make(System.IO.Path.Combine(folder, "fresh.img"), empty, size, options);
+        string fresh = Ext4Images.Make(System.IO.Path.Combine(folder, "fresh.img"), empty, sizeMiB, options);
 
         // GPT: the volume in partition 1 at 1 MiB, an empty partition 2 after it. MBR: an empty partition 1, the volume in 2.
         long sectors = built.Length / 512;
