@@ -38,7 +38,7 @@ internal sealed class ScanReportCommand
         FleetRunReport? report;
         try
         {
-            report = FleetRunReport.Load(location, run);
+            report = FleetRunReport.Load(location, run, CatalogHosts(p.GetValue(_catalog)));
         }
         catch (ArgumentException e)
         {
@@ -69,6 +69,26 @@ internal sealed class ScanReportCommand
         return errors ? 2 : report.Reports.Sum(r => r.FindingCount()) > 0 ? 1 : 0;
     }
 
+    /// <summary>The hosts and storage roots of the PostgreSQL catalog, to name the units that wait for one host; null when there is none to read.</summary>
+    private static IReadOnlyList<HostRecord>? CatalogHosts(string? catalog)
+    {
+        string location = PrismCatalog.ResolvePath(catalog);
+        if (!PostgresConnection.IsPostgres(location))
+        {
+            return null;
+        }
+
+        try
+        {
+            using PrismCatalog c = PrismCatalog.Open(location);
+            return c.Hosts();
+        }
+        catch (IOException)
+        {
+            return null; // the report is still read from the store; it just cannot say which units wait for one host
+        }
+    }
+
     /// <summary>The run's line, its golden bytes, who did what, refusals and redone units.</summary>
     internal static void PrintRunSummary(FleetRunReport report, TextWriter stdout)
     {
@@ -91,6 +111,16 @@ internal sealed class ScanReportCommand
         if (redone > 0)
         {
             stdout.WriteLine($"  {redone} unit(s) claimed again after a lease expired (each done once)");
+        }
+
+        foreach (IGrouping<string, WaitingUnit> w in report.Waiting.GroupBy(w => w.Host))
+        {
+            stdout.WriteLine($"  WAITING for host {w.Key}: {w.Count()} unit(s) only it can reach (its own storage); the run finishes when it runs "
+                + $"'prism scan --host {w.Key} --run {run.Name}' again, or after 'prism clone remove --forget' of its clones the next run leaves them out");
+            foreach (WaitingUnit u in w)
+            {
+                stdout.WriteLine($"    {TextEscaping.Escape(u.Unit.Path)}: {(u.Unit.Attempts > 0 ? "its lease expired" : "not claimed")}");
+            }
         }
 
         foreach (ScanRefusal r in report.Refusals)

@@ -33,11 +33,13 @@ internal static class DistributedScan
         IReadOnlyList<GoldenImage> goldens;
         IReadOnlyList<CloneRecord> clones;
         string[] roots;
+        IReadOnlyList<HostRecord> hosts;
         using (PrismCatalog catalog = PrismCatalog.Open(catalogLocation))
         {
             goldens = [.. catalog.Goldens().OrderBy(g => g.Name, StringComparer.Ordinal)];
             clones = [.. catalog.Clones().OrderBy(c => c.Name, StringComparer.Ordinal)];
-            roots = [.. (catalog.Hosts().FirstOrDefault(h => h.Name == host)?.Roots ?? [])
+            hosts = catalog.Hosts();
+            roots = [.. (hosts.FirstOrDefault(h => h.Name == host)?.Roots ?? [])
                 .Select(r => Path.EndsInDirectorySeparator(r) ? r : r + Path.DirectorySeparatorChar)];
         }
 
@@ -141,10 +143,16 @@ internal static class DistributedScan
         await Task.WhenAll(Enumerable.Range(0, Math.Max(1, request.Parallelism)).Select(_ => Task.Run(Worker, cancellationToken))).ConfigureAwait(false);
         observer.GroupFinished();
 
-        FleetRunReport fleet = FleetRunReport.Load(queue, run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))!;
-        if (fleet.Pending > 0)
+        FleetRunReport fleet = FleetRunReport.Load(queue, run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), hosts)!;
+        foreach (IGrouping<string, WaitingUnit> w in fleet.Waiting.GroupBy(w => w.Host))
         {
-            observer.Notice($"scan run {run.Id}: {fleet.Pending} unit(s) left that host {host} cannot reach; the hosts that can will finish them");
+            observer.Warning($"scan run {run.Id}: {w.Count()} unit(s) waiting for host {w.Key} (only it can reach them: its own storage): "
+                + $"the run finishes when {w.Key} runs 'prism scan --host {w.Key} --run {run.Name}' again");
+        }
+
+        if (fleet.Pending > fleet.Waiting.Count)
+        {
+            observer.Notice($"scan run {run.Id}: {fleet.Pending - fleet.Waiting.Count} unit(s) left that host {host} cannot reach; the hosts that can will finish them");
         }
 
         if (request.JsonPath is not null)

@@ -55,6 +55,15 @@ public sealed class FleetRunReport
         return list;
     }
 
+    /// <summary>
+    /// Units not done that only one host can do, while that host is not doing them: clones on its own storage (no other
+    /// host has a storage root above them) whose host has not claimed them, or whose lease expired (the host died or was
+    /// cut off). The run cannot finish them until that host scans again (<c>prism scan --host X --run NAME</c>) or an
+    /// operator drops the clones (<c>prism clone remove --forget</c>: the next run leaves them out); the report names them
+    /// with why. Empty when the hosts' storage roots were not known to the report.
+    /// </summary>
+    public IReadOnlyList<WaitingUnit> Waiting { get; init; } = [];
+
     /// <summary>Units not done yet.</summary>
     public int Pending => Units.Count(u => !u.Done);
 
@@ -64,7 +73,10 @@ public sealed class FleetRunReport
     /// <summary>Loads the run named or numbered <paramref name="run"/> from the PostgreSQL database at <paramref name="location"/>, or null.</summary>
     /// <exception cref="Scanner.Fleet.VerdictStoreException">The database cannot be used (the message holds no password).</exception>
     /// <exception cref="ArgumentException"><paramref name="location"/> is not a PostgreSQL database.</exception>
-    public static FleetRunReport? Load(string location, string run)
+    /// <param name="location">The database.</param>
+    /// <param name="run">The run's id or name.</param>
+    /// <param name="hosts">The catalog's hosts with their storage roots, to tell which pending units wait for one host (<see cref="Waiting"/>).</param>
+    public static FleetRunReport? Load(string location, string run, IReadOnlyList<HostRecord>? hosts = null)
     {
         ArgumentNullException.ThrowIfNull(location);
         ArgumentNullException.ThrowIfNull(run);
@@ -74,10 +86,43 @@ public sealed class FleetRunReport
         }
 
         using PostgresVerdictStore store = PostgresVerdictStore.Open(location);
-        return Load(new PostgresScanQueue(store), run);
+        return Load(new PostgresScanQueue(store), run, hosts);
     }
 
-    internal static FleetRunReport? Load(PostgresScanQueue queue, string run)
+    /// <summary>
+    /// The pending clone units only their own host can reach (no other host has a storage root above the file), and that
+    /// host holds no live lease on.
+    /// </summary>
+    internal static List<WaitingUnit> WaitingFor(ScanRunInfo run, IReadOnlyList<ScanUnitInfo> units, IReadOnlyList<HostRecord> hosts)
+    {
+        var waiting = new List<WaitingUnit>();
+        foreach (ScanUnitInfo u in units.Where(u => !u.Done && !u.Leased && u.Kind == "clone" && u.Host is not null))
+        {
+            bool reachable = hosts.Any(h => h.Name != u.Host && h.Roots.Any(r => IsUnder(u.Path, r)));
+            if (reachable)
+            {
+                continue;
+            }
+
+            string state = u.Attempts > 0 && u.LeaseHost is { } last
+                ? $"host {last} claimed it and its lease expired (the host died or lost the database)"
+                : $"host {u.Host} has not claimed it in this run";
+            waiting.Add(new WaitingUnit(u, u.Host!,
+                $"waiting for host {u.Host}: only it can reach {u.Path} (its own storage; no other host has a storage root above it); {state}. "
+                + $"The run finishes when {u.Host} runs 'prism scan --host {u.Host} --run {run.Name}' again; if it is gone for good, "
+                + "'prism clone remove --forget' drops its clones from the catalog and the next run leaves them out"));
+        }
+
+        return waiting;
+    }
+
+    private static bool IsUnder(string path, string root)
+    {
+        string r = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        return path.StartsWith(r, StringComparison.Ordinal);
+    }
+
+    internal static FleetRunReport? Load(PostgresScanQueue queue, string run, IReadOnlyList<HostRecord>? hosts)
     {
         if (queue.FindRun(run) is not { } info)
         {
@@ -85,6 +130,8 @@ public sealed class FleetRunReport
         }
 
         IReadOnlyList<ScanUnitInfo> units = queue.Units(info.Id);
+        List<WaitingUnit> waiting = hosts is null ? [] : WaitingFor(info, units, hosts);
+        var why = waiting.ToDictionary(w => w.Unit.Seq, w => w.Reason);
         var reports = new List<FleetScanReport>();
         double seconds = ((info.Finished ?? DateTime.UtcNow) - info.Started).TotalSeconds;
         foreach (ScanUnitInfo baseline in units.Where(u => u.Kind == "baseline"))
@@ -96,11 +143,11 @@ public sealed class FleetRunReport
                 Seconds = seconds,
                 Parent = Decode(baseline, $"the baseline of golden '{baseline.Golden}' was not computed in this run (no host with a good copy of it finished it)"),
                 Clones = [.. units.Where(u => u.Kind == "clone" && u.Golden == baseline.Golden)
-                    .Select(u => Decode(u, "not scanned in this run (no host that can reach it finished it)"))],
+                    .Select(u => Decode(u, why.GetValueOrDefault(u.Seq) ?? "not scanned in this run (no host that can reach it finished it)"))],
             });
         }
 
-        return new FleetRunReport { Run = info, Reports = reports, Units = units, Refusals = queue.Refusals(info.Id) };
+        return new FleetRunReport { Run = info, Reports = reports, Units = units, Refusals = queue.Refusals(info.Id), Waiting = waiting };
     }
 
     private static DiskScanReport Decode(ScanUnitInfo unit, string pending)
@@ -120,3 +167,9 @@ public sealed class FleetRunReport
         return new DiskScanReport { Path = unit.Path, Findings = [], Errors = [pending] };
     }
 }
+
+/// <summary>A unit of a run that waits for one host (<see cref="FleetRunReport.Waiting"/>).</summary>
+/// <param name="Unit">The unit.</param>
+/// <param name="Host">The only host that can do it.</param>
+/// <param name="Reason">Why, and what finishes it.</param>
+public sealed record WaitingUnit(ScanUnitInfo Unit, string Host, string Reason);

@@ -1,4 +1,5 @@
 using Npgsql;
+using Prism.Provisioner.Catalog;
 using Prism.Scanner.Fleet;
 using static Prism.Provisioner.Catalog.PostgresCommands;
 
@@ -36,7 +37,14 @@ internal sealed record ClaimedUnit(int Seq, string Kind, string Golden, string P
 /// <param name="BytesRead">Bytes read to do it.</param>
 /// <param name="LocalPath">The file the host read (its copy of the golden).</param>
 public sealed record ScanUnitInfo(int Seq, string Kind, string Golden, string Path, string? Host, bool Done, string? DoneBy, int Attempts,
-    string? Report, long BytesRead, string? LocalPath);
+    string? Report, long BytesRead, string? LocalPath)
+{
+    /// <summary>The host that claimed it last (null: never claimed).</summary>
+    public string? LeaseHost { get; init; }
+
+    /// <summary>True while that host's lease runs (database time, when the units were read): the unit is being worked on.</summary>
+    public bool Leased { get; init; }
+}
 
 /// <summary>A host refused for a golden in a run (its copy is not the fleet's golden).</summary>
 /// <param name="Host">Host name.</param>
@@ -133,7 +141,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     /// lease in the run (the work that would unblock it, or whose lease may expire). False: whatever is left, this host can
     /// never do (nobody is working on what it waits for).
     /// </summary>
-    public bool MayGetWork(long run, string host, string[] goldens, string[] refused, string[] roots) => Guard("read", () =>
+    public bool MayGetWork(long run, string host, string[] goldens, string[] refused, string[] roots) => Retried("read", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         return Scalar(c, null, $"""
@@ -143,7 +151,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     });
 
     /// <summary>Extends the lease; false when it was lost (expired and taken, or the unit is done).</summary>
-    public bool Renew(long run, int seq, Guid token, TimeSpan lease) => Guard("written", () =>
+    public bool Renew(long run, int seq, Guid token, TimeSpan lease) => Retried("written", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         return Execute(c, null, """
@@ -182,7 +190,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     });
 
     /// <summary>Records that <paramref name="host"/> is refused for <paramref name="golden"/> in the run.</summary>
-    public void Refuse(long run, string host, string golden, string message) => Guard("written", () =>
+    public void Refuse(long run, string host, string golden, string message) => Retried("written", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         return Execute(c, null, """
@@ -192,7 +200,7 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     });
 
     /// <summary>The run with this id or name, or null.</summary>
-    public ScanRunInfo? FindRun(string idOrName) => Guard("read", () =>
+    public ScanRunInfo? FindRun(string idOrName) => Retried("read", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         return FindRun(c, idOrName);
@@ -211,11 +219,12 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     }
 
     /// <summary>Every unit of the run, in order.</summary>
-    public IReadOnlyList<ScanUnitInfo> Units(long run) => Guard("read", () =>
+    public IReadOnlyList<ScanUnitInfo> Units(long run) => Retried("read", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         using NpgsqlCommand cmd = Command(c, null, """
-            SELECT seq, kind, golden, path, host, state = 'done', done_by, attempts, report, COALESCE(bytes_read, 0), local_path
+            SELECT seq, kind, golden, path, host, state = 'done', done_by, attempts, report, COALESCE(bytes_read, 0), local_path,
+                lease_host, COALESCE(lease_until > clock_timestamp(), false)
             FROM scan_units WHERE run_id = @run ORDER BY seq;
             """, ("run", run));
         using NpgsqlDataReader r = cmd.ExecuteReader();
@@ -223,14 +232,18 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
         while (r.Read())
         {
             list.Add(new ScanUnitInfo(r.GetInt32(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetBoolean(5),
-                r.IsDBNull(6) ? null : r.GetString(6), r.GetInt32(7), r.IsDBNull(8) ? null : r.GetString(8), r.GetInt64(9), r.IsDBNull(10) ? null : r.GetString(10)));
+                r.IsDBNull(6) ? null : r.GetString(6), r.GetInt32(7), r.IsDBNull(8) ? null : r.GetString(8), r.GetInt64(9), r.IsDBNull(10) ? null : r.GetString(10))
+            {
+                LeaseHost = r.IsDBNull(11) ? null : r.GetString(11),
+                Leased = r.GetBoolean(12),
+            });
         }
 
         return list;
     });
 
     /// <summary>The refusals of the run.</summary>
-    public IReadOnlyList<ScanRefusal> Refusals(long run) => Guard("read", () =>
+    public IReadOnlyList<ScanRefusal> Refusals(long run) => Retried("read", () =>
     {
         using NpgsqlConnection c = store.Source.OpenConnection();
         using NpgsqlCommand cmd = Command(c, null, "SELECT host, golden, message FROM scan_refusals WHERE run_id = @run ORDER BY host, golden;", ("run", run));
@@ -245,6 +258,12 @@ internal sealed class PostgresScanQueue(PostgresVerdictStore store)
     });
 
     private static DateTime Utc(DateTime t) => DateTime.SpecifyKind(t, DateTimeKind.Utc);
+
+    /// <summary>
+    /// Idempotent work (a read, a renewal, an upsert): run again on a new connection after a transient error. A claim, a
+    /// completion and a run's creation are never retried (a lost answer may hide a change that was made).
+    /// </summary>
+    private T Retried<T>(string what, Func<T> work) => Guard(what, () => PostgresRetry.Run(work));
 
     private T Guard<T>(string what, Func<T> work)
     {

@@ -112,27 +112,34 @@ public sealed class PostgresVerdictStore : IVerdictStore
     {
         try
         {
-            using NpgsqlConnection c = Source.OpenConnection();
-            if (ReadVersion(c, null) == CurrentVersion)
-            {
-                return;
-            }
-
-            using NpgsqlTransaction tx = c.BeginTransaction();
-            Execute(c, tx, "SELECT pg_advisory_xact_lock(@k);", ("k", MigrationLockKey));
-            Execute(c, tx, "CREATE TABLE IF NOT EXISTS prism_verdict_schema (version integer NOT NULL);");
-            for (int v = ReadVersion(c, tx); v < CurrentVersion; v++)
-            {
-                Execute(c, tx, s_migrations[v]);
-            }
-
-            Execute(c, tx, "DELETE FROM prism_verdict_schema; INSERT INTO prism_verdict_schema (version) VALUES (@v);", ("v", CurrentVersion));
-            tx.Commit();
+            // Idempotent (one transaction that checks the version first): run again after a transient error.
+            PostgresRetry.Run(MigrateOnce);
         }
         catch (Exception e) when (IsDatabaseError(e))
         {
             throw Unavailable(e, "opened");
         }
+    }
+
+    private int MigrateOnce()
+    {
+        using NpgsqlConnection c = Source.OpenConnection();
+        if (ReadVersion(c, null) == CurrentVersion)
+        {
+            return 0;
+        }
+
+        using NpgsqlTransaction tx = c.BeginTransaction();
+        Execute(c, tx, "SELECT pg_advisory_xact_lock(@k);", ("k", MigrationLockKey));
+        Execute(c, tx, "CREATE TABLE IF NOT EXISTS prism_verdict_schema (version integer NOT NULL);");
+        for (int v = ReadVersion(c, tx); v < CurrentVersion; v++)
+        {
+            Execute(c, tx, s_migrations[v]);
+        }
+
+        Execute(c, tx, "DELETE FROM prism_verdict_schema; INSERT INTO prism_verdict_schema (version) VALUES (@v);", ("v", CurrentVersion));
+        tx.Commit();
+        return 0;
     }
 
     private int ReadVersion(NpgsqlConnection c, NpgsqlTransaction? tx)
@@ -216,14 +223,17 @@ public sealed class PostgresVerdictStore : IVerdictStore
     public byte[]? LoadParentWalk(string parentKey) => Read("read", c =>
         Scalar(c, null, "SELECT walk FROM verdict_parent_walks WHERE parent_key = @k;", ("k", parentKey)) as byte[]);
 
-    /// <summary>Runs a read; a database error is recorded in <see cref="Problems"/> and reads as nothing.</summary>
+    /// <summary>Runs a read (again after a transient error); a database error is recorded in <see cref="Problems"/> and reads as nothing.</summary>
     private T? Read<T>(string what, Func<NpgsqlConnection, T?> read)
         where T : class
     {
         try
         {
-            using NpgsqlConnection c = Source.OpenConnection();
-            return read(c);
+            return PostgresRetry.Run(() =>
+            {
+                using NpgsqlConnection c = Source.OpenConnection();
+                return read(c);
+            });
         }
         catch (Exception e) when (IsDatabaseError(e))
         {
@@ -232,13 +242,17 @@ public sealed class PostgresVerdictStore : IVerdictStore
         }
     }
 
-    /// <summary>Runs one write (its own transaction); a failure is recorded in <see cref="Problems"/> and the scan goes on.</summary>
+    /// <summary>Runs one idempotent write (its own transaction, again after a transient error); a failure is recorded in <see cref="Problems"/> and the scan goes on.</summary>
     private void Write(string sql, params (string Name, object? Value)[] args)
     {
         try
         {
-            using NpgsqlConnection c = Source.OpenConnection();
-            Execute(c, null, sql, args);
+            // Every write of the store is an upsert or a delete by key: running it again after a transient error is safe.
+            PostgresRetry.Run(() =>
+            {
+                using NpgsqlConnection c = Source.OpenConnection();
+                return Execute(c, null, sql, args);
+            });
         }
         catch (Exception e) when (IsDatabaseError(e))
         {

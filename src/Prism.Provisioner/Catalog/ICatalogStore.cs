@@ -37,6 +37,13 @@ internal interface ICatalogStore : IDisposable
     T Write<T>(Func<ICatalogWriter, T> work);
 
     /// <summary>
+    /// As <see cref="Write{T}"/> for a change that leaves the same state however often it runs (an upsert): a database
+    /// on a server runs it again after a transient error, so <paramref name="work"/> may run more than once.
+    /// <see cref="Write{T}"/> is never retried.
+    /// </summary>
+    T WriteIdempotent<T>(Func<ICatalogWriter, T> work);
+
+    /// <summary>
     /// Takes the lease of a new operation <paramref name="id"/>: held until disposed, or until the process (or its database
     /// session) dies, whichever comes first. Throws when it cannot be taken.
     /// </summary>

@@ -81,7 +81,7 @@ internal sealed class PostgresCatalogStore : ICatalogStore
         return store;
     }
 
-    private void Migrate() => Guard(() =>
+    private void Migrate() => Guard(() => PostgresRetry.Run(() =>
     {
         using NpgsqlConnection c = _source.OpenConnection();
         if (ReadVersion(c, null) == CurrentVersion)
@@ -101,7 +101,7 @@ internal sealed class PostgresCatalogStore : ICatalogStore
         Execute(c, tx, "DELETE FROM prism_schema; INSERT INTO prism_schema (version) VALUES (@v);", ("v", CurrentVersion));
         tx.Commit();
         return 0;
-    });
+    }));
 
     private int ReadVersion(NpgsqlConnection c, NpgsqlTransaction? tx)
     {
@@ -258,18 +258,27 @@ internal sealed class PostgresCatalogStore : ICatalogStore
             ("s", Time(run.Started)), ("f", Time(run.Finished)), ("r", run.ReportPath), ("c", run.Clones), ("n", run.Findings)));
     }
 
-    private T Read<T>(Func<NpgsqlConnection, T> work) => Guard(() =>
+    /// <summary>A read: run again on a new connection after a transient error (<see cref="PostgresRetry"/>).</summary>
+    private T Read<T>(Func<NpgsqlConnection, T> work) => Guard(() => PostgresRetry.Run(() =>
     {
         using NpgsqlConnection c = _source.OpenConnection();
         return work(c);
-    });
+    }));
 
     /// <inheritdoc />
     public T Write<T>(Func<ICatalogWriter, T> work) => Guard(() =>
     {
+        // Never retried: after a transient error the transaction may have committed, and running it again would repeat it.
         using NpgsqlConnection c = _source.OpenConnection();
         return WriteOn(c, work);
     });
+
+    /// <inheritdoc />
+    public T WriteIdempotent<T>(Func<ICatalogWriter, T> work) => Guard(() => PostgresRetry.Run(() =>
+    {
+        using NpgsqlConnection c = _source.OpenConnection();
+        return WriteOn(c, work);
+    }));
 
     private T WriteOn<T>(NpgsqlConnection c, Func<ICatalogWriter, T> work)
     {
@@ -289,8 +298,9 @@ internal sealed class PostgresCatalogStore : ICatalogStore
         ?? throw new ProvisionerException("PrismCatalogBusy", $"the catalog {Display}: the lease of operation {id} is held by another session");
 
     /// <inheritdoc />
-    public ICatalogLease? TryTakeLease(string id) => Guard(() =>
+    public ICatalogLease? TryTakeLease(string id) => Guard(() => PostgresRetry.Run(() =>
     {
+        // Retried: a session that broke before the answer came back took its lock with it.
         NpgsqlConnection c = _source.OpenConnection();
         try
         {
@@ -307,7 +317,7 @@ internal sealed class PostgresCatalogStore : ICatalogStore
 
         c.Dispose();
         return (ICatalogLease?)null;
-    });
+    }));
 
     /// <inheritdoc />
     public void RemoveStaleLeases()

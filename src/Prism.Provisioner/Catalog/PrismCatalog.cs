@@ -83,7 +83,7 @@ public sealed class PrismCatalog : IDisposable
     public void RegisterHost(IReadOnlyCollection<string> roots)
     {
         ArgumentNullException.ThrowIfNull(roots);
-        Store.Write(w =>
+        Store.WriteIdempotent(w =>
         {
             w.RegisterHost(CatalogHost.Current, roots);
             return 0;

@@ -283,6 +283,9 @@ internal sealed class SqliteCatalogStore : ICatalogStore
         return result;
     }
 
+    /// <inheritdoc />
+    public T WriteIdempotent<T>(Func<ICatalogWriter, T> work) => Write(work);
+
     private string LockPath(string id) => System.IO.Path.Combine(LockDirectory, id + ".lock");
 
     /// <inheritdoc />

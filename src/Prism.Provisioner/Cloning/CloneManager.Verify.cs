@@ -7,6 +7,13 @@ namespace Prism.Provisioner.Cloning;
 /// <summary><c>prism catalog verify [--repair]</c>: the catalog against the files, and the journal of interrupted operations.</summary>
 public sealed partial class CloneManager
 {
+    /// <summary>This host's registered storage roots.</summary>
+    private IReadOnlyList<string> MyRoots() => _catalog.Hosts().FirstOrDefault(h => h.Name == CatalogHost.Current)?.Roots ?? [];
+
+    /// <summary>True when every file <paramref name="plan"/> names lies under one of <paramref name="roots"/> (storage this host registered).</summary>
+    private static bool OnSharedStorage(OperationPlan plan, IReadOnlyList<string> roots) =>
+        plan.Files().All(f => roots.Any(r => f.StartsWith(Path.EndsInDirectorySeparator(r) ? r : r + Path.DirectorySeparatorChar, StringComparison.Ordinal)));
+
     /// <summary>
     /// Compares the catalog with the files: interrupted operations, missing files, modified or unsealed goldens,
     /// unregistered children of registered disks, leftover temporary files. With <paramref name="repair"/>, fixes what can
@@ -17,10 +24,22 @@ public sealed partial class CloneManager
     public IReadOnlyList<CatalogProblem> Verify(bool repair)
     {
         var problems = new List<CatalogProblem>();
+        IReadOnlyList<string>? myRoots = null;
         foreach (JournalEntry e in _journal.Entries())
         {
             if (_journal.IsLive(e.Id))
             {
+                continue;
+            }
+
+            if (e.Host != CatalogHost.Current && !OnSharedStorage(e.Plan, myRoots ??= MyRoots()))
+            {
+                // Another host's operation on storage this host does not share (the same path may well exist here, on
+                // this host's own disk): recovering it here would find none of its files and drop its row, leaving its
+                // files on that host unowned. Its host repairs it.
+                problems.Add(new CatalogProblem("interrupted-operation", e.Plan.Path ?? e.Plan.ParentPath ?? "",
+                    $"{e.Plan.Describe()} was interrupted ({e.Owner}); its files are not under a storage root this host shares with {e.Host}: "
+                    + $"run 'prism catalog verify --repair' on {e.Host}", false));
                 continue;
             }
 

@@ -40,6 +40,7 @@ public sealed partial class CloneManager
     private readonly PrismCatalog _catalog;
     private readonly OperationJournal _journal;
     private static readonly string? s_killAt = Environment.GetEnvironmentVariable("PRISM_TEST_KILL_AT");
+    private static readonly string? s_pauseAt = Environment.GetEnvironmentVariable("PRISM_TEST_PAUSE_AT");
 
     /// <summary>Manages the golden images and clones recorded in <paramref name="catalog"/>.</summary>
     public CloneManager(PrismCatalog catalog)
@@ -64,6 +65,18 @@ public sealed partial class CloneManager
             using Process self = Process.GetCurrentProcess();
             self.Kill();
             Thread.Sleep(Timeout.Infinite);
+        }
+
+        if (s_pauseAt is not null && string.Equals(s_pauseAt, name, StringComparison.Ordinal)
+            && Environment.GetEnvironmentVariable("PRISM_TEST_PAUSE_FILE") is { Length: > 0 } marker)
+        {
+            // Test hook: says it reached the step by creating the marker file, and waits (at most 5 minutes) until the
+            // test deletes it (the test stops the database server meanwhile).
+            File.WriteAllText(marker, name);
+            for (int i = 0; i < 15_000 && File.Exists(marker); i++)
+            {
+                Thread.Sleep(20);
+            }
         }
     }
 
@@ -236,6 +249,9 @@ public sealed partial class CloneManager
     public IReadOnlyList<CloneRecord> NewNumberedClones(string parent, string prefix, int count, string? directory = null, string? owner = null,
         IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
+        // Before numbering: a clone new of this host that died uncommitted (killed, or cut off from the database) gives its
+        // numbers and files back.
+        RollBackDeadCloneNews();
         for (int attempt = 1; ; attempt++)
         {
             IReadOnlyList<string> names = NextNames(prefix, count);
@@ -252,6 +268,34 @@ public sealed partial class CloneManager
     }
 
     private const int MaxNumberingAttempts = 30;
+
+    /// <summary>
+    /// Recovers this host's <c>clone new</c> operations whose process is gone (their lease is free: killed, or cut off from
+    /// the database, which ended their session): uncommitted, their files — empty new children no catalog row names —
+    /// are deleted; committed, only the journal row is left to drop. The same recovery <c>catalog verify --repair</c>
+    /// runs, limited to what this host made (the files are on its storage) and to operations that hold nothing but new
+    /// files, so the next <c>clone new</c> after a failure leaves no file without its row. Returns the operations
+    /// recovered.
+    /// </summary>
+    internal int RollBackDeadCloneNews()
+    {
+        int recovered = 0;
+        string host = CatalogHost.Current;
+        foreach (JournalEntry e in _journal.Entries().Where(e => e.Plan.Kind == "clone-new" && e.Host == host))
+        {
+            using OperationLease? lease = _journal.TakeOver(e.Id);
+            if (lease is null)
+            {
+                continue; // alive (its process holds the lease), or already recovered by someone else
+            }
+
+            Recover(lease.Plan, lease.Committed);
+            _journal.Complete(lease);
+            recovered++;
+        }
+
+        return recovered;
+    }
 
     /// <summary>
     /// Creates clones of a golden (or of another clone, given its catalog name) in one catalog transaction. Files go next to
@@ -282,6 +326,7 @@ public sealed partial class CloneManager
         }
 
         (string parentPath, string parentName, string goldenName) = ResolveParent(parent);
+        RollBackDeadCloneNews();
         string dir = Path.GetFullPath(directory ?? Path.GetDirectoryName(parentPath)!);
         List<string> paths = names.Select(n => Path.Combine(dir, n + ".vhdx")).ToList();
         string host = CatalogHost.Current;

@@ -18,7 +18,7 @@ public sealed class CliPostgresCollection : ICollectionFixture<PostgresCluster>
 
 /// <summary>The real <c>prism</c> processes on one PostgreSQL catalog, as hosts of a fleet would use it.</summary>
 [Collection(CliPostgresCollection.Name)]
-public sealed class PostgresCliTests(PostgresCluster cluster)
+public sealed class PostgresCliTests(PostgresCluster cluster, Xunit.Abstractions.ITestOutputHelper output)
 {
     [SkippableFact]
     public async Task ThreeHostsCreatingTwoHundredClonesEachShareNoNameAndTheCatalogVerifiesClean()
@@ -150,5 +150,211 @@ public sealed class PostgresCliTests(PostgresCluster cluster)
         Assert.Equal(!removed, File.Exists(f.File("c0.vhdx")));
         Assert.All(new[] { "c1", "c2", "c3" }, n => Assert.False(File.Exists(f.File(n + ".vhdx"))));
         Assert.DoesNotContain(Directory.EnumerateFiles(f.Dir.Path), p => p.EndsWith(".prism-tmp", StringComparison.Ordinal));
+    }
+
+    private static string DatabaseOf(string connectionString) => new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database!;
+
+    private static Process StartPrism(IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
+    {
+        var psi = new ProcessStartInfo(CliRunner.Dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(CliRunner.PrismDll);
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach ((string k, string v) in environment)
+        {
+            psi.Environment[k] = v;
+        }
+
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>The catalog's clones against the files: every row has its file, every clone file has its row, no temporary file is left.</summary>
+    private static void AssertFilesMatchTheCatalog(ProvisionerFixture f, PrismCatalog catalog)
+    {
+        IReadOnlyList<CloneRecord> clones = catalog.Clones();
+        string[] goldens = [.. catalog.Goldens().Select(g => g.Path)];
+        Assert.Equal(clones.Select(c => c.Path).Concat(goldens).Order(StringComparer.Ordinal),
+            Directory.EnumerateFiles(f.Dir.Path, "*.vhdx", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(Directory.EnumerateFiles(f.Dir.Path, "*", SearchOption.AllDirectories), p => p.EndsWith(".prism-tmp", StringComparison.Ordinal));
+        Assert.Empty(catalog.Store.Operations());
+        var paths = clones.Select(c => c.Path).Concat(goldens).ToHashSet(StringComparer.Ordinal);
+        foreach (CloneRecord c in clones)
+        {
+            // Each clone's parent is registered, and its whole chain opens (linkage checked down to the golden).
+            Assert.Contains(c.ParentPath, paths);
+            using VhdxDisk d = VhdxDisk.Open(c.Path);
+            Assert.Equal(c.ParentPath, d.Chain[1].Path);
+        }
+    }
+
+    [SkippableFact]
+    public async Task DatabaseStoppedDuringCloneNewOfTwoHundredFailsClearlyRegistersNothingAndTheNextRunCleansUpAndSucceeds()
+    {
+        cluster.Require();
+        using var f = new ProvisionerFixture(new PostgresBackend(cluster));
+        f.MakeGolden("base", 8 * ProvisionerFixture.MiB);
+        string db = DatabaseOf(f.CatalogLocation);
+        string uri = cluster.Uri(db);
+        string marker = f.Dir.File("paused");
+
+        // clone new --count 200 stops after its 100th file (test hook) until the test has stopped the server (pg_ctl stop
+        // -m immediate), then goes on: it makes the other 100 files and meets the dead server at its commit.
+        Process p = StartPrism(["clone", "new", "base", "--count", "200", "--prefix", "vm", "--quiet", "--catalog", uri],
+            new Dictionary<string, string> { ["PRISM_TEST_PAUSE_AT"] = "clone-new:file:99", ["PRISM_TEST_PAUSE_FILE"] = marker });
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        var deadline = Stopwatch.StartNew();
+        while (!File.Exists(marker))
+        {
+            if (p.HasExited)
+            {
+                Assert.Fail($"prism exited ({p.ExitCode}) before its 100th clone: {await stderr}");
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(3), "prism never reached its 100th clone");
+            await Task.Delay(20);
+        }
+
+        string err;
+        try
+        {
+            cluster.Stop();
+            File.Delete(marker);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await p.WaitForExitAsync(timeout.Token);
+            err = await stderr + await stdout;
+        }
+        finally
+        {
+            cluster.Start();
+        }
+
+        // A clear error: one line naming the catalog (never the password), exit 1.
+        Assert.True(p.ExitCode == 1, $"exit {p.ExitCode}: {err}");
+        p.Dispose();
+        Assert.Matches($"^prism: the catalog postgresql://{PostgresCluster.User}@127\\.0\\.0\\.1:{cluster.Port}/{db} cannot be used: ", err.Trim());
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.DoesNotContain(cluster.Password, err, StringComparison.Ordinal);
+
+        // Nothing registered (no row without its file); its 200 files are there, held by the interrupted operation.
+        using (PrismCatalog after = PrismCatalog.Open(f.CatalogLocation))
+        {
+            Assert.Empty(after.Clones());
+            Assert.Equal(200, Directory.EnumerateFiles(f.Dir.Path, "vm-*.vhdx").Count());
+            Assert.Equal("clone-new", Assert.Single(after.Store.Operations()).Plan.Kind);
+        }
+
+        // The next run on this host rolls the dead operation back first (its files go: no file without its row), then
+        // makes its 200 clones under the same numbers.
+        ProcessResult next = CliRunner.Run("clone", "new", "base", "--count", "200", "--prefix", "vm", "--quiet", "--catalog", uri);
+        Assert.True(next.ExitCode == 0, next.StdErr + next.StdOut);
+        Assert.Contains("200 clone(s) of base", next.StdOut, StringComparison.Ordinal);
+        using (PrismCatalog after = PrismCatalog.Open(f.CatalogLocation))
+        {
+            Assert.Equal(Enumerable.Range(1, 200).Select(i => $"vm-{i:0000}"), after.Clones().Select(c => c.Name));
+            AssertFilesMatchTheCatalog(f, after);
+        }
+
+        ProcessResult verify = CliRunner.Run("catalog", "verify", "--catalog", uri);
+        Assert.True(verify.ExitCode == 0, verify.StdErr + verify.StdOut);
+        Assert.Contains("catalog and files agree", verify.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(cluster.Password, next.StdOut + next.StdErr + verify.StdOut + verify.StdErr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task ThreeHostsCreatingResettingMergingAndRemovingOverlappingClonesAtOnceLeaveTheCatalogAndTheFilesInAgreement()
+    {
+        cluster.Require();
+        using var f = new ProvisionerFixture(new PostgresBackend(cluster));
+        f.MakeGolden("base", 8 * ProvisionerFixture.MiB);
+        string uri = cluster.Uri(DatabaseOf(f.CatalogLocation));
+
+        // c01..c06 of the golden, k01..k04 children of c01..c04 (merge targets); each written so merges and resets move data.
+        void WriteInto(IEnumerable<CloneRecord> clones)
+        {
+            foreach (CloneRecord c in clones)
+            {
+                using VhdxDisk d = VhdxDisk.Open(c.Path, new VhdxOpenOptions { Writable = true });
+                d.Write(Enumerable.Repeat((byte)c.Name[^1], 64 * 1024).ToArray(), 1 << 20);
+                d.Flush();
+            }
+        }
+
+        WriteInto(f.Manager.NewClones("base", ["c01", "c02", "c03", "c04", "c05", "c06"]));
+        for (int i = 1; i <= 4; i++)
+        {
+            WriteInto(f.Manager.NewClones($"c{i:00}", [$"k{i:00}"]));
+        }
+
+        // One script of operations on the same names; each host starts it at another place, so the same clone is merged,
+        // reset, removed and given children by several hosts at once.
+        string[][] script =
+        [
+            ["clone", "new", "c01", "k05-{h}"],
+            ["clone", "reset", "c02"],
+            ["clone", "merge", "k01"],
+            ["clone", "remove", "k02"],
+            ["clone", "new", "base", "--count", "4", "--prefix", "n"],
+            ["clone", "reset", "k03"],
+            ["clone", "merge", "k04"],
+            ["clone", "remove", "c05"],
+            ["clone", "new", "c06", "k06-{h}"],
+            ["clone", "reset", "c01"],
+            ["clone", "merge", "k03"],
+            ["clone", "remove", "k06-{h}"],
+        ];
+        string[] hosts = ["host-a", "host-b", "host-c"];
+        var log = new System.Collections.Concurrent.ConcurrentQueue<(string Host, string Command, int Exit, string Text)>();
+
+        async Task Host(int index)
+        {
+            string host = hosts[index];
+            for (int i = 0; i < script.Length; i++)
+            {
+                string[] args = [.. script[(i + (4 * index)) % script.Length].Select(a => a.Replace("{h}", host, StringComparison.Ordinal)), "--catalog", uri];
+                using Process p = StartPrism(args, new Dictionary<string, string> { ["PRISM_HOST"] = host });
+                Task<string> err = p.StandardError.ReadToEndAsync();
+                string o = await p.StandardOutput.ReadToEndAsync();
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+                await p.WaitForExitAsync(timeout.Token);
+                log.Enqueue((host, string.Join(' ', args[..^2]), p.ExitCode, o + await err));
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, hosts.Length).Select(i => Task.Run(() => Host(i))));
+        foreach ((string host, string command, int exit, string text) in log)
+        {
+            output.WriteLine($"{host} prism {command}: exit {exit} {text.Trim()}");
+        }
+
+        // Every operation either did its work or was refused with one line (the clone was busy, gone, had children or a
+        // shared parent, the name was taken); none failed half-way, none reached the database and failed.
+        Assert.All(log, e =>
+        {
+            Assert.True(e.Exit is 0 or 1, $"{e.Host} {e.Command}: exit {e.Exit}: {e.Text}");
+            Assert.DoesNotContain("cannot be used", e.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", e.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain(cluster.Password, e.Text, StringComparison.Ordinal);
+            if (e.Exit == 1)
+            {
+                Assert.Single(e.Text.Trim().Split('\n'));
+            }
+        });
+        foreach (string kind in new[] { "clone new", "clone reset", "clone merge", "clone remove" })
+        {
+            Assert.Contains(log, e => e.Command.StartsWith(kind, StringComparison.Ordinal) && e.Exit == 0);
+        }
+
+        Assert.Contains(log, e => e.Exit == 1);
+
+        // The catalog and the files agree: verify from the CLI is clean, every row has its file and every file its row.
+        ProcessResult verify = CliRunner.Run("catalog", "verify", "--catalog", uri);
+        Assert.True(verify.ExitCode == 0, verify.StdErr + verify.StdOut);
+        Assert.Contains("catalog and files agree", verify.StdOut, StringComparison.Ordinal);
+        AssertFilesMatchTheCatalog(f, f.Catalog);
+        Assert.Equal(12, f.Catalog.Clones().Count(c => c.Name.StartsWith("n-", StringComparison.Ordinal)));
     }
 }

@@ -213,7 +213,13 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
 
     private FleetRunReport Report(Fleet f, string run)
     {
-        FleetRunReport? report = FleetRunReport.Load(f.Uri, run);
+        IReadOnlyList<HostRecord> hosts;
+        using (PrismCatalog catalog = PrismCatalog.Open(f.Uri))
+        {
+            hosts = catalog.Hosts();
+        }
+
+        FleetRunReport? report = FleetRunReport.Load(f.Uri, run, hosts);
         Assert.NotNull(report);
         foreach (ScanUnitInfo u in report.Units)
         {
@@ -352,13 +358,14 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
             f.Clones.Add(Clone($"s{n:00}", path, "raw", rawShared, "host-a"));
         }
 
-        foreach (string host in new[] { "host-a", "host-b" })
+        // host-a and host-b have three clones each on their own storage, host-c two (only host-c can reach those).
+        foreach (string host in new[] { "host-a", "host-b", "host-c" })
         {
             string own = f.Root(host);
             string copy = Path.Combine(own, "raw.vhdx");
             File.Copy(rawShared, copy);
             f.Groups[copy] = [];
-            for (int i = 0; i < 3; i++, n++)
+            for (int i = 0; i < (host == "host-c" ? 2 : 3); i++, n++)
             {
                 string path = Path.Combine(own, $"o{n:00}.vhdx");
                 MakeRawClone(path, copy, n);
@@ -369,8 +376,7 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
             f.Roots[host] = [own, f.Shared];
         }
 
-        // host-c works only on the shared root; host-d's copy of the golden was changed (a new DataWriteGuid) and its clones made from it.
-        f.Roots["host-c"] = [f.Root("host-c"), f.Shared];
+        // host-d's copy of the golden was changed (a new DataWriteGuid) and its clones made from it.
         string dRoot = f.Root("host-d");
         string dCopy = Path.Combine(dRoot, "raw.vhdx");
         File.Copy(rawShared, dCopy);
@@ -440,15 +446,42 @@ public sealed class DistributedScanTests(GoldenFleetFixture fixture, PostgresClu
             p.Dispose();
         }
 
+        // Everything the others can reach is done; host-c's own clones wait for host-c, and the report says so.
+        string[] cOwn = [.. f.Clones.Where(c => c.Host == "host-c").Select(c => c.Path)];
+        FleetRunReport waiting = Report(f, "night-2");
+        Assert.Null(waiting.Run.Finished);
+        Assert.Equal(cOwn.Length, waiting.Pending);
+        Assert.Equal(cOwn, waiting.Waiting.Select(w => w.Unit.Path));
+        Assert.All(waiting.Waiting, w =>
+        {
+            Assert.Equal("host-c", w.Host);
+            Assert.Contains("waiting for host host-c: only it can reach", w.Reason, StringComparison.Ordinal);
+            Assert.Contains("--run night-2", w.Reason, StringComparison.Ordinal);
+        });
+        Assert.All(waiting.Reports.Single().Clones.Where(c => cOwn.Contains(c.Path)),
+            c => Assert.StartsWith("waiting for host host-c", Assert.Single(c.Errors), StringComparison.Ordinal));
+        Assert.Contains(texts.Values, t => t.Contains("waiting for host host-c", StringComparison.Ordinal));
+        var waitingText = new StringWriter();
+        Assert.Equal(2, global::Prism.Cli.Program.Run(["scan", "report", "--run", "night-2", "--catalog", f.Uri], waitingText, new StringWriter()));
+        Assert.Contains($"WAITING for host host-c: {cOwn.Length} unit(s) only it can reach", waitingText.ToString(), StringComparison.Ordinal);
+        var waitingJson = new StringWriter();
+        Assert.Equal(2, global::Prism.Cli.Program.Run(["scan", "report", "--run", "night-2", "--catalog", f.Uri, "--json"], waitingJson, new StringWriter()));
+        Assert.Contains("waiting for host host-c", waitingJson.ToString(), StringComparison.Ordinal);
+
+        // host-c comes back and runs the same run again: it finishes its clones, and the run.
+        (int cExit, string cText) = await Finish(StartHost(f, "host-c", "night-2", lease: 3, parallel: 2));
+        output.WriteLine($"--- host-c again: exit {cExit}\n{cText}");
+        Assert.True(cExit is 0 or 1, cText);
         FleetRunReport report = Report(f, "night-2");
         Assert.Equal(0, report.Pending);
+        Assert.Empty(report.Waiting);
         Assert.NotNull(report.Run.Finished);
 
         // The unit host-c held was claimed again after its lease expired, and done once, by another host.
         ScanUnitInfo baseline = report.Units.Single(x => x.Kind == "baseline");
         Assert.Equal(2, baseline.Attempts);
         Assert.Contains(baseline.DoneBy, new[] { "host-a", "host-b" });
-        Assert.DoesNotContain(report.Units, x => x.DoneBy == "host-c");
+        Assert.Equal(cOwn, report.Units.Where(x => x.DoneBy == "host-c").Select(x => x.Path));
         Assert.All(report.Units.Where(x => x.Kind == "clone"), x => Assert.Equal(1, x.Attempts));
         Assert.NotEqual(dCopy, baseline.LocalPath);
 

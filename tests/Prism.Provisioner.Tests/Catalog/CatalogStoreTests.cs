@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using Prism.Provisioner.Catalog;
+using Prism.Provisioner.Cloning;
 using Prism.Provisioner.Tests.Cloning;
 using Prism.Testing;
 
@@ -89,6 +90,47 @@ public abstract class CatalogStoreTests
             return 0;
         });
         Assert.Equal("missing-file", Assert.Single(f.Manager.Verify(false)).Kind);
+    }
+
+    [SkippableFact]
+    public void RepairLeavesAnotherHostsInterruptedOperationToItUnlessItsFilesAreOnStorageThisHostShares()
+    {
+        using var f = NewFixture();
+        GoldenImage golden = f.MakeGolden();
+
+        // host-far died in two clone new operations: one made its file on its own disk (a path that exists here too, as
+        // the same local path on two hosts does), one under a storage root this host registered (shared storage).
+        using var far = new TempDir();
+        string farFile = far.File("vm-1.vhdx");
+        string sharedFile = f.File("vm-2.vhdx");
+        foreach (string file in new[] { farFile, sharedFile })
+        {
+            Prism.Disks.Vhdx.VhdxDisk.CreateDifferencing(file, golden.Path);
+            var plan = new OperationPlan
+            {
+                Kind = "clone-new",
+                Shared = [golden.Name],
+                Exclusive = [Path.GetFileNameWithoutExtension(file)],
+                Name = golden.Name,
+                ParentPath = golden.Path,
+                NewFiles = [file],
+            };
+            f.Catalog.Store.Write(w =>
+            {
+                w.AddOperation(new JournalEntry(Guid.NewGuid().ToString("N"), plan, false, 4242, "host-far", CatalogHost.Truncate(DateTime.UtcNow)));
+                return 0;
+            });
+        }
+
+        // Repair here rolls back the one on shared storage and leaves the other, with its file, to host-far.
+        List<CatalogProblem> problems = [.. f.Manager.Verify(true).Where(p => p.Kind == "interrupted-operation")];
+        Assert.Equal(2, problems.Count);
+        Assert.Single(problems, p => p.Repaired);
+        CatalogProblem left = Assert.Single(problems, p => !p.Repaired);
+        Assert.Contains("run 'prism catalog verify --repair' on host-far", left.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(sharedFile));
+        Assert.True(File.Exists(farFile));
+        Assert.Equal([farFile], Assert.Single(f.Catalog.Store.Operations()).Plan.NewFiles!);
     }
 
     [SkippableFact]

@@ -127,20 +127,130 @@ public sealed class PostgresCatalogTests(PostgresCluster cluster)
         Assert.Contains(f.Catalog.Path, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(cluster.Password, e.ToString(), StringComparison.Ordinal);
 
-        // The next run is a new process (a new catalog handle): nothing half-registered, and it succeeds.
+        // Nothing half-registered: the files it made exist, unregistered, and the journal holds the interrupted operation.
         using PrismCatalog next = PrismCatalog.Open(f.CatalogLocation);
         var m = new CloneManager(next);
         Assert.Equal(["vm-0001", "vm-0002"], next.Clones().Select(c => c.Name));
-        IReadOnlyList<CloneRecord> made = m.NewNumberedClones("base", "vm", 3);
-        Assert.Equal(["vm-0006", "vm-0007", "vm-0008"], made.Select(c => c.Name));
-
-        // The interrupted operation is in the journal (its files exist, unregistered); repair rolls it back.
-        CatalogProblem p = Assert.Single(m.Verify(false));
-        Assert.Equal("interrupted-operation", p.Kind);
         Assert.True(File.Exists(f.File("vm-0003.vhdx")));
-        Assert.All(m.Verify(true), q => Assert.True(q.Repaired));
-        Assert.False(File.Exists(f.File("vm-0003.vhdx")));
+        Assert.Equal("interrupted-operation", Assert.Single(m.Verify(false)).Kind);
+
+        // The next run (a new catalog handle, as a new process) first rolls the dead operation back (its session, and so
+        // its lease, ended with the server), then takes the same numbers again and succeeds.
+        IReadOnlyList<CloneRecord> made = m.NewNumberedClones("base", "vm", 3);
+        Assert.Equal(["vm-0003", "vm-0004", "vm-0005"], made.Select(c => c.Name));
         Assert.Empty(m.Verify(false));
         Assert.Equal(5, next.Clones().Count);
+        Assert.Equal(next.Clones().Select(c => c.Path).Append(f.File("base.vhdx")).Order(StringComparer.Ordinal),
+            Directory.EnumerateFiles(f.Dir.Path, "*.vhdx").Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("08006", true)] // connection failure
+    [InlineData("08001", true)]
+    [InlineData("57P01", true)] // admin shutdown (pg_ctl stop, pg_terminate_backend)
+    [InlineData("57P03", true)] // the server is starting
+    [InlineData("53300", true)] // too many connections
+    [InlineData("40001", true)] // serialization failure
+    [InlineData("40P01", true)] // deadlock
+    [InlineData("23505", false)] // unique violation: the work itself is refused
+    [InlineData("42P01", false)] // undefined table
+    [InlineData("28P01", false)] // wrong password
+    public void ATransientErrorIsOneOfTheServerOrTheConnectionNeverOfTheWork(string sqlState, bool transient) =>
+        Assert.Equal(transient, PostgresRetry.IsTransient(new Npgsql.PostgresException("m", "ERROR", "ERROR", sqlState)));
+
+    [Fact]
+    public void AConnectionThatBreaksOrTimesOutIsTransientAndOtherErrorsAreNot()
+    {
+        Assert.True(PostgresRetry.IsTransient(new Npgsql.NpgsqlException("Exception while reading from stream", new IOException("reset by peer"))));
+        Assert.True(PostgresRetry.IsTransient(new Npgsql.NpgsqlException("timeout", new TimeoutException())));
+        Assert.False(PostgresRetry.IsTransient(new Npgsql.NpgsqlException("no inner cause")));
+        Assert.False(PostgresRetry.IsTransient(new InvalidOperationException("Npgsql: connection is broken")));
+        Assert.False(PostgresRetry.IsTransient(new IOException("disk")));
+    }
+
+    /// <summary>
+    /// Ends the session that holds the catalog's write lock in <paramref name="db"/> (as a fail-over or
+    /// pg_terminate_backend would), waiting until it is gone.
+    /// </summary>
+    private void EndTheWritersSession(string db)
+    {
+        using var c = new Npgsql.NpgsqlConnection(cluster.ConnectionString(db) + ";Pooling=false");
+        c.Open();
+        using var cmd = new Npgsql.NpgsqlCommand(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(l.pid, 30000)) FROM pg_locks l "
+            + "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() "
+            + "AND l.classid = 1886546291 AND l.objid = 1835229556 AND l.objsubid = 1 " // the key 0x7072_6973_6D63_6174 ("prismcat")
+            + "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());", c);
+        Assert.Equal(1L, cmd.ExecuteScalar());
+    }
+
+    private static string DatabaseOf(string connectionString) => new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database!;
+
+    [SkippableFact]
+    public void AWriteIsNeverRetriedAfterATransientErrorAndAnIdempotentOneIs()
+    {
+        cluster.Require();
+        string db = cluster.NewDatabase();
+        using PrismCatalog catalog = PrismCatalog.Open(cluster.ConnectionString(db));
+        int calls = 0;
+        int Work(ICatalogWriter w)
+        {
+            // The first run loses its session in the middle of the transaction (57P01 or a broken connection: transient).
+            if (++calls == 1)
+            {
+                EndTheWritersSession(db);
+            }
+
+            w.RegisterHost("host-r", ["/r"]);
+            return w.CountClonesOf("base");
+        }
+
+        // A write in general (a journal row, a commit, an insert): it may have committed for all the client knows, so it
+        // fails at once, cleanly, naming the catalog without its password.
+        var e = Assert.ThrowsAny<ProvisionerException>(() => catalog.Store.Write(Work));
+        Assert.Equal("PrismCatalogUnavailable", e.ErrorId);
+        Assert.Equal(1, calls);
+        Assert.DoesNotContain(cluster.Password, e.ToString(), StringComparison.Ordinal);
+        Assert.Empty(catalog.Hosts());
+
+        // An idempotent one (an upsert: host registration) runs again on a new connection and succeeds.
+        calls = 0;
+        Assert.Equal(0, catalog.Store.WriteIdempotent(Work));
+        Assert.Equal(2, calls);
+        Assert.Equal(["/r"], Assert.Single(catalog.Hosts()).Roots);
+    }
+
+    [SkippableFact]
+    public void AReadIsRetriedAcrossAServerRestartAndACloneNewCommitIsNot()
+    {
+        cluster.Require();
+        using var f = new ProvisionerFixture(new PostgresBackend(cluster));
+        f.MakeGolden("base", 8 * ProvisionerFixture.MiB);
+        f.Manager.NewClones("base", ["c1"]);
+
+        // The server restarts, so every pooled connection is dead: a read meets one, is retried on a new one and succeeds.
+        cluster.Stop();
+        cluster.Start();
+        Assert.Equal(["c1"], f.Catalog.Clones().Select(c => c.Name));
+
+        // A clone new whose commit meets a dead session is not retried: it fails and registers nothing; the next clone
+        // new rolls it back (its files) and succeeds.
+        int commits = 0;
+        f.Manager.FaultPoint = step =>
+        {
+            if (step == "clone-new:before-commit")
+            {
+                commits++;
+                EndTheWritersSession(DatabaseOf(f.CatalogLocation));
+            }
+        };
+        var e = Assert.ThrowsAny<ProvisionerException>(() => f.Manager.NewClones("base", ["c2"]));
+        f.Manager.FaultPoint = null;
+        Assert.Equal("PrismCatalogUnavailable", e.ErrorId);
+        Assert.Equal(1, commits);
+        Assert.Equal(["c1"], f.Catalog.Clones().Select(c => c.Name));
+        f.Manager.NewClones("base", ["c2"]);
+        Assert.Equal(["c1", "c2"], f.Catalog.Clones().Select(c => c.Name));
+        Assert.Empty(f.Manager.Verify(false));
     }
 }
