@@ -30,6 +30,8 @@ public sealed class SignatureDatabase
         ByteCompares = [.. loaded.ByteCompares];
         ByteCompareReferences = [.. ByteCompares.Select(b => (b.Logical * 64) + b.Reference)];
         HasUnboundedSignatures = NeedsWholeFile;
+        HasTypedTargetSignatures = Logicals.Any(l => l.Target >= 2);
+        HasPeTargetSignatures = Logicals.Any(l => l.Target is 1 or 6 or 9);
 
         var keywords = new List<byte[]>();
         var keywordSignature = new List<int>();
@@ -41,8 +43,9 @@ public sealed class SignatureDatabase
             BodySignature body = Bodies[b];
             HasUnboundedSignatures |= body.IsUnbounded;
             HasEofAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.FromEnd;
-            HasStartAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.Absolute || body.Target == 1;
-            HasPeTargetSignatures |= body.Target == 1;
+            HasStartAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.Absolute || body.Target != 0;
+            HasPeTargetSignatures |= body.Target is 1 or 6 or 9;
+            HasTypedTargetSignatures |= body.Target >= 2;
             maxSpan = Math.Max(maxSpan, body.MaxSegmentSpan);
             for (int s = 0; s < body.Segments.Length; s++)
             {
@@ -122,8 +125,17 @@ public sealed class SignatureDatabase
     /// </summary>
     public bool HasStartAnchoredSignatures { get; }
 
-    /// <summary>True when some body signature has target type 1 (PE): ClamAV then parses every "MZ" file's headers.</summary>
+    /// <summary>
+    /// True when some body signature has an executable target type (1 PE, 6 ELF, 9 Mach-O): ClamAV then parses every
+    /// "MZ", ELF and Mach-O file's headers.
+    /// </summary>
     public bool HasPeTargetSignatures { get; }
+
+    /// <summary>
+    /// True when some body or logical signature has a target type typed by magic other than PE (2 OLE2 and above,
+    /// <see cref="FileTyping"/>): a session then waits for a file's first bytes before matching.
+    /// </summary>
+    public bool HasTypedTargetSignatures { get; }
 
     /// <summary>
     /// True when scanning needs a file's PE headers before its body: target type 1 signatures, section hashes, or

@@ -190,9 +190,9 @@ internal sealed partial class SignatureLoader
             }
         }
 
-        if (target is not (null or 0 or 1))
+        if (target is int typed && !IsSupportedTarget(typed))
         {
-            unsupported ??= new NotSupportedException($"target type {target} ({s_targetNames[target.Value]}) is not supported (only 0, any file, and 1, PE)");
+            unsupported ??= UnsupportedTarget(typed);
         }
 
         return new TargetBlock(target ?? 0, fileSize, entryPoint, sections, unsupported);
