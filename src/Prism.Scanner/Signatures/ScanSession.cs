@@ -529,7 +529,7 @@ public sealed partial class ScanSession : IDisposable
         foreach (int index in candidates)
         {
             LogicalSignature logical = _db.Logicals[index];
-            if (!AppliesToFile(logical.Target))
+            if (!AppliesToFile(logical.Target) || logical.MacroGroup >= 0)
             {
                 continue;
             }
@@ -543,11 +543,34 @@ public sealed partial class ScanSession : IDisposable
                 }
             }
 
+            foreach (MacroSubsignature macro in logical.Macros)
+            {
+                if (macro.Index > 0)
+                {
+                    int group = _db.MacroGroupEntries.GetValueOrDefault((macro.Group, logical.Target), -1);
+                    (counts[macro.Index - 1], counts[macro.Index]) = macro.Evaluate(SortedStarts(index, macro.Index - 1), SortedStarts(group, 0));
+                }
+            }
+
             if (logical.Expression.Evaluate(counts) && logical.AcceptsFile(_total, _pe))
             {
                 _detections.Add(new Detection(logical.Name, null));
             }
         }
+    }
+
+    /// <summary>The distinct match starts of subsignature <paramref name="subsignature"/> of logical entry <paramref name="logical"/>, ascending.</summary>
+    private List<long> SortedStarts(int logical, int subsignature)
+    {
+        HashSet<long>? starts = null;
+        if (logical < 0 || _subsignatureStarts?.TryGetValue((logical * 64) + subsignature, out starts) != true || starts is null)
+        {
+            return [];
+        }
+
+        List<long> sorted = [.. starts];
+        sorted.Sort();
+        return sorted;
     }
 
     private IReadOnlyList<Detection> Finish(ReadOnlySpan<byte> window, long windowBase)

@@ -17,7 +17,7 @@ public sealed class SignatureDatabase
         Bodies = [.. loaded.Bodies];
         Logicals = [.. loaded.Logicals];
         LogicalsWithoutHits = [.. Enumerable.Range(0, Logicals.Length).Where(i => Logicals[i].MatchesWithoutHits)];
-        BodySignatureCount = Bodies.Count(b => b.Logical < 0);
+        BodySignatureCount = Bodies.Count(b => b.Logical < 0 || loaded.Logicals[b.Logical].MacroGroup >= 0);
         Md5 = loaded.Md5;
         Sha1 = loaded.Sha1;
         Sha256 = loaded.Sha256;
@@ -31,6 +31,16 @@ public sealed class SignatureDatabase
         ByteCompareReferences = [.. ByteCompares.Select(b => (b.Logical * 64) + b.Reference)];
         HasUnboundedSignatures = NeedsWholeFile;
         HasTypedTargetSignatures = Logicals.Any(l => l.Target >= 2);
+        // A macro is decided from the order of matches over the whole file: no window can be scanned alone.
+        HasUnboundedSignatures |= Logicals.Any(l => l.Macros.Count > 0);
+        for (int i = 0; i < Logicals.Length; i++)
+        {
+            if (Logicals[i].MacroGroup >= 0)
+            {
+                MacroGroupEntries[(Logicals[i].MacroGroup, Logicals[i].Target)] = i;
+            }
+        }
+
         HasPeTargetSignatures = Logicals.Any(l => l.Target is 1 or 6 or 9);
 
         var keywords = new List<byte[]>();
@@ -87,7 +97,7 @@ public sealed class SignatureDatabase
     public int BodySignatureCount { get; }
 
     /// <summary>Number of logical (ldb) signatures loaded.</summary>
-    public int LogicalSignatureCount => Logicals.Length;
+    public int LogicalSignatureCount => Logicals.Length - MacroGroupEntries.Count;
 
     /// <summary>Lines, files and archive members not loaded (unsupported features, out-of-range functionality levels).</summary>
     public IReadOnlyList<SignatureIssue> Issues { get; }
@@ -150,6 +160,9 @@ public sealed class SignatureDatabase
 
     /// <summary>PCRE subsignatures of <see cref="Logicals"/>, in database order.</summary>
     internal PcreSubsignature[] Pcres { get; }
+
+    /// <summary>Index in <see cref="Logicals"/> of the entry collecting macro group n's members of target type t, by (n, t).</summary>
+    internal Dictionary<(int Group, int Target), int> MacroGroupEntries { get; } = [];
 
     /// <summary>Byte-compare subsignatures of <see cref="Logicals"/>.</summary>
     internal ByteCompareSubsignature[] ByteCompares { get; }

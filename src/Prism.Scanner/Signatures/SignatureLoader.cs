@@ -160,7 +160,7 @@ internal sealed partial class SignatureLoader
             return;
         }
 
-        int removedBodies = Bodies.RemoveAll(b => b.Logical < 0 && _ignoredNames.Contains(b.Name));
+        int removedBodies = Bodies.RemoveAll(b => (b.Logical < 0 || Logicals[b.Logical].MacroGroup >= 0) && _ignoredNames.Contains(b.Name));
         Count("ndb", 0, 0, removedBodies, -removedBodies);
         RemoveIgnoredLogicals();
         // Hash sets restored from a compiled cache were stored with the ignore lists already applied.
@@ -465,9 +465,16 @@ internal sealed partial class SignatureLoader
 
         (int? minLevel, int? maxLevel) = ParseLevels(f, 4);
         SignatureOffset offset;
+        int macroGroup = -1;
         try
         {
             offset = SignatureOffset.Parse(f[2]);
+        }
+        catch (MacroOffsetException)
+        {
+            // "$n$": a member of macro group n, matched anywhere and only seen by macro subsignatures.
+            macroGroup = MacroSubsignature.ParseGroupOffset(f[2]);
+            offset = SignatureOffset.Any;
         }
         catch (NotSupportedException e) when (target is not (1 or 6 or 9) && e is not MacroOffsetException)
         {
@@ -504,7 +511,18 @@ internal sealed partial class SignatureLoader
             segments[i] = PatternSegment.Compile(raw[i]);
         }
 
+        if (macroGroup >= 0 && raw.Count > 1)
+        {
+            throw new NotSupportedException("a macro group member with '*' or {n-} parts is not supported");
+        }
+
         ThrowIfIgnored(name, line);
+        if (macroGroup >= 0)
+        {
+            AddMacroGroupMember(name, target, macroGroup, segments);
+            return;
+        }
+
         Bodies.Add(new BodySignature(name, target, offset, segments));
     }
 
