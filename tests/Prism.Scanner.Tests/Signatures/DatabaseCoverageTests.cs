@@ -73,6 +73,11 @@ public sealed class DatabaseCoverageTests : IDisposable
         { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(>>4#ib2#=1,<2,>3)\n", 1 },
         { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(4#ib2#=1)\n", 1 },
         { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(>>4#ib2#1)\n", 1 },
+        { "a.ndb", "A:0:*:41424344\nB:0:$32$:45464748\n", 2 },
+        { "a.ldb", "L;Engine:51-255,Target:0;0&1;41424344;${1-2}32$\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0;0&1;41424344;${1-2}3\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0;0&1;41424344;${1}3$\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0;0&1;41424344;$1-2}3$\n", 1 },
         { "a.ign2", "A\n\nB\n", 2 },
         { "a.ign2", "x:y:A:z\n", 1 },
         { "a.ign2", "Abc:0123\n", 1 },
@@ -116,6 +121,12 @@ public sealed class DatabaseCoverageTests : IDisposable
         ["macro offsets"] = new()
         {
             ["a.ndb"] = "A:0:$12$:41424344\nB:0:*:45464748\nC:1:$3:41424344\nD:0:$7$,5:41424344\n",
+        },
+        ["macro subsignatures"] = new()
+        {
+            ["a.ndb"] = "A:0:$12$:45464748\nB:0:$12x:47487979\n",
+            ["b.ldb"] = "L;Engine:51-255,Target:0;0&1;41424344;${0-100}12$\nM;Engine:51-255,Target:0;0&1;${0-9}12$;41424344\n"
+                + "N;Engine:51-255,Target:0;0>1&1;41424344;${0-100}12x$\n",
         },
         ["hash lengths in any hash file"] = new()
         {
