@@ -52,6 +52,16 @@ internal sealed class LogicalSignature(
             && (SectionCount is not { } n || (pe.Sections.Count >= n.Min && pe.Sections.Count <= n.Max));
     }
 
+    /// <summary>
+    /// For the entry that collects the members of a macro group (the .ndb signatures with offset "$n$" of one target
+    /// type, its subsignature 0; never reported): the group number n. -1 for a logical signature of the database.
+    /// </summary>
+    public int MacroGroup { get; init; } = -1;
+
+    /// <summary>The macro subsignatures, by subsignature index (<see cref="MacroSubsignature"/>).</summary>
+    public IReadOnlyList<MacroSubsignature> Macros { get; init; } = [];
+
     public string ToCanonical() =>
-        $"ldb:{Name};Target:{Target},FileSize:{FileSize},EntryPoint:{EntryPoint},NumberOfSections:{SectionCount};{Expression.Text}";
+        $"ldb:{Name};Target:{Target},FileSize:{FileSize},EntryPoint:{EntryPoint},NumberOfSections:{SectionCount};{Expression.Text}"
+        + (MacroGroup >= 0 ? $";macro-group:{MacroGroup}" : string.Empty) + string.Concat(Macros.Select(m => $";{m.Index}:{m}"));
 }

@@ -38,7 +38,7 @@ internal sealed class PeLayout
     /// <summary>File offset of the entry point.</summary>
     public long EntryPoint { get; }
 
-    /// <summary>Sections in header order (at least one).</summary>
+    /// <summary>Sections in header order (at least one for a PE file; an ELF file may have none).</summary>
     public IReadOnlyList<PeSection> Sections { get; }
 
     /// <summary>
@@ -52,6 +52,12 @@ internal sealed class PeLayout
     /// past the end of the file (their sign bits unchecked) and fails when none is left.
     /// </summary>
     public bool SectionHashable { get; }
+
+    /// <summary>
+    /// The layout of an ELF or Mach-O file (<see cref="ElfLayout"/>, <see cref="MachOLayout"/>): entry point and sections
+    /// for executable-relative offsets; never section-hashed (.mdb/.msb name PE sections only).
+    /// </summary>
+    internal static PeLayout ForOtherExecutable(long entryPoint, PeSection[] sections) => new(entryPoint, sections, offsetsValid: true, sectionHashable: false);
 
     /// <summary>True when the first two bytes are "MZ": ClamAV types the file as an MS executable (target type 1).</summary>
     public static bool HasMzMagic(ReadOnlySpan<byte> start) => start.Length >= 2 && start[0] == (byte)'M' && start[1] == (byte)'Z';

@@ -28,7 +28,7 @@ public sealed partial class ScanSession : IDisposable
     private List<SectionHasher>? _sectionHashers;
     private PeLayout? _pe;
     private bool _layoutKnown;
-    private bool _isMz;
+    private int _fileTarget;
     private bool _eofOffsetsDisabled;
     private byte[] _buffer = [];
     private int _bufferLength;
@@ -47,7 +47,7 @@ public sealed partial class ScanSession : IDisposable
         _sha1 = WantsHash(db.Sha1) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
 #pragma warning restore CA5351
         _sha256 = WantsHash(db.Sha256) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        _layoutKnown = !db.NeedsPeLayout;
+        _layoutKnown = !db.NeedsPeLayout && !db.HasTypedTargetSignatures;
     }
 
     /// <summary>Bytes fed so far.</summary>
@@ -138,18 +138,20 @@ public sealed partial class ScanSession : IDisposable
     }
 
     /// <summary>
-    /// Decides from the file's first bytes whether it is an "MZ" executable and parses its PE headers, as clamscan
-    /// does before matching; false while more bytes are needed (never when <paramref name="final"/>).
+    /// Types the file from its first bytes as clamscan does (<see cref="FileTyping"/>) and, for an "MZ", ELF or Mach-O
+    /// file when the database needs it, parses its headers, as clamscan does before matching; false while more bytes
+    /// are needed (never when <paramref name="final"/>).
     /// </summary>
     private bool ResolveLayout(ReadOnlySpan<byte> start, bool final)
     {
-        if (start.Length < 2 && !final && (_expectedLength is not long n || n >= 2))
+        bool whole = final || (_expectedLength is long n && start.Length >= n);
+        if (FileTyping.TargetOf(start, whole) is not int target)
         {
             return false;
         }
 
-        _isMz = PeLayout.HasMzMagic(start);
-        if (_isMz)
+        _fileTarget = target;
+        if (target is FileTyping.Pe or FileTyping.Elf or FileTyping.MachO && _db.NeedsPeLayout)
         {
             // Section sizes are truncated at the end of the file: without a known length, wait for the end.
             long? length = final ? start.Length : _expectedLength;
@@ -158,7 +160,13 @@ public sealed partial class ScanSession : IDisposable
                 return false;
             }
 
-            PeParseStatus status = PeLayout.TryParse(start, fileLength, out PeLayout? layout);
+            PeLayout? layout;
+            PeParseStatus status = target switch
+            {
+                FileTyping.Pe => PeLayout.TryParse(start, fileLength, out layout),
+                FileTyping.Elf => ElfLayout.TryParse(start, fileLength, out layout),
+                _ => MachOLayout.TryParse(start, fileLength, out layout),
+            };
             if (status == PeParseStatus.NeedMoreData && !final)
             {
                 return false;
@@ -172,7 +180,10 @@ public sealed partial class ScanSession : IDisposable
                 _eofOffsetsDisabled = true;
             }
 
-            StartSectionHashes(layout);
+            if (target == FileTyping.Pe)
+            {
+                StartSectionHashes(layout);
+            }
         }
 
         _layoutKnown = true;
@@ -326,7 +337,7 @@ public sealed partial class ScanSession : IDisposable
         }
 
         BodySignature body = _db.Bodies[signature];
-        if (body.Target == 1 && !_isMz)
+        if (!AppliesToFile(body.Target))
         {
             return;
         }
@@ -518,7 +529,7 @@ public sealed partial class ScanSession : IDisposable
         foreach (int index in candidates)
         {
             LogicalSignature logical = _db.Logicals[index];
-            if (logical.Target == 1 && !_isMz)
+            if (!AppliesToFile(logical.Target) || logical.MacroGroup >= 0)
             {
                 continue;
             }
@@ -532,11 +543,34 @@ public sealed partial class ScanSession : IDisposable
                 }
             }
 
+            foreach (MacroSubsignature macro in logical.Macros)
+            {
+                if (macro.Index > 0)
+                {
+                    int group = _db.MacroGroupEntries.GetValueOrDefault((macro.Group, logical.Target), -1);
+                    (counts[macro.Index - 1], counts[macro.Index]) = macro.Evaluate(SortedStarts(index, macro.Index - 1), SortedStarts(group, 0));
+                }
+            }
+
             if (logical.Expression.Evaluate(counts) && logical.AcceptsFile(_total, _pe))
             {
                 _detections.Add(new Detection(logical.Name, null));
             }
         }
+    }
+
+    /// <summary>The distinct match starts of subsignature <paramref name="subsignature"/> of logical entry <paramref name="logical"/>, ascending.</summary>
+    private List<long> SortedStarts(int logical, int subsignature)
+    {
+        HashSet<long>? starts = null;
+        if (logical < 0 || _subsignatureStarts?.TryGetValue((logical * 64) + subsignature, out starts) != true || starts is null)
+        {
+            return [];
+        }
+
+        List<long> sorted = [.. starts];
+        sorted.Sort();
+        return sorted;
     }
 
     private IReadOnlyList<Detection> Finish(ReadOnlySpan<byte> window, long windowBase)
@@ -584,6 +618,9 @@ public sealed partial class ScanSession : IDisposable
         hash = null;
         return allowed;
     }
+
+    /// <summary>True when signatures of ClamAV target type <paramref name="target"/> apply to this file's type.</summary>
+    private bool AppliesToFile(int target) => target == FileTyping.AnyFile || target == _fileTarget;
 
     private void ThrowIfCompleted()
     {

@@ -17,7 +17,7 @@ public sealed class SignatureDatabase
         Bodies = [.. loaded.Bodies];
         Logicals = [.. loaded.Logicals];
         LogicalsWithoutHits = [.. Enumerable.Range(0, Logicals.Length).Where(i => Logicals[i].MatchesWithoutHits)];
-        BodySignatureCount = Bodies.Count(b => b.Logical < 0);
+        BodySignatureCount = Bodies.Count(b => b.Logical < 0 || loaded.Logicals[b.Logical].MacroGroup >= 0);
         Md5 = loaded.Md5;
         Sha1 = loaded.Sha1;
         Sha256 = loaded.Sha256;
@@ -30,6 +30,18 @@ public sealed class SignatureDatabase
         ByteCompares = [.. loaded.ByteCompares];
         ByteCompareReferences = [.. ByteCompares.Select(b => (b.Logical * 64) + b.Reference)];
         HasUnboundedSignatures = NeedsWholeFile;
+        HasTypedTargetSignatures = Logicals.Any(l => l.Target >= 2);
+        // A macro is decided from the order of matches over the whole file: no window can be scanned alone.
+        HasUnboundedSignatures |= Logicals.Any(l => l.Macros.Count > 0);
+        for (int i = 0; i < Logicals.Length; i++)
+        {
+            if (Logicals[i].MacroGroup >= 0)
+            {
+                MacroGroupEntries[(Logicals[i].MacroGroup, Logicals[i].Target)] = i;
+            }
+        }
+
+        HasPeTargetSignatures = Logicals.Any(l => l.Target is 1 or 6 or 9);
 
         var keywords = new List<byte[]>();
         var keywordSignature = new List<int>();
@@ -41,8 +53,9 @@ public sealed class SignatureDatabase
             BodySignature body = Bodies[b];
             HasUnboundedSignatures |= body.IsUnbounded;
             HasEofAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.FromEnd;
-            HasStartAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.Absolute || body.Target == 1;
-            HasPeTargetSignatures |= body.Target == 1;
+            HasStartAnchoredSignatures |= body.Offset.Kind == SignatureOffsetKind.Absolute || body.Target != 0;
+            HasPeTargetSignatures |= body.Target is 1 or 6 or 9;
+            HasTypedTargetSignatures |= body.Target >= 2;
             maxSpan = Math.Max(maxSpan, body.MaxSegmentSpan);
             for (int s = 0; s < body.Segments.Length; s++)
             {
@@ -84,7 +97,7 @@ public sealed class SignatureDatabase
     public int BodySignatureCount { get; }
 
     /// <summary>Number of logical (ldb) signatures loaded.</summary>
-    public int LogicalSignatureCount => Logicals.Length;
+    public int LogicalSignatureCount => Logicals.Length - MacroGroupEntries.Count;
 
     /// <summary>Lines, files and archive members not loaded (unsupported features, out-of-range functionality levels).</summary>
     public IReadOnlyList<SignatureIssue> Issues { get; }
@@ -122,8 +135,17 @@ public sealed class SignatureDatabase
     /// </summary>
     public bool HasStartAnchoredSignatures { get; }
 
-    /// <summary>True when some body signature has target type 1 (PE): ClamAV then parses every "MZ" file's headers.</summary>
+    /// <summary>
+    /// True when some body signature has an executable target type (1 PE, 6 ELF, 9 Mach-O): ClamAV then parses every
+    /// "MZ", ELF and Mach-O file's headers.
+    /// </summary>
     public bool HasPeTargetSignatures { get; }
+
+    /// <summary>
+    /// True when some body or logical signature has a target type typed by magic other than PE (2 OLE2 and above,
+    /// <see cref="FileTyping"/>): a session then waits for a file's first bytes before matching.
+    /// </summary>
+    public bool HasTypedTargetSignatures { get; }
 
     /// <summary>
     /// True when scanning needs a file's PE headers before its body: target type 1 signatures, section hashes, or
@@ -138,6 +160,9 @@ public sealed class SignatureDatabase
 
     /// <summary>PCRE subsignatures of <see cref="Logicals"/>, in database order.</summary>
     internal PcreSubsignature[] Pcres { get; }
+
+    /// <summary>Index in <see cref="Logicals"/> of the entry collecting macro group n's members of target type t, by (n, t).</summary>
+    internal Dictionary<(int Group, int Target), int> MacroGroupEntries { get; } = [];
 
     /// <summary>Byte-compare subsignatures of <see cref="Logicals"/>.</summary>
     internal ByteCompareSubsignature[] ByteCompares { get; }

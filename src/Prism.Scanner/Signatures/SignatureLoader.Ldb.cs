@@ -45,10 +45,17 @@ internal sealed partial class SignatureLoader
         var pcres = new List<PcreSubsignature>();
         var byteCompares = new List<ByteCompareSubsignature>();
         NotSupportedException? unsupported = tdb.Unsupported;
+        var macros = new List<MacroSubsignature>();
         for (int i = 0; i < subsignatureCount; i++)
         {
             try
             {
+                if (f[3 + i].StartsWith('$'))
+                {
+                    macros.Add(MacroSubsignature.Parse(f[3 + i], i));
+                    continue;
+                }
+
                 if (TryParseFileLevelSubsignature(f[3 + i], tdb.Target, i, Logicals.Count, pcres, byteCompares))
                 {
                     continue;
@@ -60,6 +67,16 @@ internal sealed partial class SignatureLoader
             {
                 // Keep validating the other subsignatures: a malformed one still rejects the database, as in clamscan.
                 unsupported ??= new NotSupportedException($"subsignature {i}: {e.Message}", e);
+            }
+        }
+
+        foreach (MacroSubsignature macro in macros)
+        {
+            // ClamAV checks a macro against the match starts of the body subsignature before it (none for subsignature 0).
+            if (macro.Index > 0 && !bodies.Exists(b => b.Subsignature == macro.Index - 1 && !b.IsUnbounded))
+            {
+                unsupported ??= new NotSupportedException(
+                    $"subsignature {macro.Index}: a macro after a subsignature that is no single-part body pattern is not supported");
             }
         }
 
@@ -76,8 +93,14 @@ internal sealed partial class SignatureLoader
         }
 
         // A PCRE trigger may compare counts with larger numbers than the expression does.
-        int countCap = pcres.Select(p => p.Trigger.LargestNumber + 1).Append(expression.LargestNumber + 1).Max();
-        Logicals.Add(new LogicalSignature(name, tdb.Target, tdb.FileSize, tdb.EntryPoint, tdb.Sections, expression, subsignatureCount) { CountCap = countCap });
+        // A macro is checked against every match of the subsignature before it: count them all.
+        int countCap = macros.Count > 0 ? int.MaxValue
+            : pcres.Select(p => p.Trigger.LargestNumber + 1).Append(expression.LargestNumber + 1).Max();
+        Logicals.Add(new LogicalSignature(name, tdb.Target, tdb.FileSize, tdb.EntryPoint, tdb.Sections, expression, subsignatureCount)
+        {
+            CountCap = countCap,
+            Macros = macros,
+        });
         Bodies.AddRange(bodies);
         Pcres.AddRange(pcres);
         ByteCompares.AddRange(byteCompares);
@@ -190,9 +213,9 @@ internal sealed partial class SignatureLoader
             }
         }
 
-        if (target is not (null or 0 or 1))
+        if (target is int typed && !IsSupportedTarget(typed))
         {
-            unsupported ??= new NotSupportedException($"target type {target} ({s_targetNames[target.Value]}) is not supported (only 0, any file, and 1, PE)");
+            unsupported ??= UnsupportedTarget(typed);
         }
 
         return new TargetBlock(target ?? 0, fileSize, entryPoint, sections, unsupported);
@@ -218,11 +241,6 @@ internal sealed partial class SignatureLoader
     /// <summary>[offset:]hexsig[::modifiers]; special subsignature kinds are reported, not loaded.</summary>
     private static IEnumerable<BodySignature> ParseSubsignature(string name, int target, string text, int index, int logical)
     {
-        if (text.StartsWith('$'))
-        {
-            throw new NotSupportedException("macro subsignatures are not supported");
-        }
-
         if (text.StartsWith("fuzzy_img#", StringComparison.Ordinal))
         {
             throw new NotSupportedException("fuzzy image hash subsignatures are not supported");
@@ -274,6 +292,26 @@ internal sealed partial class SignatureLoader
     }
 
     /// <summary>Drops logical signatures an ignore list read after them names, with their subsignature patterns.</summary>
+    /// <summary>
+    /// Adds an .ndb signature with offset "$n$" to the entry collecting macro group n of its target type (created on
+    /// first use), as that entry's subsignature 0.
+    /// </summary>
+    private void AddMacroGroupMember(string name, int target, int group, PatternSegment[] segments)
+    {
+        int index = Logicals.FindIndex(l => l.MacroGroup == group && l.Target == target);
+        if (index < 0)
+        {
+            index = Logicals.Count;
+            Logicals.Add(new LogicalSignature($"$macro-group-{group}-target-{target}$", target, null, null, null, LogicalExpression.Parse("0"), 1)
+            {
+                CountCap = int.MaxValue,
+                MacroGroup = group,
+            });
+        }
+
+        Bodies.Add(new BodySignature(name, target, SignatureOffset.Any, segments, index, 0));
+    }
+
     private void RemoveIgnoredLogicals()
     {
         if (!Logicals.Exists(l => _ignoredNames.Contains(l.Name)))

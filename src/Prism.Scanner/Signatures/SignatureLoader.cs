@@ -24,7 +24,7 @@ internal sealed partial class SignatureLoader
     private static readonly string[] s_targetNames =
     [
         "any file", "PE", "OLE2", "HTML (normalized)", "mail", "graphics", "ELF", "ASCII text (normalized)", "unused",
-        "Mach-O", "PDF", "Flash", "Java class", "internal", "internal",
+        "Mach-O", "PDF", "Flash", "Java class", "internal", "other",
     ];
 
     /// <summary>Database types this engine reads.</summary>
@@ -160,7 +160,7 @@ internal sealed partial class SignatureLoader
             return;
         }
 
-        int removedBodies = Bodies.RemoveAll(b => b.Logical < 0 && _ignoredNames.Contains(b.Name));
+        int removedBodies = Bodies.RemoveAll(b => (b.Logical < 0 || Logicals[b.Logical].MacroGroup >= 0) && _ignoredNames.Contains(b.Name));
         Count("ndb", 0, 0, removedBodies, -removedBodies);
         RemoveIgnoredLogicals();
         // Hash sets restored from a compiled cache were stored with the ignore lists already applied.
@@ -465,9 +465,16 @@ internal sealed partial class SignatureLoader
 
         (int? minLevel, int? maxLevel) = ParseLevels(f, 4);
         SignatureOffset offset;
+        int macroGroup = -1;
         try
         {
             offset = SignatureOffset.Parse(f[2]);
+        }
+        catch (MacroOffsetException)
+        {
+            // "$n$": a member of macro group n, matched anywhere and only seen by macro subsignatures.
+            macroGroup = MacroSubsignature.ParseGroupOffset(f[2]);
+            offset = SignatureOffset.Any;
         }
         catch (NotSupportedException e) when (target is not (1 or 6 or 9) && e is not MacroOffsetException)
         {
@@ -488,10 +495,9 @@ internal sealed partial class SignatureLoader
             throw new NotSupportedException($"target type {target} is unknown (skipped, as clamscan does)");
         }
 
-        if (target is not (0 or 1))
+        if (!IsSupportedTarget(target))
         {
-            // clamscan applies target types after file-type detection (and normalises text), so they do not match raw data.
-            throw new NotSupportedException($"target type {target} ({s_targetNames[target]}) is not supported (only 0, any file, and 1, PE)");
+            throw UnsupportedTarget(target);
         }
 
         if (offset.Kind == SignatureOffsetKind.FromEnd && raw.Count > 1)
@@ -505,9 +511,34 @@ internal sealed partial class SignatureLoader
             segments[i] = PatternSegment.Compile(raw[i]);
         }
 
+        if (macroGroup >= 0 && raw.Count > 1)
+        {
+            throw new NotSupportedException("a macro group member with '*' or {n-} parts is not supported");
+        }
+
         ThrowIfIgnored(name, line);
+        if (macroGroup >= 0)
+        {
+            AddMacroGroupMember(name, target, macroGroup, segments);
+            return;
+        }
+
         Bodies.Add(new BodySignature(name, target, offset, segments));
     }
+
+    /// <summary>True for the target types matched here: any file, and the types <see cref="FileTyping"/> tells by magic.</summary>
+    private static bool IsSupportedTarget(int target) => target is 0 or 1 or 2 or 4 or 5 or 6 or 9 or 10 or 11 or 12;
+
+    /// <summary>
+    /// Why a target type is skipped: clamscan matches types 3 and 7 only on HTML and text it has normalised, and
+    /// type 14 on data its full file typing leaves untyped; 8 is unused and 13 internal.
+    /// </summary>
+    private static NotSupportedException UnsupportedTarget(int target) => new(target switch
+    {
+        3 or 7 => $"target type {target} ({s_targetNames[target]}) is not supported: ClamAV's normalisation is not modelled",
+        14 => $"target type 14 (other data) is not supported: ClamAV's full file typing is not modelled",
+        _ => $"target type {target} ({s_targetNames[target]}) is not supported",
+    });
 
     /// <summary>
     /// The signature name as findings will show it: control characters and bidi controls escaped here, at the trust

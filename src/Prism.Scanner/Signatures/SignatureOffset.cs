@@ -119,7 +119,7 @@ internal readonly record struct SignatureOffset(SignatureOffsetKind Kind, long V
                 min = pe.EntryPoint + Value;
                 max = min + MaxShift;
                 break;
-            case SignatureOffsetKind.LastSectionStart:
+            case SignatureOffsetKind.LastSectionStart when pe.Sections.Count > 0:
                 min = pe.Sections[^1].RawOffset + Value;
                 max = min + MaxShift;
                 break;

@@ -73,6 +73,11 @@ public sealed class DatabaseCoverageTests : IDisposable
         { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(>>4#ib2#=1,<2,>3)\n", 1 },
         { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(4#ib2#=1)\n", 1 },
         { "a.ldb", "L;Engine:81-255,Target:0;0&1;41424344;0(>>4#ib2#1)\n", 1 },
+        { "a.ndb", "A:0:*:41424344\nB:0:$32$:45464748\n", 2 },
+        { "a.ldb", "L;Engine:51-255,Target:0;0&1;41424344;${1-2}32$\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0;0&1;41424344;${1-2}3\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0;0&1;41424344;${1}3$\n", 1 },
+        { "a.ldb", "L;Engine:51-255,Target:0;0&1;41424344;$1-2}3$\n", 1 },
         { "a.ign2", "A\n\nB\n", 2 },
         { "a.ign2", "x:y:A:z\n", 1 },
         { "a.ign2", "Abc:0123\n", 1 },
@@ -116,6 +121,12 @@ public sealed class DatabaseCoverageTests : IDisposable
         ["macro offsets"] = new()
         {
             ["a.ndb"] = "A:0:$12$:41424344\nB:0:*:45464748\nC:1:$3:41424344\nD:0:$7$,5:41424344\n",
+        },
+        ["macro subsignatures"] = new()
+        {
+            ["a.ndb"] = "A:0:$12$:45464748\nB:0:$12x:47487979\n",
+            ["b.ldb"] = "L;Engine:51-255,Target:0;0&1;41424344;${0-100}12$\nM;Engine:51-255,Target:0;0&1;${0-9}12$;41424344\n"
+                + "N;Engine:51-255,Target:0;0>1&1;41424344;${0-100}12x$\n",
         },
         ["hash lengths in any hash file"] = new()
         {
@@ -216,10 +227,12 @@ public sealed class DatabaseCoverageTests : IDisposable
     {
         string text = AcceptedDatabases["target types"]["a.ndb"];
         SignatureDatabase db = SignatureDatabase.LoadFromText(("a.ndb", text));
-        Assert.Equal(["T0", "T1", "Star", "StarEof"], db.Bodies.Select(b => b.Name));
+        // Types told by magic are loaded (FileTyping); HTML and text (normalised by clamscan), 8 (unused), 13 (internal)
+        // and 14 (other data) are counted and named.
+        Assert.Equal(["T0", "T1", "T2", "T4", "T5", "T6", "T9", "T10", "T11", "T12", "Star", "StarEof"], db.Bodies.Select(b => b.Name));
         SignatureTypeCount ndb = Assert.Single(db.TypeCounts);
-        Assert.Equal(new SignatureTypeCount("ndb", 4, 14, 0), ndb);
-        for (int t = 2; t <= 14; t++)
+        Assert.Equal(new SignatureTypeCount("ndb", 12, 6, 0), ndb);
+        foreach (int t in new[] { 3, 7, 8, 13, 14 })
         {
             Assert.Single(db.Issues, i => i.LineNumber == t + 1 && i.Reason.StartsWith($"target type {t} (", StringComparison.Ordinal));
         }
