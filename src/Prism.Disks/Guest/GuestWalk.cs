@@ -232,6 +232,7 @@ public sealed partial class GuestWalk
     public sealed class Builder
     {
         private readonly IGuestVolume _volume;
+        private readonly GuestWalk? _parent;
         private readonly List<GuestWalkFile> _files = [];
         private readonly List<ByteRange> _metadata;
         private readonly List<string> _errors = [];
@@ -242,6 +243,19 @@ public sealed partial class GuestWalk
             ArgumentNullException.ThrowIfNull(volume);
             _volume = volume;
             _metadata = [.. volume.MetadataRanges];
+        }
+
+        /// <summary>
+        /// Starts a walk of <paramref name="volume"/> that takes files of <paramref name="parent"/>'s as they are (a clone's
+        /// walk patched from its parent's, <see cref="Add(GuestWalkFile)"/>): when the parent's files it takes come in the
+        /// parent's order, <see cref="Build"/> gives a walk derived from the parent's (<see cref="Derive"/>), whose
+        /// unchanged files a clone's scan does not look at one by one.
+        /// </summary>
+        public Builder(IGuestVolume volume, GuestWalk parent)
+            : this(volume)
+        {
+            ArgumentNullException.ThrowIfNull(parent);
+            _parent = parent;
         }
 
         /// <summary>Adds a visited path. <paramref name="map"/> is the view's sector map (<see cref="GuestFileView.GetSectorMap"/>).</summary>
@@ -283,8 +297,68 @@ public sealed partial class GuestWalk
         /// <summary>The file-system-specific state the walk keeps (<see cref="GuestWalk.State"/>); null by default.</summary>
         public object? State { get; set; }
 
-        /// <summary>The walk.</summary>
-        public GuestWalk Build() => new(_volume.FileSystem, _volume.DiskOffset, _files, ByteRanges.Coalesce(_metadata),
-            [.. _volume.ReplayedRanges], [.. _errors], State);
+        /// <summary>The walk (derived from the parent's when the builder has one and its files came in its order).</summary>
+        public GuestWalk Build()
+        {
+            if (_parent is not null && TryDerive() is GuestWalk derived)
+            {
+                return derived;
+            }
+
+            return new(_volume.FileSystem, _volume.DiskOffset, _files, ByteRanges.Coalesce(_metadata), [.. _volume.ReplayedRanges], [.. _errors], State);
+        }
+
+        // The walk as the parent's less the files not taken, with the others added where they came; null when the parent's
+        // files were taken out of order or twice.
+        private GuestWalk? TryDerive()
+        {
+            GuestWalk parent = _parent!;
+            Dictionary<GuestWalkFile, int> indexes = Positions.GetValue(parent, static p =>
+            {
+                var map = new Dictionary<GuestWalkFile, int>(p.Files.Count, ReferenceEqualityComparer.Instance);
+                for (int i = 0; i < p.Files.Count; i++)
+                {
+                    map.TryAdd(p.Files[i], i);
+                }
+
+                return map;
+            });
+            var removed = new List<int>();
+            var added = new List<GuestWalkFile>();
+            var positions = new List<int>();
+            int next = 0;
+            foreach (GuestWalkFile f in _files)
+            {
+                if (indexes.TryGetValue(f, out int at))
+                {
+                    if (at < next)
+                    {
+                        return null;
+                    }
+
+                    for (; next < at; next++)
+                    {
+                        removed.Add(next);
+                    }
+
+                    next = at + 1;
+                }
+                else
+                {
+                    added.Add(f);
+                    positions.Add(next);
+                }
+            }
+
+            for (; next < parent.Files.Count; next++)
+            {
+                removed.Add(next);
+            }
+
+            return Derive(_volume, parent, removed, added, positions, _errors, State);
+        }
     }
+
+    // Per parent walk, the index of each of its files (by reference): built once, for every clone's builder.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<GuestWalk, Dictionary<GuestWalkFile, int>> Positions = [];
 }

@@ -133,7 +133,8 @@ public sealed partial class NtfsVolume : IGuestVolume
         NtfsWalkResult result = WalkIncremental(snapshot, divergent);
         GuestWalk walk = ToGuestWalk(result.Snapshot, parent);
         return new GuestWalkResult(walk, result.IsIncremental
-            ? $"walk patched: {result.RecordsDecoded} MFT records, {result.IndexBlocksRead} index blocks, {result.DirectoriesRewalked} directories read"
+            ? $"walk patched: {result.RecordsDecoded} MFT records, {result.IndexBlocksRead} index blocks, {result.DirectoriesRewalked} directories read; "
+                + (walk.Base is null ? "file list assembled again (the directory tree changed)" : $"{walk.Added.Count} names listed anew")
             : $"full walk: {Describe(result.Fallback)} ({result.FallbackDetail})");
     }
 
