@@ -171,19 +171,21 @@ internal sealed record VolumeBaseline(int Number, Disks.Guest.GuestWalk Walk)
                         ranges.Add((r, i));
                     }
 
+                    // Every name of a hard-linked file with hits gets its line; its streams count once.
                     var key = new StreamKey(walk.DiskOffset, f.Id, f.Generation, s.Name);
+                    bool settled = baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == s.Size;
+                    hits |= settled && verdict!.Hits.Count > 0;
                     if (!seen.Add(key))
                     {
                         continue;
                     }
 
-                    if (baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == s.Size)
+                    if (settled)
                     {
                         (int count, long bytes) = _inheritable.GetValueOrDefault(f.Id);
                         _inheritable[f.Id] = (count + 1, bytes + s.Size);
                         Streams++;
                         Bytes += s.Size;
-                        hits |= verdict.Hits.Count > 0;
                     }
                     else
                     {
