@@ -225,7 +225,7 @@ else
     double fullBytes = (double)sampleBytes / sample.Length * count;
     double speedup = fullSeconds / fleetSeconds;
     double idealSpeedup = fullBytes / (fleet.Parent.BytesRead + idealTotal);
-    string how = measured ? "measured" : $"EXTRAPOLATED from {sample.Length} of {count} clones (every {fullEvery}th): sample time per clone x {count}";
+    string how = measured ? "measured" : $"EXTRAPOLATED from {sample.Length} of {count} clones (clones 1, 1 + {fullEvery}, 1 + 2 x {fullEvery}, ...): sample time per clone x {count}";
     Console.WriteLine($"--full: {sample.Length} clones in {sampleSeconds:F2} s ({sampleSeconds / sample.Length:F2} s per clone, {sampleBytes / (double)MiB / sample.Length:F1} MiB per clone); "
         + $"findings equal --full: {same}/{sample.Length}");
     Console.WriteLine($"--full for {count} clones: {fullSeconds:F2} s, {fullBytes / MiB:F1} MiB ({how})");

@@ -147,14 +147,19 @@ public sealed partial class GuestWalk
             }
         }
 
-        return new GuestWalk(volume.FileSystem, volume.DiskOffset, null, ByteRanges.Coalesce(metadata), [.. volume.ReplayedRanges], [.. errors], state)
+        return Derived(volume, parent, removed, added, positions, errors, state, ByteRanges.Coalesce(metadata));
+    }
+
+    // A derived walk with the metadata given (sorted, coalesced).
+    private static GuestWalk Derived(IGuestVolume volume, GuestWalk parent, IReadOnlyList<int> removed, IReadOnlyList<GuestWalkFile> added,
+        IReadOnlyList<int> positions, IEnumerable<string> errors, object? state, IReadOnlyList<ByteRange> metadata) =>
+        new(volume.FileSystem, volume.DiskOffset, null, metadata, [.. volume.ReplayedRanges], [.. errors], state)
         {
             Base = parent,
             Removed = [.. removed],
             Added = [.. added],
             AddedPositions = [.. positions],
         };
-    }
 
     // A derived walk's file list: the base's, less the removed, with the added in their places.
     private GuestWalkFile[] Merge()
@@ -355,7 +360,8 @@ public sealed partial class GuestWalk
                 removed.Add(next);
             }
 
-            return Derive(_volume, parent, removed, added, positions, _errors, State);
+            // The metadata is the builder's, every file's it was given: exactly what a whole walk's builder collects.
+            return Derived(_volume, parent, removed, added, positions, _errors, State, ByteRanges.Coalesce(_metadata));
         }
     }
 
