@@ -1,32 +1,61 @@
 #:project ../src/Prism.Scanner/Prism.Scanner.csproj
 // Issue #16 figures: a fleet scan of clones of a real-size NTFS golden, per-clone bytes read against
 // 1.05 x (divergent bytes + content of touched files + 1 MiB), and the fleet's speedup over --full against the ideal
-// computed from bytes, in the same run.
-//   dotnet run scripts/bench-ntfs-fleet.cs -- IMAGE [CLONES] [WORKDIR] [--fleet-only]
+// computed from bytes, in the same run; optionally the walk alone per clone (incremental against whole).
+//   dotnet run scripts/bench-ntfs-fleet.cs -- IMAGE [CLONES] [WORKDIR] [--fleet-only | --full-every K] [--walks]
 // --fleet-only: no --full scan (per-clone bytes against the bound only; the speedup needs the --full scan).
+// --full-every K: --full scans clones 1, 1+K, 1+2K, ... only (a labelled sample; a full scan of one clone of a 1 GiB
+//   golden takes tens of seconds): the --full time of the fleet is then extrapolated (sample time per clone x CLONES) and
+//   said so; K = 1 (the default) scans every clone and the speedup is measured.
+// --walks: per clone, NtfsVolume.WalkIncremental from the golden's snapshot against a whole walk (CaptureSnapshot, and
+//   Visit with sector maps): bytes read, best of 3 times, same file list.
 // IMAGE: a raw NTFS volume from `scripts/make-ntfs-bench-image.sh OUT 100000 800` (100,000 files, /apps of mixed sizes).
 // Each clone changes 25 files as a guest does, through an ntfs-3g mount of a scratch copy of the image: 18 small files
 // rewritten, 4 /apps files rewritten, 3 files added (one with EICAR in every 10th clone); its changed 512-byte sectors
-// are written into a VHDX differencing child of the golden, and the scratch copy is put back. Needs root (FUSE), ntfs-3g,
-// python3. Engine: the built-in one with EICAR and 200 random patterns.
+// are written into a VHDX differencing child of the golden, and the scratch copy is put back. Existing clones (and their
+// .touched files) in WORKDIR are reused as they are. Needs root (FUSE), ntfs-3g, python3. Engine: the built-in one with
+// EICAR and 200 random patterns.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Prism.Disks.IO;
+using Prism.Disks.Ntfs;
 using Prism.Disks.Vhdx;
 using Prism.Scanner.Fleet;
 using Prism.Scanner.Signatures;
 
-if (args.Length < 1)
+var positional = new List<string>();
+bool fleetOnly = false, walks = false;
+int fullEvery = 1;
+for (int i = 0; i < args.Length; i++)
 {
-    Console.Error.WriteLine("usage: dotnet run scripts/bench-ntfs-fleet.cs -- IMAGE [CLONES] [WORKDIR]");
+    switch (args[i])
+    {
+        case "--fleet-only":
+            fleetOnly = true;
+            break;
+        case "--walks":
+            walks = true;
+            break;
+        case "--full-every" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int k) && k >= 1:
+            fullEvery = k;
+            i++;
+            break;
+        default:
+            positional.Add(args[i]);
+            break;
+    }
+}
+
+if (positional.Count < 1 || positional[0].StartsWith("--", StringComparison.Ordinal))
+{
+    Console.Error.WriteLine("usage: dotnet run scripts/bench-ntfs-fleet.cs -- IMAGE [CLONES] [WORKDIR] [--fleet-only | --full-every K] [--walks]");
     return 2;
 }
 
-string image = Path.GetFullPath(args[0]);
-int count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
-string work = Path.GetFullPath(args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "prism-fleet-bench"));
-bool fleetOnly = args.Length > 3 && args[3] == "--fleet-only";
+string image = Path.GetFullPath(positional[0]);
+int count = positional.Count > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 50;
+string work = Path.GetFullPath(positional.Count > 2 ? positional[2] : Path.Combine(Path.GetTempPath(), "prism-fleet-bench"));
 Directory.CreateDirectory(work);
 const long MiB = 1024 * 1024;
 const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -77,7 +106,11 @@ for (int i = 0; i < 200; i++)
     sigs.Append(CultureInfo.InvariantCulture, $"Bench.Random{i}:0:*:{Convert.ToHexStringLower(pattern[..12])}{{4-16}}{Convert.ToHexStringLower(pattern[12..])}\n");
 }
 
-File.WriteAllText(db, sigs.ToString());
+// Written only when it differs (a kept work directory's database is left as it is).
+if (!File.Exists(db) || File.ReadAllText(db) != sigs.ToString())
+{
+    File.WriteAllText(db, sigs.ToString());
+}
 
 // The clones: a scratch copy changed through ntfs-3g, diffed against the golden image, then put back.
 string scratch = Path.Combine(work, "scratch.img");
@@ -118,62 +151,171 @@ for (int c = 1; c <= count; c++)
     touchedBytes.Add(long.Parse(File.ReadAllText(touchedFile), CultureInfo.InvariantCulture));
 }
 
-Console.WriteLine($"{count} clones ready in {build.Elapsed.TotalSeconds:F0} s; load average: {File.ReadAllText("/proc/loadavg").Trim()}");
+Console.WriteLine($"{count} clones ready in {build.Elapsed.TotalSeconds:F0} s; load average: {LoadAverage()}");
 var engine = new BuiltinEngine(SignatureDatabase.Load(db));
 var sw = Stopwatch.StartNew();
 FleetReport fleet = await new FleetScanner(engine).ScanAsync(goldenVhdx, clones);
 double fleetSeconds = sw.Elapsed.TotalSeconds;
-Console.WriteLine($"load average after the fleet scan: {File.ReadAllText("/proc/loadavg").Trim()}");
+Console.WriteLine($"load average after the fleet scan: {LoadAverage()}");
+
+// --full on the sample (every clone when K = 1), as one fleet scan in --full mode (the same parallelism as the fleet's).
+int[] sample = fleetOnly ? [] : [.. Enumerable.Range(0, count).Where(i => i % fullEvery == 0)];
 sw.Restart();
-FleetReport? fullReport = fleetOnly ? null : await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(goldenVhdx, clones);
-double fullSeconds = sw.Elapsed.TotalSeconds;
-if (fullReport is not null)
+FleetReport? fullReport = sample.Length == 0 ? null
+    : await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(goldenVhdx, [.. sample.Select(i => clones[i])]);
+double sampleSeconds = sw.Elapsed.TotalSeconds;
+var fullOf = new Dictionary<int, DiskReport>();
+for (int j = 0; j < sample.Length; j++)
 {
-    Console.WriteLine($"load average after the --full scan: {File.ReadAllText("/proc/loadavg").Trim()}");
+    fullOf[sample[j]] = fullReport!.Clones[j];
 }
 
-// Without --full, the per-clone columns of --full repeat the fleet's (and say nothing).
-FleetReport full = fullReport ?? fleet;
+if (fullReport is not null)
+{
+    Console.WriteLine($"load average after the --full scan: {LoadAverage()}");
+}
 
 Console.WriteLine($"golden: {fleet.Parent.BytesRead / (double)MiB:F1} MiB read in {fleet.Parent.Seconds:F2} s; {string.Join("; ", fleet.Parent.Volumes)}");
-Console.WriteLine("clone  divergent KiB  touched KiB  bound KiB  read KiB  read/bound  full MiB  fleet s  full s  same  walk");
-long boundTotal = 0, idealTotal = 0, readTotal = 0, fullTotal = 0;
+Console.WriteLine("clone  divergent KiB  touched KiB  bound KiB  read KiB  read/bound  fleet s  full MiB  full s  same  walk");
+long boundTotal = 0, idealTotal = 0, readTotal = 0, sampleBytes = 0;
 int within = 0, same = 0;
+var cloneSeconds = new List<double>();
 for (int i = 0; i < clones.Count; i++)
 {
     DiskReport f = fleet.Clones[i];
-    DiskReport u = full.Clones[i];
     long ideal = f.DivergentBytes + touchedBytes[i] + MiB;
     long bound = (long)(1.05 * ideal);
-    bool equal = f.Findings.Select(x => (x.Path, x.Stream, x.Signature)).Order().SequenceEqual(u.Findings.Select(x => (x.Path, x.Stream, x.Signature)).Order());
     boundTotal += bound;
     idealTotal += ideal;
     readTotal += f.BytesRead;
-    fullTotal += u.BytesRead;
     within += f.BytesRead <= bound ? 1 : 0;
-    same += equal && f.Errors.Count == 0 ? 1 : 0;
+    cloneSeconds.Add(f.Seconds);
+    string full = "       -       -     -";
+    if (fullOf.TryGetValue(i, out DiskReport? u))
+    {
+        bool equal = f.Errors.Count == 0 && u.Errors.Count == 0
+            && f.Findings.Select(x => (x.Path, x.Stream, x.Signature)).Order().SequenceEqual(u.Findings.Select(x => (x.Path, x.Stream, x.Signature)).Order());
+        same += equal ? 1 : 0;
+        sampleBytes += u.BytesRead;
+        full = $"{u.BytesRead / (double)MiB,8:F1}  {u.Seconds,6:F2}  {equal,4}";
+    }
+
     Console.WriteLine($"{i + 1,5}  {f.DivergentBytes / 1024.0,13:F0}  {touchedBytes[i] / 1024.0,11:F0}  {bound / 1024.0,9:F0}  {f.BytesRead / 1024.0,8:F0}  "
-        + $"{(double)f.BytesRead / bound,10:F2}  {u.BytesRead / (double)MiB,8:F1}  {f.Seconds,7:F3}  {u.Seconds,6:F2}  {equal,4}  {string.Join("; ", f.Volumes)}"
+        + $"{(double)f.BytesRead / bound,10:F2}  {f.Seconds,7:F3}  {full}  {string.Join("; ", f.Volumes)}"
         + (f.Errors.Count > 0 ? $"  ERRORS {string.Join("; ", f.Errors)}" : string.Empty));
 }
 
+cloneSeconds.Sort();
+double median = cloneSeconds.Count == 0 ? 0 : cloneSeconds.Count % 2 == 1 ? cloneSeconds[cloneSeconds.Count / 2]
+    : (cloneSeconds[(cloneSeconds.Count / 2) - 1] + cloneSeconds[cloneSeconds.Count / 2]) / 2;
+Console.WriteLine($"per clone: {within}/{clones.Count} within 1.05 x (divergent + touched + 1 MiB); mean read {readTotal / 1024.0 / clones.Count:F0} KiB, "
+    + $"mean bound {boundTotal / 1024.0 / clones.Count:F0} KiB; seconds mean {cloneSeconds.Average():F3}, median {median:F3}, max {cloneSeconds[^1]:F3} "
+    + $"(each clone's own wall clock, {Environment.ProcessorCount} at once)");
+Console.WriteLine($"fleet {fleetSeconds:F2} s: golden {fleet.Parent.Seconds:F2} s + clones {fleetSeconds - fleet.Parent.Seconds:F2} s "
+    + $"({(fleet.Parent.BytesRead + readTotal) / (double)MiB:F1} MiB read)");
 if (fullReport is null)
 {
-    Console.WriteLine($"per clone: {within}/{clones.Count} within 1.05 x (divergent + touched + 1 MiB); mean read {readTotal / 1024.0 / clones.Count:F0} KiB, "
-        + $"mean bound {boundTotal / 1024.0 / clones.Count:F0} KiB; fleet {fleetSeconds:F2} s; --full not run");
-    Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
-    return 0;
+    Console.WriteLine("--full not run");
+}
+else
+{
+    // Per clone, --full reads the whole clone: the sample's mean stands for every clone when the sample is not all of them.
+    bool measured = sample.Length == count;
+    double fullSeconds = sampleSeconds / sample.Length * count;
+    double fullBytes = (double)sampleBytes / sample.Length * count;
+    double speedup = fullSeconds / fleetSeconds;
+    double idealSpeedup = fullBytes / (fleet.Parent.BytesRead + idealTotal);
+    string how = measured ? "measured" : $"EXTRAPOLATED from {sample.Length} of {count} clones (clones 1, 1 + {fullEvery}, 1 + 2 x {fullEvery}, ...): sample time per clone x {count}";
+    Console.WriteLine($"--full: {sample.Length} clones in {sampleSeconds:F2} s ({sampleSeconds / sample.Length:F2} s per clone, {sampleBytes / (double)MiB / sample.Length:F1} MiB per clone); "
+        + $"findings equal --full: {same}/{sample.Length}");
+    Console.WriteLine($"--full for {count} clones: {fullSeconds:F2} s, {fullBytes / MiB:F1} MiB ({how})");
+    Console.WriteLine($"speedup {speedup:F2}, ideal from bytes {idealSpeedup:F2} = --full bytes / (golden bytes + sum of divergent + touched + 1 MiB); "
+        + $"achieved {speedup / idealSpeedup:F2} x ideal ({(measured ? "measured" : "extrapolated")})");
 }
 
-double speedup = fullSeconds / fleetSeconds;
-double idealSpeedup = (double)fullTotal / (fleet.Parent.BytesRead + idealTotal);
-Console.WriteLine($"per clone: {within}/{clones.Count} within 1.05 x (divergent + touched + 1 MiB); mean read {readTotal / 1024.0 / clones.Count:F0} KiB, "
-    + $"mean bound {boundTotal / 1024.0 / clones.Count:F0} KiB; findings equal --full: {same}/{clones.Count}");
-Console.WriteLine($"fleet {fleetSeconds:F2} s ({(fleet.Parent.BytesRead + readTotal) / (double)MiB:F1} MiB read), --full {fullSeconds:F2} s ({fullTotal / (double)MiB:F1} MiB read)");
-Console.WriteLine($"speedup {speedup:F2}, ideal from bytes {idealSpeedup:F2} = --full bytes / (golden bytes + sum of divergent + touched + 1 MiB); "
-    + $"achieved {speedup / idealSpeedup:F2} x ideal");
-Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
+Console.WriteLine($"load average: {LoadAverage()}");
+if (walks)
+{
+    CompareWalks(goldenVhdx, clones);
+}
+
 return 0;
+
+static string LoadAverage() => File.ReadAllText("/proc/loadavg").Trim();
+
+// Per clone, the walk alone: NtfsVolume.WalkIncremental from the golden's snapshot against a whole walk (CaptureSnapshot,
+// and Visit with every sector map), bytes read and the best of 3 times; the patched file list must equal the captured one.
+static void CompareWalks(string goldenVhdx, List<string> clones)
+{
+    NtfsWalkSnapshot golden;
+    using (VhdxDisk disk = VhdxDisk.Open(goldenVhdx))
+    {
+        (golden, long bytes, double seconds) = Measure(disk, v => v.CaptureSnapshot());
+        (int files, long visitBytes, double visitSeconds) = Measure(disk, v => Visit(v).Count);
+        Console.WriteLine($"walks: golden {golden.Files.Length:N0} names; capture {bytes / (double)MiB:F1} MiB in {seconds:F2} s; Visit {files:N0} names, "
+            + $"{visitBytes / (double)MiB:F1} MiB in {visitSeconds:F2} s");
+    }
+
+    Console.WriteLine("clone  divergent KiB  incr KiB  incr s  records  blocks  dirs  capture MiB  capture s  visit MiB  visit s  same");
+    long totalIncr = 0, totalVisit = 0, totalDivergent = 0;
+    double incrSecondsTotal = 0, visitSecondsTotal = 0;
+    for (int c = 0; c < clones.Count; c++)
+    {
+        using VhdxDisk disk = VhdxDisk.Open(clones[c]);
+        List<ByteRange> divergence = VhdxDisk.RangesAbove(disk.GetChainMap(), disk.Chain.Count - 1);
+        (NtfsWalkResult incr, long incrBytes, double incrSeconds) = Best(() => Measure(disk, v => v.WalkIncremental(golden, divergence)));
+        (NtfsWalkSnapshot full, long fullBytes, double fullSeconds) = Best(() => Measure(disk, v => v.CaptureSnapshot()));
+        (int _, long visitBytes, double visitSeconds) = Best(() => Measure(disk, v => Visit(v).Count));
+        bool same = incr.Snapshot.Files.Select(f => f.ToString()).SequenceEqual(full.Files.Select(f => f.ToString()));
+        long divergent = divergence.Sum(r => r.Length);
+        totalIncr += incrBytes;
+        totalVisit += visitBytes;
+        totalDivergent += divergent;
+        incrSecondsTotal += incrSeconds;
+        visitSecondsTotal += visitSeconds;
+        Console.WriteLine($"{c + 1,5}  {divergent / 1024.0,13:F0}  {incrBytes / 1024.0,8:F0}  {incrSeconds,6:F3}  {incr.RecordsDecoded,7}  {incr.IndexBlocksRead,6}  "
+            + $"{incr.DirectoriesRewalked,4}  {fullBytes / (double)MiB,11:F1}  {fullSeconds,9:F2}  {visitBytes / (double)MiB,9:F1}  {visitSeconds,7:F2}  {same}"
+            + (incr.IsIncremental ? string.Empty : $"  FALLBACK {incr.Fallback}: {incr.FallbackDetail}"));
+    }
+
+    int n = Math.Max(1, clones.Count);
+    Console.WriteLine($"walks, mean per clone: divergent {totalDivergent / 1024.0 / n:F0} KiB, incremental {totalIncr / 1024.0 / n:F0} KiB in {incrSecondsTotal / n:F3} s, "
+        + $"whole (Visit) {totalVisit / (double)MiB / n:F1} MiB in {visitSecondsTotal / n:F2} s; load average: {LoadAverage()}");
+}
+
+static (T Result, long Bytes, double Seconds) Best<T>(Func<(T Result, long Bytes, double Seconds)> run)
+{
+    (T Result, long Bytes, double Seconds) best = run();
+    for (int i = 0; i < 2; i++)
+    {
+        (T Result, long Bytes, double Seconds) next = run();
+        if (next.Seconds < best.Seconds)
+        {
+            best = next;
+        }
+    }
+
+    return best;
+}
+
+static (T Result, long Bytes, double Seconds) Measure<T>(IDiskSource disk, Func<NtfsVolume, T> walk)
+{
+    var counting = new CountingSource(disk);
+    var sw = Stopwatch.StartNew();
+    T result = walk(NtfsVolume.Open(counting, "bench"));
+    return (result, counting.BytesRead, sw.Elapsed.TotalSeconds);
+}
+
+static List<string> Visit(NtfsVolume volume)
+{
+    var paths = new List<string>();
+    volume.Visit((in NtfsFileView f) =>
+    {
+        f.GetSectorMap();
+        paths.Add(f.Path.ToString());
+    });
+    return paths;
+}
 
 static string Run(string exe, params string[] arguments)
 {

@@ -242,9 +242,12 @@ public sealed partial class Ext4Volume
 
         public IReadOnlyList<GuestWalkFile> Files { get; private set; } = [];
 
+        // The walk itself: a clone's walk derives from it.
+        public GuestWalk? Walk { get; private set; }
+
         public static WalkIndex Build(GuestWalk walk)
         {
-            var index = new WalkIndex { Files = walk.Files };
+            var index = new WalkIndex { Files = walk.Files, Walk = walk };
             var directories = new Dictionary<string, long>(StringComparer.Ordinal) { [string.Empty] = RootInode };
             Dictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> byPath = directories.GetAlternateLookup<ReadOnlySpan<char>>();
             for (int i = 0; i < walk.Files.Count; i++)
@@ -278,7 +281,7 @@ public sealed partial class Ext4Volume
     /// <summary>One patch of a parent walk into a clone's (single use).</summary>
     private sealed class Patch(Ext4Volume volume, WalkIndex index, IReadOnlyList<ByteRange> divergent)
     {
-        private readonly GuestWalk.Builder _builder = new(volume);
+        private readonly GuestWalk.Builder _builder = new(volume, index.Walk!);
         private readonly HashSet<uint> _directories = [];
         private readonly byte[] _record = new byte[volume.InodeSize];
         private readonly GuestMapBuffer _guestMap = new();

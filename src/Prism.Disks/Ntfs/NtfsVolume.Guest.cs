@@ -112,7 +112,7 @@ public sealed partial class NtfsVolume : IGuestVolume
     }
 
     /// <summary>The whole walk through <see cref="CaptureSnapshot"/>: the snapshot is kept as the walk's <see cref="GuestWalk.State"/>.</summary>
-    GuestWalk? IGuestVolume.CaptureWalk(CancellationToken cancellationToken) => ToGuestWalk(CaptureSnapshot(cancellationToken));
+    GuestWalk? IGuestVolume.CaptureWalk(CancellationToken cancellationToken) => ToGuestWalk(CaptureSnapshot(cancellationToken), null);
 
     /// <summary>
     /// A clone's walk: the parent's when none of its metadata diverged; else, when the parent's walk keeps its
@@ -131,9 +131,10 @@ public sealed partial class NtfsVolume : IGuestVolume
         }
 
         NtfsWalkResult result = WalkIncremental(snapshot, divergent);
-        GuestWalk walk = ToGuestWalk(result.Snapshot);
+        GuestWalk walk = ToGuestWalk(result.Snapshot, parent);
         return new GuestWalkResult(walk, result.IsIncremental
-            ? $"walk patched: {result.RecordsDecoded} MFT records, {result.IndexBlocksRead} index blocks, {result.DirectoriesRewalked} directories read"
+            ? $"walk patched: {result.RecordsDecoded} MFT records, {result.IndexBlocksRead} index blocks, {result.DirectoriesRewalked} directories read; "
+                + (walk.Base is null ? "file list assembled again (the directory tree changed)" : $"{walk.Added.Count} names listed anew")
             : $"full walk: {Describe(result.Fallback)} ({result.FallbackDetail})");
     }
 
@@ -159,21 +160,20 @@ public sealed partial class NtfsVolume : IGuestVolume
     };
 
     // A snapshot as a guest walk (sorted by path), keeping the snapshot as its state; its problems are the walk's errors.
-    private GuestWalk ToGuestWalk(NtfsWalkSnapshot snapshot)
+    // A snapshot patched from the parent walk's own without assembling its file list again gives a walk derived from
+    // the parent's: only the files it added are made.
+    private GuestWalk ToGuestWalk(NtfsWalkSnapshot snapshot, GuestWalk? parent)
     {
+        if (parent is not null && snapshot.Base is not null && ReferenceEquals(parent.State, snapshot.Base))
+        {
+            return GuestWalk.Derive(this, parent, snapshot.RemovedFromBase, [.. snapshot.AddedToBase.Select(ToWalkFile)], snapshot.AddedPositions,
+                snapshot.Problems, snapshot);
+        }
+
         var builder = new GuestWalk.Builder(this) { State = snapshot };
         foreach (NtfsSnapshotFile f in snapshot.Files)
         {
-            var streams = new GuestWalkStream[f.Streams.Length];
-            for (int i = 0; i < streams.Length; i++)
-            {
-                NtfsSnapshotStream s = f.Streams[i];
-                streams[i] = new GuestWalkStream(s.Name, s.Size, s.IsResident, s.Ranges);
-            }
-
-            builder.Add(new GuestWalkFile(f.Path, f.RecordNumber, f.SequenceNumber,
-                f.IsDirectory ? GuestFileType.Directory : f.IsReparsePoint ? GuestFileType.Symlink : GuestFileType.File, f.Size, f.MftRecords,
-                default, streams));
+            builder.Add(ToWalkFile(f));
         }
 
         foreach (string problem in snapshot.Problems)
@@ -182,6 +182,20 @@ public sealed partial class NtfsVolume : IGuestVolume
         }
 
         return builder.Build();
+    }
+
+    private static GuestWalkFile ToWalkFile(NtfsSnapshotFile f)
+    {
+        var streams = new GuestWalkStream[f.Streams.Length];
+        for (int i = 0; i < streams.Length; i++)
+        {
+            NtfsSnapshotStream s = f.Streams[i];
+            streams[i] = new GuestWalkStream(s.Name, s.Size, s.IsResident, s.Ranges);
+        }
+
+        return new GuestWalkFile(f.Path, f.RecordNumber, f.SequenceNumber,
+            f.IsDirectory ? GuestFileType.Directory : f.IsReparsePoint ? GuestFileType.Symlink : GuestFileType.File, f.Size, f.MftRecords,
+            default, streams);
     }
 
     internal static GuestFileEntry ToGuestEntry(NtfsFileEntry e) =>

@@ -175,8 +175,9 @@ public sealed partial class NtfsVolume
         private readonly NtfsVolume _volume;
         private readonly NtfsWalkSnapshot? _parent;
         private readonly RangeSet? _changed;
-        private readonly Dictionary<long, NtfsWalkSnapshot.Record> _records = [];
-        private readonly Dictionary<long, NtfsWalkSnapshot.Directory> _directories = [];
+        // The parent's records and directories (none for a whole walk) with what this walk loaded laid over them.
+        private readonly OverlayMap<NtfsWalkSnapshot.Record> _records;
+        private readonly OverlayMap<NtfsWalkSnapshot.Directory> _directories;
         // Directories loaded in this walk (their attributes locate the index).
         private readonly Dictionary<long, NtfsFile> _directoryFiles = [];
         // Records that were tried in this walk and are no loadable base record (deleted, extension, corrupt).
@@ -191,6 +192,8 @@ public sealed partial class NtfsVolume
             _volume = volume;
             _parent = parent;
             _changed = changed;
+            _records = new OverlayMap<NtfsWalkSnapshot.Record>(parent?.Records ?? new Dictionary<long, NtfsWalkSnapshot.Record>());
+            _directories = new OverlayMap<NtfsWalkSnapshot.Directory>(parent?.Directories ?? new Dictionary<long, NtfsWalkSnapshot.Directory>());
         }
 
         public long RecordsDecoded { get; private set; }
@@ -199,9 +202,189 @@ public sealed partial class NtfsVolume
 
         public int DirectoriesWalked { get; private set; }
 
-        public NtfsWalkSnapshot ToSnapshot() =>
-            new(_volume.SnapshotGeometry(), _volume._mft.Runs, _volume._mft.RecordCount, _parent?.BootSector ?? ReadBootSector(), _records,
-                _directories, _failures);
+        /// <summary>
+        /// The snapshot: a whole walk's; a patch's from its parent's file list when the directory tree kept its shape
+        /// (<see cref="PatchFiles"/>), else assembled again from the records and directories.
+        /// </summary>
+        public NtfsWalkSnapshot ToSnapshot()
+        {
+            NtfsWalkSnapshot.Geometry geometry = _volume.SnapshotGeometry();
+            if (_parent is null)
+            {
+                return new(geometry, _volume._mft.Runs, _volume._mft.RecordCount, ReadBootSector(), _records.ToDictionary(),
+                    _directories.ToDictionary(), _failures);
+            }
+
+            return PatchFiles() is (OverlayMap<NtfsWalkSnapshot.Record> records, HashSet<int> removed, List<NtfsSnapshotFile> added)
+                ? new(_parent, geometry, _volume._mft.Runs, _volume._mft.RecordCount, records, _directories, removed, added)
+                : new(geometry, _volume._mft.Runs, _volume._mft.RecordCount, _parent.BootSector, _records, _directories, _failures);
+        }
+
+        // A patch's file list from the parent's, when the directory tree kept its shape (no directory added, removed,
+        // moved, or turned into a file or reparse point) and nothing is a problem: the names the rewalked directories lost
+        // and gained, and the other names of the reloaded records made again. The records the list reaches are the
+        // parent's, those reloaded and named laid over them, those no longer named removed. Null when the list must be
+        // assembled whole (then the snapshot's constructor finds the problems, if any).
+        private (OverlayMap<NtfsWalkSnapshot.Record> Records, HashSet<int> Removed, List<NtfsSnapshotFile> Added)? PatchFiles()
+        {
+            NtfsWalkSnapshot parent = _parent!;
+            if (_failures.Count > 0)
+            {
+                return null;
+            }
+
+            NtfsWalkSnapshot.PatchIndex index = parent.Index;
+            foreach ((long number, NtfsWalkSnapshot.Record? now) in _records.Changes)
+            {
+                parent.Records.TryGetValue(number, out NtfsWalkSnapshot.Record? old);
+                if ((old?.IsDirectory ?? false) || (now?.IsDirectory ?? false))
+                {
+                    if (old is null || now is null || old.IsReparsePoint != now.IsReparsePoint || old.IsDirectory != now.IsDirectory)
+                    {
+                        return null;
+                    }
+                }
+            }
+
+            var removed = new HashSet<int>();
+            var added = new List<NtfsSnapshotFile>();
+            foreach ((long number, NtfsWalkSnapshot.Directory? now) in _directories.Changes)
+            {
+                if (now is null || !parent.Directories.TryGetValue(number, out NtfsWalkSnapshot.Directory? old) || index.PathOf(number) is not string path)
+                {
+                    return null;
+                }
+
+                // The entries of the nodes that were read again, against those of the nodes they replace.
+                // (Nodes outside the divergence are the parent's objects: only the others are compared.)
+                var fresh = new HashSet<NtfsWalkSnapshot.IndexNode>(now.Nodes, ReferenceEqualityComparer.Instance);
+                var lost = new Dictionary<NtfsWalkSnapshot.IndexEntry, int>();
+                foreach (NtfsWalkSnapshot.IndexNode node in old.Nodes)
+                {
+                    if (!fresh.Remove(node))
+                    {
+                        foreach (NtfsWalkSnapshot.IndexEntry e in node.Entries)
+                        {
+                            lost[e] = lost.GetValueOrDefault(e) + 1;
+                        }
+                    }
+                }
+
+                var gained = new List<NtfsWalkSnapshot.IndexEntry>();
+                foreach (NtfsWalkSnapshot.IndexNode node in now.Nodes)
+                {
+                    if (!fresh.Contains(node))
+                    {
+                        continue;
+                    }
+
+                    foreach (NtfsWalkSnapshot.IndexEntry e in node.Entries)
+                    {
+                        if (lost.TryGetValue(e, out int count) && count > 0)
+                        {
+                            lost[e] = count - 1;
+                        }
+                        else
+                        {
+                            gained.Add(e);
+                        }
+                    }
+                }
+
+                foreach ((NtfsWalkSnapshot.IndexEntry e, int count) in lost)
+                {
+                    if (count == 0)
+                    {
+                        continue;
+                    }
+
+                    int at = count == 1 && parent.Records.TryGetValue(e.RecordNumber, out NtfsWalkSnapshot.Record? was) && !was.IsDirectory
+                        ? index.Find(string.Concat(path, "/", e.Name), e.RecordNumber) : -1;
+                    if (at < 0 || !removed.Add(at))
+                    {
+                        return null;
+                    }
+                }
+
+                foreach (NtfsWalkSnapshot.IndexEntry e in gained)
+                {
+                    if (!_records.TryGetValue(e.RecordNumber, out NtfsWalkSnapshot.Record? record) || record.IsDirectory
+                        || (e.Sequence != 0 && e.Sequence != record.Sequence))
+                    {
+                        return null;
+                    }
+
+                    added.Add(new NtfsSnapshotFile(string.Concat(path, "/", e.Name), record, e.ParentRecordNumber));
+                }
+            }
+
+            // The names the rewalked directories kept of a reloaded record, made again with the record as it is now.
+            foreach ((long number, NtfsWalkSnapshot.Record? now) in _records.Changes)
+            {
+                if (!parent.Records.TryGetValue(number, out NtfsWalkSnapshot.Record? old))
+                {
+                    continue;
+                }
+
+                foreach (int at in index.NamesOf(number))
+                {
+                    if (removed.Contains(at))
+                    {
+                        continue;
+                    }
+
+                    if (now is null || now.Sequence != old.Sequence)
+                    {
+                        return null;
+                    }
+
+                    NtfsSnapshotFile f = parent.Files[at];
+                    removed.Add(at);
+                    added.Add(new NtfsSnapshotFile(f.Path, now, f.ParentRecordNumber));
+                }
+            }
+
+            var names = new Dictionary<long, int>();
+            foreach (int at in removed)
+            {
+                long number = parent.Files[at].RecordNumber;
+                names[number] = names.GetValueOrDefault(number) - 1;
+            }
+
+            foreach (NtfsSnapshotFile f in added)
+            {
+                names[f.RecordNumber] = names.GetValueOrDefault(f.RecordNumber) + 1;
+            }
+
+            var records = new OverlayMap<NtfsWalkSnapshot.Record>(parent.Records);
+            foreach ((long number, NtfsWalkSnapshot.Record? now) in _records.Changes)
+            {
+                bool named = number == RootRecordNumber || index.NameCount(number) + names.GetValueOrDefault(number) > 0;
+                if (named && now is null)
+                {
+                    return null;
+                }
+
+                if (named)
+                {
+                    records.Set(number, now!);
+                }
+                else
+                {
+                    records.Remove(number);
+                }
+            }
+
+            foreach ((long number, int delta) in names)
+            {
+                if (delta != 0 && !_records.Changes.ContainsKey(number) && index.NameCount(number) + delta == 0)
+                {
+                    records.Remove(number);
+                }
+            }
+
+            return (records, removed, added);
+        }
 
         private byte[] ReadBootSector()
         {
@@ -228,31 +411,15 @@ public sealed partial class NtfsVolume
         {
             NtfsWalkSnapshot parent = _parent!;
             RangeSet changed = _changed!;
-            foreach ((long number, NtfsWalkSnapshot.Record record) in parent.Records)
-            {
-                _records[number] = record;
-            }
-
-            foreach ((long number, NtfsWalkSnapshot.Directory directory) in parent.Directories)
-            {
-                _directories[number] = directory;
-            }
-
-            // Records lying in the divergence, and which base record each belongs to in the parent.
-            var owners = new Dictionary<long, long>();
-            foreach (NtfsWalkSnapshot.Record r in parent.Records.Values)
-            {
-                foreach (long extension in r.Extensions)
-                {
-                    owners[extension] = r.Number;
-                }
-            }
-
+            // The records and directories start as the parent's (_records and _directories lie over them). Records lying
+            // in the divergence, and which base record each belongs to in the parent.
+            NtfsWalkSnapshot.PatchIndex index = parent.Index;
+            Dictionary<long, long> owners = index.Owners;
             SortedSet<long> touched = TouchedRecords(changed);
             var bases = new SortedSet<long>();
-            foreach (NtfsWalkSnapshot.Record r in parent.Records.Values)
+            foreach (NtfsWalkSnapshot.Record r in index.WithAttributeLists)
             {
-                if (!r.AttributeListRanges.IsEmpty && changed.Overlaps(r.AttributeListRanges))
+                if (changed.Overlaps(r.AttributeListRanges))
                 {
                     bases.Add(r.Number);
                 }
@@ -296,11 +463,18 @@ public sealed partial class NtfsVolume
 
             // Directories to walk again: their records changed, or a block or $BITMAP of theirs lies in the divergence.
             var rewalk = new SortedSet<long>();
-            foreach (NtfsWalkSnapshot.Directory d in parent.Directories.Values)
+            var hit = new HashSet<int>();
+            index.DirectoryRanges.Overlapping(changed.Ranges, hit);
+            foreach (int tag in hit)
             {
-                if (bases.Contains(d.Number) || changed.Overlaps(d.BitmapRanges) || d.Nodes.Any(n => changed.Overlaps(n.Ranges)))
+                rewalk.Add(index.DirectoryAt(tag));
+            }
+
+            foreach (long number in bases)
+            {
+                if (parent.Directories.ContainsKey(number))
                 {
-                    rewalk.Add(d.Number);
+                    rewalk.Add(number);
                 }
             }
 
@@ -398,7 +572,7 @@ public sealed partial class NtfsVolume
                 long minRecord = number == RootRecordNumber ? FirstUserRecordNumber : 0;
                 Dictionary<long, NtfsWalkSnapshot.IndexNode>? known = before?.Nodes.ToDictionary(n => n.Vcn);
                 ImmutableArray<NtfsWalkSnapshot.IndexNode> nodes = index.ReadNodes(known, _changed, minRecord, ref _blocksRead);
-                _directories[number] = new NtfsWalkSnapshot.Directory(number, index.BitmapRanges(), nodes);
+                _directories.Set(number, new NtfsWalkSnapshot.Directory(number, index.BitmapRanges(), nodes));
                 DirectoriesWalked++;
                 return true;
             }
@@ -423,7 +597,7 @@ public sealed partial class NtfsVolume
                 try
                 {
                     NtfsFile file = _volume._mft.LoadFile(record);
-                    _records[number] = _volume.Describe(file);
+                    _records.Set(number, _volume.Describe(file));
                     if (file.Base.IsDirectory)
                     {
                         _directoryFiles[number] = file;

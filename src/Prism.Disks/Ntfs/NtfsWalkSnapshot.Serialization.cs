@@ -1,15 +1,13 @@
-using System.Buffers.Binary;
 using System.Collections.Immutable;
-using System.IO.Hashing;
-using System.Text;
+using System.Runtime.InteropServices;
 using Prism.Disks.IO;
 
 namespace Prism.Disks.Ntfs;
 
 /// <summary>
-/// The snapshot's binary form, to keep it with a baseline: a 24-byte header ("PRSN", version, payload length), a payload
-/// of little-endian 7-bit varints and UTF-8 strings (geometry, boot sector, $MFT runs, records, directories with their
-/// index nodes, why records could not be loaded), and the payload's XxHash64. The file list is not stored: it is assembled again on reading.
+/// The snapshot's binary form, to keep it with a baseline: a <see cref="VarintPayload"/> ("PRSN", version, payload length
+/// and XxHash64, then little-endian 7-bit varints and UTF-8 strings: geometry, boot sector, $MFT runs, why records could
+/// not be loaded, records, directories with their index nodes). The file list is not stored: it is assembled again on reading.
 /// </summary>
 public sealed partial class NtfsWalkSnapshot
 {
@@ -17,20 +15,12 @@ public sealed partial class NtfsWalkSnapshot
     public const int FormatVersion = 1;
 
     private const uint Magic = 0x4E53_5250; // "PRSN"
-    private const int HeaderSize = 24;
-    private const long MaxPayload = int.MaxValue - 64;
-
-    private static class HeaderOffsets
-    {
-        public const int Magic = 0, Version = 4, Reserved = 6, PayloadLength = 8, Checksum = 16;
-    }
 
     /// <summary>Writes the snapshot to <paramref name="destination"/> (at its position).</summary>
     public void Write(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        using var payload = new MemoryStream();
-        using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
+        VarintPayload.Write(destination, Magic, FormatVersion, w =>
         {
             w.Write7BitEncodedInt64(Volume.DiskOffset);
             w.Write7BitEncodedInt64(Volume.VolumeSize);
@@ -106,17 +96,7 @@ public sealed partial class NtfsWalkSnapshot
                     }
                 }
             }
-        }
-
-        ReadOnlySpan<byte> body = payload.GetBuffer().AsSpan(0, (int)payload.Length);
-        Span<byte> header = stackalloc byte[HeaderSize];
-        header.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(header[HeaderOffsets.Magic..], Magic);
-        BinaryPrimitives.WriteUInt16LittleEndian(header[HeaderOffsets.Version..], FormatVersion);
-        BinaryPrimitives.WriteInt64LittleEndian(header[HeaderOffsets.PayloadLength..], body.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[HeaderOffsets.Checksum..], XxHash64.HashToUInt64(body));
-        destination.Write(header);
-        destination.Write(body);
+        });
     }
 
     /// <summary>Reads a snapshot <see cref="Write"/> wrote, from <paramref name="source"/>'s position.</summary>
@@ -127,90 +107,20 @@ public sealed partial class NtfsWalkSnapshot
     public static NtfsWalkSnapshot Read(Stream source, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        string what = name ?? "NTFS walk snapshot";
-        Span<byte> header = stackalloc byte[HeaderSize];
-        if (source.ReadAtLeast(header, HeaderSize, throwOnEndOfStream: false) < HeaderSize)
-        {
-            throw new InvalidDataException($"{what}: shorter than its {HeaderSize}-byte header");
-        }
-
-        if (BinaryPrimitives.ReadUInt32LittleEndian(header[HeaderOffsets.Magic..]) != Magic)
-        {
-            throw new InvalidDataException($"{what}: no \"PRSN\" signature at offset 0x0");
-        }
-
-        int version = BinaryPrimitives.ReadUInt16LittleEndian(header[HeaderOffsets.Version..]);
-        if (version != FormatVersion)
-        {
-            throw new NotSupportedException($"{what}: format version {version} at offset 0x{HeaderOffsets.Version:X}, this reader knows {FormatVersion}");
-        }
-
-        long length = BinaryPrimitives.ReadInt64LittleEndian(header[HeaderOffsets.PayloadLength..]);
-        if (length < 0 || length > MaxPayload)
-        {
-            throw new InvalidDataException($"{what}: payload length {length} at offset 0x{HeaderOffsets.PayloadLength:X} out of range");
-        }
-
-        byte[] body = new byte[length];
-        if (source.ReadAtLeast(body, body.Length, throwOnEndOfStream: false) < body.Length)
-        {
-            throw new InvalidDataException($"{what}: truncated, the header announces a {length}-byte payload");
-        }
-
-        ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderOffsets.Checksum..]);
-        if (XxHash64.HashToUInt64(body) != checksum)
-        {
-            throw new InvalidDataException($"{what}: payload checksum mismatch (header offset 0x{HeaderOffsets.Checksum:X})");
-        }
-
-        try
-        {
-            return Decode(body, what);
-        }
-        catch (EndOfStreamException ex)
-        {
-            throw new InvalidDataException($"{what}: payload ends inside a value", ex);
-        }
-        catch (FormatException ex)
-        {
-            throw new InvalidDataException($"{what}: bad varint or string in the payload: {ex.Message}", ex);
-        }
+        return VarintPayload.Read(source, Magic, FormatVersion, name ?? "NTFS walk snapshot", Decode);
     }
 
-    private static NtfsWalkSnapshot Decode(byte[] body, string what)
+    private static NtfsWalkSnapshot Decode(VarintReader r)
     {
-        using var r = new BinaryReader(new MemoryStream(body, writable: false), Encoding.UTF8);
-        long At() => HeaderSize + r.BaseStream.Position;
-        long Long(long min = 0)
-        {
-            long at = At();
-            long v = r.Read7BitEncodedInt64();
-            return v >= min ? v : throw new InvalidDataException($"{what}: value {v} at offset 0x{at:X} below {min}");
-        }
+        string what = r.What;
+        long At() => r.Offset;
+        long Long() => r.Long();
+        int Int(int max = int.MaxValue) => r.Int(max);
+        int Count() => r.Count();
+        ImmutableArray<ByteRange> Ranges() => ImmutableCollectionsMarshal.AsImmutableArray(r.Ranges());
 
-        int Int(int max = int.MaxValue)
-        {
-            long at = At();
-            int v = r.Read7BitEncodedInt();
-            return v >= 0 && v <= max ? v : throw new InvalidDataException($"{what}: value {v} at offset 0x{at:X} outside [0, {max}]");
-        }
-
-        // A count of items of at least one byte each cannot exceed the bytes left.
-        int Count() => Int((int)Math.Min(int.MaxValue, body.Length - r.BaseStream.Position));
-
-        ImmutableArray<ByteRange> Ranges()
-        {
-            var ranges = ImmutableArray.CreateBuilder<ByteRange>(Count());
-            for (int i = 0; i < ranges.Capacity; i++)
-            {
-                ranges.Add(new ByteRange(Long(), Long()));
-            }
-
-            return ranges.MoveToImmutable();
-        }
-
-        var geometry = new Geometry(Long(), Long(), Int(65536), Int(), Int(65536), r.ReadUInt64());
-        byte[] boot = r.ReadBytes(Int(65536));
+        var geometry = new Geometry(Long(), Long(), Int(65536), Int(), Int(65536), r.UInt64());
+        byte[] boot = r.Bytes(Int(65536));
         long mftRecords = Long();
         var runs = ImmutableArray.CreateBuilder<DataRun>(Count());
         for (int i = 0; i < runs.Capacity; i++)
@@ -222,7 +132,7 @@ public sealed partial class NtfsWalkSnapshot
         var failures = new Dictionary<long, string>(failureCount);
         for (int i = 0; i < failureCount; i++)
         {
-            failures[Long()] = r.ReadString();
+            failures[Long()] = r.String();
         }
 
         int recordCount = Count();
@@ -232,7 +142,7 @@ public sealed partial class NtfsWalkSnapshot
             long at = At();
             long number = Long();
             ushort sequence = (ushort)Int(ushort.MaxValue);
-            byte flags = r.ReadByte();
+            byte flags = r.Byte();
             var extensions = ImmutableArray.CreateBuilder<long>(Count());
             for (int k = 0; k < extensions.Capacity; k++)
             {
@@ -244,7 +154,7 @@ public sealed partial class NtfsWalkSnapshot
             var streams = ImmutableArray.CreateBuilder<NtfsSnapshotStream>(Count());
             for (int k = 0; k < streams.Capacity; k++)
             {
-                streams.Add(new NtfsSnapshotStream(r.ReadString(), Long(), r.ReadBoolean(), Ranges()));
+                streams.Add(new NtfsSnapshotStream(r.String(), Long(), r.Boolean(), Ranges()));
             }
 
             if (!records.TryAdd(number, new Record(number, sequence, (flags & 1) != 0, (flags & 2) != 0, extensions.MoveToImmutable(), listRanges,
@@ -269,7 +179,7 @@ public sealed partial class NtfsWalkSnapshot
                 var entries = ImmutableArray.CreateBuilder<IndexEntry>(Count());
                 for (int e = 0; e < entries.Capacity; e++)
                 {
-                    entries.Add(new IndexEntry(r.ReadString(), Long(), (ushort)Int(ushort.MaxValue), Long()));
+                    entries.Add(new IndexEntry(r.String(), Long(), (ushort)Int(ushort.MaxValue), Long()));
                 }
 
                 var subnodes = ImmutableArray.CreateBuilder<long>(Count());
@@ -287,21 +197,8 @@ public sealed partial class NtfsWalkSnapshot
             }
         }
 
-        if (r.BaseStream.Position != body.Length)
-        {
-            throw new InvalidDataException($"{what}: {body.Length - r.BaseStream.Position} bytes after the last directory (offset 0x{At():X})");
-        }
-
         return new NtfsWalkSnapshot(geometry, runs.MoveToImmutable(), mftRecords, boot, records, directories, failures);
     }
 
-    private static void WriteRanges(BinaryWriter w, ImmutableArray<ByteRange> ranges)
-    {
-        w.Write7BitEncodedInt(ranges.Length);
-        foreach (ByteRange range in ranges)
-        {
-            w.Write7BitEncodedInt64(range.Offset);
-            w.Write7BitEncodedInt64(range.Length);
-        }
-    }
+    private static void WriteRanges(BinaryWriter w, ImmutableArray<ByteRange> ranges) => VarintPayload.WriteRanges(w, ranges);
 }

@@ -45,8 +45,72 @@ public sealed partial class NtfsWalkSnapshot
         Problems = [.. problems];
     }
 
+    // A clone's snapshot whose directory tree is its parent's (no directory added, removed, moved or turned into a file):
+    // the parent's file list with the names the changed directories lost and gained, and the names of the changed records
+    // anew. Nothing is assembled again; the records and directories are the parent's with the changes laid over them.
+    internal NtfsWalkSnapshot(NtfsWalkSnapshot parent, Geometry volume, ImmutableArray<DataRun> mftRuns, long mftRecordCount,
+        IReadOnlyDictionary<long, Record> records, IReadOnlyDictionary<long, Directory> directories, IEnumerable<int> removed,
+        List<NtfsSnapshotFile> added)
+    {
+        Volume = volume;
+        MftRuns = mftRuns;
+        MftRecordCount = mftRecordCount;
+        BootSector = parent.BootSector;
+        Records = records;
+        Directories = directories;
+        Failures = new Dictionary<long, string>();
+        Problems = [];
+        Base = parent;
+        RemovedFromBase = [.. removed.Order()];
+        added.Sort(static (a, b) => string.CompareOrdinal(a.Path, b.Path));
+        AddedToBase = [.. added];
+        ImmutableArray<NtfsSnapshotFile> before = parent.Files;
+        int[] positions = new int[added.Count];
+        for (int i = 0; i < positions.Length; i++)
+        {
+            positions[i] = parent.LowerBound(added[i].Path);
+        }
+
+        AddedPositions = [.. positions];
+        var files = new NtfsSnapshotFile[before.Length - RemovedFromBase.Length + added.Count];
+        int n = 0, a = 0, r = 0;
+        for (int i = 0; i <= before.Length; i++)
+        {
+            while (a < positions.Length && positions[a] == i)
+            {
+                files[n++] = added[a++];
+            }
+
+            if (i == before.Length)
+            {
+                break;
+            }
+
+            if (r < RemovedFromBase.Length && RemovedFromBase[r] == i)
+            {
+                r++;
+                continue;
+            }
+
+            files[n++] = before[i];
+        }
+
+        Files = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(files);
+    }
+
     /// <summary>Every file and directory under every name, sorted by path (ordinal); the root itself is not listed.</summary>
     public ImmutableArray<NtfsSnapshotFile> Files { get; }
+
+    // For a clone's snapshot patched from its parent's without assembling its file list again: the parent, the indexes in
+    // its Files of the names that are gone or changed (ascending), the names that are new or changed (by path) and where
+    // each goes (the index in the parent's Files it comes before). Null and empty otherwise.
+    internal NtfsWalkSnapshot? Base { get; }
+
+    internal ImmutableArray<int> RemovedFromBase { get; } = [];
+
+    internal ImmutableArray<NtfsSnapshotFile> AddedToBase { get; } = [];
+
+    internal ImmutableArray<int> AddedPositions { get; } = [];
 
     /// <summary>
     /// What the walk skipped, one sentence each (a corrupt record, a stale reference, an unreadable index), as a full walk
@@ -157,6 +221,122 @@ public sealed partial class NtfsWalkSnapshot
 
         files.Sort(static (a, b) => string.CompareOrdinal(a.Path, b.Path));
         return [.. files];
+    }
+
+    // The index of the first file whose path is not below `path` (ordinal).
+    private int LowerBound(string path)
+    {
+        int lo = 0, hi = Files.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (string.CompareOrdinal(Files[mid].Path, path) < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    private PatchIndex? _patchIndex;
+
+    /// <summary>What patching a clone from this snapshot looks up (built on first use, shared by every clone).</summary>
+    internal PatchIndex Index => LazyInitializer.EnsureInitialized(ref _patchIndex, () => new PatchIndex(this));
+
+    /// <summary>
+    /// A snapshot's lookups for patching its clones: every name of a record, the base record of every extension record,
+    /// the records with a non-resident $ATTRIBUTE_LIST, and which directory each index block or $BITMAP range belongs to.
+    /// </summary>
+    internal sealed class PatchIndex
+    {
+        private readonly NtfsWalkSnapshot _snapshot;
+
+        // Record -> the index in Files of its name; records with several names have them all in _moreNames instead.
+        private readonly Dictionary<long, int> _name = [];
+        private readonly Dictionary<long, List<int>> _moreNames = [];
+        private readonly long[] _directoryNumbers;
+
+        public PatchIndex(NtfsWalkSnapshot snapshot)
+        {
+            _snapshot = snapshot;
+            for (int i = 0; i < snapshot.Files.Length; i++)
+            {
+                long number = snapshot.Files[i].RecordNumber;
+                if (_moreNames.TryGetValue(number, out List<int>? more))
+                {
+                    more.Add(i);
+                }
+                else if (_name.Remove(number, out int first))
+                {
+                    _moreNames[number] = [first, i];
+                }
+                else
+                {
+                    _name[number] = i;
+                }
+            }
+
+            foreach (Record r in snapshot.Records.Values)
+            {
+                foreach (long extension in r.Extensions)
+                {
+                    Owners[extension] = r.Number;
+                }
+
+                if (!r.AttributeListRanges.IsEmpty)
+                {
+                    WithAttributeLists.Add(r);
+                }
+            }
+
+            _directoryNumbers = [.. snapshot.Directories.Keys];
+            var ranges = new List<(ByteRange, int)>();
+            for (int i = 0; i < _directoryNumbers.Length; i++)
+            {
+                Directory d = snapshot.Directories[_directoryNumbers[i]];
+                ranges.AddRange(d.BitmapRanges.Select(r => (r, i)));
+                foreach (IndexNode n in d.Nodes)
+                {
+                    ranges.AddRange(n.Ranges.Select(r => (r, i)));
+                }
+            }
+
+            DirectoryRanges = new ByteRangeIndex(ranges);
+        }
+
+        /// <summary>Extension record -> its base record.</summary>
+        public Dictionary<long, long> Owners { get; } = [];
+
+        /// <summary>The records with a non-resident $ATTRIBUTE_LIST.</summary>
+        public List<Record> WithAttributeLists { get; } = [];
+
+        /// <summary>Index blocks and $BITMAP ranges (volume offsets), tagged with <see cref="DirectoryAt"/>'s index.</summary>
+        public ByteRangeIndex DirectoryRanges { get; }
+
+        public long DirectoryAt(int tag) => _directoryNumbers[tag];
+
+        /// <summary>The indexes in Files of the names of record <paramref name="number"/>.</summary>
+        public IEnumerable<int> NamesOf(long number) =>
+            _name.TryGetValue(number, out int at) ? [at] : _moreNames.TryGetValue(number, out List<int>? more) ? more : [];
+
+        public int NameCount(long number) => _name.ContainsKey(number) ? 1 : _moreNames.TryGetValue(number, out List<int>? more) ? more.Count : 0;
+
+        /// <summary>The path of directory <paramref name="number"/> ("" for the root), or null when it has not exactly one name.</summary>
+        public string? PathOf(long number) =>
+            number == NtfsVolume.RootRecordNumber ? string.Empty : _name.TryGetValue(number, out int at) ? _snapshot.Files[at].Path : null;
+
+        /// <summary>The index in Files of <paramref name="path"/> naming <paramref name="record"/>, or -1.</summary>
+        public int Find(string path, long record)
+        {
+            int at = _snapshot.LowerBound(path);
+            return at < _snapshot.Files.Length && string.Equals(_snapshot.Files[at].Path, path, StringComparison.Ordinal)
+                && _snapshot.Files[at].RecordNumber == record ? at : -1;
+        }
     }
 
     /// <summary>Volume geometry a clone must share with its parent's snapshot.</summary>

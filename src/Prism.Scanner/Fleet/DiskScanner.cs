@@ -271,7 +271,18 @@ internal sealed class DiskScanner
         List<ByteRange> forced = ByteRanges.Coalesce(volume.ReplayedRanges.Concat(baseline?.Replayed.GetValueOrDefault(volume.DiskOffset) ?? []));
         var lines = new List<(string Path, string? Stream, StreamKey Key)>();
         var pending = new Dictionary<StreamKey, (GuestWalkFile File, string Stream, long Size)>();
-        foreach (GuestWalkFile file in walk.Files)
+
+        // The parent's walk itself, or one derived from it: only the files that differ from the parent's, and those whose
+        // records or content lie in the divergence, are looked at one by one; the others keep their verdicts wholesale.
+        IEnumerable<GuestWalkFile> decide = walk.Files;
+        if (known is not null && baseline is not null && (whole || ReferenceEquals(walk.Base, known.Walk)))
+        {
+            (decide, long untouchedBytes, int untouchedStreams) = Untouched(known, baseline, walk, whole, divergent, forced, done, lines);
+            inherited += untouchedBytes;
+            reused += untouchedStreams;
+        }
+
+        foreach (GuestWalkFile file in decide)
         {
             cancellationToken.ThrowIfCancellationRequested();
             foreach (GuestWalkStream s in file.Streams)
@@ -321,6 +332,78 @@ internal sealed class DiskScanner
         }
 
         return (inherited, reused, scanned);
+    }
+
+    // For a clone whose walk is the parent's or derived from it (GuestWalk.Derive): the files whose streams must be decided
+    // one by one (the added ones; the parent's that share an identity with an added, removed or touched one, or with a
+    // stream the parent has no verdict for), and what the rest inherit: their bytes and stream count, a line (and the
+    // verdict) for each of their streams with hits. A file is touched when its metadata or content ranges share a byte
+    // with the divergence or the replayed blocks, found through the parent walk's range index (built once per golden),
+    // so this costs the change, not the golden's file count.
+    private static (List<GuestWalkFile> Decide, long Bytes, int Streams) Untouched(VolumeBaseline known, Baseline baseline, GuestWalk walk, bool whole,
+        IReadOnlyList<ByteRange> divergent, IReadOnlyList<ByteRange> forced, Dictionary<StreamKey, IReadOnlyList<EngineHit>> done,
+        List<(string Path, string? Stream, StreamKey Key)> lines)
+    {
+        VolumeBaseline.WalkIndex index = known.Index(baseline);
+        IReadOnlyList<GuestWalkFile> parentFiles = known.Walk.Files;
+        IReadOnlyList<int> removed = whole ? [] : walk.Removed;
+        IReadOnlyList<GuestWalkFile> added = whole ? [] : walk.Added;
+        var touched = new HashSet<int>();
+        index.Ranges.Overlapping(divergent.Concat(forced), touched);
+        var ids = new HashSet<long>(index.Unsettled);
+        foreach (int i in touched)
+        {
+            ids.Add(parentFiles[i].Id);
+        }
+
+        foreach (int i in removed)
+        {
+            ids.Add(parentFiles[i].Id);
+        }
+
+        foreach (GuestWalkFile f in added)
+        {
+            ids.Add(f.Id);
+        }
+
+        var gone = new HashSet<int>(removed);
+        var decide = new List<GuestWalkFile>(added);
+        long bytes = index.Bytes;
+        int streams = index.Streams;
+        foreach (long id in ids)
+        {
+            (int count, long size) = index.InheritableOf(id);
+            streams -= count;
+            bytes -= size;
+            foreach (int i in index.FilesOf(id))
+            {
+                if (!gone.Contains(i))
+                {
+                    decide.Add(parentFiles[i]);
+                }
+            }
+        }
+
+        foreach (int i in index.WithHits)
+        {
+            GuestWalkFile f = parentFiles[i];
+            if (ids.Contains(f.Id))
+            {
+                continue;
+            }
+
+            foreach (GuestWalkStream s in f.Streams)
+            {
+                var key = new StreamKey(walk.DiskOffset, f.Id, f.Generation, s.Name);
+                if (baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Hits.Count > 0)
+                {
+                    done[key] = verdict.Hits;
+                    lines.Add((f.Path, s.Name.Length == 0 ? null : s.Name, key));
+                }
+            }
+        }
+
+        return (decide, bytes, streams);
     }
 
     // Scans the streams that must be read with up to `parallelism` workers; each result becomes the stream's verdict

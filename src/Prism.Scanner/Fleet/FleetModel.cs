@@ -118,6 +118,111 @@ internal sealed record VolumeBaseline(int Number, Disks.Guest.GuestWalk Walk)
 
         return streams;
     });
+
+    private WalkIndex? _index;
+
+    /// <summary>
+    /// The walk's index for clones whose walk derives from it (built on first use, with the baseline of the fleet run;
+    /// one baseline per run, so one index).
+    /// </summary>
+    public WalkIndex Index(Baseline baseline) => LazyInitializer.EnsureInitialized(ref _index, () => new WalkIndex(Walk, baseline));
+
+    /// <summary>
+    /// What a clone's scan needs of the parent's walk to look only at what changed: every file's metadata and content
+    /// ranges (tagged with the file's index), the files of each identity, the streams that inherit (those with the
+    /// parent's verdict at their size; per identity and in all) and the files with a stream whose verdict has hits.
+    /// </summary>
+    internal sealed class WalkIndex
+    {
+        private readonly Dictionary<long, int> _file = [];
+        private readonly Dictionary<long, List<int>> _moreFiles = [];
+        private readonly Dictionary<long, (int Count, long Bytes)> _inheritable = [];
+
+        public WalkIndex(Disks.Guest.GuestWalk walk, Baseline baseline)
+        {
+            var ranges = new List<(ByteRange, int)>();
+            var seen = new HashSet<StreamKey>();
+            for (int i = 0; i < walk.Files.Count; i++)
+            {
+                Disks.Guest.GuestWalkFile f = walk.Files[i];
+                if (_moreFiles.TryGetValue(f.Id, out List<int>? more))
+                {
+                    more.Add(i);
+                }
+                else if (_file.Remove(f.Id, out int first))
+                {
+                    _moreFiles[f.Id] = [first, i];
+                }
+                else
+                {
+                    _file[f.Id] = i;
+                }
+
+                foreach (ByteRange r in f.Metadata)
+                {
+                    ranges.Add((r, i));
+                }
+
+                bool hits = false;
+                foreach (Disks.Guest.GuestWalkStream s in f.Streams)
+                {
+                    foreach (ByteRange r in s.Content)
+                    {
+                        ranges.Add((r, i));
+                    }
+
+                    // Every name of a hard-linked file with hits gets its line; its streams count once.
+                    var key = new StreamKey(walk.DiskOffset, f.Id, f.Generation, s.Name);
+                    bool settled = baseline.Streams.TryGetValue(key, out StreamVerdict? verdict) && verdict.Size == s.Size;
+                    hits |= settled && verdict!.Hits.Count > 0;
+                    if (!seen.Add(key))
+                    {
+                        continue;
+                    }
+
+                    if (settled)
+                    {
+                        (int count, long bytes) = _inheritable.GetValueOrDefault(f.Id);
+                        _inheritable[f.Id] = (count + 1, bytes + s.Size);
+                        Streams++;
+                        Bytes += s.Size;
+                    }
+                    else
+                    {
+                        Unsettled.Add(f.Id);
+                    }
+                }
+
+                if (hits)
+                {
+                    WithHits.Add(i);
+                }
+            }
+
+            Ranges = new ByteRangeIndex(ranges);
+        }
+
+        /// <summary>Every file's metadata and stream content ranges, tagged with the file's index in the walk.</summary>
+        public ByteRangeIndex Ranges { get; }
+
+        /// <summary>Identities with a stream the parent has no verdict for (at its size): always decided one by one.</summary>
+        public HashSet<long> Unsettled { get; } = [];
+
+        /// <summary>The files with a stream whose verdict has hits.</summary>
+        public List<int> WithHits { get; } = [];
+
+        /// <summary>Streams (distinct) that inherit when untouched, and their bytes.</summary>
+        public int Streams { get; }
+
+        public long Bytes { get; }
+
+        /// <summary>The inheriting streams of one identity, and their bytes.</summary>
+        public (int Count, long Bytes) InheritableOf(long id) => _inheritable.GetValueOrDefault(id);
+
+        /// <summary>The indexes of the files of one identity.</summary>
+        public IEnumerable<int> FilesOf(long id) =>
+            _file.TryGetValue(id, out int at) ? [at] : _moreFiles.TryGetValue(id, out List<int>? more) ? more : [];
+    }
 }
 
 /// <summary>Everything a clone needs from its parent's scan.</summary>

@@ -23,7 +23,8 @@ public sealed class NtfsIncrementalFleetFixture : IDisposable
 
     public static readonly int[] Seeds = [1, 2, 3, 4, 5, 6];
 
-    // Every kind of change once, then six more drawn at random, in a seeded order.
+    // Every kind of change once, then six more drawn at random, in a seeded order; with "files" (sys.argv[4]), the kinds
+    // that keep the directory tree's shape only (no directory deleted, moved or made).
     private const string ChangeScript = """
 import os, sys, random, shutil
 m = sys.argv[1]
@@ -41,6 +42,8 @@ def payload(n):
         b[at:at + len(MARK)] = MARK
     return bytes(b)
 ops = ['create', 'delete', 'rename', 'rewrite', 'extend', 'truncate', 'ads', 'link', 'rmdir', 'movedir', 'crowd', 'mkdir']
+if len(sys.argv) > 4 and sys.argv[4] == 'files':
+    ops = [o for o in ops if o not in ('rmdir', 'movedir', 'mkdir')]
 plan = ops + [rnd.choice(ops) for _ in range(6)]
 rnd.shuffle(plan)
 for step, op in enumerate(plan):
@@ -106,6 +109,21 @@ for step, op in enumerate(plan):
             Clones.Add(($"seed{s}", vhdx, image));
         }
 
+        foreach (int seed in FileSeeds)
+        {
+            string s = seed.ToString(CultureInfo.InvariantCulture);
+            (string vhdx, string image) = Golden.MakeClone(Golden.GoldenVhdx, Golden.GoldenImage!, ChangeScript, s, Marker, "files");
+            Clones.Add(($"files{s}", vhdx, image));
+        }
+
+        // A golden file with a finding (a slice signature at content offset 16) overwritten under the file system: its
+        // record is the golden's, only its content diverged.
+        NtfsSnapshotFile sliced = SlicedFiles().First(f => !f.Streams[0].IsResident && f.Streams[0].Ranges[0].Length >= 64);
+        UnderFileSystemVictim = sliced.Path;
+        (string under, string underImage) = Golden.MakePatchedClone(Golden.GoldenVhdx, Golden.GoldenImage!,
+            (sliced.Streams[0].Ranges[0].Offset - IncrementalWalkFixture.VolumeOffset + 16, new byte[32]));
+        Clones.Add(("under-fs", under, underImage));
+
         (string boot, string bootImage) = Golden.MakePatchedClone(Golden.GoldenVhdx, Golden.GoldenImage!, (0x1F0, [0x5A]));
         Clones.Add(("boot-sector", boot, bootImage));
         NtfsSnapshotFile victim = Golden.GoldenSnapshot!.Files.Single(f => f.Path == "/t00/d000/f0001.txt");
@@ -114,12 +132,21 @@ for step, op in enumerate(plan):
         Clones.Add(("damaged-record", damaged, damagedImage));
     }
 
+    /// <summary>Seeds of the clones changed by files only ("files5", ...).</summary>
+    public static readonly int[] FileSeeds = [5, 6];
+
     public IncrementalWalkFixture Golden { get; } = new();
+
+    /// <summary>The golden file whose content the "under-fs" clone overwrote (its slice signature no longer matches there).</summary>
+    public string UnderFileSystemVictim { get; } = "";
 
     /// <summary>The signature files (.ndb, .hdb).</summary>
     public string[] Databases { get; } = [];
 
-    /// <summary>Name, differencing disk and changed volume image of each clone: the seeds, then "boot-sector" and "damaged-record".</summary>
+    /// <summary>
+    /// Name, differencing disk and changed volume image of each clone: the seeds, the file-only seeds, "under-fs",
+    /// "boot-sector" and "damaged-record".
+    /// </summary>
     public List<(string Name, string Vhdx, string Image)> Clones { get; } = [];
 
     /// <summary>The fleet and --full scans of every clone against the golden (made on first use).</summary>
@@ -135,6 +162,11 @@ for step, op in enumerate(plan):
         _dir.Dispose();
     }
 
+    private List<NtfsSnapshotFile> Candidates() => [.. Golden.GoldenSnapshot!.Files.Where(f => !f.IsDirectory && f.Size >= 48)];
+
+    // The files WriteSignatures takes a slice of.
+    private IEnumerable<NtfsSnapshotFile> SlicedFiles() => Candidates().Where((f, i) => i % 400 == 0);
+
     // Body signatures on 32-byte slices of every 400th golden file (from offset 16), MD5s of every 1500th, and the marker.
     private string[] WriteSignatures()
     {
@@ -142,7 +174,7 @@ for step, op in enumerate(plan):
         NtfsVolume volume = IncrementalWalkFixture.OpenVolume(golden);
         var ndb = new StringBuilder($"Prism.Incr.Marker:0:*:{Convert.ToHexStringLower(Encoding.ASCII.GetBytes(Marker))}\n");
         var hdb = new StringBuilder();
-        List<NtfsSnapshotFile> files = [.. Golden.GoldenSnapshot!.Files.Where(f => !f.IsDirectory && f.Size >= 48)];
+        List<NtfsSnapshotFile> files = Candidates();
         for (int i = 0; i < files.Count; i++)
         {
             if (i % 400 != 0 && i % 1500 != 0)

@@ -44,6 +44,14 @@ public sealed class NtfsIncrementalFleetTests(NtfsIncrementalFleetFixture fixtur
                     Assert.StartsWith("partition 1: NTFS, full walk: boot sector changed (the boot sector differs from the parent's at byte 0x1F0", volume);
                     Assert.Empty(f.Errors);
                     break;
+                case "under-fs":
+                    // No metadata diverged: the golden's walk serves whole; the overwritten file alone is read again.
+                    Assert.Equal("partition 1: NTFS, walk reused: no metadata diverged", volume);
+                    Assert.Contains(golden, h => h.Path == fixture.UnderFileSystemVictim);
+                    Assert.DoesNotContain(FleetDisks.Hits(f), h => h.Path == fixture.UnderFileSystemVictim);
+                    Assert.InRange(f.StreamsScanned, 1, 2);
+                    Assert.Empty(f.Errors);
+                    break;
                 case "damaged-record":
                     Assert.StartsWith("partition 1: NTFS, full walk: damaged metadata (", volume);
                     Assert.Contains(f.Errors, e => e.Contains("/t00/d000/f0001.txt", StringComparison.Ordinal));
@@ -51,6 +59,11 @@ public sealed class NtfsIncrementalFleetTests(NtfsIncrementalFleetFixture fixtur
                     break;
                 default:
                     Assert.StartsWith("partition 1: NTFS, walk patched: ", volume);
+
+                    // Clones that changed files only derive their walk from the golden's (what they did not change is the
+                    // golden's, looked at no more); the others changed the directory tree and list their files again.
+                    Assert.EndsWith(name.StartsWith("files", StringComparison.Ordinal) ? " names listed anew" : "file list assembled again (the directory tree changed)",
+                        volume);
                     Assert.Empty(f.Errors);
                     Assert.Empty(u.Errors);
 

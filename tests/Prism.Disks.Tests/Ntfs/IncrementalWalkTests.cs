@@ -66,6 +66,46 @@ for i in range(300):
     with open('%s/crowd-%d-%03d-%s.txt' % (crowd, seed, i, 'x' * (i % 40)), 'wb') as h: h.write(rnd.randbytes(i % 300))
 """;
 
+    // A clone's usual day: files only (the directory tree keeps its shape): rewritten, extended (resident ones past the
+    // record), truncated, deleted, renamed into other directories, named streams added and removed, hard links, new files,
+    // and one directory given 300 more entries (its index splits).
+    private const string FileChangeScript = """
+import os, sys, random
+m = sys.argv[1]
+seed = int(sys.argv[2])
+rnd = random.Random(seed)
+def leaves():
+    return sorted(os.path.join(r, d) for r, ds, _ in os.walk(m) for d in ds if d.startswith('d'))
+files = sorted(os.path.join(r, n) for r, _, ns in os.walk(m) for n in ns)
+chosen = iter(rnd.sample(files, 60))
+for _ in range(6):
+    p = next(chosen)
+    with open(p, 'r+b') as h: h.write(rnd.randbytes(os.path.getsize(p)))
+for _ in range(6):
+    p = next(chosen)
+    with open(p, 'ab') as h: h.write(rnd.randbytes(rnd.choice([1, 900, 5000, 70000])))
+for _ in range(5):
+    p = next(chosen)
+    os.truncate(p, os.path.getsize(p) // 3)
+for _ in range(6):
+    os.remove(next(chosen))
+for i in range(6):
+    os.rename(next(chosen), os.path.join(rnd.choice(leaves()), 'moved-%d-%d.txt' % (seed, i)))
+for i in range(5):
+    p = next(chosen)
+    with open(p + ':ads%d' % i, 'wb') as h: h.write(rnd.randbytes(rnd.choice([0, 40, 2000, 9000])))
+for p in [f for f in files if f.endswith('3.txt') and os.path.exists(f + ':meta')][:3]:
+    os.remove(p + ':meta')
+for i in range(4):
+    os.link(next(chosen), os.path.join(rnd.choice(leaves()), 'hl-%d-%d' % (seed, i)))
+for i in range(12):
+    with open(os.path.join(rnd.choice(leaves()), 'new-%d-%d.dat' % (seed, i)), 'wb') as h:
+        h.write(rnd.randbytes(rnd.choice([0, 100, 700, 5000, 70000])))
+crowd = rnd.choice(leaves())
+for i in range(300):
+    with open('%s/crowd-%d-%03d-%s.txt' % (crowd, seed, i, 'x' * (i % 40)), 'wb') as h: h.write(rnd.randbytes(i % 300))
+""";
+
     // More new files than $MFT has free records: $MFT grows (its run list or size changes).
     private const string GrowScript = """
 import os, sys
@@ -101,6 +141,9 @@ for i in range(2500):
         Assert.True(visit.Count > 10_000);
         AssertSameLines(visit, [.. full.Files.Select(Line)], "capture");
         AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "incremental");
+
+        // A directory was deleted and one moved: the file list was assembled again, not patched from the parent's.
+        Assert.Null(result.Snapshot.Base);
 
         // ntfs-3g's view of the changed volume: every path with its inode (MFT record) and size.
         using var mountDir = new TempDir();
@@ -144,6 +187,44 @@ for i in range(2500):
             + $"capture {fullReads.BytesRead:N0} B; Visit {visitReads.BytesRead:N0} B; ratio {(double)visitReads.BytesRead / incrementalReads.BytesRead:F1}x");
         Assert.True(incrementalReads.BytesRead * 4 < visitReads.BytesRead,
             $"incremental read {incrementalReads.BytesRead} bytes, a full walk {visitReads.BytesRead}");
+    }
+
+    [SkippableTheory]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void WalkIncremental_FileChangesOnly_PatchesTheParentsFileListAndEqualsCapture(int seed)
+    {
+        fixture.Require();
+        (string vhdx, _) = fixture.MakeClone(fixture.GoldenVhdx!, fixture.GoldenImage!, FileChangeScript, seed.ToString(CultureInfo.InvariantCulture));
+        List<ByteRange> divergence = Divergence(vhdx);
+        using VhdxDisk clone = VhdxDisk.Open(vhdx);
+        NtfsWalkResult result = OpenVolume(clone).WalkIncremental(fixture.GoldenSnapshot!, divergence);
+        NtfsWalkSnapshot full = OpenVolume(clone).CaptureSnapshot();
+        var errors = new List<NtfsEnumerationError>();
+        List<string> visit = VisitLines(OpenVolume(clone), errors);
+
+        Assert.Empty(errors);
+        Assert.True(result.IsIncremental, result.ToString());
+        AssertSameLines(visit, [.. full.Files.Select(Line)], "capture");
+        AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "patched");
+
+        // The list is the parent's with what changed: the names of the changed records and the changed directories' new
+        // names made, nothing else; the records and directories kept are the capture's (their binary forms are equal).
+        NtfsWalkSnapshot patched = result.Snapshot;
+        Assert.Same(fixture.GoldenSnapshot, patched.Base);
+        Assert.InRange(patched.AddedToBase.Length, 300, 1000);
+        Assert.InRange(patched.RemovedFromBase.Length, 20, 600);
+        Assert.Equal(fixture.GoldenSnapshot!.Files.Length - patched.RemovedFromBase.Length + patched.AddedToBase.Length, patched.Files.Length);
+        Assert.Equal(Serialized(full), Serialized(patched));
+        Assert.Equal(full.GetMetadataRanges(), patched.GetMetadataRanges());
+        output.WriteLine($"seed {seed}: {result}; {patched.AddedToBase.Length} names made, {patched.RemovedFromBase.Length} of the parent's replaced or gone");
+    }
+
+    private static byte[] Serialized(NtfsWalkSnapshot snapshot)
+    {
+        using var stream = new MemoryStream();
+        snapshot.Write(stream);
+        return stream.ToArray();
     }
 
     [SkippableFact]
