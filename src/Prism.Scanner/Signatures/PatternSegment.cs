@@ -7,7 +7,7 @@ namespace Prism.Scanner.Signatures;
 /// automaton looks for. A hit on the anchor is verified by matching <see cref="After"/> forwards and
 /// <see cref="Before"/> backwards from it.
 /// </summary>
-internal sealed class PatternSegment
+internal sealed partial class PatternSegment
 {
     /// <summary>Longest anchor fed to the matchers (<see cref="QuadAnchorFilter"/> keys); the rest of a long fixed run is verified.</summary>
     public const int MaxAnchorLength = QuadAnchorFilter.KeyLength;
