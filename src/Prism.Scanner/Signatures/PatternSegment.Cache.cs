@@ -6,7 +6,7 @@ internal sealed partial class PatternSegment
     private const byte BytesTag = 0, GapTag = 1, AnchoredGapTag = 2, AlternativesTag = 3, NegatedAlternativesTag = 4, BoundaryTag = 5,
         NonAlphanumericTag = 6, NoElementTag = 7;
 
-    /// <summary>Writes the part: edges, distance, the [n-m] leading byte, elements before and after, anchors, canonical text.</summary>
+    /// <summary>Writes the part: edges, distance, the [n-m] leading byte, elements before and after, anchors.</summary>
     public void WriteTo(SignatureCacheBlobWriter w)
     {
         w.WriteByte((byte)LeadingBoundary);
@@ -22,7 +22,7 @@ internal sealed partial class PatternSegment
             w.WriteBytes(a);
         }
 
-        w.WriteString(Canonical);
+        w.WriteByte(AnchorIsAlternative ? (byte)1 : (byte)0);
     }
 
     /// <summary>Reads a part written by <see cref="WriteTo"/>, checking each element's shape as the matcher relies on it.</summary>
@@ -54,8 +54,13 @@ internal sealed partial class PatternSegment
             }
         }
 
-        string canonical = r.ReadString();
-        return new PatternSegment(before, anchors, after, minDistance, canonical, leading, trailing)
+        byte alternative = r.ReadByte();
+        if (alternative > 1 || (alternative == 0 && anchorCount != 1))
+        {
+            throw r.Malformed("anchors neither one run nor an alternative");
+        }
+
+        return new PatternSegment(before, anchors, after, minDistance, alternative == 1, leading, trailing)
         {
             LeadingByte = leadingByte,
             LeadingGap = leadingGap,

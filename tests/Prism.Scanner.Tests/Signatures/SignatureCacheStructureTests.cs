@@ -74,6 +74,47 @@ public sealed class SignatureCacheStructureTests : IDisposable
     }
 
     [Fact]
+    public void Canonical_RebuiltFromCompiledParts_EqualsTheParsedElementsText()
+    {
+        // The text a part had as parsed (its elements in order) is what the signature-set hash was computed over
+        // before parts stopped keeping it; every form, modifier and corpus pattern must rebuild to the same text.
+        var patterns = new List<string>
+        {
+            "61(6a6a|66(6767|6868)66)61", "4142!(43|44)4546", "41{0}42434445", "41{2-5}42434445*46474849{3-}4a4b4c4d",
+            "aa[1-3]4142434445", "41424344[2-4]bb", "(B)6b65790a", "7a7a776f7264(B)", "(L)6c696e65", "6c617374(L)",
+            "4142(W)43444546", "(W)776f7264(W)", "4?42??43?4414243444546", "(6162|6364|6566)3f", "(616263646566|78797a)00",
+        };
+        foreach (string line in Directory.GetFiles(Corpus("generated").Db, "*.ndb").SelectMany(File.ReadLines))
+        {
+            patterns.Add(line.Split(':')[3]);
+        }
+
+        foreach ((string hex, string modifiers) in new[] { ("776f7264", "i"), ("776f7264", "wa"), ("776f7264", "f"), ("41(42|43)44[1-2]45", "wif"), ("4142434445", "ia") })
+        {
+            foreach ((string variant, bool wide) in SubsignatureModifiers.Apply(hex, modifiers))
+            {
+                patterns.Add(variant + (wide ? " wide" : string.Empty));
+            }
+        }
+
+        int checkedParts = 0;
+        foreach (string pattern in patterns)
+        {
+            bool wide = pattern.EndsWith(" wide", StringComparison.Ordinal);
+            foreach (HexPatternParser.RawSegment raw in HexPatternParser.Parse(wide ? pattern[..^5] : pattern))
+            {
+                string parsed = string.Concat(raw.Elements.Select(e => e.ToCanonical()));
+                PatternSegment part = PatternSegment.Compile(raw);
+                Assert.Equal(parsed, part.Canonical);
+                Assert.Equal(parsed, part.WithWideWordEdges().Canonical);
+                checkedParts++;
+            }
+        }
+
+        Assert.True(checkedParts > 30);
+    }
+
+    [Fact]
     public void CorruptedCache_SeededByteFlips_GiveANoteAndTheSourcesDatabase()
     {
         (string db, List<string> files) = Corpus("ldb");
