@@ -11,7 +11,7 @@ namespace Prism.Scanner.Signatures;
 /// hot loop tests one comparison per byte. While in the root state a vectorised search skips to the next byte that
 /// can start an anchor when few distinct first bytes exist.
 /// </summary>
-internal sealed class AnchorAutomaton
+internal sealed partial class AnchorAutomaton
 {
     /// <summary>Root skipping pays off only when a random byte rarely leaves the root.</summary>
     public const int MaxSkipFirstBytes = 24;
@@ -212,11 +212,13 @@ internal sealed class AnchorAutomaton
 internal sealed class RootSkip
 {
     private readonly Vector256<byte>[] _wide;
+    private readonly byte[] _firstBytes;
     private readonly Vector128<byte>[] _narrow;
     private readonly bool[] _isFirst = new bool[256];
 
     public RootSkip(byte[] firstBytes)
     {
+        _firstBytes = firstBytes;
         _wide = firstBytes.Select(b => Vector256.Create(b)).ToArray();
         _narrow = firstBytes.Select(b => Vector128.Create(b)).ToArray();
         foreach (byte b in firstBytes)
@@ -224,6 +226,9 @@ internal sealed class RootSkip
             _isFirst[b] = true;
         }
     }
+
+    /// <summary>The bytes an anchor can start with.</summary>
+    public ReadOnlySpan<byte> FirstBytes => _firstBytes;
 
     /// <summary>Index of the first byte at or after <paramref name="start"/> that starts some anchor, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

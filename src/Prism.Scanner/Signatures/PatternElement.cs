@@ -19,6 +19,9 @@ internal enum PatternElementKind
 /// <summary>One element of a body signature segment (ClamAV "Body-based signature content format").</summary>
 internal sealed class PatternElement
 {
+    /// <summary>Shared all-0xFF masks by length (short runs only; never written to).</summary>
+    private static readonly byte[][] s_exactMasks = [.. Enumerable.Range(0, 65).Select(n => Enumerable.Repeat((byte)0xFF, n).ToArray())];
+
     private PatternElement(PatternElementKind kind, byte[] values, byte[] masks, int minLength, int maxLength,
         PatternElement[] options, bool negated)
     {
@@ -75,13 +78,18 @@ internal sealed class PatternElement
     public static PatternElement FromBytes(byte[] values, byte[] masks)
     {
         var masked = new byte[values.Length];
+        bool exact = true;
         for (int i = 0; i < values.Length; i++)
         {
             masked[i] = (byte)(values[i] & masks[i]);
+            exact &= masks[i] == 0xFF;
         }
 
-        return new PatternElement(PatternElementKind.Bytes, masked, masks, values.Length, values.Length, [], false);
+        // Most runs are exact: they share one read-only all-0xFF mask array per length instead of each holding its own.
+        return new PatternElement(PatternElementKind.Bytes, masked, exact ? ExactMask(masks.Length) : masks, values.Length, values.Length, [], false);
     }
+
+    private static byte[] ExactMask(int length) => length < s_exactMasks.Length ? s_exactMasks[length] : Enumerable.Repeat((byte)0xFF, length).ToArray();
 
     /// <summary>(B), (L) or (W), by its letter.</summary>
     public static PatternElement FromBoundary(char kind) =>

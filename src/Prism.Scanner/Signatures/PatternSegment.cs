@@ -7,7 +7,7 @@ namespace Prism.Scanner.Signatures;
 /// automaton looks for. A hit on the anchor is verified by matching <see cref="After"/> forwards and
 /// <see cref="Before"/> backwards from it.
 /// </summary>
-internal sealed class PatternSegment
+internal sealed partial class PatternSegment
 {
     /// <summary>Longest anchor fed to the matchers (<see cref="QuadAnchorFilter"/> keys); the rest of a long fixed run is verified.</summary>
     public const int MaxAnchorLength = QuadAnchorFilter.KeyLength;
@@ -20,16 +20,16 @@ internal sealed class PatternSegment
         [.. Enumerable.Range(0, 256).Where(b => IsAlphanumeric((byte)b)).Select(b => PatternElement.FromBytes([(byte)b], [0xFF]))],
         negated: true);
 
-    private PatternSegment(PatternElement[] before, byte[][] anchors, PatternElement[] after, int minDistance, string canonical,
+    private PatternSegment(PatternElement[] before, byte[][] anchors, PatternElement[] after, int minDistance, bool anchorIsAlternative,
         char leading, char trailing)
     {
+        AnchorIsAlternative = anchorIsAlternative;
         LeadingBoundary = leading;
         TrailingBoundary = trailing;
         Before = before;
         Anchors = anchors;
         After = after;
         MinDistanceFromPrevious = minDistance;
-        Canonical = canonical;
         foreach (PatternElement e in before)
         {
             MinBefore += e.MinLength;
@@ -77,7 +77,7 @@ internal sealed class PatternSegment
 
     /// <summary>This part with its (W) edges tested as clamscan tests them for wide subsignatures.</summary>
     public PatternSegment WithWideWordEdges() =>
-        new(Before, Anchors, After, MinDistanceFromPrevious, Canonical,
+        new(Before, Anchors, After, MinDistanceFromPrevious, AnchorIsAlternative,
             LeadingBoundary == 'W' ? WideWord : LeadingBoundary, TrailingBoundary == 'W' ? WideWord : TrailingBoundary)
         {
             LeadingByte = LeadingByte,
@@ -109,8 +109,49 @@ internal sealed class PatternSegment
     /// <summary>Longest byte span a match of this part can cover.</summary>
     public int MaxSpan => ContextBefore + MaxBefore + AnchorMaxLength + MaxAfter;
 
-    /// <summary>ClamAV-syntax text of this part (for the signature-set hash).</summary>
-    public string Canonical { get; }
+    /// <summary>True when the anchors are the options of an alternative (written "(..|..)"), false for one fixed run.</summary>
+    public bool AnchorIsAlternative { get; }
+
+    /// <summary>
+    /// ClamAV-syntax text of this part (for the signature-set hash), rebuilt from the compiled elements on demand rather
+    /// than kept: the elements of the part as parsed, in order, each as <see cref="PatternElement.ToCanonical"/> writes it.
+    /// </summary>
+    public string Canonical
+    {
+        get
+        {
+            var text = new System.Text.StringBuilder();
+            if (LeadingByte is { } lb)
+            {
+                text.Append(lb.ToCanonical()).Append(LeadingGap!.ToCanonical());
+            }
+
+            AppendBoundary(text, LeadingBoundary);
+            for (int i = Before.Length - 1; i >= 0; i--)
+            {
+                text.Append(ReferenceEquals(Before[i], s_nonAlphanumeric) ? "(W)" : Before[i].ToCanonical());
+            }
+
+            text.Append(AnchorIsAlternative ? "(" : string.Empty)
+                .AppendJoin('|', Anchors.Select(Convert.ToHexStringLower))
+                .Append(AnchorIsAlternative ? ")" : string.Empty);
+            foreach (PatternElement e in After)
+            {
+                text.Append(ReferenceEquals(e, s_nonAlphanumeric) ? "(W)" : e.ToCanonical());
+            }
+
+            AppendBoundary(text, TrailingBoundary);
+            return text.ToString();
+
+            static void AppendBoundary(System.Text.StringBuilder text, char edge)
+            {
+                if (edge != NoBoundary)
+                {
+                    text.Append('(').Append(edge == WideWord ? 'W' : edge).Append(')');
+                }
+            }
+        }
+    }
 
     /// <summary>Chooses the anchor; throws <see cref="NotSupportedException"/> when the part has no fixed byte to anchor on.</summary>
     public static PatternSegment Compile(HexPatternParser.RawSegment raw)
@@ -238,7 +279,7 @@ internal sealed class PatternSegment
         }
 
         before.Reverse();
-        return new PatternSegment([.. before], anchors, [.. after], raw.MinDistanceFromPrevious, canonical, leading, trailing)
+        return new PatternSegment([.. before], anchors, [.. after], raw.MinDistanceFromPrevious, bestAlternativeLength > bestLength, leading, trailing)
         {
             LeadingByte = leadingByte,
             LeadingGap = leadingGap,

@@ -60,6 +60,9 @@ internal sealed class PcreSubsignature
 
     public bool Anchored { get; }
 
+    /// <summary>The subsignature as text that <see cref="Parse"/> reads back into this one (the compiled cache stores it).</summary>
+    public string SourceText => $"{Offset}:{Trigger.Text}/{Pattern}/{Flags}";
+
     /// <summary>True when <paramref name="text"/> (a subsignature without '::' modifiers) is written as a PCRE subsignature.</summary>
     public static bool IsPcre(string text) => text.Contains('/', StringComparison.Ordinal);
 

@@ -9,14 +9,22 @@ namespace Prism.Scanner.Signatures;
 /// position's 4 bytes are hashed into a bitmap sized for a low false-positive rate (L1/L2 resident), and only
 /// bitmap hits consult the exact key table. Sub-4-byte anchors stay with <see cref="AnchorAutomaton"/>.
 /// </summary>
-internal sealed class QuadAnchorFilter
+internal sealed partial class QuadAnchorFilter
 {
     public const int KeyLength = 4;
     private const uint HashMultiplier = 0x9E37_79B1;
 
+    private const uint SlotMultiplier = 0x85EB_CA6B;
+
     private readonly ulong[] _bitmap;
     private readonly int _shift;
-    private readonly Dictionary<uint, (int Start, int Count)> _keys;
+
+    // The exact key table: open addressing over flat arrays (a slot with count 0 is empty), so the compiled cache
+    // stores and reads it as it is in memory.
+    private readonly uint[] _slotKeys;
+    private readonly int[] _slotStart;
+    private readonly int[] _slotCount;
+    private readonly int _slotShift;
     private readonly int[] _keywords;
 
     public QuadAnchorFilter(IReadOnlyList<byte[]> keywords, IReadOnlyList<int> keywordIds)
@@ -39,18 +47,35 @@ internal sealed class QuadAnchorFilter
             _bitmap[h >> 6] |= 1UL << (int)(h & 63);
         }
 
-        _keys = new Dictionary<uint, (int, int)>(grouped.Count);
+        int slotBits = Math.Max(4, BitOperations.Log2((uint)Math.Max(1, grouped.Count)) + 2);
+        _slotShift = 32 - slotBits;
+        _slotKeys = new uint[1 << slotBits];
+        _slotStart = new int[1 << slotBits];
+        _slotCount = new int[1 << slotBits];
         var flat = new List<int>();
         foreach ((uint key, List<int> ids) in grouped)
         {
-            _keys.Add(key, (flat.Count, ids.Count));
+            int slot = (int)((key * SlotMultiplier) >> _slotShift);
+            while (_slotCount[slot] != 0)
+            {
+                slot = (slot + 1) & (_slotKeys.Length - 1);
+            }
+
+            (_slotKeys[slot], _slotStart[slot], _slotCount[slot]) = (key, flat.Count, ids.Count);
             flat.AddRange(ids);
         }
 
         _keywords = [.. flat];
+        KeyCount = grouped.Count;
     }
 
-    public int KeyCount => _keys.Count;
+    private QuadAnchorFilter(ulong[] bitmap, int shift, uint[] slotKeys, int[] slotStart, int[] slotCount, int[] keywords, int keyCount)
+    {
+        (_bitmap, _shift, _slotKeys, _slotStart, _slotCount, _keywords, KeyCount) = (bitmap, shift, slotKeys, slotStart, slotCount, keywords, keyCount);
+        _slotShift = 32 - BitOperations.Log2((uint)slotKeys.Length);
+    }
+
+    public int KeyCount { get; }
 
     /// <summary>
     /// Reports every key occurrence in <paramref name="window"/> that ends after index <paramref name="from"/> (the
@@ -70,14 +95,30 @@ internal sealed class QuadAnchorFilter
         {
             uint key = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref input, i));
             uint h = Hash(key, shift);
-            if ((Unsafe.Add(ref bits, (int)(h >> 6)) & (1UL << (int)(h & 63))) != 0 && _keys.TryGetValue(key, out (int Start, int Count) ids))
+            if ((Unsafe.Add(ref bits, (int)(h >> 6)) & (1UL << (int)(h & 63))) != 0 && Find(key) is int slot)
             {
-                for (int k = 0; k < ids.Count; k++)
+                int start = _slotStart[slot], end = start + _slotCount[slot];
+                for (int k = start; k < end; k++)
                 {
-                    sink.OnKeyword(_keywords[ids.Start + k], i + KeyLength);
+                    sink.OnKeyword(_keywords[k], i + KeyLength);
                 }
             }
         }
+    }
+
+    /// <summary>The slot holding <paramref name="key"/>, or null.</summary>
+    private int? Find(uint key)
+    {
+        int mask = _slotKeys.Length - 1;
+        for (int slot = (int)((key * SlotMultiplier) >> _slotShift); _slotCount[slot] != 0; slot = (slot + 1) & mask)
+        {
+            if (_slotKeys[slot] == key)
+            {
+                return slot;
+            }
+        }
+
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

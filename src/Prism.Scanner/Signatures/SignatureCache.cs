@@ -11,17 +11,22 @@ namespace Prism.Scanner.Signatures;
 /// "PRISMSIG" | format version | build id of Prism.Scanner (16 bytes)
 /// sources: count, then per file: name, length, last write time (UTC ticks)      -- checked first (cheap)
 /// content: XxHash128 of each source file                                     -- checked second (reads the sources)
-/// signature set hash | counts per type | issues | non-hash source lines | six hash sets (arrays)
+/// signature set hash | counts per type | issues | six hash sets (arrays)
+/// signature names | body, logical, PCRE and byte-compare signatures (binary, see SignatureCache.Bodies.cs)
+/// keyword count | anchor automaton (DFA table, outputs) | quad anchor filter (bitmap, key slots)
 /// XxHash128 of everything above
 /// </code>
+/// A cached load parses no signature text (only PCRE and byte-compare subsignatures are stored as text, since a
+/// compiled Regex cannot be stored) and builds no matcher: the arrays are read as they are in memory, checked, and
+/// the structures decoded only after the closing checksum holds.
 /// It is used only when it was written by the same build and every source file of the folder has the same name,
 /// length, modification time and content hash; otherwise (or when it is damaged) it is ignored with a note and the
 /// database is loaded from its sources. It is written to a temporary file and renamed over the old one.
 /// </summary>
-internal static class SignatureCache
+internal static partial class SignatureCache
 {
     public const string FileName = ".prism-sigs.cache";
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
     private static readonly byte[] s_magic = "PRISMSIG"u8.ToArray();
 
     /// <summary>The folder whose complete set of database files <paramref name="files"/> is, or null.</summary>
@@ -63,9 +68,11 @@ internal static class SignatureCache
     /// Reads the first cache of <paramref name="dir"/> that matches its sources. Returns null when there is none;
     /// <paramref name="found"/> tells whether a cache existed (stale or damaged ones are reported to <paramref name="notice"/>).
     /// </summary>
-    public static SignatureLoader? TryRead(string dir, IReadOnlyList<string> files, Action<string>? notice, out string? setHash, out string? usedPath, out bool found)
+    public static SignatureLoader? TryRead(
+        string dir, IReadOnlyList<string> files, Action<string>? notice, out string? setHash, out CachedMatchers? matchers, out string? usedPath, out bool found)
     {
         found = false;
+        matchers = null;
         setHash = null;
         usedPath = null;
         foreach (string path in Locations(dir))
@@ -86,7 +93,7 @@ internal static class SignatureCache
                     continue;
                 }
 
-                SignatureLoader loader = ReadBody(r, out setHash);
+                SignatureLoader loader = ReadBody(r, out setHash, out matchers);
                 usedPath = path;
                 return loader;
             }
@@ -100,10 +107,10 @@ internal static class SignatureCache
     }
 
     /// <summary>
-    /// Writes the cache of a finished load (<see cref="SignatureLoader.RecordSourceLines"/> called before loading) next to
-    /// the sources, or in the user's cache folder when the folder is not writable. Returns the path written.
+    /// Writes the cache of a finished load and the database built from it next to the sources, or in the user's cache
+    /// folder when the folder is not writable. Returns the path written.
     /// </summary>
-    public static string Write(string dir, IReadOnlyList<string> files, SignatureLoader loader, string setHash)
+    public static string Write(string dir, IReadOnlyList<string> files, SignatureLoader loader, SignatureDatabase db)
     {
         Exception? first = null;
         foreach (string path in Locations(dir))
@@ -116,7 +123,7 @@ internal static class SignatureCache
                 {
                     var w = new SignatureCacheWriter(stream);
                     WriteKey(w, files);
-                    WriteBody(w, loader, setHash);
+                    WriteBody(w, loader, db);
                     w.WriteChecksum();
                     stream.Flush(flushToDisk: true);
                 }
@@ -252,9 +259,9 @@ internal static class SignatureCache
         return hashes;
     }
 
-    private static void WriteBody(SignatureCacheWriter w, SignatureLoader loader, string setHash)
+    private static void WriteBody(SignatureCacheWriter w, SignatureLoader loader, SignatureDatabase db)
     {
-        w.WriteString(setHash);
+        w.WriteString(db.SignatureSetHash);
         IReadOnlyList<SignatureTypeCount> counts = loader.TypeCounts;
         w.WriteInt32(counts.Count);
         foreach (SignatureTypeCount c in counts)
@@ -273,21 +280,19 @@ internal static class SignatureCache
             w.WriteString(issue.Reason);
         }
 
-        IReadOnlyList<(string Type, string Line)> lines = loader.RecordedLines;
-        w.WriteInt32(lines.Count);
-        foreach ((string type, string line) in lines)
-        {
-            w.WriteString(type);
-            w.WriteString(line);
-        }
-
         foreach (HashSignatureSet set in loader.HashSets)
         {
             set.WriteTo(w);
         }
+
+        WriteSignatures(w, loader);
+        w.WriteInt32(db.KeywordLength.Length);
+        db.Automaton.WriteTo(w);
+        w.WriteInt32(db.Quad is null ? 0 : 1);
+        db.Quad?.WriteTo(w);
     }
 
-    private static SignatureLoader ReadBody(SignatureCacheReader r, out string setHash)
+    private static SignatureLoader ReadBody(SignatureCacheReader r, out string setHash, out CachedMatchers matchers)
     {
         setHash = r.ReadString();
         if (setHash.Length != 64 || !setHash.All(char.IsAsciiHexDigitLower))
@@ -309,21 +314,37 @@ internal static class SignatureCache
             issues.Add(new SignatureIssue(r.ReadString(), r.ReadInt32(), r.ReadString()));
         }
 
-        int lineCount = r.ReadCount(int.MaxValue, "line count");
-        var lines = new List<(string, string)>(Math.Min(lineCount, 1 << 20));
-        for (int i = 0; i < lineCount; i++)
-        {
-            lines.Add((r.ReadString(), r.ReadString()));
-        }
-
         HashSignatureSet[] sets =
         [
             HashSignatureSet.ReadFrom(r, HashKind.Md5), HashSignatureSet.ReadFrom(r, HashKind.Sha1), HashSignatureSet.ReadFrom(r, HashKind.Sha256),
             HashSignatureSet.ReadFrom(r, HashKind.Md5), HashSignatureSet.ReadFrom(r, HashKind.Sha1), HashSignatureSet.ReadFrom(r, HashKind.Sha256),
         ];
 
-        // Everything is read before anything is trusted.
+        byte[] names = r.ReadByteArray("signature names"), signatureBlob = r.ReadByteArray("signatures");
+        long keywordsAt = r.Position;
+        int keywordCount = r.ReadCount(int.MaxValue, "keyword count");
+        AnchorAutomaton automaton = AnchorAutomaton.ReadFrom(r, keywordCount);
+        int quadFlag = r.ReadInt32();
+        QuadAnchorFilter? quad = quadFlag switch
+        {
+            0 => null,
+            1 => QuadAnchorFilter.ReadFrom(r, keywordCount),
+            _ => throw new InvalidDataException($"quad filter flag {quadFlag} at 0x{r.Position - 4:X}"),
+        };
+
+        // Everything is read and the checksum holds before any structure is decoded or trusted.
         r.VerifyChecksum();
-        return SignatureLoader.Restore(sets, lines, counts, issues);
+        CachedSignatures signatures = ReadSignatures(names, signatureBlob);
+        long anchors = signatures.Bodies.Sum(b => b.Segments.Sum(s => (long)s.Anchors.Length));
+        if (anchors != keywordCount)
+        {
+            throw new InvalidDataException($"keyword count at 0x{keywordsAt:X}: {keywordCount}, the signatures have {anchors} anchors");
+        }
+
+        matchers = new CachedMatchers(automaton, quad);
+        return SignatureLoader.Restore(sets, signatures, counts, issues);
     }
 }
+
+/// <summary>The anchor matchers of a compiled cache, used instead of building them from the signatures.</summary>
+internal sealed record CachedMatchers(AnchorAutomaton Automaton, QuadAnchorFilter? Quad);

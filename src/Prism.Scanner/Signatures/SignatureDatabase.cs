@@ -12,7 +12,7 @@ public sealed class SignatureDatabase
 {
     private const int StreamChunkSize = 1 << 20;
 
-    private SignatureDatabase(SignatureLoader loaded, AnchorStrategy strategy = AnchorStrategy.Auto, string? setHash = null)
+    private SignatureDatabase(SignatureLoader loaded, AnchorStrategy strategy = AnchorStrategy.Auto, string? setHash = null, CachedMatchers? matchers = null)
     {
         Bodies = [.. loaded.Bodies];
         Logicals = [.. loaded.Logicals];
@@ -80,7 +80,7 @@ public sealed class SignatureDatabase
         KeywordSignature = [.. keywordSignature];
         KeywordSegment = [.. keywordSegment];
         KeywordLength = keywords.Select(k => k.Length).ToArray();
-        (Automaton, Quad) = BuildMatchers(keywords, strategy);
+        (Automaton, Quad) = matchers is null ? BuildMatchers(keywords, strategy) : (matchers.Automaton, matchers.Quad);
         SignatureSetHash = setHash ?? ComputeSetHash();
     }
 
@@ -231,10 +231,10 @@ public sealed class SignatureDatabase
             return Load(AnchorStrategy.Auto, [.. paths]);
         }
 
-        SignatureLoader? cached = SignatureCache.TryRead(folder, files, notice, out string? setHash, out string? cachePath, out bool found);
+        SignatureLoader? cached = SignatureCache.TryRead(folder, files, notice, out string? setHash, out CachedMatchers? matchers, out string? cachePath, out bool found);
         if (cached is not null)
         {
-            return new SignatureDatabase(cached, AnchorStrategy.Auto, setHash) { CachePath = cachePath };
+            return new SignatureDatabase(cached, AnchorStrategy.Auto, setHash, matchers) { CachePath = cachePath };
         }
 
         if (!found)
@@ -274,11 +274,10 @@ public sealed class SignatureDatabase
     private static SignatureDatabase CompileFiles(string folder, IReadOnlyList<string> files, out string cachePath)
     {
         var loader = new SignatureLoader();
-        loader.RecordSourceLines();
         loader.LoadPaths(files);
         loader.Finish();
         var db = new SignatureDatabase(loader, AnchorStrategy.Auto);
-        cachePath = SignatureCache.Write(folder, files, loader, db.SignatureSetHash);
+        cachePath = SignatureCache.Write(folder, files, loader, db);
         return db;
     }
 

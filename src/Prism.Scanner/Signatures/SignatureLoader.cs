@@ -245,10 +245,6 @@ internal sealed partial class SignatureLoader
         {
             ParseLine(type, line);
             Count(type, 1, 0);
-            if (_recordedLines is not null && !IsHashType(type))
-            {
-                _recordedLines.Add((type, line));
-            }
         }
         catch (FormatException e)
         {
