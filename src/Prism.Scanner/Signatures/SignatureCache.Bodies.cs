@@ -39,6 +39,15 @@ internal static partial class SignatureCache
             signatures.WriteString(l.Expression.Text);
             signatures.WriteInt32(l.SubsignatureCount);
             signatures.WriteInt32(l.CountCap);
+            signatures.WriteInt32(l.MacroGroup);
+            signatures.WriteInt32(l.Macros.Count);
+            foreach (MacroSubsignature m in l.Macros)
+            {
+                signatures.WriteInt32(m.Index);
+                signatures.WriteInt32(m.Min);
+                signatures.WriteInt32(m.Max);
+                signatures.WriteInt32(m.Group);
+            }
         }
 
         signatures.WriteInt32(loader.Bodies.Count);
@@ -119,7 +128,21 @@ internal static partial class SignatureCache
 
             int subsignatures = r.ReadInt32(expression.HighestIndex + 1, MaxSubsignatures, "subsignature count");
             int countCap = r.ReadInt32(1, int.MaxValue, "count cap");
-            logicals[i] = new LogicalSignature(name, target, fileSize, entryPoint, sections, expression, subsignatures) { CountCap = countCap };
+            int macroGroup = r.ReadInt32(-1, MacroSubsignature.MaxGroups - 1, "macro group");
+            var macros = new MacroSubsignature[r.ReadCount(subsignatures, "macro subsignature count")];
+            for (int m = 0; m < macros.Length; m++)
+            {
+                macros[m] = new MacroSubsignature(r.ReadInt32(0, subsignatures - 1, "macro subsignature index"),
+                    r.ReadInt32(0, int.MaxValue, "macro minimum"), r.ReadInt32(0, int.MaxValue, "macro maximum"),
+                    r.ReadInt32(0, MacroSubsignature.MaxGroups - 1, "macro group"));
+            }
+
+            logicals[i] = new LogicalSignature(name, target, fileSize, entryPoint, sections, expression, subsignatures)
+            {
+                CountCap = countCap,
+                MacroGroup = macroGroup,
+                Macros = macros,
+            };
         }
 
         var bodies = new BodySignature[r.ReadCount(int.MaxValue, "body signature count")];

@@ -22,6 +22,8 @@ public sealed class SignatureCacheStructureTests : IDisposable
     [InlineData("ldb")]
     [InlineData("file-level")]
     [InlineData("pe")]
+    [InlineData("typed")]
+    [InlineData("macro")]
     public void CachedLoad_EveryCorpus_RestoresTheSameSignaturesMatchersAndFindings(string corpus)
     {
         (string db, List<string> files) = Corpus(corpus);
@@ -183,10 +185,41 @@ public sealed class SignatureCacheStructureTests : IDisposable
             case "file-level":
                 FileLevelCorpus f = FileLevelCorpus.Create(_dir, 21, signatureCount: 40, fileCount: 8);
                 return (f.DatabaseDirectory, f.Files);
+            case "typed":
+                TypedCorpus t = TypedCorpus.Create(_dir, 3);
+                return (t.DatabaseDirectory, t.Files);
+            case "macro":
+                return MacroCorpus();
             default:
                 PeCorpus p = PeCorpus.Create(_dir, 2, fileCount: 27);
                 return (p.DatabaseDirectory, p.Files);
         }
+    }
+
+    /// <summary>
+    /// Macro subsignatures and their .ndb group members (the documentation's example), behind a first line of each file
+    /// the ignore list drops, and a plain signature most files hold.
+    /// </summary>
+    private (string Db, List<string> Files) MacroCorpus()
+    {
+        string db = Directory.CreateDirectory(_dir.File("macro-db")).FullName;
+        File.WriteAllText(Path.Combine(db, "m.ldb"),
+            "Dropped;Engine:51-255,Target:0;0;64726f70\nTestMacro;Engine:51-255,Target:0;0&1;616161;${6-7}12$\n");
+        File.WriteAllText(Path.Combine(db, "m.ndb"), "DroppedN:0:*:64726f70\nPlain:0:*:7a7a7a7a\nD1:0:$12$:626262\nD2:0:$12$:636363\n");
+        string[] contents =
+        [
+            "zzzzaaaxxxbbbzzzz", "zzzzaaaxxxbbbzzzzaaazzzzzzzz", "zzaaaxxxbbbzzaaazzzzzzzzzzbbb", "zzaaaxxxxbbbzzaaazzzzzzz",
+            "zzaaazzzzzzzzzzzzzzaaaxxxcccz", "bbbzzzaaazzzzaaazz", "zzaaaxxxbbdzzaaazzzzzzzz",
+        ];
+        var files = new List<string>();
+        for (int i = 0; i < contents.Length; i++)
+        {
+            string path = _dir.File($"macro{i}.txt");
+            File.WriteAllText(path, contents[i]);
+            files.Add(path);
+        }
+
+        return (db, files);
     }
 
     /// <summary>Every field of every signature and the matchers' shape, as text.</summary>
