@@ -69,21 +69,8 @@ internal static partial class SignatureCache
         }
 
         // PCRE and byte-compare subsignatures are stored as their text and parsed again (a Regex cannot be stored).
-        signatures.WriteInt32(loader.Pcres.Count);
-        foreach (PcreSubsignature p in loader.Pcres)
-        {
-            signatures.WriteInt32(p.Logical);
-            signatures.WriteInt32(p.Subsignature);
-            signatures.WriteString(p.SourceText);
-        }
-
-        signatures.WriteInt32(loader.ByteCompares.Count);
-        foreach (ByteCompareSubsignature c in loader.ByteCompares)
-        {
-            signatures.WriteInt32(c.Logical);
-            signatures.WriteInt32(c.Subsignature);
-            signatures.WriteString(c.Text);
-        }
+        WriteFileLevel(signatures, [.. loader.Pcres.Select(p => (p.Logical, p.Subsignature, p.SourceText))]);
+        WriteFileLevel(signatures, [.. loader.ByteCompares.Select(c => (c.Logical, c.Subsignature, c.Text))]);
 
         b.WriteInt32(names.Count);
         foreach (string name in names)
@@ -194,6 +181,19 @@ internal static partial class SignatureCache
 
         r.EnsureEnd();
         return new CachedSignatures(bodies, logicals, pcres, byteCompares);
+    }
+
+    /// <summary>Writes file-level subsignatures as <see cref="ReadFileLevel"/> reads each: a count, then per subsignature
+    /// its logical signature, its index there and its text.</summary>
+    private static void WriteFileLevel(SignatureCacheBlobWriter w, (int Logical, int Index, string Text)[] subsignatures)
+    {
+        w.WriteInt32(subsignatures.Length);
+        foreach ((int logical, int index, string text) in subsignatures)
+        {
+            w.WriteInt32(logical);
+            w.WriteInt32(index);
+            w.WriteString(text);
+        }
     }
 
     private static (int Logical, int Index, string Text) ReadFileLevel(SignatureCacheBlobReader r, LogicalSignature[] logicals)
