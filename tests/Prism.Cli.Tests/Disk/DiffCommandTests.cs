@@ -274,35 +274,6 @@ with open(m + '/docs/d05.txt:notes', 'wb') as h: h.write(b'a new named stream')
     }
 
     // fuse2fs in the foreground as our child: after the unmount, its exit means every write reached the image.
-    private static void WithMount(string image, string scratch, Action<string> action)
-    {
-        string mountPoint = Directory.CreateDirectory(Path.Combine(scratch, "rw-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        var psi = new System.Diagnostics.ProcessStartInfo(Oracle.Require("fuse2fs", "fuse2fs")) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in (string[])[image, mountPoint, "-f", "-o", "rw,fakeroot"])
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var fuse = System.Diagnostics.Process.Start(psi)!;
-        Task<string> err = fuse.StandardError.ReadToEndAsync();
-        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!File.ReadAllText("/proc/self/mounts").Contains(" " + mountPoint + " ", StringComparison.Ordinal))
-        {
-            Assert.False(fuse.HasExited || DateTime.UtcNow > deadline, $"fuse2fs did not mount {image}: {(fuse.HasExited ? err.Result : "")}");
-            Thread.Sleep(20);
-        }
-
-        try
-        {
-            action(mountPoint);
-        }
-        finally
-        {
-            Oracle.Run("fusermount", ["-u", mountPoint], check: false);
-            if (!fuse.WaitForExit(60_000))
-            {
-                fuse.Kill();
-            }
-        }
-    }
+    private static void WithMount(string image, string scratch, Action<string> action) =>
+        FuseMount.WithFuse2fs(image, scratch, readOnly: false, action);
 }

@@ -153,7 +153,7 @@ for line in sorted(out): print(line)
         }
         finally
         {
-            Oracle.Run("fusermount", ["-u", mountPoint], check: false);
+            FuseMount.Unmount(mountPoint);
         }
     }
 

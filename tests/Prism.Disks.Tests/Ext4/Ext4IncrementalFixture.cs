@@ -160,39 +160,6 @@ w(root + '/etc/hostname', b'golden\n')
     }
 
     // fuse2fs in the foreground as our child: after the unmount, its exit means every write reached the image.
-    private void WithMount(string image, Action<string> action)
-    {
-        string mountPoint = Directory.CreateDirectory(_dir.File("rw-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        var psi = new System.Diagnostics.ProcessStartInfo(Oracle.Find("fuse2fs")!) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in (string[])[image, mountPoint, "-f", "-o", "rw,fakeroot"])
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var fuse = System.Diagnostics.Process.Start(psi)!;
-        Task<string> err = fuse.StandardError.ReadToEndAsync();
-        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!File.ReadAllText("/proc/self/mounts").Contains(" " + mountPoint + " ", StringComparison.Ordinal))
-        {
-            if (fuse.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"fuse2fs did not mount {image}: {(fuse.HasExited ? err.Result : "")}");
-            }
-
-            Thread.Sleep(20);
-        }
-
-        try
-        {
-            action(mountPoint);
-        }
-        finally
-        {
-            Oracle.Run("fusermount", ["-u", mountPoint], check: false);
-            if (!fuse.WaitForExit(60_000))
-            {
-                fuse.Kill();
-            }
-        }
-    }
+    private void WithMount(string image, Action<string> action) =>
+        FuseMount.WithFuse2fs(image, _dir.Path, readOnly: false, action);
 }

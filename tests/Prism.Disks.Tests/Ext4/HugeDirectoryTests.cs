@@ -144,7 +144,7 @@ public sealed class HugeDirectoryTests(HugeDirectoryFixture fixture, ITestOutput
         }
         finally
         {
-            Oracle.Run("fusermount", ["-u", mount], check: false);
+            FuseMount.Unmount(mount);
         }
 
         Assert.Equal(sample.Length, lines.Length);

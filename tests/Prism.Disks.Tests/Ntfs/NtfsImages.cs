@@ -127,6 +127,6 @@ public static partial class NtfsImages
     {
         public string Path { get; } = path;
 
-        public void Dispose() => Oracle.Run("fusermount", ["-u", Path], check: false);
+        public void Dispose() => FuseMount.Unmount(Path);
     }
 }

@@ -266,49 +266,8 @@ public sealed class Ext4FleetFixture : IDisposable
 
     // fuse2fs runs in the foreground as our child: after the unmount, waiting for it to exit guarantees that every
     // write reached the image file before it is copied or read.
-    private static T WithMount<T>(string volume, string scratch, bool readOnly, Func<string, T> action)
-    {
-        string mountPoint = Path.Combine(scratch, "mnt-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(mountPoint);
-        var psi = new System.Diagnostics.ProcessStartInfo(Oracle.Require("fuse2fs", "fuse2fs"))
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (string a in (string[])[volume, mountPoint, "-f", "-o", (readOnly ? "ro," : "rw,") + "fakeroot"])
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var fuse = System.Diagnostics.Process.Start(psi)!;
-        Task<string> stderr = fuse.StandardError.ReadToEndAsync();
-        Task<string> stdout = fuse.StandardOutput.ReadToEndAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!File.ReadAllText("/proc/self/mounts").Contains(" " + mountPoint + " ", StringComparison.Ordinal))
-        {
-            if (fuse.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"fuse2fs did not mount {volume}: {stderr.Result}{stdout.Result}");
-            }
-
-            Thread.Sleep(20);
-        }
-
-        try
-        {
-            return action(mountPoint);
-        }
-        finally
-        {
-            Oracle.Run("fusermount", ["-u", mountPoint], check: false);
-            if (!fuse.WaitForExit(60_000))
-            {
-                fuse.Kill();
-            }
-
-            Directory.Delete(mountPoint);
-        }
-    }
+    private static T WithMount<T>(string volume, string scratch, bool readOnly, Func<string, T> action) =>
+        FuseMount.WithFuse2fs(volume, scratch, readOnly, action);
 
     private static void WithMount(string volume, string scratch, bool readOnly, Action<string> action) =>
         WithMount(volume, scratch, readOnly, m =>

@@ -67,7 +67,7 @@ internal static class FleetDisks
         }
         finally
         {
-            Oracle.Run("fusermount", ["-u", mountPoint], check: false);
+            FuseMount.Unmount(mountPoint);
             Directory.Delete(mountPoint);
         }
     }
