@@ -7,7 +7,8 @@ namespace Prism.Scanner.Signatures;
 /// <summary>
 /// Signature names as UTF-8 in one blob, each distinct name stored once and known by its index: name i is
 /// <c>blob[offsets[i]..offsets[i + 1]]</c>. While loading, an open-addressing table of indices finds a name already
-/// stored; <see cref="Freeze"/> trims the arrays and drops that table.
+/// stored (each slot keeps the upper half of the name's hash, so growing the table never hashes a name again);
+/// <see cref="Freeze"/> trims the arrays and drops that table.
 /// </summary>
 internal sealed class SignatureNameTable
 {
@@ -70,12 +71,12 @@ internal sealed class SignatureNameTable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Add(ReadOnlySpan<byte> utf8)
     {
-        // A slot holds the name's 32-bit hash (high half) and index + 1 (low half): most probes never touch the blob.
+        // A slot holds a 32-bit hash of the name (high half) and index + 1 (low half): most probes never touch the
+        // blob, and the slot's position comes from that hash alone, so Rehash moves slots without reading names.
         ulong[] slots = _slots ?? throw new InvalidOperationException("the name table is frozen");
         uint mask = (uint)slots.Length - 1;
-        ulong h = XxHash3.HashToUInt64(utf8);
-        uint tag = (uint)(h >> 32);
-        uint slot = (uint)h & mask;
+        uint tag = (uint)(XxHash3.HashToUInt64(utf8) >> 32);
+        uint slot = tag & mask;
         while (slots[slot] != 0)
         {
             int candidate = (int)(uint)slots[slot] - 1;
@@ -149,8 +150,7 @@ internal sealed class SignatureNameTable
                 continue;
             }
 
-            ulong h = XxHash3.HashToUInt64(this[(int)(uint)entry - 1]);
-            uint slot = (uint)h & mask;
+            uint slot = (uint)(entry >> 32) & mask;
             while (slots[slot] != 0)
             {
                 slot = (slot + 1) & mask;
