@@ -139,6 +139,26 @@ internal sealed partial class HashSignatureSet
         return true;
     }
 
+    /// <summary>Makes room for <paramref name="records"/> more records with <paramref name="nameBytes"/> bytes of new names (a large file's estimate).</summary>
+    public void EnsureCapacity(int records, long nameBytes)
+    {
+        if (_frozen)
+        {
+            throw new InvalidOperationException("the hash set is frozen");
+        }
+
+        long capacity = Math.Min((long)_records + records, Array.MaxLength / _words);
+        if (capacity > _recordSizes.Length)
+        {
+            Array.Resize(ref _hashes, (int)capacity * _words);
+            Array.Resize(ref _recordSizes, (int)capacity);
+            Array.Resize(ref _nameIndices, (int)capacity);
+            Array.Resize(ref _types, (int)capacity);
+        }
+
+        _names.EnsureCapacity((int)Math.Min(int.MaxValue - 1L, (long)_names.Count + records), _names.Blob.Length + nameBytes);
+    }
+
     /// <summary>Sorts the records by (hash, size, name) for lookups; call once loading is over.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Freeze()
@@ -290,6 +310,14 @@ internal sealed partial class HashSignatureSet
         }
 
         return allowed;
+    }
+
+    /// <summary>SHA-256 of the records in their sorted order (see <see cref="AppendCanonical"/>).</summary>
+    public byte[] CanonicalDigest()
+    {
+        using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        AppendCanonical(digest);
+        return digest.GetHashAndReset();
     }
 
     /// <summary>Feeds the records, in their sorted order, to a canonical digest of the set (batched: one call per 64 KiB).</summary>

@@ -111,6 +111,31 @@ internal sealed class SignatureNameTable
         return index;
     }
 
+    /// <summary>Makes room for <paramref name="names"/> names of <paramref name="bytes"/> bytes in all, so a large load grows nothing.</summary>
+    public void EnsureCapacity(int names, long bytes)
+    {
+        if (_slots is null)
+        {
+            throw new InvalidOperationException("the name table is frozen");
+        }
+
+        if (bytes > _blob.Length)
+        {
+            Array.Resize(ref _blob, (int)Math.Min(bytes, Array.MaxLength));
+        }
+
+        if (names + 1L > _offsets.Length)
+        {
+            Array.Resize(ref _offsets, (int)Math.Min(names + 1L, Array.MaxLength));
+        }
+
+        long slots = Math.Min(1L << 30, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)Math.Max(1, names) * 2));
+        if (slots > _slots.Length)
+        {
+            Rehash((int)slots);
+        }
+    }
+
     /// <summary>The index of a name given as text.</summary>
     public int Add(ReadOnlySpan<char> name)
     {
