@@ -16,8 +16,8 @@ internal enum HashKind
 /// <summary>
 /// The hash signatures and allow-list entries (ClamAV .fp/.sfp) of one algorithm, as compact fixed-size records:
 /// the hash as big-endian ulong words, the size as a uint (<see cref="AnySize"/> for ClamAV's "*"; ClamAV rejects
-/// sizes of 2^32-1 and more), the index of the name in a <see cref="SignatureNameTable"/> (each distinct name stored
-/// once, UTF-8) and the database type. An MD5 record is 25 bytes plus its share of the name table. Filled while
+/// sizes of 2^32-1 and more), the index of the name in a <see cref="SignatureNameTable"/> (UTF-8; a name repeated on
+/// nearby lines stored once) and the database type. An MD5 record is 25 bytes plus its share of the name table. Filled while
 /// loading, then <see cref="Freeze"/> sorts the records for binary search. An allow-listed file is reported clean
 /// whatever else matched it.
 /// </summary>
@@ -240,16 +240,14 @@ internal sealed partial class HashSignatureSet
         return target ?? first;
     }
 
-    /// <summary>Appends <paramref name="other"/>'s records in their order, adding its names and types where they are new.</summary>
+    /// <summary>
+    /// Appends <paramref name="other"/>'s records in their order, adding their names as they were added there (one
+    /// <see cref="SignatureNameTable.Add(ReadOnlySpan{byte})"/> per named record, so the numbering is the one adding
+    /// the lines here would give) and its types where they are new.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AppendRecords(HashSignatureSet other)
     {
-        var nameMap = new int[other._names.Count];
-        for (int n = 0; n < nameMap.Length; n++)
-        {
-            nameMap[n] = _names.Add(other._names[n]);
-        }
-
         byte[] typeMap = [.. other._typeNames.Select(TypeIndex)];
         for (int r = 0; r < other._records; r++)
         {
@@ -257,7 +255,7 @@ internal sealed partial class HashSignatureSet
             other._hashes.AsSpan(r * _words, _words).CopyTo(_hashes.AsSpan(_records * _words));
             _recordSizes[_records] = other._recordSizes[r];
             int name = other._nameIndices[r];
-            _nameIndices[_records] = name >= 0 ? nameMap[name] : name;
+            _nameIndices[_records] = name >= 0 ? _names.Add(other._names[name]) : name;
             _types[_records] = typeMap[other._types[r]];
             _records++;
         }
