@@ -192,13 +192,18 @@ internal sealed partial class HashSignatureSet
         var sizes = new uint[_records];
         var names = new int[_records];
         var types = new byte[_records];
+        bool oneType = _typeNames.Count <= 1;
         for (int i = 0; i < _records; i++)
         {
             int from = order[i];
             _hashes.AsSpan(from * _words, _words).CopyTo(hashes.AsSpan(i * _words));
             sizes[i] = _recordSizes[from];
             names[i] = _nameIndices[from];
-            types[i] = _types[from];
+            if (!oneType)
+            {
+                // (With one database type every record's is 0.)
+                types[i] = _types[from];
+            }
         }
 
         (_hashes, _recordSizes, _nameIndices, _types) = (hashes, sizes, names, types);

@@ -414,28 +414,41 @@ public sealed class SignatureDatabase
     /// <summary>SHA-256 over the sorted canonical lines of the body, logical, PCRE and byte-compare signatures.</summary>
     private byte[] BodyDigest()
     {
-        var lines = new List<string>(Bodies.Length);
+        // A logical signature's line prefixes each of its subsignatures' lines: built once.
+        string[] logicals = [.. Logicals.Select(l => l.ToCanonical())];
+        var lines = new List<string>(Bodies.Length + logicals.Length);
         foreach (BodySignature b in Bodies)
         {
-            lines.Add(b.Logical < 0 ? b.ToCanonical() : $"{Logicals[b.Logical].ToCanonical()}/{b.Subsignature}/{b.ToCanonical()}");
+            lines.Add(b.Logical < 0 ? b.ToCanonical() : $"{logicals[b.Logical]}/{b.Subsignature}/{b.ToCanonical()}");
         }
 
-        foreach (LogicalSignature l in Logicals)
-        {
-            lines.Add(l.ToCanonical());
-        }
-
-        lines.AddRange(Pcres.Select(p => $"{Logicals[p.Logical].ToCanonical()}/{p.Subsignature}/{p.ToCanonical()}"));
-        lines.AddRange(ByteCompares.Select(b => $"{Logicals[b.Logical].ToCanonical()}/{b.Subsignature}/{b.ToCanonical()}"));
+        lines.AddRange(logicals);
+        lines.AddRange(Pcres.Select(p => $"{logicals[p.Logical]}/{p.Subsignature}/{p.ToCanonical()}"));
+        lines.AddRange(ByteCompares.Select(b => $"{logicals[b.Logical]}/{b.Subsignature}/{b.ToCanonical()}"));
 
         lines.Sort(StringComparer.Ordinal);
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] batch = new byte[1 << 16];
+        int used = 0;
         foreach (string line in lines)
         {
-            digest.AppendData(Encoding.UTF8.GetBytes(line));
-            digest.AppendData("\n"u8);
+            // Each line and its "\n", fed in batches of up to 64 KiB (one call per line cost more than the hashing).
+            int length = Encoding.UTF8.GetMaxByteCount(line.Length) + 1;
+            if (used + length > batch.Length)
+            {
+                digest.AppendData(batch, 0, used);
+                used = 0;
+                if (length > batch.Length)
+                {
+                    batch = new byte[length];
+                }
+            }
+
+            used += Encoding.UTF8.GetBytes(line, batch.AsSpan(used));
+            batch[used++] = (byte)'\n';
         }
 
+        digest.AppendData(batch, 0, used);
         return digest.GetHashAndReset();
     }
 }
