@@ -16,8 +16,8 @@ internal enum HashKind
 /// <summary>
 /// The hash signatures and allow-list entries (ClamAV .fp/.sfp) of one algorithm, as compact fixed-size records:
 /// the hash as big-endian ulong words, the size as a uint (<see cref="AnySize"/> for ClamAV's "*"; ClamAV rejects
-/// sizes of 2^32-1 and more), the index of the name in a <see cref="SignatureNameTable"/> (each distinct name stored
-/// once, UTF-8) and the database type. An MD5 record is 25 bytes plus its share of the name table. Filled while
+/// sizes of 2^32-1 and more), the index of the name in a <see cref="SignatureNameTable"/> (UTF-8; a name repeated on
+/// nearby lines stored once) and the database type. An MD5 record is 25 bytes plus its share of the name table. Filled while
 /// loading, then <see cref="Freeze"/> sorts the records for binary search. An allow-listed file is reported clean
 /// whatever else matched it.
 /// </summary>
@@ -40,6 +40,7 @@ internal sealed partial class HashSignatureSet
     private SignatureNameTable _names = new();
     private uint[] _distinctSizes = [];
     private bool _frozen;
+    private byte? _lastType;
 
     public HashSignatureSet(HashKind kind)
     {
@@ -138,6 +139,26 @@ internal sealed partial class HashSignatureSet
         return true;
     }
 
+    /// <summary>Makes room for <paramref name="records"/> more records with <paramref name="nameBytes"/> bytes of new names (a large file's estimate).</summary>
+    public void EnsureCapacity(int records, long nameBytes)
+    {
+        if (_frozen)
+        {
+            throw new InvalidOperationException("the hash set is frozen");
+        }
+
+        long capacity = Math.Min((long)_records + records, Array.MaxLength / _words);
+        if (capacity > _recordSizes.Length)
+        {
+            Array.Resize(ref _hashes, (int)capacity * _words);
+            Array.Resize(ref _recordSizes, (int)capacity);
+            Array.Resize(ref _nameIndices, (int)capacity);
+            Array.Resize(ref _types, (int)capacity);
+        }
+
+        _names.EnsureCapacity((int)Math.Min(int.MaxValue - 1L, (long)_names.Count + records), _names.Blob.Length + nameBytes);
+    }
+
     /// <summary>Sorts the records by (hash, size, name) for lookups; call once loading is over.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Freeze()
@@ -147,16 +168,9 @@ internal sealed partial class HashSignatureSet
             return;
         }
 
-        // Sort by the first hash word with the primitive-key sort, then order runs of equal first words fully.
-        var first = new ulong[_records];
-        var order = new int[_records];
-        for (int i = 0; i < _records; i++)
-        {
-            first[i] = _hashes[i * _words];
-            order[i] = i;
-        }
-
-        Array.Sort(first, order);
+        // Sort by the first hash word (bucketed by its top 16 bits, then the primitive-key sort per bucket), then
+        // order runs of equal first words fully; equal records keep their load order, so the result depends only on it.
+        (ulong[] first, int[] order) = SortByFirstWord(_hashes, _words, _records);
         var comparer = new RecordComparer(this);
         for (int start = 0; start < _records;)
         {
@@ -174,24 +188,87 @@ internal sealed partial class HashSignatureSet
             start = end;
         }
 
-        first = null;
         var hashes = new ulong[_records * _words];
         var sizes = new uint[_records];
         var names = new int[_records];
         var types = new byte[_records];
+        bool oneType = _typeNames.Count <= 1;
         for (int i = 0; i < _records; i++)
         {
             int from = order[i];
             _hashes.AsSpan(from * _words, _words).CopyTo(hashes.AsSpan(i * _words));
             sizes[i] = _recordSizes[from];
             names[i] = _nameIndices[from];
-            types[i] = _types[from];
+            if (!oneType)
+            {
+                // (With one database type every record's is 0.)
+                types[i] = _types[from];
+            }
         }
 
         (_hashes, _recordSizes, _nameIndices, _types) = (hashes, sizes, names, types);
         _distinctSizes = DistinctSizes(sizes);
         _names.Freeze();
         _frozen = true;
+    }
+
+    /// <summary>
+    /// <paramref name="first"/> followed by <paramref name="parts"/> (unfrozen sets of the same kind), records in that
+    /// order, as if every record had been added to one set: names and database types are numbered by first
+    /// appearance. A lone non-empty set is returned as it is; the others are appended to the first non-empty one.
+    /// </summary>
+    public static HashSignatureSet Concatenate(HashSignatureSet first, IReadOnlyList<HashSignatureSet> parts)
+    {
+        HashSignatureSet? target = first._records > 0 ? first : null;
+        foreach (HashSignatureSet part in parts)
+        {
+            if (part.Kind != first.Kind || part._frozen || first._frozen)
+            {
+                throw new InvalidOperationException("only unfrozen sets of one kind are concatenated");
+            }
+
+            if (part._records == 0)
+            {
+                continue;
+            }
+
+            if (target is null)
+            {
+                target = part;
+            }
+            else
+            {
+                target.AppendRecords(part);
+            }
+        }
+
+        return target ?? first;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="other"/>'s records in their order, adding their names as they were added there (one
+    /// <see cref="SignatureNameTable.Add(ReadOnlySpan{byte})"/> per named record, so the numbering is the one adding
+    /// the lines here would give) and its types where they are new.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AppendRecords(HashSignatureSet other)
+    {
+        byte[] typeMap = [.. other._typeNames.Select(TypeIndex)];
+        for (int r = 0; r < other._records; r++)
+        {
+            EnsureRecords();
+            other._hashes.AsSpan(r * _words, _words).CopyTo(_hashes.AsSpan(_records * _words));
+            _recordSizes[_records] = other._recordSizes[r];
+            int name = other._nameIndices[r];
+            _nameIndices[_records] = name >= 0 ? _names.Add(other._names[name]) : name;
+            _types[_records] = typeMap[other._types[r]];
+            _records++;
+        }
+
+        Count += other.Count;
+        AllowedCount += other.AllowedCount;
+        HasAnySize |= other.HasAnySize;
+        MaxSize = Math.Max(MaxSize, other.MaxSize);
     }
 
     /// <summary>Drops every signature whose name <paramref name="ignored"/> holds; calls <paramref name="onRemoved"/> with each one's type.</summary>
@@ -238,6 +315,14 @@ internal sealed partial class HashSignatureSet
         return allowed;
     }
 
+    /// <summary>SHA-256 of the records in their sorted order (see <see cref="AppendCanonical"/>).</summary>
+    public byte[] CanonicalDigest()
+    {
+        using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        AppendCanonical(digest);
+        return digest.GetHashAndReset();
+    }
+
     /// <summary>Feeds the records, in their sorted order, to a canonical digest of the set (batched: one call per 64 KiB).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AppendCanonical(IncrementalHash digest)
@@ -282,8 +367,7 @@ internal sealed partial class HashSignatureSet
     /// <summary>The sorted distinct sizes other than "*".</summary>
     private static uint[] DistinctSizes(uint[] sizes)
     {
-        uint[] sorted = (uint[])sizes.Clone();
-        Array.Sort(sorted);
+        uint[] sorted = RadixSort(sizes);
         int n = 0;
         foreach (uint s in sorted)
         {
@@ -294,6 +378,96 @@ internal sealed partial class HashSignatureSet
         }
 
         return sorted[..n];
+    }
+
+    /// <summary>A sorted copy of <paramref name="values"/>: two stable passes over 16-bit digits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static uint[] RadixSort(uint[] values)
+    {
+        var a = (uint[])values.Clone();
+        if (a.Length < 4096)
+        {
+            Array.Sort(a);
+            return a;
+        }
+
+        var b = new uint[a.Length];
+        var counts = new int[1 << 16];
+        for (int shift = 0; shift < 32; shift += 16)
+        {
+            Array.Clear(counts);
+            foreach (uint v in a)
+            {
+                counts[(int)((v >> shift) & 0xFFFF)]++;
+            }
+
+            for (int i = 0, sum = 0; i < counts.Length; i++)
+            {
+                (counts[i], sum) = (sum, sum + counts[i]);
+            }
+
+            foreach (uint v in a)
+            {
+                b[counts[(int)((v >> shift) & 0xFFFF)]++] = v;
+            }
+
+            (a, b) = (b, a);
+        }
+
+        return a;
+    }
+
+    /// <summary>
+    /// The first hash word of every record and the record indices, sorted by that word: records are distributed into
+    /// 65,536 buckets by the word's top 16 bits (in load order), then each bucket is sorted.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (ulong[] First, int[] Order) SortByFirstWord(ulong[] hashes, int words, int records)
+    {
+        var first = new ulong[records];
+        var order = new int[records];
+        if (records < 1 << 16)
+        {
+            for (int i = 0; i < records; i++)
+            {
+                first[i] = hashes[i * words];
+                order[i] = i;
+            }
+
+            Array.Sort(first, order);
+            return (first, order);
+        }
+
+        var starts = new int[(1 << 16) + 1];
+        for (int i = 0; i < records; i++)
+        {
+            starts[(int)(hashes[i * words] >> 48) + 1]++;
+        }
+
+        for (int b = 0; b < 1 << 16; b++)
+        {
+            starts[b + 1] += starts[b];
+        }
+
+        int[] next = starts[..^1];
+        for (int i = 0; i < records; i++)
+        {
+            ulong key = hashes[i * words];
+            int at = next[(int)(key >> 48)]++;
+            first[at] = key;
+            order[at] = i;
+        }
+
+        for (int b = 0; b < 1 << 16; b++)
+        {
+            int length = starts[b + 1] - starts[b];
+            if (length > 1)
+            {
+                Array.Sort(first, order, starts[b], length);
+            }
+        }
+
+        return (first, order);
     }
 
     private static bool TryDecodeHex(ReadOnlySpan<char> hex, Span<byte> bytes)
@@ -317,27 +491,11 @@ internal sealed partial class HashSignatureSet
         return true;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool TryDecodeHex(ReadOnlySpan<byte> hex, Span<byte> bytes)
-    {
-        if (hex.Length is not (32 or 40 or 64))
-        {
-            return false;
-        }
-
-        for (int i = 0; i < hex.Length; i += 2)
-        {
-            int hi = HexValue((char)hex[i]), lo = HexValue((char)hex[i + 1]);
-            if ((hi | lo) < 0)
-            {
-                return false;
-            }
-
-            bytes[i / 2] = (byte)((hi << 4) | lo);
-        }
-
-        return true;
-    }
+    /// <summary>ASCII hex to bytes with the runtime's vectorised decoder; false for another length or a non-hex digit.</summary>
+    private static bool TryDecodeHex(ReadOnlySpan<byte> hex, Span<byte> bytes) =>
+        hex.Length is 32 or 40 or 64
+        && Convert.FromHexString(hex, bytes, out _, out int written) == System.Buffers.OperationStatus.Done
+        && written == hex.Length / 2;
 
     private static int HexValue(char c) => c switch
     {
@@ -355,31 +513,25 @@ internal sealed partial class HashSignatureSet
             throw new InvalidOperationException("the hash set is frozen");
         }
 
-        if (hash.Length < HexLength / 2)
+        int bytes = HexLength / 2;
+        if (hash.Length < bytes)
         {
             throw new ArgumentException("hash shorter than the set's algorithm", nameof(hash));
         }
 
         EnsureRecords();
-        Span<byte> word = stackalloc byte[8];
-        int bytes = HexLength / 2;
+        Span<ulong> words = _hashes.AsSpan(_records * _words, _words);
         for (int w = 0; w < _words; w++)
         {
-            word.Clear();
-            hash.Slice(w * 8, Math.Min(8, bytes - (w * 8))).CopyTo(word);
-            _hashes[(_records * _words) + w] = BinaryPrimitives.ReadUInt64BigEndian(word);
-        }
-
-        int typeIndex = _typeNames.IndexOf(type);
-        if (typeIndex < 0)
-        {
-            _typeNames.Add(type);
-            typeIndex = _typeNames.Count - 1;
+            // Big-endian words; SHA-1's last word holds 4 bytes, zero-padded.
+            words[w] = bytes - (w * 8) >= 8
+                ? BinaryPrimitives.ReadUInt64BigEndian(hash[(w * 8)..])
+                : (ulong)BinaryPrimitives.ReadUInt32BigEndian(hash[(w * 8)..]) << 32;
         }
 
         _recordSizes[_records] = size < 0 ? AnySize : checked((uint)size);
         _nameIndices[_records] = nameIndex;
-        _types[_records] = (byte)typeIndex;
+        _types[_records] = TypeIndex(type);
         _records++;
         if (size < 0)
         {
@@ -389,6 +541,25 @@ internal sealed partial class HashSignatureSet
         {
             MaxSize = Math.Max(MaxSize, size);
         }
+    }
+
+    /// <summary>The index of a database type name in <see cref="_typeNames"/>, adding it when new (the last one is remembered).</summary>
+    private byte TypeIndex(string type)
+    {
+        if (_lastType is { } last && ReferenceEquals(_typeNames[last], type))
+        {
+            return last;
+        }
+
+        int typeIndex = _typeNames.IndexOf(type);
+        if (typeIndex < 0)
+        {
+            _typeNames.Add(type);
+            typeIndex = _typeNames.Count - 1;
+        }
+
+        _lastType = (byte)typeIndex;
+        return (byte)typeIndex;
     }
 
     private bool Collect(ReadOnlySpan<byte> hash, uint size, List<Detection> detections)
@@ -464,7 +635,7 @@ internal sealed partial class HashSignatureSet
         Array.Resize(ref _types, capacity);
     }
 
-    /// <summary>Orders record indices by hash words, size, then name bytes.</summary>
+    /// <summary>Orders record indices by hash words, size, name bytes, then load order.</summary>
     private sealed class RecordComparer(HashSignatureSet set) : IComparer<int>
     {
         public int Compare(int x, int y)
@@ -480,7 +651,13 @@ internal sealed partial class HashSignatureSet
             }
 
             int s = set._recordSizes[x].CompareTo(set._recordSizes[y]);
-            return s != 0 ? s : set.NameBytes(x).SequenceCompareTo(set.NameBytes(y));
+            if (s != 0)
+            {
+                return s;
+            }
+
+            int n = set.NameBytes(x).SequenceCompareTo(set.NameBytes(y));
+            return n != 0 ? n : x.CompareTo(y);
         }
     }
 }

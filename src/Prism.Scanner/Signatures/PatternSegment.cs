@@ -157,7 +157,8 @@ internal sealed partial class PatternSegment
     public static PatternSegment Compile(HexPatternParser.RawSegment raw)
     {
         List<PatternElement> elements = [.. raw.Elements];
-        string canonical = string.Concat(elements.Select(e => e.ToCanonical()));
+        // The part's text, for the messages of the parts refused below only.
+        string Canonical() => string.Concat(raw.Elements.Select(e => e.ToCanonical()));
 
         // ClamAV's character classes (verified with clamscan 1.4.6): at a part's edges (B), (L) and (W) test the
         // neighbouring byte, a file boundary passing; inside a part (W) is one non-alphanumeric byte.
@@ -191,7 +192,7 @@ internal sealed partial class PatternSegment
 
             if (elements[k].BoundaryKind != 'W')
             {
-                throw new NotSupportedException($"({elements[k].BoundaryKind}) inside part '{canonical}' is not supported (only at its start or end)");
+                throw new NotSupportedException($"({elements[k].BoundaryKind}) inside part '{Canonical()}' is not supported (only at its start or end)");
             }
 
             elements[k] = s_nonAlphanumeric;
@@ -246,7 +247,7 @@ internal sealed partial class PatternSegment
 
         if (bestLength == 0 && bestAlternative < 0)
         {
-            throw new NotSupportedException("part '" + canonical + "' has no fixed byte to anchor on");
+            throw new NotSupportedException("part '" + Canonical() + "' has no fixed byte to anchor on");
         }
 
         var before = new List<PatternElement>();

@@ -80,8 +80,10 @@ public sealed class SignatureDatabase
         KeywordSignature = [.. keywordSignature];
         KeywordSegment = [.. keywordSegment];
         KeywordLength = keywords.Select(k => k.Length).ToArray();
-        (Automaton, Quad) = matchers is null ? BuildMatchers(keywords, strategy) : (matchers.Automaton, matchers.Quad);
+        // The matchers and the set hash are independent: on a first load they are built side by side.
+        Task<(AnchorAutomaton, QuadAnchorFilter?)>? built = matchers is null ? Task.Run(() => BuildMatchers(keywords, strategy)) : null;
         SignatureSetHash = setHash ?? ComputeSetHash();
+        (Automaton, Quad) = built is null ? (matchers!.Automaton, matchers.Quad) : built.GetAwaiter().GetResult();
     }
 
     /// <summary>Number of signatures loaded (hash, body and logical).</summary>
@@ -385,38 +387,69 @@ public sealed class SignatureDatabase
         return (AnchorAutomaton.Build(dfaKeywords, dfaIds), quadKeywords.Count > 0 ? new QuadAnchorFilter(quadKeywords, quadIds) : null);
     }
 
-    /// <summary>SHA-256 over the sorted canonical body lines, then each hash set's records in their sorted order.</summary>
+    /// <summary>
+    /// SHA-256 over a version tag, the digest of the sorted canonical body lines, then each hash set's kind and the
+    /// digest of its records in their sorted order. The seven digests are computed side by side (largest first).
+    /// </summary>
     private string ComputeSetHash()
     {
-        var lines = new List<string>(Bodies.Length);
-        foreach (BodySignature b in Bodies)
-        {
-            lines.Add(b.Logical < 0 ? b.ToCanonical() : $"{Logicals[b.Logical].ToCanonical()}/{b.Subsignature}/{b.ToCanonical()}");
-        }
-
-        foreach (LogicalSignature l in Logicals)
-        {
-            lines.Add(l.ToCanonical());
-        }
-
-        lines.AddRange(Pcres.Select(p => $"{Logicals[p.Logical].ToCanonical()}/{p.Subsignature}/{p.ToCanonical()}"));
-        lines.AddRange(ByteCompares.Select(b => $"{Logicals[b.Logical].ToCanonical()}/{b.Subsignature}/{b.ToCanonical()}"));
-
-        lines.Sort(StringComparer.Ordinal);
+        HashSignatureSet[] sets = [Md5, Sha1, Sha256, SectionMd5, SectionSha1, SectionSha256];
+        var digests = new byte[sets.Length + 1][];
+        int[] work = [0, .. Enumerable.Range(1, sets.Length).OrderByDescending(i => (long)sets[i - 1].Count + sets[i - 1].AllowedCount)];
+        Parallel.ForEach(
+            System.Collections.Concurrent.Partitioner.Create(work, loadBalance: true),
+            i => digests[i] = i == 0 ? BodyDigest() : sets[i - 1].CanonicalDigest());
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (string line in lines)
+        digest.AppendData("prism signature set 2\n"u8);
+        digest.AppendData(digests[0]);
+        for (int i = 0; i < sets.Length; i++)
         {
-            digest.AppendData(Encoding.UTF8.GetBytes(line));
-            digest.AppendData("\n"u8);
-        }
-
-        foreach (HashSignatureSet set in new[] { Md5, Sha1, Sha256, SectionMd5, SectionSha1, SectionSha256 })
-        {
-            digest.AppendData([(byte)set.Kind]);
-            set.AppendCanonical(digest);
+            digest.AppendData([(byte)sets[i].Kind]);
+            digest.AppendData(digests[i + 1]);
         }
 
         return Convert.ToHexStringLower(digest.GetHashAndReset());
+    }
+
+    /// <summary>SHA-256 over the sorted canonical lines of the body, logical, PCRE and byte-compare signatures.</summary>
+    private byte[] BodyDigest()
+    {
+        // A logical signature's line prefixes each of its subsignatures' lines: built once.
+        string[] logicals = [.. Logicals.Select(l => l.ToCanonical())];
+        var lines = new List<string>(Bodies.Length + logicals.Length);
+        foreach (BodySignature b in Bodies)
+        {
+            lines.Add(b.Logical < 0 ? b.ToCanonical() : $"{logicals[b.Logical]}/{b.Subsignature}/{b.ToCanonical()}");
+        }
+
+        lines.AddRange(logicals);
+        lines.AddRange(Pcres.Select(p => $"{logicals[p.Logical]}/{p.Subsignature}/{p.ToCanonical()}"));
+        lines.AddRange(ByteCompares.Select(b => $"{logicals[b.Logical]}/{b.Subsignature}/{b.ToCanonical()}"));
+
+        lines.Sort(StringComparer.Ordinal);
+        using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] batch = new byte[1 << 16];
+        int used = 0;
+        foreach (string line in lines)
+        {
+            // Each line and its "\n", fed in batches of up to 64 KiB (one call per line cost more than the hashing).
+            int length = Encoding.UTF8.GetMaxByteCount(line.Length) + 1;
+            if (used + length > batch.Length)
+            {
+                digest.AppendData(batch, 0, used);
+                used = 0;
+                if (length > batch.Length)
+                {
+                    batch = new byte[length];
+                }
+            }
+
+            used += Encoding.UTF8.GetBytes(line, batch.AsSpan(used));
+            batch[used++] = (byte)'\n';
+        }
+
+        digest.AppendData(batch, 0, used);
+        return digest.GetHashAndReset();
     }
 }
 

@@ -14,6 +14,9 @@ internal sealed partial class SignatureLoader
     private const int HashReadBuffer = 1 << 20;
     private const int MaxFastName = 1024;
 
+    /// <summary>The room to make in the first set a large hash file adds to (<see cref="EstimateHashLines"/>).</summary>
+    private (int Records, long NameBytes) _sizeHint;
+
     private static bool IsHashType(string type) => type is "hdb" or "hsb" or "mdb" or "msb" or "fp" or "sfp";
 
     /// <summary>Splits the stream into lines as <see cref="StreamReader.ReadLine"/> does (\n, \r or \r\n) and parses each.</summary>
@@ -35,6 +38,7 @@ internal sealed partial class SignatureLoader
                 {
                     first = false;
                     pos = buffer.AsSpan(0, filled).StartsWith("\uFEFF"u8) ? 3 : 0;
+                    _sizeHint = eof || !content.CanSeek ? default : EstimateHashLines(buffer.AsSpan(pos, filled - pos), content.Length - pos);
                 }
 
                 while (pos < filled)
@@ -95,6 +99,33 @@ internal sealed partial class SignatureLoader
             ArrayPool<byte>.Shared.Return(buffer);
             Count(type, loaded, 0);
         }
+    }
+
+    /// <summary>
+    /// Lines and name bytes of a hash file of <paramref name="total"/> bytes, extrapolated from its first
+    /// <paramref name="head"/> bytes (zero for a file that fits in them).
+    /// </summary>
+    private static (int Records, long NameBytes) EstimateHashLines(ReadOnlySpan<byte> head, long total)
+    {
+        int lines = 0, end = head.LastIndexOf((byte)'\n');
+        long names = 0;
+        for (ReadOnlySpan<byte> rest = end < 0 ? [] : head[..end]; !rest.IsEmpty;)
+        {
+            int eol = rest.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = (eol < 0 ? rest : rest[..eol]).TrimEnd((byte)'\r');
+            rest = eol < 0 ? [] : rest[(eol + 1)..];
+            int c1 = line.IndexOf((byte)':'), c2 = c1 < 0 ? -1 : line[(c1 + 1)..].IndexOf((byte)':');
+            lines++;
+            names += c2 < 0 ? 0 : line.Length - (c1 + c2 + 2);
+        }
+
+        if (lines == 0 || total <= end + 1)
+        {
+            return default;
+        }
+
+        double scale = (double)total / (end + 1) * 1.02;
+        return ((int)Math.Min(int.MaxValue / 2, (lines * scale) + 64), (long)((names * scale) + 1024));
     }
 
     /// <summary>One hash line; returns 1 when the fast path loaded it (the text path counts its own lines).</summary>
@@ -183,6 +214,13 @@ internal sealed partial class SignatureLoader
         if (set is null)
         {
             return false;
+        }
+
+        if (_sizeHint.Records > 0)
+        {
+            // A large file's lines mostly go where its first one goes: room for all of them at once.
+            set.EnsureCapacity(_sizeHint.Records, _sizeHint.NameBytes);
+            _sizeHint = default;
         }
 
         if (type is "fp" or "sfp")

@@ -69,6 +69,16 @@ internal sealed partial class SignatureLoader
     private readonly HashSet<string> _ignoredNames = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _ignoredNameLineMd5 = new(StringComparer.Ordinal);
 
+    public SignatureLoader()
+    {
+    }
+
+    private SignatureLoader(HashSet<string> ignoredNames, Dictionary<string, HashSet<string>> ignoredNameLineMd5)
+    {
+        _ignoredNames = ignoredNames;
+        _ignoredNameLineMd5 = ignoredNameLineMd5;
+    }
+
     public List<BodySignature> Bodies { get; } = [];
 
     /// <summary>Logical (.ldb) signatures; their subsignature patterns are in <see cref="Bodies"/>.</summary>
@@ -107,12 +117,25 @@ internal sealed partial class SignatureLoader
 
     /// <summary>
     /// Loads files and directories (every ClamAV database file in a directory, sorted by name). Ignore lists
-    /// (.ign, .ign2) given as files are read first, so they apply whatever their position.
+    /// (.ign, .ign2) given as files are read first, so they apply whatever their position. Plain hash databases are
+    /// parsed on several cores when there are (SignatureLoader.Parallel.cs), with the same result.
     /// </summary>
     public void LoadPaths(IEnumerable<string> paths)
     {
         IReadOnlyList<string> files = ExpandPaths(paths);
-        foreach (string file in files.Where(IsIgnoreList).Concat(files.Where(f => !IsIgnoreList(f))))
+        foreach (string file in files.Where(IsIgnoreList))
+        {
+            LoadFile(file);
+        }
+
+        List<string> rest = [.. files.Where(f => !IsIgnoreList(f))];
+        if (CanLoadInParallel(rest))
+        {
+            LoadInParallel(rest);
+            return;
+        }
+
+        foreach (string file in rest)
         {
             LoadFile(file);
         }
@@ -150,10 +173,11 @@ internal sealed partial class SignatureLoader
     /// <summary>Applies ignore lists read after the signatures they name (e.g. an .ign2 member late in a .cld).</summary>
     public void Finish()
     {
-        foreach (HashSignatureSet set in AllHashSets)
-        {
-            set.Freeze();
-        }
+        // Each set sorts its own arrays: on several cores, the largest first.
+        Parallel.ForEach(
+            AllHashSets.OrderByDescending(s => (long)s.Count + s.AllowedCount),
+            new ParallelOptions { MaxDegreeOfParallelism = LoadParallelism },
+            set => set.Freeze());
 
         if (_ignoredNames.Count == 0)
         {

@@ -5,12 +5,19 @@ using System.Text;
 namespace Prism.Scanner.Signatures;
 
 /// <summary>
-/// Signature names as UTF-8 in one blob, each distinct name stored once and known by its index: name i is
-/// <c>blob[offsets[i]..offsets[i + 1]]</c>. While loading, an open-addressing table of indices finds a name already
-/// stored; <see cref="Freeze"/> trims the arrays and drops that table.
+/// Signature names as UTF-8 in one blob, each known by its index: name i is <c>blob[offsets[i]..offsets[i + 1]]</c>.
+/// While loading, a name seen among the last <see cref="RecentNames"/> distinct ones (a direct-mapped table of their
+/// hashes) gets that name's index instead of a new copy: the sections of one sample, on consecutive lines, share one
+/// name. A name repeated further apart is stored again (ClamAV's names end in a unique id, so this is rare), which
+/// keeps every lookup in a table that fits the processor's cache instead of a random access into one sized for
+/// millions of names. The numbering depends only on the sequence of names added. <see cref="Freeze"/> trims the
+/// arrays and drops that table.
 /// </summary>
 internal sealed class SignatureNameTable
 {
+    /// <summary>Slots of the table of recent names (512 KiB).</summary>
+    public const int RecentNames = 1 << 16;
+
     private const int InitialBlob = 4096;
     private const int InitialNames = 256;
 
@@ -18,13 +25,13 @@ internal sealed class SignatureNameTable
     private int _blobLength;
     private int[] _offsets;
     private int _count;
-    private ulong[]? _slots;
+    private ulong[]? _recent;
 
     public SignatureNameTable()
     {
         _blob = new byte[InitialBlob];
         _offsets = new int[InitialNames + 1];
-        _slots = new ulong[InitialNames * 2];
+        _recent = new ulong[RecentNames];
     }
 
     private SignatureNameTable(byte[] blob, int[] offsets)
@@ -35,11 +42,11 @@ internal sealed class SignatureNameTable
         _count = offsets.Length - 1;
     }
 
-    /// <summary>Number of distinct names.</summary>
+    /// <summary>Number of names stored.</summary>
     public int Count => _count;
 
     /// <summary>Bytes held by the blob and the offsets (and, before freezing, the lookup table).</summary>
-    public long RetainedBytes => _blob.Length + ((long)_offsets.Length * 4) + ((long)(_slots?.Length ?? 0) * 8);
+    public long RetainedBytes => _blob.Length + ((long)_offsets.Length * 4) + ((long)(_recent?.Length ?? 0) * 8);
 
     /// <summary>The UTF-8 bytes of all names, in index order.</summary>
     public ReadOnlySpan<byte> Blob => _blob.AsSpan(0, _blobLength);
@@ -66,30 +73,24 @@ internal sealed class SignatureNameTable
         return new SignatureNameTable(blob, offsets);
     }
 
-    /// <summary>The index of <paramref name="utf8"/>, adding it when it is new.</summary>
+    /// <summary>The index of <paramref name="utf8"/>: a recent name's, or a new one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Add(ReadOnlySpan<byte> utf8)
     {
-        // A slot holds the name's 32-bit hash (high half) and index + 1 (low half): most probes never touch the blob.
-        ulong[] slots = _slots ?? throw new InvalidOperationException("the name table is frozen");
-        uint mask = (uint)slots.Length - 1;
-        ulong h = XxHash3.HashToUInt64(utf8);
-        uint tag = (uint)(h >> 32);
-        uint slot = (uint)h & mask;
-        while (slots[slot] != 0)
+        // A slot holds a 32-bit hash of the name (high half) and index + 1 (low half): a probe touches the blob only
+        // when the hashes agree.
+        ulong[] recent = _recent ?? throw new InvalidOperationException("the name table is frozen");
+        uint tag = (uint)(XxHash3.HashToUInt64(utf8) >> 32);
+        uint slot = tag & (RecentNames - 1);
+        ulong entry = recent[slot];
+        if (entry != 0 && (uint)(entry >> 32) == tag && this[(int)(uint)entry - 1].SequenceEqual(utf8))
         {
-            int candidate = (int)(uint)slots[slot] - 1;
-            if ((uint)(slots[slot] >> 32) == tag && this[candidate].SequenceEqual(utf8))
-            {
-                return candidate;
-            }
-
-            slot = (slot + 1) & mask;
+            return (int)(uint)entry - 1;
         }
 
         if (_blobLength + utf8.Length > _blob.Length)
         {
-            Array.Resize(ref _blob, Math.Max(_blobLength + utf8.Length, _blob.Length * 2));
+            Array.Resize(ref _blob, (int)Math.Min(Array.MaxLength, Math.Max((long)_blobLength + utf8.Length, _blob.Length * 2L)));
         }
 
         if (_count + 2 > _offsets.Length)
@@ -101,13 +102,27 @@ internal sealed class SignatureNameTable
         _blobLength += utf8.Length;
         int index = _count++;
         _offsets[_count] = _blobLength;
-        slots[slot] = ((ulong)tag << 32) | (uint)(index + 1);
-        if (_count * 2 > slots.Length)
+        recent[slot] = ((ulong)tag << 32) | (uint)(index + 1);
+        return index;
+    }
+
+    /// <summary>Makes room for <paramref name="names"/> names of <paramref name="bytes"/> bytes in all, so a large load grows nothing.</summary>
+    public void EnsureCapacity(int names, long bytes)
+    {
+        if (_recent is null)
         {
-            Rehash(slots.Length * 2);
+            throw new InvalidOperationException("the name table is frozen");
         }
 
-        return index;
+        if (bytes > _blob.Length)
+        {
+            Array.Resize(ref _blob, (int)Math.Min(bytes, Array.MaxLength));
+        }
+
+        if (names + 1L > _offsets.Length)
+        {
+            Array.Resize(ref _offsets, (int)Math.Min(names + 1L, Array.MaxLength));
+        }
     }
 
     /// <summary>The index of a name given as text.</summary>
@@ -125,40 +140,16 @@ internal sealed class SignatureNameTable
     /// <summary>Name <paramref name="index"/> as a string.</summary>
     public string GetString(int index) => Encoding.UTF8.GetString(this[index]);
 
-    /// <summary>Trims the arrays and drops the lookup table; no name can be added afterwards.</summary>
+    /// <summary>Trims the arrays and drops the table of recent names; no name can be added afterwards.</summary>
     public void Freeze()
     {
-        if (_slots is null)
+        if (_recent is null)
         {
             return;
         }
 
         Array.Resize(ref _blob, _blobLength);
         Array.Resize(ref _offsets, _count + 1);
-        _slots = null;
-    }
-
-    private void Rehash(int size)
-    {
-        var slots = new ulong[size];
-        uint mask = (uint)size - 1;
-        foreach (ulong entry in _slots!)
-        {
-            if (entry == 0)
-            {
-                continue;
-            }
-
-            ulong h = XxHash3.HashToUInt64(this[(int)(uint)entry - 1]);
-            uint slot = (uint)h & mask;
-            while (slots[slot] != 0)
-            {
-                slot = (slot + 1) & mask;
-            }
-
-            slots[slot] = entry;
-        }
-
-        _slots = slots;
+        _recent = null;
     }
 }
