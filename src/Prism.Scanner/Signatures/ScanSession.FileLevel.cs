@@ -62,7 +62,7 @@ public sealed partial class ScanSession
     private bool AppliesTo(int logical)
     {
         LogicalSignature l = _db.Logicals[logical];
-        return AppliesToFile(l.Target) && (l.FileSize is not { } size || (_total >= size.Min && _total <= size.Max));
+        return AppliesToFile(l.Target) && (l.FileSize is not { } size || (TargetBlockLength >= size.Min && TargetBlockLength <= size.Max));
     }
 
     private void CountFileLevelMatch(int logical, int subsignature, long start)
