@@ -5,8 +5,8 @@ namespace Prism.Scanner.Signatures;
 /// of at most <see cref="TextRescanPlan.MaxFileSize"/> bytes, is normalised (<see cref="TextNormalizer"/>) while it
 /// streams past and the normalised bytes are scanned by a second session with the signatures of target types 0 and 7
 /// (body, logical, PCRE; no hashes), as a scan of its own: logical signatures are evaluated on the normalised
-/// matches alone (their FileSize on the file's length), and in clamscan's buffered mode a target-0 EOF-n offset
-/// matches nothing. Its names join the file's. An ASCII file in which an HTML rule matches anywhere is not rescanned
+/// matches alone (their FileSize on the file's length in clamscan's buffered mode, on the normalised length when it
+/// normalises the whole file), and in the buffered mode a target-0 EOF-n offset matches nothing. Its names join the file's. An ASCII file in which an HTML rule matches anywhere is not rescanned
 /// (clamscan scans its HTML normalisations instead).
 /// </summary>
 public sealed partial class ScanSession
@@ -99,7 +99,12 @@ public sealed partial class ScanSession
         }
 
         _normalizer.Complete();
-        _text._originalLength = _total;
+        if (!_db.TextPlan.Whole)
+        {
+            // Buffered, clamscan evaluates the target description block against the file; whole, against the normalised file.
+            _text._originalLength = _total;
+        }
+
         IReadOnlyList<Detection> found = _text.Complete();
         var names = new HashSet<string>(_detections.Select(d => d.SignatureName), StringComparer.Ordinal);
         foreach (Detection d in found)

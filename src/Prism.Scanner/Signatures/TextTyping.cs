@@ -43,7 +43,10 @@ internal static class TextTyping
         }.Select(Ascii),
     ];
 
-    /// <summary>Content rules within the first bytes that retype text or binary data to another type (not HTML), as regexes over Latin-1.</summary>
+    /// <summary>
+    /// Content rules within the first bytes that retype text or binary data to another type (not HTML), as regexes
+    /// over Latin-1 (backtracking, but over at most 1024 characters with lazy bounded gaps).
+    /// </summary>
     private static readonly System.Text.RegularExpressions.Regex[] s_otherRules =
     [
         .. new[]
@@ -72,8 +75,7 @@ internal static class TextTyping
             "\\A[\\s\\S]{2}-lh[0-7dx]-",
             "\\A[\\s\\S]{2}-lz[s45]-",
             "\\A[\\s\\S]{2}-pm0-",
-        }.Select(p => new System.Text.RegularExpressions.Regex(p, System.Text.RegularExpressions.RegexOptions.CultureInvariant
-            | System.Text.RegularExpressions.RegexOptions.NonBacktracking)),
+        }.Select(p => new System.Text.RegularExpressions.Regex(p, System.Text.RegularExpressions.RegexOptions.CultureInvariant)),
     ];
 
     /// <summary>The kind of a file FileTyping typed as <see cref="FileTyping.AnyFile"/>, from its first bytes (at most the typing window).</summary>
