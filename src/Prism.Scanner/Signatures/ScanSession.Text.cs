@@ -26,16 +26,24 @@ public sealed partial class ScanSession
     /// <summary>The length the target description block's FileSize is checked against: the file's, also for its normalised text.</summary>
     private long TargetBlockLength => _originalLength >= 0 ? _originalLength : _total;
 
-    /// <summary>Types the file as text or not once its first bytes are known; starts the normalised session for text.</summary>
+    /// <summary>
+    /// Types a file without a target-type magic once its first bytes are known (<see cref="TextTyping"/>): mail by
+    /// header-line rules becomes target type 4; text starts the normalised session.
+    /// </summary>
     private void StartTextRescan(ReadOnlySpan<byte> start, int target)
     {
-        if (_normalizedText || _normalizer is not null || target != FileTyping.AnyFile || !_db.TextPlan.Enabled)
+        if (_normalizedText || _normalizer is not null || target != FileTyping.AnyFile || !(_db.TextPlan.Enabled || _db.HasTypedTargetSignatures))
         {
             return;
         }
 
         _textKind = TextTyping.KindOf(start);
-        if (_textKind is not (TextKind.Ascii or TextKind.Unicode)
+        if (_textKind == TextKind.Mail)
+        {
+            _fileTarget = FileTyping.Mail;
+        }
+
+        if (!_db.TextPlan.Enabled || _textKind is not (TextKind.Ascii or TextKind.Unicode)
             || (_expectedLength is long n && n > TextRescanPlan.MaxFileSize))
         {
             return;

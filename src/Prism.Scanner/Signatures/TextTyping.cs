@@ -17,6 +17,9 @@ internal enum TextKind
 
     /// <summary>HTML by a rule in the first bytes: clamscan scans its HTML normalisations, not the raw file.</summary>
     Html,
+
+    /// <summary>Mail by ClamAV's header-line rules in the first bytes (target type 4, not rescanned as text).</summary>
+    Mail,
 }
 
 /// <summary>
@@ -55,12 +58,6 @@ internal static class TextTyping
             "\\xA3HK\\xBE\\x98lJ\\xA9\\x99LS\\x0A\\x86\\xD6H}AU3!EA0[56]",
             "\\xEF\\xBE\\xAD\\xDENullsoftInst",
             "InstallShield\\x00[\\s\\S]{292}\\x06\\x00\\x00\\x00\\x00\\x00\\x00\\x00[\\s\\S]{8}\\x00\\x00\\x00\\x00\\x01",
-            "\\A[\\s\\S]{0,1024}?\\n[Ff]rom: [\\s\\S]{0,1024}?\\n[Mm][Ii][Mm][Ee]-[Vv]ersion: ",
-            "\\A[\\s\\S]{0,1024}?\\n[Ff]rom: [\\s\\S]{0,2048}?\\n[Cc]ontent-[Tt]ype: ",
-            "\\A[\\s\\S]{0,1024}?\\n[Mm][Ii][Mm][Ee]-[Vv]ersion: [\\s\\S]{0,2048}?\\n[Cc]ontent-[Tt]ype: ",
-            "\\A[\\s\\S]{0,1024}?\\n[Mm]essage-[Ii]d: [\\s\\S]{0,1024}?\\n[Cc]ontent-[Tt]ype: ",
-            "\\A[\\s\\S]{0,1024}?\\n[Rr]eceived: [\\s\\S]{0,2048}?\\n[Cc]ontent-[Tt]ype: ",
-            "\\A[\\s\\S]{0,1024}?Delivered-To:[\\s\\S]{0,256}?Received:",
             "\\A[Mm][Ii][Mm][Ee]-[Vv]ersion: [\\s\\S]{0,1024}?\\n[Cc]ontent-[Tt]ype: ",
             "\\n[Mm][Ii][Mm][Ee]-[Vv]ersion: [\\s\\S]{0,1024}?\\n[Cc]ontent-[Tt]ype: ",
             "\\A[\\s\\S]{0,128}?/RGB\\nID\\n\\xFF{24}",
@@ -75,6 +72,20 @@ internal static class TextTyping
             "\\A[\\s\\S]{2}-lh[0-7dx]-",
             "\\A[\\s\\S]{2}-lz[s45]-",
             "\\A[\\s\\S]{2}-pm0-",
+        }.Select(p => new System.Text.RegularExpressions.Regex(p, System.Text.RegularExpressions.RegexOptions.CultureInvariant)),
+    ];
+
+    /// <summary>ClamAV's mail rules on header lines within the first bytes (type mail), as regexes over Latin-1.</summary>
+    private static readonly System.Text.RegularExpressions.Regex[] s_mailRules =
+    [
+        .. new[]
+        {
+            "\\A[\\s\\S]{0,1024}?\\n[Ff]rom: [\\s\\S]{0,1024}?\\n[Mm][Ii][Mm][Ee]-[Vv]ersion: ",
+            "\\A[\\s\\S]{0,1024}?\\n[Ff]rom: [\\s\\S]{0,2048}?\\n[Cc]ontent-[Tt]ype: ",
+            "\\A[\\s\\S]{0,1024}?\\n[Mm][Ii][Mm][Ee]-[Vv]ersion: [\\s\\S]{0,2048}?\\n[Cc]ontent-[Tt]ype: ",
+            "\\A[\\s\\S]{0,1024}?\\n[Mm]essage-[Ii]d: [\\s\\S]{0,1024}?\\n[Cc]ontent-[Tt]ype: ",
+            "\\A[\\s\\S]{0,1024}?\\n[Rr]eceived: [\\s\\S]{0,2048}?\\n[Cc]ontent-[Tt]ype: ",
+            "\\A[\\s\\S]{0,1024}?Delivered-To:[\\s\\S]{0,256}?Received:",
         }.Select(p => new System.Text.RegularExpressions.Regex(p, System.Text.RegularExpressions.RegexOptions.CultureInvariant)),
     ];
 
@@ -99,6 +110,11 @@ internal static class TextTyping
         }
 
         string latin1 = System.Text.Encoding.Latin1.GetString(window);
+        if (s_mailRules.Any(r => r.IsMatch(latin1)))
+        {
+            return TextKind.Mail;
+        }
+
         if (s_otherRules.Any(r => r.IsMatch(latin1)))
         {
             return TextKind.Other;

@@ -112,6 +112,50 @@ public sealed class TextRescanBufferTests : IDisposable
         AssertSame(expected[over], session.Complete(), "one byte over, length unknown");
     }
 
+    /// <summary>
+    /// Mail typed by ClamAV's header-line rules within the first 1024 bytes (target type 4 applies, no text rescan) and
+    /// near misses (the same headers past byte 1024, a header name without its pair), against clamscan.
+    /// </summary>
+    [SkippableFact]
+    public void Typing_MailHeaderLinesInFirstBytes_Target4AsClamscan()
+    {
+        string dbDir = Directory.CreateDirectory(_dir.File("db")).FullName;
+        File.WriteAllText(Path.Combine(dbDir, "m.ndb"), $"Mail4:4:*:{Hex("QQMailMark")}\nAny0:0:*:{Hex("QQMailMark")}\nNorm7:7:*:{Hex("qqmailmark")}\n");
+        string headers = "From: someone@example.com\nX-Mark: QQMailMark\nContent-Type: text/plain\n\nbody\n";
+        string filler = string.Concat(Enumerable.Repeat("lorem ipsum dolor ", 70));
+        var contents = new Dictionary<string, string>
+        {
+            ["from-content-type"] = "Return-Xyz: 1\n" + headers,
+            ["received-content-type"] = "X: 1\nReceived: by x\nX-Mark: QQMailMark\nContent-Type: text/plain\n\n",
+            ["message-id"] = "X: 1\nMessage-Id: <a@b>\nX-Mark: QQMailMark\ncontent-Type: text/plain\n\n",
+            ["delivered-received"] = "xx Delivered-To: a\nReceived: b\nX-Mark: QQMailMark\n",
+            ["late"] = filler + "\n" + headers,
+            ["unpaired"] = "X: 1\nFrom: someone\nX-Mark: QQMailMark\n\nbody\n",
+        };
+        var files = new List<string>();
+        foreach ((string name, string text) in contents)
+        {
+            string path = _dir.File(name + ".eml");
+            File.WriteAllText(path, text);
+            files.Add(path);
+        }
+
+        Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([dbDir], files);
+        string[] mail = ["from-content-type", "received-content-type", "message-id", "delivered-received"];
+        foreach (string file in files)
+        {
+            bool isMail = mail.Contains(Path.GetFileNameWithoutExtension(file));
+            Assert.True(isMail == expected[file].Contains("Mail4"), $"{Path.GetFileName(file)}: clamscan [{string.Join(", ", expected[file])}]");
+        }
+
+        SignatureDatabase db = SignatureDatabase.Load(dbDir);
+        foreach (string file in files)
+        {
+            byte[] data = File.ReadAllBytes(file);
+            AssertSame(expected[file], db.Scan(data), Path.GetFileName(file));
+        }
+    }
+
     private static string Hex(string s) => Convert.ToHexStringLower(Encoding.ASCII.GetBytes(s));
 
     private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string how)
