@@ -23,6 +23,12 @@ internal sealed class TextNormalizer
     /// <summary>fmap's page size on Linux (getpagesize()).</summary>
     public const int PageSize = 4096;
 
+    /// <summary>Marks a dropped byte in <see cref="s_map"/>.</summary>
+    private const byte Drop = 0;
+
+    /// <summary>Per input byte: its normalised byte, ' ' for white space, <see cref="Drop"/> for a dropped one.</summary>
+    private static readonly byte[] s_map = BuildMap();
+
     private readonly int _maxPatternLength;
     private readonly bool _whole;
     private readonly int _capacity;
@@ -107,22 +113,33 @@ internal sealed class TextNormalizer
     private void Emit(ReadOnlySpan<byte> input)
     {
         int n = 0;
+        bool spaceWritten = _spaceWritten;
+        byte[] output = _out;
+        ReadOnlySpan<byte> map = s_map;
         foreach (byte c in input)
         {
-            if (c is (>= 0x09 and <= 0x0D) or 0x20)
+            byte mapped = map[c];
+            if (mapped == Drop)
             {
-                if (!_spaceWritten)
+                continue;
+            }
+
+            if (mapped == (byte)' ')
+            {
+                if (!spaceWritten)
                 {
-                    _out[n++] = (byte)' ';
-                    _spaceWritten = true;
+                    output[n++] = mapped;
+                    spaceWritten = true;
                 }
+
+                continue;
             }
-            else if (c is >= 0x21 and < 0x80)
-            {
-                _out[n++] = c is >= (byte)'A' and <= (byte)'Z' ? (byte)(c + 32) : c;
-                _spaceWritten = false;
-            }
+
+            output[n++] = mapped;
+            spaceWritten = false;
         }
+
+        _spaceWritten = spaceWritten;
 
         ReadOnlySpan<byte> produced = _out.AsSpan(0, n);
         _outPos += n;
@@ -132,6 +149,23 @@ internal sealed class TextNormalizer
         }
 
         _sink.Append(produced);
+    }
+
+    private static byte[] BuildMap()
+    {
+        byte[] map = new byte[256];
+        for (int c = 0; c < 256; c++)
+        {
+            map[c] = c switch
+            {
+                (>= 0x09 and <= 0x0D) or 0x20 => (byte)' ',
+                >= 'A' and <= 'Z' => (byte)(c + 32),
+                > 0x20 and < 0x80 => (byte)c,
+                _ => Drop,
+            };
+        }
+
+        return map;
     }
 
     /// <summary>Keeps the last maxpatlen bytes output.</summary>

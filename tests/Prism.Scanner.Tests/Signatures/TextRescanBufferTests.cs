@@ -156,6 +156,26 @@ public sealed class TextRescanBufferTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Byte compares on normalised text, as clamscan evaluates them: a Target:0 one reads the normalised bytes at the
+    /// normalised offset, a Target:7 one never counts.
+    /// </summary>
+    [SkippableFact]
+    public void Rescan_ByteCompare_ReadsNormalisedTextForTarget0Only()
+    {
+        string dbDir = Directory.CreateDirectory(_dir.File("db")).FullName;
+        File.WriteAllText(Path.Combine(dbDir, "b.ldb"), string.Concat(
+            "BC7;Target:7;0&1;68656c6c6f;0(>>12#de4#=1234)\n",
+            "BC0;Target:0;0&1;68656c6c6f;0(>>12#de4#=1234)\n",
+            "BC0raw;Target:0;0&1;68656c6c6f;0(>>14#de4#=1234)\n",
+            "BC7raw;Target:7;0&1;68656c6c6f;0(>>14#de4#=1234)\n"));
+        string file = _dir.File("bc.txt");
+        File.WriteAllText(file, "HELLO   World 1234 zz\n");
+        SortedSet<string> expected = ClamscanOracle.Scan([dbDir], [file])[file];
+        Assert.Equal(["BC0"], expected);
+        AssertSame(expected, SignatureDatabase.Load(dbDir).Scan(File.ReadAllBytes(file)), "byte compares");
+    }
+
     private static string Hex(string s) => Convert.ToHexStringLower(Encoding.ASCII.GetBytes(s));
 
     private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string how)
