@@ -101,6 +101,13 @@ internal sealed class TextCorpus
         _ldb.Append("Size7;Engine:81-255,Target:7,FileSize:0-4000;0;6b696c6f\n");
         _ldb.Append("Size0;Engine:81-255,Target:0,FileSize:4001-999999999;0;6b696c6f\n");
         _ldb.Append("Pcre7;Target:7;0&1;6c696d61;0/lima\\x20[a-z]+o\\x20/\n");
+        // Target type 3 (HTML, not modelled): counted as unsupported; clamscan applies them to HTML files only.
+        foreach (string w in s_words.Take(3))
+        {
+            _ndb.Append(CultureInfo.InvariantCulture, $"H3.{w}:3:*:{Hex(w)}\n");
+        }
+
+        _ldb.Append(CultureInfo.InvariantCulture, $"H3L;Target:3;0;{Hex("alpha")}\n");
         _ndb.Append("Entity7:7:*:26616d703b\n");
         _ndb.Append("Comment7:7:*:3c212d2d20\n");
         _ndb.Append("Del7:7:*:617e7f62\n");
