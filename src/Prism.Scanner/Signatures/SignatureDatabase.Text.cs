@@ -12,7 +12,9 @@ public sealed partial class SignatureDatabase
 /// <summary>
 /// Whether files clamscan types as text are normalised and rescanned (some body or logical signature of target type 0
 /// or 7), the longest target-7 pattern part (clamscan's maxpatlen for its buffered rescan; taken as the part's
-/// maximum span, which equals clamscan's for parts without jumps), and whether some target-7 signature has an EOF-n
+/// maximum span, which equals clamscan's for parts without a variable jump or boundary anchor: measured, clamscan
+/// counts bytes, "??", fixed {n} jumps and alternatives by their length, and splits parts at "*" and variable jumps,
+/// which it does not count), and whether some target-7 signature has an EOF-n
 /// offset (then clamscan normalises the whole file and scans it as a file).
 /// </summary>
 internal sealed record TextRescanPlan(bool Enabled, int MaxPatternLength, bool Whole)

@@ -27,8 +27,8 @@ internal enum TextKind
 /// table, which mirrors daily.ftm, at functionality level 215): the start magics of the types it has no signature
 /// target for (ZIP, RAR, GZIP, ...); then text tests on the first <see cref="FileTyping.TypingWindow"/> bytes (ASCII
 /// with ISO-8859 and extended bytes, UTF-8, UTF-16 with or without a byte-order mark); then, for text and binary data,
-/// its content rules within those bytes (HTML tags, also on the window decoded as ClamAV decodes UTF-16, mail headers,
-/// embedded executables and archives, ...). Not modelled: the old-tar checksum test, the MBR partition check (a
+/// its content rules within those bytes (HTML tags, also on the window decoded as ClamAV decodes UTF-16; mail header
+/// lines, which give target type 4; embedded executables, installers, XML documents, ...). Not modelled: the old-tar checksum test, the MBR partition check (a
 /// 0x55 0xAA at byte 510 is taken as a plain byte) and HTML behind a UTF-8/UTF-32 byte-order mark.
 /// </summary>
 internal static class TextTyping
@@ -123,13 +123,14 @@ internal static class TextTyping
         // ClamAV then decodes the window as UTF-16 its own way (byte pairs b0 + 16 * b1) and looks for HTML again.
         if (window.Length >= 2)
         {
-            byte[] decoded = new byte[window.Length / 2];
+            Span<byte> decoded = stackalloc byte[FileTyping.TypingWindow / 2];
+            decoded = decoded[..(window.Length / 2)];
             for (int i = 0; i < decoded.Length; i++)
             {
                 decoded[i] = (byte)(window[2 * i] + (window[(2 * i) + 1] << 4));
             }
 
-            if (HasHtmlTag(decoded, 0, out _) || decoded.AsSpan().StartsWith("<%@ LANGUAGE ="u8))
+            if (HasHtmlTag(decoded, 0, out _) || decoded.StartsWith("<%@ LANGUAGE ="u8))
             {
                 return TextKind.Html;
             }
