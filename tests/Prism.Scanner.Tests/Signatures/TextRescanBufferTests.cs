@@ -176,7 +176,29 @@ public sealed class TextRescanBufferTests : IDisposable
         AssertSame(expected, SignatureDatabase.Load(dbDir).Scan(File.ReadAllBytes(file)), "byte compares");
     }
 
-    private static string Hex(string s) => Convert.ToHexStringLower(Encoding.ASCII.GetBytes(s));
+    /// <summary>
+    /// The normalisation byte by byte, against clamscan: control and high bytes inside a white-space run do not split
+    /// it, 0x7F is kept, CR/LF, tab, vertical tab and form feed are white space, an ISO-8859 byte between two words
+    /// joins them (the file is typed UTF-16BE by clamscan).
+    /// </summary>
+    [SkippableFact]
+    public void Normalise_ControlHighAndWhiteSpaceBytes_AsClamscan()
+    {
+        string dbDir = Directory.CreateDirectory(_dir.File("db")).FullName;
+        File.WriteAllText(Path.Combine(dbDir, "w.ndb"), string.Concat(
+            $"Exact7:7:*:{Hex("aa bb\u007fcc ddee ff ")}\n",
+            $"TwoSpaces7:7:*:{Hex("aa  b")}\n",
+            $"NoDel7:7:*:{Hex("bbcc")}\n",
+            $"Split7:7:*:{Hex("dd ee")}\n"));
+        string file = _dir.File("w.txt");
+        byte[] data = [.. Encoding.Latin1.GetBytes("AA \u0001\u0080 BB\u007fCC\r\n\tDD\u00e9EE  \u000b\u000cFF\n")];
+        File.WriteAllBytes(file, data);
+        SortedSet<string> expected = ClamscanOracle.Scan([dbDir], [file])[file];
+        Assert.Equal(["Exact7"], expected);
+        AssertSame(expected, SignatureDatabase.Load(dbDir).Scan(data), "normalised bytes");
+    }
+
+    private static string Hex(string s) => Convert.ToHexStringLower(Encoding.Latin1.GetBytes(s));
 
     private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string how)
     {
