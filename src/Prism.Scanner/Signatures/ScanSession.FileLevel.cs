@@ -31,10 +31,11 @@ public sealed partial class ScanSession
 
         foreach (ByteCompareSubsignature b in _db.ByteCompares)
         {
-            if (_db.Logicals[b.Logical].Target == 1)
+            if (_db.Logicals[b.Logical].Target == 1 || (_normalizedText && _db.Logicals[b.Logical].Target == TextTarget))
             {
                 // clamscan 1.4.6 never counts a byte compare of a Target:1 logical signature (observed on built PEs,
-                // valid and broken, where a PCRE of the same signature matches): neither does Prism.
+                // valid and broken, where a PCRE of the same signature matches), nor of a Target:7 one on normalised
+                // text (where the same Target:0 one reads the normalised bytes): neither does Prism.
                 continue;
             }
 
@@ -62,7 +63,7 @@ public sealed partial class ScanSession
     private bool AppliesTo(int logical)
     {
         LogicalSignature l = _db.Logicals[logical];
-        return AppliesToFile(l.Target) && (l.FileSize is not { } size || (_total >= size.Min && _total <= size.Max));
+        return AppliesToFile(l.Target) && (l.FileSize is not { } size || (TargetBlockLength >= size.Min && TargetBlockLength <= size.Max));
     }
 
     private void CountFileLevelMatch(int logical, int subsignature, long start)

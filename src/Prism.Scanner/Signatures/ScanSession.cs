@@ -37,17 +37,26 @@ public sealed partial class ScanSession : IDisposable
     private int _state;
     private bool _completed;
 
-    internal ScanSession(SignatureDatabase db, long? expectedLength)
+    internal ScanSession(SignatureDatabase db, long? expectedLength, bool normalizedText = false)
     {
         _db = db;
         _expectedLength = expectedLength;
         _detected = new bool[db.Bodies.Length];
+        _normalizedText = normalizedText;
+        if (normalizedText)
+        {
+            // The normalised text of a file: target types 0 and 7, no hashes, no executable layout.
+            _fileTarget = TextTarget;
+            _layoutKnown = true;
+            return;
+        }
+
 #pragma warning disable CA5351 // MD5 and SHA-1 are what ClamAV's hdb/hsb signatures name files by.
         _md5 = WantsHash(db.Md5) ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
         _sha1 = WantsHash(db.Sha1) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
 #pragma warning restore CA5351
         _sha256 = WantsHash(db.Sha256) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        _layoutKnown = !db.NeedsPeLayout && !db.HasTypedTargetSignatures;
+        _layoutKnown = !db.NeedsPeLayout && !db.HasTypedTargetSignatures && !db.TextPlan.Enabled;
     }
 
     /// <summary>Bytes fed so far.</summary>
@@ -93,6 +102,7 @@ public sealed partial class ScanSession : IDisposable
         }
 
         _sectionHashers = null;
+        DisposeTextRescan();
         _completed = true;
     }
 
@@ -151,6 +161,7 @@ public sealed partial class ScanSession : IDisposable
         }
 
         _fileTarget = target;
+        StartTextRescan(start, target);
         if (target is FileTyping.Pe or FileTyping.Elf or FileTyping.MachO && _db.NeedsPeLayout)
         {
             // Section sizes are truncated at the end of the file: without a known length, wait for the end.
@@ -221,7 +232,8 @@ public sealed partial class ScanSession : IDisposable
 
     /// <summary>Where a match of <paramref name="body"/>'s first part may start, for this file's type and layout.</summary>
     private (long Min, long Max) StartRangeOf(BodySignature body, long? fileLength) =>
-        body.Offset.Kind == SignatureOffsetKind.FromEnd && _eofOffsetsDisabled ? (1, 0) : body.Offset.StartRange(fileLength, _pe);
+        body.Offset.Kind == SignatureOffsetKind.FromEnd && (_eofOffsetsDisabled || (_normalizedText && !_db.TextPlan.Whole))
+            ? (1, 0) : body.Offset.StartRange(fileLength, _pe);
 
     private void EnsureSpace(int count)
     {
@@ -252,6 +264,11 @@ public sealed partial class ScanSession : IDisposable
         ReadOnlySpan<byte> fresh = window[from..];
         long freshBase = windowBase + from;
         long end = freshBase + fresh.Length;
+        if (_normalizer is not null)
+        {
+            FeedText(fresh, freshBase);
+        }
+
         UpdateHashes(fresh, end);
         if (_sectionHashers is not null)
         {
@@ -552,7 +569,7 @@ public sealed partial class ScanSession : IDisposable
                 }
             }
 
-            if (logical.Expression.Evaluate(counts) && logical.AcceptsFile(_total, _pe))
+            if (logical.Expression.Evaluate(counts) && logical.AcceptsFile(TargetBlockLength, _pe))
             {
                 _detections.Add(new Detection(logical.Name, null));
             }
@@ -588,6 +605,7 @@ public sealed partial class ScanSession : IDisposable
         }
 
         EvaluateLogicals();
+        MergeTextRescan();
         bool allowed = FinishHash(ref _md5, _db.Md5);
         allowed |= FinishHash(ref _sha1, _db.Sha1);
         allowed |= FinishHash(ref _sha256, _db.Sha256);

@@ -8,7 +8,7 @@ namespace Prism.Scanner.Signatures;
 /// holding them) with its compiled matcher.
 /// Immutable and thread-safe: create one <see cref="ScanSession"/> per file.
 /// </summary>
-public sealed class SignatureDatabase
+public sealed partial class SignatureDatabase
 {
     private const int StreamChunkSize = 1 << 20;
 

@@ -7,7 +7,7 @@ namespace Prism.Scanner.Tests.Signatures;
 
 /// <summary>
 /// The compiled cache's binary body signatures and matcher tables: for every corpus the clamscan comparison tests use
-/// (every body form, .ldb modifiers and target blocks, PCRE and byte compares, PE offsets), a cached load restores the
+/// (every body form, .ldb modifiers and target blocks, PCRE and byte compares, PE offsets, normalised text), a cached load restores the
 /// same signatures element by element, the same automaton and filter, and the same findings as a load from the sources;
 /// seeded corruptions of the cache give a note and the sources' database, never a wrong one or a crash.
 /// </summary>
@@ -24,6 +24,7 @@ public sealed class SignatureCacheStructureTests : IDisposable
     [InlineData("pe")]
     [InlineData("typed")]
     [InlineData("macro")]
+    [InlineData("text")]
     public void CachedLoad_EveryCorpus_RestoresTheSameSignaturesMatchersAndFindings(string corpus)
     {
         (string db, List<string> files) = Corpus(corpus);
@@ -190,6 +191,9 @@ public sealed class SignatureCacheStructureTests : IDisposable
                 return (t.DatabaseDirectory, t.Files);
             case "macro":
                 return MacroCorpus();
+            case "text":
+                TextCorpus x = TextCorpus.Create(_dir, 3, whole: true);
+                return (x.DatabaseDirectory, x.Files);
             default:
                 PeCorpus p = PeCorpus.Create(_dir, 2, fileCount: 27);
                 return (p.DatabaseDirectory, p.Files);
@@ -226,7 +230,7 @@ public sealed class SignatureCacheStructureTests : IDisposable
     private static string Dump(SignatureDatabase db)
     {
         var s = new StringBuilder();
-        s.Append(FormattableString.Invariant($"dfa {db.Automaton.StateCount} quad {db.Quad?.KeyCount} retain {db.RetainLength} span {db.MaxPatternLength}\n"));
+        s.Append(FormattableString.Invariant($"dfa {db.Automaton.StateCount} quad {db.Quad?.KeyCount} retain {db.RetainLength} span {db.MaxPatternLength} text {db.TextPlan}\n"));
         foreach (BodySignature b in db.Bodies)
         {
             s.Append(FormattableString.Invariant($"body {b.Name} t{b.Target} l{b.Logical} s{b.Subsignature} {b.Offset} {b.Offset.Kind}/{b.Offset.Value}/{b.Offset.MaxShift}/{b.Offset.Section}\n"));
