@@ -157,6 +157,20 @@ for line in sorted(out): print(line)
         }
     }
 
+    /// <summary>
+    /// The diff of two trees from their manifests (<see cref="ManifestScript"/> lines; a path compared by its type and
+    /// hash): the paths added, deleted, and present in both with another type or content, each in ordinal order.
+    /// </summary>
+    public static (string[] Added, string[] Deleted, string[] Modified) ManifestDiff(IEnumerable<string> before, IEnumerable<string> after)
+    {
+        static Dictionary<string, string> ByPath(IEnumerable<string> lines) =>
+            lines.Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
+        Dictionary<string, string> b = ByPath(before);
+        Dictionary<string, string> a = ByPath(after);
+        return ([.. a.Keys.Except(b.Keys).Order(StringComparer.Ordinal)], [.. b.Keys.Except(a.Keys).Order(StringComparer.Ordinal)],
+            [.. a.Keys.Where(k => b.TryGetValue(k, out string? v) && v != a[k]).Order(StringComparer.Ordinal)]);
+    }
+
     /// <summary>fls -r -p: path → (inode, type letter of the directory entry), without deleted entries and $OrphanFiles.</summary>
     public static Dictionary<string, (uint Inode, char Type)> Fls(string image)
     {

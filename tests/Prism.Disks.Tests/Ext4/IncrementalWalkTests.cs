@@ -94,13 +94,8 @@ for n in sorted(os.listdir(m + '/var/cache'))[:40]:
             $"clone read {cloneCounting.BytesRead} bytes > divergence {divergentBytes} + touched files {touched} + {Slack}");
 
         // The oracle: both trees mounted by fuse2fs, compared by path and content hash.
-        static Dictionary<string, string> Manifest(string[] lines) =>
-            lines.Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
-        Dictionary<string, string> before = Manifest(fixture.GoldenManifest());
-        Dictionary<string, string> after = Manifest(Ext4Images.FuseManifest(image, Path.Combine(fixture.Scratch, "mnt-diff")));
-        string[] added = [.. after.Keys.Except(before.Keys).Order(StringComparer.Ordinal)];
-        string[] deleted = [.. before.Keys.Except(after.Keys).Order(StringComparer.Ordinal)];
-        string[] modified = [.. after.Keys.Where(k => before.TryGetValue(k, out string? v) && v != after[k]).Order(StringComparer.Ordinal)];
+        (string[] added, string[] deleted, string[] modified) =
+            Ext4Images.ManifestDiff(fixture.GoldenManifest(), Ext4Images.FuseManifest(image, Path.Combine(fixture.Scratch, "mnt-diff")));
         var moved = changes.Where(c => c.Change is GuestChangeKind.Added or GuestChangeKind.Renamed).Select(c => c.Path).ToHashSet(StringComparer.Ordinal);
         Assert.Equal(added, changes.Where(c => c.Change is GuestChangeKind.Added or GuestChangeKind.Renamed).Select(c => c.Path).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal(deleted, changes.Where(c => c.Change == GuestChangeKind.Deleted).Select(c => c.Path)
