@@ -1,5 +1,7 @@
 using Prism.Disks.Vhdx;
+using Prism.Scanner.Fleet;
 using Prism.Testing;
+using Xunit.Abstractions;
 
 namespace Prism.Scanner.Tests.Fleet;
 
@@ -36,6 +38,41 @@ public abstract class FleetFixture : IDisposable
     public List<(string Name, string Path)> Clones { get; } = [];
 
     public string[] ClonePaths => [.. Clones.Select(c => c.Path)];
+
+    /// <summary>
+    /// The fleet scan (the golden, then the clones inheriting its verdicts) and the --full scan (every clone read whole)
+    /// of the golden and its clones with <paramref name="engine"/>.
+    /// </summary>
+    public async Task<(FleetReport Fleet, FleetReport Full)> ScanFleetAndFullAsync(IScanEngine engine) =>
+        (await new FleetScanner(engine).ScanAsync(GoldenPath, ClonePaths),
+            await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(GoldenPath, ClonePaths));
+
+    /// <summary>
+    /// Per clone: neither scan has errors, the fleet and the --full findings both equal the <paramref name="oracle"/>'s,
+    /// and the fleet scan read no more than --full. Returns the oracle's hits per clone, in clone order.
+    /// </summary>
+    internal List<HashSet<Hit>> AssertClonesMatchOracle(FleetReport fleet, FleetReport full, Func<string, HashSet<Hit>> oracle, ITestOutputHelper output)
+    {
+        var hits = new List<HashSet<Hit>>();
+        for (int i = 0; i < Clones.Count; i++)
+        {
+            (string name, string path) = Clones[i];
+            DiskReport f = fleet.Clones[i];
+            DiskReport u = full.Clones[i];
+            Assert.Empty(f.Errors);
+            Assert.Empty(u.Errors);
+            HashSet<Hit> expected = oracle(path);
+            FleetDisks.AssertSame(expected, FleetDisks.Hits(u), $"{name}: --full vs clamscan");
+            FleetDisks.AssertSame(expected, FleetDisks.Hits(f), $"{name}: fleet vs clamscan");
+            Assert.True(f.BytesRead <= u.BytesRead, $"{name}: fleet read {f.BytesRead} > full {u.BytesRead}");
+            output.WriteLine($"{name,-16} findings {f.Findings.Count,2} fleet read {f.BytesRead,11:N0} inherited {f.BytesInherited,11:N0} "
+                + $"scanned {f.StreamsScanned,3} reused {f.StreamsInherited,3} divergent {f.DivergentBytes,10:N0} | full read {u.BytesRead,11:N0} "
+                + $"| {string.Join("; ", f.Volumes)}");
+            hits.Add(expected);
+        }
+
+        return hits;
+    }
 
     /// <summary>Where the fixture builds (removed on dispose).</summary>
     protected TempDir Dir { get; } = new();
