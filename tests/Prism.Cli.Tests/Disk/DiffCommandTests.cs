@@ -57,41 +57,22 @@ public sealed class DiffCommandTests
             Oracle.Run("/bin/chmod", ["0700", m + "/sizes/s000059.bin"]);
         });
 
-        string goldenVhdx = dir.File("golden.vhdx");
-        Import(golden, goldenVhdx, dir.File("disk.raw"));
-        string child = dir.File("child.vhdx");
-        VhdxDisk.CreateDifferencing(child, goldenVhdx);
-        WriteDivergence(child, golden, changed);
-
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        Assert.True(Program.Run(["diff", goldenVhdx, child, "--json"], stdout, stderr) == 0, stderr.ToString());
-        Assert.Equal(string.Empty, stderr.ToString());
-        using JsonDocument doc = JsonDocument.Parse(stdout.ToString());
-        var ours = doc.RootElement.EnumerateArray().Select(e => (Change: e.GetProperty("change").GetString()!, Path: e.GetProperty("path").GetString()!,
-            Old: e.TryGetProperty("oldPath", out JsonElement o) ? o.GetString() : null)).ToList();
+        (string goldenVhdx, string child) = MakeChain(dir, golden, changed, "83");
+        List<Change> ours = RunDiff(goldenVhdx, child);
 
         // The oracle: both trees mounted by fuse2fs, compared by path and content hash.
-        Dictionary<string, string> Manifest(string image) => Ext4Images.FuseManifest(image, dir.File("mnt-" + Path.GetFileName(image)))
-            .Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
-        Dictionary<string, string> before = Manifest(golden);
-        Dictionary<string, string> after = Manifest(changed);
-        string[] added = [.. after.Keys.Except(before.Keys).Order(StringComparer.Ordinal)];
-        string[] deleted = [.. before.Keys.Except(after.Keys).Order(StringComparer.Ordinal)];
-        string[] modified = [.. after.Keys.Where(k => before.TryGetValue(k, out string? v) && v != after[k]).Order(StringComparer.Ordinal)];
+        (string[] added, string[] deleted, string[] modified) = Ext4Images.ManifestDiff(
+            Ext4Images.FuseManifest(golden, dir.File("mnt-golden.img")), Ext4Images.FuseManifest(changed, dir.File("mnt-clone.img")));
         Assert.Equal(63, added.Length); // 60 files, 2 directories, the rename target
         Assert.Equal(["/sizes/s000100.bin", "/sizes/s065536.bin"], modified);
 
-        Assert.Equal(added, ours.Where(c => c.Change is "added" or "renamed").Select(c => c.Path).Order(StringComparer.Ordinal));
-        Assert.Equal(deleted, ours.Where(c => c.Change is "deleted").Select(c => c.Path)
-            .Concat(ours.Where(c => c.Change == "renamed").Select(c => c.Old!)).Order(StringComparer.Ordinal));
-        Assert.Equal(modified, ours.Where(c => c.Change == "modified").Select(c => c.Path).Order(StringComparer.Ordinal));
-        Assert.Contains(("renamed", "/names/renamed.txt", "/names/with space & $ymbols!.txt"), ours);
-        Assert.Contains(("metadata", "/sizes/s000059.bin", (string?)null), ours);
-        Assert.DoesNotContain(ours, c => c.Path == "/sizes/s001000.bin" && c.Change == "modified");
+        AssertSameAsTrees(ours, added, deleted, modified);
+        Assert.Contains(new Change("renamed", "/names/renamed.txt", "/names/with space & $ymbols!.txt", null), ours);
+        Assert.Contains(new Change("metadata", "/sizes/s000059.bin", null, null), ours);
+        Assert.DoesNotContain(ours, c => c.Path == "/sizes/s001000.bin" && c.Kind == "modified");
 
         // The text form, and a clone against itself: nothing.
-        stdout = new StringWriter();
+        var stdout = new StringWriter();
         Assert.Equal(0, Program.Run(["diff", goldenVhdx, child], stdout, TextWriter.Null));
         Assert.Contains("renamed", stdout.ToString(), StringComparison.Ordinal);
         Assert.Contains("(was /names/with space & $ymbols!.txt)", stdout.ToString(), StringComparison.Ordinal);
@@ -121,45 +102,24 @@ public sealed class DiffCommandTests
             NtfsImages.RunPython(NtfsChange, m.Path);
         }
 
-        string goldenVhdx = dir.File("golden.vhdx");
-        Import(golden, goldenVhdx, dir.File("disk.raw"), "7");
-        string child = dir.File("child.vhdx");
-        VhdxDisk.CreateDifferencing(child, goldenVhdx);
-        WriteDivergence(child, golden, changed);
-
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        Assert.True(Program.Run(["diff", goldenVhdx, child, "--json"], stdout, stderr) == 0, stderr.ToString());
-        Assert.Equal(string.Empty, stderr.ToString());
-        using JsonDocument doc = JsonDocument.Parse(stdout.ToString());
-        var ours = doc.RootElement.EnumerateArray().Select(e => (Change: e.GetProperty("change").GetString()!, Path: e.GetProperty("path").GetString()!,
-            Old: e.TryGetProperty("oldPath", out JsonElement o) ? o.GetString() : null,
-            Stream: e.TryGetProperty("stream", out JsonElement st) ? st.GetString() : null)).ToList();
+        (string goldenVhdx, string child) = MakeChain(dir, golden, changed, "7");
+        List<Change> ours = RunDiff(goldenVhdx, child);
 
         // The oracle: both trees mounted by ntfs-3g, compared by path and content hash (unnamed streams).
-        Dictionary<string, string> Manifest(string image)
+        string[] Manifest(string image)
         {
             using NtfsImages.Mount m = NtfsImages.MountImage(dir, image, readOnly: true);
-            return NtfsImages.RunPython(Ext4Images.ManifestScript, m.Path, "1000000000").Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
+            return NtfsImages.RunPython(Ext4Images.ManifestScript, m.Path, "1000000000").Split('\n', StringSplitOptions.RemoveEmptyEntries);
         }
 
-        Dictionary<string, string> before = Manifest(golden);
-        Dictionary<string, string> after = Manifest(changed);
-        string[] added = [.. after.Keys.Except(before.Keys).Order(StringComparer.Ordinal)];
-        string[] deleted = [.. before.Keys.Except(after.Keys).Order(StringComparer.Ordinal)];
-        string[] modified = [.. after.Keys.Where(k => before.TryGetValue(k, out string? v) && v != after[k]).Order(StringComparer.Ordinal)];
+        (string[] added, string[] deleted, string[] modified) = Ext4Images.ManifestDiff(Manifest(golden), Manifest(changed));
         Assert.Equal(["/apps/a03.bin", "/apps/a05.bin", "/apps/a07.bin", "/apps/a09.bin", "/logs/app.log"], modified);
         Assert.Equal(43, added.Length); // 40 files, 2 directories, the rename target
 
-        var files = ours.Where(c => c.Stream is null).ToList();
-        Assert.Equal(added, files.Where(c => c.Change is "added" or "renamed").Select(c => c.Path).Order(StringComparer.Ordinal));
-        Assert.Equal(deleted, files.Where(c => c.Change is "deleted").Select(c => c.Path)
-            .Concat(files.Where(c => c.Change == "renamed").Select(c => c.Old!)).Order(StringComparer.Ordinal));
-        Assert.Equal(modified, files.Where(c => c.Change == "modified").Select(c => c.Path).Order(StringComparer.Ordinal));
-        Assert.Contains(("renamed", "/docs/renamed.txt", "/docs/d02.txt", (string?)null), ours);
-        Assert.Contains(("added", "/docs/d05.txt", (string?)null, "notes"), ours);
-        Assert.DoesNotContain(ours, c => c.Path == "/apps/a11.bin" && c.Change == "modified");
+        AssertSameAsTrees([.. ours.Where(c => c.Stream is null)], added, deleted, modified);
+        Assert.Contains(new Change("renamed", "/docs/renamed.txt", "/docs/d02.txt", null), ours);
+        Assert.Contains(new Change("added", "/docs/d05.txt", null, "notes"), ours);
+        Assert.DoesNotContain(ours, c => c.Path == "/apps/a11.bin" && c.Kind == "modified");
 
         // The read bound: the clone reads its divergence, the content of the files whose content lies in it, and the
         // volume's boot sector and root index (on this small volume a walk of the whole $MFT costs little more; the
@@ -229,7 +189,43 @@ os.truncate(m + '/apps/a09.bin', 1000)
 with open(m + '/docs/d05.txt:notes', 'wb') as h: h.write(b'a new named stream')
 """;
 
-    private static void Import(string volume, string vhdx, string raw, string type = "83")
+    // A line of prism diff --json.
+    private sealed record Change(string Kind, string Path, string? OldPath, string? Stream);
+
+    // The golden volume imported as partition 1 (MBR type) of a VHDX golden, and a differencing child holding the 4 KiB
+    // sectors in which the changed volume differs.
+    private static (string GoldenVhdx, string Child) MakeChain(TempDir dir, string golden, string changed, string type)
+    {
+        string goldenVhdx = dir.File("golden.vhdx");
+        Import(golden, goldenVhdx, dir.File("disk.raw"), type);
+        string child = dir.File("child.vhdx");
+        VhdxDisk.CreateDifferencing(child, goldenVhdx);
+        WriteDivergence(child, golden, changed);
+        return (goldenVhdx, child);
+    }
+
+    // prism diff --json of the two disks: exit 0, nothing on stderr, its changes.
+    private static List<Change> RunDiff(string golden, string clone)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.True(Program.Run(["diff", golden, clone, "--json"], stdout, stderr) == 0, stderr.ToString());
+        Assert.Equal(string.Empty, stderr.ToString());
+        using JsonDocument doc = JsonDocument.Parse(stdout.ToString());
+        return [.. doc.RootElement.EnumerateArray().Select(e => new Change(e.GetProperty("change").GetString()!, e.GetProperty("path").GetString()!,
+            e.TryGetProperty("oldPath", out JsonElement o) ? o.GetString() : null, e.TryGetProperty("stream", out JsonElement st) ? st.GetString() : null))];
+    }
+
+    // prism's changes equal the mounted trees' diff: a rename is the new path added and the old one deleted.
+    private static void AssertSameAsTrees(List<Change> ours, string[] added, string[] deleted, string[] modified)
+    {
+        Assert.Equal(added, ours.Where(c => c.Kind is "added" or "renamed").Select(c => c.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(deleted, ours.Where(c => c.Kind is "deleted").Select(c => c.Path)
+            .Concat(ours.Where(c => c.Kind == "renamed").Select(c => c.OldPath!)).Order(StringComparer.Ordinal));
+        Assert.Equal(modified, ours.Where(c => c.Kind == "modified").Select(c => c.Path).Order(StringComparer.Ordinal));
+    }
+
+    private static void Import(string volume, string vhdx, string raw, string type)
     {
         long length = new FileInfo(volume).Length;
         using (FileStream f = File.Create(raw))

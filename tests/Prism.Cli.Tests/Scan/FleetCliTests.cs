@@ -87,8 +87,7 @@ public sealed class FleetCliTests(GoldenFleetFixture fixture)
         string[] databases = [.. fixture.Databases, forms];
         var engine = new BuiltinEngine(SignatureDatabase.Load(databases));
         Assert.Empty(engine.Database.Issues);
-        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        (FleetReport fleet, FleetReport full) = await fixture.ScanFleetAndFullAsync(engine);
         string json = dir.File("r.json");
         (int exit, string stdout, string stderr) = Prism([fixture.GoldenPath, .. fixture.ClonePaths, "--signatures", .. databases, "--json", json]);
         Assert.True(exit == 1, $"exit {exit}: {stderr}{stdout}");

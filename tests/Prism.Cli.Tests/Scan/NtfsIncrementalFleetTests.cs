@@ -2,6 +2,7 @@ using System.Text.Json;
 using Prism.Disks.Guest;
 using Prism.Disks.IO;
 using Prism.Disks.Ntfs;
+using Prism.Disks.Tests;
 using Prism.Disks.Tests.Ntfs;
 using Prism.Disks.Vhdx;
 using Prism.Scanner.Fleet;
@@ -89,7 +90,7 @@ public sealed class NtfsIncrementalFleetTests(NtfsIncrementalFleetFixture fixtur
         IGuestVolume goldenVolume = IncrementalWalkFixture.OpenVolume(golden);
         GuestWalk parent = goldenVolume.CaptureWalk() ?? throw new InvalidOperationException("NTFS makes its own walk");
         Assert.IsType<NtfsWalkSnapshot>(parent.State);
-        AssertSameLines(VisitWalk(goldenVolume), Lines(parent), "golden: CaptureWalk vs Visit");
+        IncrementalDisks.AssertSameLines(VisitWalk(goldenVolume), Lines(parent), "golden: CaptureWalk vs Visit");
         Assert.True(parent.Files.Count > 10_000);
         foreach ((string name, string vhdx, _) in fixture.Clones)
         {
@@ -100,7 +101,7 @@ public sealed class NtfsIncrementalFleetTests(NtfsIncrementalFleetFixture fixtur
             long read = reads.BytesRead;
             GuestWalk walk = patched.Walk ?? throw new InvalidOperationException($"{name}: no walk ({patched.Reason})");
             Assert.IsType<NtfsWalkSnapshot>(walk.State);
-            AssertSameLines(VisitWalk(IncrementalWalkFixture.OpenVolume(clone)), Lines(walk), $"{name}: patched vs Visit");
+            IncrementalDisks.AssertSameLines(VisitWalk(IncrementalWalkFixture.OpenVolume(clone)), Lines(walk), $"{name}: patched vs Visit");
             output.WriteLine($"{name,-15} walk read {read,12:N0} B: {patched.Reason}");
 
             // The walk survives the form the verdict store keeps it in.
@@ -108,7 +109,7 @@ public sealed class NtfsIncrementalFleetTests(NtfsIncrementalFleetFixture fixtur
             walk.Write(stored);
             stored.Position = 0;
             GuestWalk back = GuestWalk.Read(stored);
-            AssertSameLines(Lines(walk), Lines(back), $"{name}: written and read");
+            IncrementalDisks.AssertSameLines(Lines(walk), Lines(back), $"{name}: written and read");
             Assert.Equal(walk.Metadata, back.Metadata);
             Assert.Equal(walk.Errors, back.Errors);
             Assert.Equal(((NtfsWalkSnapshot)walk.State!).Files.Length, Assert.IsType<NtfsWalkSnapshot>(back.State).Files.Length);
@@ -209,16 +210,4 @@ public sealed class NtfsIncrementalFleetTests(NtfsIncrementalFleetFixture fixtur
         [.. walk.Files.Select(f => $"{f.Path} {f.Id}/{f.Generation} {f.Type} size {f.Size} md [{string.Join(' ', f.Metadata)}] name {f.NameRange} "
             + string.Join("; ", f.Streams.Select(s => $"'{s.Name}' {s.Size} {s.IsResident} [{string.Join(' ', s.Content)}]")))
             .Order(StringComparer.Ordinal)];
-
-    private static void AssertSameLines(List<string> expected, List<string> actual, string what)
-    {
-        if (expected.SequenceEqual(actual))
-        {
-            return;
-        }
-
-        var missing = expected.Except(actual).Take(5).ToList();
-        var extra = actual.Except(expected).Take(5).ToList();
-        Assert.Fail($"{what}: {expected.Count} lines expected, {actual.Count} found; missing:\n  {string.Join("\n  ", missing)}\nextra:\n  {string.Join("\n  ", extra)}");
-    }
 }

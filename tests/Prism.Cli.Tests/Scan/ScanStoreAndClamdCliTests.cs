@@ -62,8 +62,7 @@ public sealed class ScanStoreAndClamdCliTests(GoldenFleetFixture fixture)
         clamd.Require();
         var client = new ClamdClient(ClamdEndpoint.Parse(clamd.SocketPath));
         var engine = new ClamdEngine(client, await client.GetVersionAsync());
-        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        (FleetReport fleet, FleetReport full) = await fixture.ScanFleetAndFullAsync(engine);
         Check("parent", fixture.ClamscanOf(fixture.GoldenPath), fleet.Parent);
         for (int i = 0; i < fixture.Clones.Count; i++)
         {

@@ -157,6 +157,20 @@ for line in sorted(out): print(line)
         }
     }
 
+    /// <summary>
+    /// The diff of two trees from their manifests (<see cref="ManifestScript"/> lines; a path compared by its type and
+    /// hash): the paths added, deleted, and present in both with another type or content, each in ordinal order.
+    /// </summary>
+    public static (string[] Added, string[] Deleted, string[] Modified) ManifestDiff(IEnumerable<string> before, IEnumerable<string> after)
+    {
+        static Dictionary<string, string> ByPath(IEnumerable<string> lines) =>
+            lines.Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
+        Dictionary<string, string> b = ByPath(before);
+        Dictionary<string, string> a = ByPath(after);
+        return ([.. a.Keys.Except(b.Keys).Order(StringComparer.Ordinal)], [.. b.Keys.Except(a.Keys).Order(StringComparer.Ordinal)],
+            [.. a.Keys.Where(k => b.TryGetValue(k, out string? v) && v != a[k]).Order(StringComparer.Ordinal)]);
+    }
+
     /// <summary>fls -r -p: path → (inode, type letter of the directory entry), without deleted entries and $OrphanFiles.</summary>
     public static Dictionary<string, (uint Inode, char Type)> Fls(string image)
     {
@@ -200,16 +214,21 @@ for line in sorted(out): print(line)
         return [.. lines];
     }
 
-    public static string Digest(Ext4Volume volume, Ext4FileEntry e)
+    public static string Digest(Ext4Volume volume, Ext4FileEntry e) => Digest(volume.OpenFile(e), e.Size);
+
+    /// <summary>
+    /// sha256 of the whole content when its <paramref name="size"/> is at most <paramref name="limit"/>, else of its first
+    /// and last MiB (as <see cref="ManifestScript"/> hashes the mounted file).
+    /// </summary>
+    public static string Digest(IDiskSource content, long size, long limit = WholeHashLimit)
     {
-        IDiskSource content = volume.OpenFile(e);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         byte[] buffer = new byte[1 << 20];
-        if (e.Size <= WholeHashLimit)
+        if (size <= limit)
         {
-            for (long at = 0; at < e.Size; at += buffer.Length)
+            for (long at = 0; at < size; at += buffer.Length)
             {
-                int n = (int)Math.Min(buffer.Length, e.Size - at);
+                int n = (int)Math.Min(buffer.Length, size - at);
                 content.ReadExactly(buffer.AsSpan(0, n), at);
                 sha.AppendData(buffer, 0, n);
             }
@@ -218,11 +237,41 @@ for line in sorted(out): print(line)
         {
             content.ReadExactly(buffer, 0);
             sha.AppendData(buffer);
-            content.ReadExactly(buffer, e.Size - buffer.Length);
+            content.ReadExactly(buffer, size - buffer.Length);
             sha.AppendData(buffer);
         }
 
         return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    /// <summary>The letter fls -r -p gives a file type (r, d, l, p, c, b, s); '?' for a type fls has no letter for.</summary>
+    public static char FlsLetter(GuestFileType t) => t switch
+    {
+        GuestFileType.File => 'r',
+        GuestFileType.Directory => 'd',
+        GuestFileType.Symlink => 'l',
+        GuestFileType.Fifo => 'p',
+        GuestFileType.CharacterDevice => 'c',
+        GuestFileType.BlockDevice => 'b',
+        GuestFileType.Socket => 's',
+        _ => '?',
+    };
+
+    /// <summary>
+    /// A walk of <paramref name="volume"/> through <see cref="IGuestVolume.Visit"/> (path → id, type, size), asserted
+    /// free of errors and equal to <paramref name="fls"/>'s listing: the same paths, each with fls's inode and type.
+    /// </summary>
+    public static Dictionary<string, (long Id, GuestFileType Type, long Size)> WalkMatchingFls(IGuestVolume volume, Dictionary<string, (uint Inode, char Type)> fls)
+    {
+        var walked = new Dictionary<string, (long Id, GuestFileType Type, long Size)>(StringComparer.Ordinal);
+        var errors = new List<GuestEnumerationError>();
+        volume.Visit((in GuestFileView f) => walked.Add(f.Path.ToString(), (f.Id, f.Type, f.Size)), onError: errors.Add);
+        Assert.Empty(errors);
+        string[] missing = [.. fls.Where(kv => !walked.TryGetValue(kv.Key, out var w) || w.Id != kv.Value.Inode || FlsLetter(w.Type) != kv.Value.Type)
+            .Select(kv => $"{kv.Key} {kv.Value}")];
+        string[] extra = [.. walked.Keys.Where(k => !fls.ContainsKey(k))];
+        Assert.True(missing.Length == 0 && extra.Length == 0, $"differs from fls:\n{Describe(missing)}\nextra:\n{Describe(extra)}");
+        return walked;
     }
 
     /// <summary>debugfs "blocks" for many inodes at once: inode → physical data blocks in logical order.</summary>

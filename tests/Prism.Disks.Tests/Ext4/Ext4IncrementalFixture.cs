@@ -61,9 +61,7 @@ w(root + '/etc/hostname', b'golden\n')
         string image = Ext4Images.Make(_dir.File("golden.img"), tree, (int)(VolumeSize >> 20), "-t", "ext4", "-b", "4096", "-N", "40000");
         GoldenImage = image;
         GoldenVhdx = _dir.File("golden.vhdx");
-        VhdxDisk.Create(GoldenVhdx, new VhdxCreateOptions { VirtualSize = VolumeOffset + VolumeSize + VolumeOffset });
-        PartitionedChainFixture.WriteChangedSectors(GoldenVhdx, null, image, VolumeOffset);
-        WriteMbr(GoldenVhdx);
+        IncrementalDisks.CreateGolden(GoldenVhdx, image, VolumeOffset, VolumeSize, partitionType: 0x83);
         using VhdxDisk golden = VhdxDisk.Open(GoldenVhdx);
         GoldenWalk = FullWalk(OpenVolume(golden), out List<string> errors);
         if (errors.Count > 0)
@@ -134,30 +132,12 @@ w(root + '/etc/hostname', b'golden\n')
     }
 
     /// <summary>The ranges a clone's own layer holds: its divergence from the golden.</summary>
-    public static List<ByteRange> Divergence(string vhdx)
-    {
-        using VhdxDisk child = VhdxDisk.Open(vhdx);
-        return [.. child.GetAllocatedRanges()];
-    }
+    public static List<ByteRange> Divergence(string vhdx) => IncrementalDisks.Divergence(vhdx);
 
     public void Dispose() => _dir.Dispose();
 
     /// <summary>The fuse2fs manifest of the golden (made once).</summary>
     public string[] GoldenManifest() => _goldenManifest ??= Ext4Images.FuseManifest(GoldenImage!, _dir.File("mnt-golden"));
-
-    // One Linux partition (type 0x83) holding the volume, so GuestDisk finds it as a guest would.
-    private static void WriteMbr(string vhdx)
-    {
-        byte[] mbr = new byte[512];
-        mbr[446 + 4] = 0x83;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(mbr.AsSpan(446 + 8), (uint)(VolumeOffset / 512));
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(mbr.AsSpan(446 + 12), (uint)(VolumeSize / 512));
-        mbr[510] = 0x55;
-        mbr[511] = 0xAA;
-        using VhdxDisk disk = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
-        disk.Write(mbr, 0);
-        disk.Flush();
-    }
 
     // fuse2fs in the foreground as our child: after the unmount, its exit means every write reached the image.
     private void WithMount(string image, Action<string> action) =>

@@ -45,25 +45,13 @@ public sealed class Ext4VolumeTests(Ext4VolumesFixture fixture)
         using (source)
         {
             var ours = new Dictionary<string, (uint, char)>(StringComparer.Ordinal);
-            volume.Visit((in Ext4FileView f) => ours[f.Path.ToString()] = (f.Inode, Letter(f.Type)), onError: e => Assert.Fail(e.ToString()));
+            volume.Visit((in Ext4FileView f) => ours[f.Path.ToString()] = (f.Inode, Ext4Images.FlsLetter(f.Type)), onError: e => Assert.Fail(e.ToString()));
             string[] missing = [.. built.Fls.Where(kv => !ours.TryGetValue(kv.Key, out var v) || v != kv.Value).Select(kv => $"{kv.Key} {kv.Value}")];
             string[] extra = [.. ours.Where(kv => !built.Fls.ContainsKey(kv.Key)).Select(kv => kv.Key)];
             Assert.True(missing.Length == 0 && extra.Length == 0,
                 $"differs from fls:\n{Ext4Images.Describe(missing)}\nextra:\n{Ext4Images.Describe(extra)}");
         }
     }
-
-    private static char Letter(GuestFileType t) => t switch
-    {
-        GuestFileType.File => 'r',
-        GuestFileType.Directory => 'd',
-        GuestFileType.Symlink => 'l',
-        GuestFileType.Fifo => 'p',
-        GuestFileType.CharacterDevice => 'c',
-        GuestFileType.BlockDevice => 'b',
-        GuestFileType.Socket => 's',
-        _ => '?',
-    };
 
     [SkippableTheory]
     [MemberData(nameof(VariantNames))]

@@ -21,47 +21,27 @@ public sealed class IncrementalWalkTests(Ext4IncrementalFixture fixture, ITestOu
     // (a log), truncated, deleted, replaced by write-and-rename (dpkg), renamed across directories, hard links and
     // symlinks made, permissions changed, new files and a new directory tree, a small directory grown past one block
     // (it becomes an htree) and the 2,000-entry htree directory given 600 more names (its leaves split).
-    private const string ChangeScript = """
-import os, sys, random, shutil
-m = sys.argv[1]
-seed = int(sys.argv[2])
-rnd = random.Random(seed)
+    private const string ChangeScript = $$"""
+{{IncrementalDisks.DayPrelude}}
 def leaves():
     return sorted(os.path.join(r, d) for r, ds, _ in os.walk(m) for d in ds if d.startswith('lib'))
-shutil.rmtree(rnd.choice(leaves()))
-mover = rnd.choice(leaves())
-target = rnd.choice([d for d in leaves() if d != mover])
-os.rename(mover, os.path.join(target, 'moved-dir-%d' % seed))
+{{IncrementalDisks.DayDirectoryChanges}}
 files = sorted(os.path.join(r, n) for r, _, ns in os.walk(m) for n in ns if not os.path.islink(os.path.join(r, n)) and '/var/' not in os.path.join(r, n))
 chosen = iter(rnd.sample(files, 80))
-for _ in range(6):
-    p = next(chosen)
-    size = os.path.getsize(p)
-    with open(p, 'r+b') as h: h.write(rnd.randbytes(size))
-for _ in range(6):
-    p = next(chosen)
-    with open(p, 'ab') as h: h.write(rnd.randbytes(rnd.choice([1, 900, 5000, 70000])))
+{{IncrementalDisks.DayRewriteAndAppend}}
 with open(m + '/var/log/syslog', 'ab') as h: h.write(rnd.randbytes(20000))
-for _ in range(5):
-    p = next(chosen)
-    os.truncate(p, os.path.getsize(p) // 3)
-for _ in range(6):
-    os.remove(next(chosen))
+{{IncrementalDisks.DayTruncateAndRemove}}
 for _ in range(4):
     p = next(chosen)
     with open(p + '.dpkg-new', 'wb') as h: h.write(rnd.randbytes(rnd.choice([10, 3000, 20000])))
     os.rename(p + '.dpkg-new', p)
-for i in range(6):
-    os.rename(next(chosen), os.path.join(rnd.choice(leaves()), 'moved-%d-%d.txt' % (seed, i)))
-for i in range(4):
-    os.link(next(chosen), os.path.join(rnd.choice(leaves()), 'hl-%d-%d' % (seed, i)))
+{{IncrementalDisks.DayRenames}}
+{{IncrementalDisks.DayHardLinks}}
 for i in range(3):
     os.symlink('/usr/lib/x%d' % i, os.path.join(rnd.choice(leaves()), 'ln-%d-%d' % (seed, i)))
 for _ in range(4):
     os.chmod(next(chosen), 0o600)
-for i in range(12):
-    with open(os.path.join(rnd.choice(leaves()), 'new-%d-%d.dat' % (seed, i)), 'wb') as h:
-        h.write(rnd.randbytes(rnd.choice([0, 100, 700, 5000, 70000])))
+{{IncrementalDisks.DayNewFiles}}
 tree = os.path.join(m, 'var', 'www', 'site-%d' % seed)
 os.makedirs(tree + '/inner')
 for i in range(20):
@@ -114,13 +94,8 @@ for n in sorted(os.listdir(m + '/var/cache'))[:40]:
             $"clone read {cloneCounting.BytesRead} bytes > divergence {divergentBytes} + touched files {touched} + {Slack}");
 
         // The oracle: both trees mounted by fuse2fs, compared by path and content hash.
-        static Dictionary<string, string> Manifest(string[] lines) =>
-            lines.Select(l => l.Split('\t')).ToDictionary(f => f[3], f => f[0] + " " + f[2], StringComparer.Ordinal);
-        Dictionary<string, string> before = Manifest(fixture.GoldenManifest());
-        Dictionary<string, string> after = Manifest(Ext4Images.FuseManifest(image, Path.Combine(fixture.Scratch, "mnt-diff")));
-        string[] added = [.. after.Keys.Except(before.Keys).Order(StringComparer.Ordinal)];
-        string[] deleted = [.. before.Keys.Except(after.Keys).Order(StringComparer.Ordinal)];
-        string[] modified = [.. after.Keys.Where(k => before.TryGetValue(k, out string? v) && v != after[k]).Order(StringComparer.Ordinal)];
+        (string[] added, string[] deleted, string[] modified) =
+            Ext4Images.ManifestDiff(fixture.GoldenManifest(), Ext4Images.FuseManifest(image, Path.Combine(fixture.Scratch, "mnt-diff")));
         var moved = changes.Where(c => c.Change is GuestChangeKind.Added or GuestChangeKind.Renamed).Select(c => c.Path).ToHashSet(StringComparer.Ordinal);
         Assert.Equal(added, changes.Where(c => c.Change is GuestChangeKind.Added or GuestChangeKind.Renamed).Select(c => c.Path).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal(deleted, changes.Where(c => c.Change == GuestChangeKind.Deleted).Select(c => c.Path)
@@ -311,12 +286,7 @@ for n in sorted(os.listdir(m + '/var/cache'))[:40]:
         GuestWalk full = FullWalk(OpenVolume(disk), out List<string> errors);
         Assert.Empty(errors);
         List<string> expected = Lines(full);
-        List<string> actual = Lines(result.Walk);
-        string[] missing = [.. expected.Except(actual)];
-        string[] extra = [.. actual.Except(expected)];
-        Assert.True(missing.Length == 0 && extra.Length == 0,
-            $"{what}: missing\n{string.Join('\n', missing.Take(20))}\nextra\n{string.Join('\n', extra.Take(20))}");
-        Assert.Equal(expected, actual);
+        IncrementalDisks.AssertSameLines(expected, Lines(result.Walk), what);
         Assert.Equal(full.Metadata, result.Walk.Metadata);
         Assert.Equal(full.Replayed, result.Walk.Replayed);
         Assert.True(expected.Count > 10_000, $"{expected.Count} paths");

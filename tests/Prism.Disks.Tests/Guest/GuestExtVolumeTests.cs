@@ -30,27 +30,7 @@ public sealed class GuestExtVolumeTests(Ext4VolumesFixture fixture)
         IGuestVolume volume = GuestFileSystems.Open(source, 0, source.Length, built.Image);
         Assert.Equal(detected, volume.FileSystem);
 
-        var walked = new Dictionary<string, (long Id, GuestFileType Type, long Size)>(StringComparer.Ordinal);
-        var errors = new List<GuestEnumerationError>();
-        volume.Visit((in GuestFileView f) => walked.Add(f.Path.ToString(), (f.Id, f.Type, f.Size)), onError: errors.Add);
-        Assert.Empty(errors);
-        Assert.Equal(built.Fls.Keys.Order(StringComparer.Ordinal), walked.Keys.Order(StringComparer.Ordinal));
-        foreach ((string path, (uint inode, char type)) in built.Fls)
-        {
-            (long id, GuestFileType t, _) = walked[path];
-            Assert.True(inode == id, $"{path}: inode {id}, fls {inode}");
-            char letter = t switch
-            {
-                GuestFileType.File => 'r',
-                GuestFileType.Directory => 'd',
-                GuestFileType.Symlink => 'l',
-                GuestFileType.Fifo => 'p',
-                GuestFileType.CharacterDevice => 'c',
-                GuestFileType.BlockDevice => 'b',
-                _ => 's',
-            };
-            Assert.True(type == letter, $"{path}: type {t}, fls '{type}'");
-        }
+        Ext4Images.WalkMatchingFls(volume, built.Fls);
 
         // Regular files: content through OpenStream equals the fuse2fs mount's (the manifest's hash).
         int files = 0;
@@ -62,7 +42,7 @@ public sealed class GuestExtVolumeTests(Ext4VolumesFixture fixture)
             Assert.Equal(GuestFileType.File, entry.Type);
             GuestStreamInfo stream = Assert.Single(entry.Streams);
             Assert.Equal(entry.Size, stream.Size);
-            Assert.True(f[2] == Digest(volume.OpenStream(entry), entry.Size), $"{f[3]}: content differs from fuse2fs");
+            Assert.True(f[2] == Ext4Images.Digest(volume.OpenStream(entry), entry.Size), $"{f[3]}: content differs from fuse2fs");
             files++;
         }
 
@@ -134,29 +114,5 @@ public sealed class GuestExtVolumeTests(Ext4VolumesFixture fixture)
 
         Assert.Equal(volume.GetLayout(volume.Find("/many")!).Metadata, dirMetadata["/many"]);
         Assert.True(dirMetadata["/many"].Length > 2, "a multi-block directory lists its blocks as metadata");
-    }
-
-    private static string Digest(IDiskSource content, long size)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        byte[] buffer = new byte[1 << 20];
-        if (size <= Ext4Images.WholeHashLimit)
-        {
-            for (long at = 0; at < size; at += buffer.Length)
-            {
-                int n = (int)Math.Min(buffer.Length, size - at);
-                content.ReadExactly(buffer.AsSpan(0, n), at);
-                sha.AppendData(buffer, 0, n);
-            }
-        }
-        else
-        {
-            content.ReadExactly(buffer, 0);
-            sha.AppendData(buffer);
-            content.ReadExactly(buffer, size - buffer.Length);
-            sha.AppendData(buffer);
-        }
-
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 }

@@ -62,26 +62,9 @@ print(n)
 
         GoldenImage = image;
         GoldenVhdx = _dir.File("golden.vhdx");
-        VhdxDisk.Create(GoldenVhdx, new VhdxCreateOptions { VirtualSize = VolumeOffset + VolumeSize + VolumeOffset });
-        PartitionedChainFixture.WriteChangedSectors(GoldenVhdx, null, image, VolumeOffset);
-        WritePartitionTable(GoldenVhdx);
+        IncrementalDisks.CreateGolden(GoldenVhdx, image, VolumeOffset, VolumeSize, partitionType: 0x07);
         using VhdxDisk golden = VhdxDisk.Open(GoldenVhdx);
         GoldenSnapshot = OpenVolume(golden).CaptureSnapshot();
-    }
-
-    // An MBR naming the volume as partition 1 (type 0x07), so that a fleet scan of the disks finds it as a guest would.
-    private static void WritePartitionTable(string vhdx)
-    {
-        byte[] mbr = new byte[512];
-        Span<byte> entry = mbr.AsSpan(446, 16);
-        entry[4] = 0x07;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], (uint)(VolumeOffset / 512));
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(entry[12..], (uint)(VolumeSize / 512));
-        mbr[510] = 0x55;
-        mbr[511] = 0xAA;
-        using VhdxDisk disk = VhdxDisk.Open(vhdx, new VhdxOpenOptions { Writable = true });
-        disk.Write(mbr, 0);
-        disk.Flush();
     }
 
     /// <summary>The golden volume as a raw image (state before any clone's change).</summary>
@@ -164,11 +147,7 @@ print(n)
     }
 
     /// <summary>The ranges a clone's own layer holds: its divergence from its parent.</summary>
-    public static List<ByteRange> Divergence(string vhdx)
-    {
-        using VhdxDisk child = VhdxDisk.Open(vhdx);
-        return [.. child.GetAllocatedRanges()];
-    }
+    public static List<ByteRange> Divergence(string vhdx) => IncrementalDisks.Divergence(vhdx);
 
     public void Dispose() => _dir.Dispose();
 

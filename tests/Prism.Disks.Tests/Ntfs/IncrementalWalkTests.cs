@@ -19,91 +19,44 @@ public sealed class IncrementalWalkTests(IncrementalWalkFixture fixture, ITestOu
     // A guest's day: a directory deleted, one moved across the tree, files rewritten, extended (resident ones past the
     // record), truncated, deleted, renamed into other directories, named streams added and removed, hard links made,
     // new files and a new directory tree, and one directory given 300 more entries (its index splits).
-    private const string ChangeScript = """
-import os, sys, random, shutil
-m = sys.argv[1]
-seed = int(sys.argv[2])
-rnd = random.Random(seed)
+    private static readonly string ChangeScript = DayScript(directoryChanges: true);
+
+    // A clone's usual day: the same file changes only (the directory tree keeps its shape, no directory deleted, moved or
+    // made), so that the walk can patch the parent's file list.
+    private static readonly string FileChangeScript = DayScript(directoryChanges: false);
+
+    // The two days' script (sys.argv[1] the mount point, sys.argv[2] the seed) from the guest's-day fragments. The
+    // directory changes come first and the new tree before the crowd, and the sample of files is 70 with them, 60
+    // without, so that each seed changes exactly what it changed when the two were written out separately.
+    private static string DayScript(bool directoryChanges) => $$"""
+{{IncrementalDisks.DayPrelude}}
 def leaves():
     return sorted(os.path.join(r, d) for r, ds, _ in os.walk(m) for d in ds if d.startswith('d'))
-victim = rnd.choice(leaves())
-shutil.rmtree(victim)
-mover = rnd.choice(leaves())
-target = rnd.choice([d for d in leaves() if d != mover])
-os.rename(mover, os.path.join(target, 'moved-dir-%d' % seed))
+{{(directoryChanges ? IncrementalDisks.DayDirectoryChanges : "")}}
 files = sorted(os.path.join(r, n) for r, _, ns in os.walk(m) for n in ns)
-chosen = iter(rnd.sample(files, 70))
-for _ in range(6):
-    p = next(chosen)
-    size = os.path.getsize(p)
-    with open(p, 'r+b') as h: h.write(rnd.randbytes(size))
-for _ in range(6):
-    p = next(chosen)
-    with open(p, 'ab') as h: h.write(rnd.randbytes(rnd.choice([1, 900, 5000, 70000])))
-for _ in range(5):
-    p = next(chosen)
-    os.truncate(p, os.path.getsize(p) // 3)
-for _ in range(6):
-    os.remove(next(chosen))
-for i in range(6):
-    os.rename(next(chosen), os.path.join(rnd.choice(leaves()), 'moved-%d-%d.txt' % (seed, i)))
+chosen = iter(rnd.sample(files, {{(directoryChanges ? 70 : 60)}}))
+{{IncrementalDisks.DayRewriteAndAppend}}
+{{IncrementalDisks.DayTruncateAndRemove}}
+{{IncrementalDisks.DayRenames}}
 for i in range(5):
     p = next(chosen)
     with open(p + ':ads%d' % i, 'wb') as h: h.write(rnd.randbytes(rnd.choice([0, 40, 2000, 9000])))
 for p in [f for f in files if f.endswith('3.txt') and os.path.exists(f + ':meta')][:3]:
     os.remove(p + ':meta')
-for i in range(4):
-    os.link(next(chosen), os.path.join(rnd.choice(leaves()), 'hl-%d-%d' % (seed, i)))
-for i in range(12):
-    with open(os.path.join(rnd.choice(leaves()), 'new-%d-%d.dat' % (seed, i)), 'wb') as h:
-        h.write(rnd.randbytes(rnd.choice([0, 100, 700, 5000, 70000])))
-tree = os.path.join(rnd.choice(leaves()), 'newdir-%d' % seed)
-os.makedirs(tree + '/inner')
-for i in range(20):
-    with open('%s/%s/n%02d' % (tree, 'inner' if i % 2 else '.', i), 'wb') as h: h.write(rnd.randbytes(i * 50))
+{{IncrementalDisks.DayHardLinks}}
+{{IncrementalDisks.DayNewFiles}}
+{{(directoryChanges ? NewTree : "")}}
 crowd = rnd.choice(leaves())
 for i in range(300):
     with open('%s/crowd-%d-%03d-%s.txt' % (crowd, seed, i, 'x' * (i % 40)), 'wb') as h: h.write(rnd.randbytes(i % 300))
 """;
 
-    // A clone's usual day: files only (the directory tree keeps its shape): rewritten, extended (resident ones past the
-    // record), truncated, deleted, renamed into other directories, named streams added and removed, hard links, new files,
-    // and one directory given 300 more entries (its index splits).
-    private const string FileChangeScript = """
-import os, sys, random
-m = sys.argv[1]
-seed = int(sys.argv[2])
-rnd = random.Random(seed)
-def leaves():
-    return sorted(os.path.join(r, d) for r, ds, _ in os.walk(m) for d in ds if d.startswith('d'))
-files = sorted(os.path.join(r, n) for r, _, ns in os.walk(m) for n in ns)
-chosen = iter(rnd.sample(files, 60))
-for _ in range(6):
-    p = next(chosen)
-    with open(p, 'r+b') as h: h.write(rnd.randbytes(os.path.getsize(p)))
-for _ in range(6):
-    p = next(chosen)
-    with open(p, 'ab') as h: h.write(rnd.randbytes(rnd.choice([1, 900, 5000, 70000])))
-for _ in range(5):
-    p = next(chosen)
-    os.truncate(p, os.path.getsize(p) // 3)
-for _ in range(6):
-    os.remove(next(chosen))
-for i in range(6):
-    os.rename(next(chosen), os.path.join(rnd.choice(leaves()), 'moved-%d-%d.txt' % (seed, i)))
-for i in range(5):
-    p = next(chosen)
-    with open(p + ':ads%d' % i, 'wb') as h: h.write(rnd.randbytes(rnd.choice([0, 40, 2000, 9000])))
-for p in [f for f in files if f.endswith('3.txt') and os.path.exists(f + ':meta')][:3]:
-    os.remove(p + ':meta')
-for i in range(4):
-    os.link(next(chosen), os.path.join(rnd.choice(leaves()), 'hl-%d-%d' % (seed, i)))
-for i in range(12):
-    with open(os.path.join(rnd.choice(leaves()), 'new-%d-%d.dat' % (seed, i)), 'wb') as h:
-        h.write(rnd.randbytes(rnd.choice([0, 100, 700, 5000, 70000])))
-crowd = rnd.choice(leaves())
-for i in range(300):
-    with open('%s/crowd-%d-%03d-%s.txt' % (crowd, seed, i, 'x' * (i % 40)), 'wb') as h: h.write(rnd.randbytes(i % 300))
+    // A new directory tree of 20 files in two levels.
+    private const string NewTree = """
+tree = os.path.join(rnd.choice(leaves()), 'newdir-%d' % seed)
+os.makedirs(tree + '/inner')
+for i in range(20):
+    with open('%s/%s/n%02d' % (tree, 'inner' if i % 2 else '.', i), 'wb') as h: h.write(rnd.randbytes(i * 50))
 """;
 
     // More new files than $MFT has free records: $MFT grows (its run list or size changes).
@@ -139,8 +92,8 @@ for i in range(2500):
         Assert.True(result.IsIncremental, result.ToString());
         Assert.Empty(result.Snapshot.Problems);
         Assert.True(visit.Count > 10_000);
-        AssertSameLines(visit, [.. full.Files.Select(Line)], "capture");
-        AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "incremental");
+        IncrementalDisks.AssertSameLines(visit, [.. full.Files.Select(Line)], "capture");
+        IncrementalDisks.AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "incremental");
 
         // A directory was deleted and one moved: the file list was assembled again, not patched from the parent's.
         Assert.Null(result.Snapshot.Base);
@@ -180,7 +133,7 @@ for i in range(2500):
         }
 
         // The patched snapshot survives its binary form.
-        AssertSameLines(visit, [.. RoundTrip(result.Snapshot).Files.Select(Line)], "round trip");
+        IncrementalDisks.AssertSameLines(visit, [.. RoundTrip(result.Snapshot).Files.Select(Line)], "round trip");
 
         long divergent = divergence.Sum(r => r.Length);
         output.WriteLine($"seed {seed}: divergence {divergent:N0} B; incremental read {incrementalReads.BytesRead:N0} B ({result}); "
@@ -205,8 +158,8 @@ for i in range(2500):
 
         Assert.Empty(errors);
         Assert.True(result.IsIncremental, result.ToString());
-        AssertSameLines(visit, [.. full.Files.Select(Line)], "capture");
-        AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "patched");
+        IncrementalDisks.AssertSameLines(visit, [.. full.Files.Select(Line)], "capture");
+        IncrementalDisks.AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "patched");
 
         // The list is the parent's with what changed: the names of the changed records and the changed directories' new
         // names made, nothing else; the records and directories kept are the capture's (their binary forms are equal).
@@ -236,7 +189,7 @@ for i in range(2500):
         Assert.True(result.IsIncremental, result.ToString());
         Assert.Equal(0, result.RecordsDecoded);
         Assert.Equal(0, result.IndexBlocksRead);
-        AssertSameLines(VisitLines(OpenVolume(golden)), [.. result.Snapshot.Files.Select(Line)], "unchanged");
+        IncrementalDisks.AssertSameLines(VisitLines(OpenVolume(golden)), [.. result.Snapshot.Files.Select(Line)], "unchanged");
     }
 
     [SkippableFact]
@@ -278,7 +231,7 @@ for i in range(2500):
         List<string> visit = VisitLines(OpenVolume(clone), errors);
         Assert.Empty(errors);
         Assert.Contains(visit, l => l.StartsWith("/grow/g02499 ", StringComparison.Ordinal));
-        AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "grown $MFT");
+        IncrementalDisks.AssertSameLines(visit, [.. result.Snapshot.Files.Select(Line)], "grown $MFT");
     }
 
     [SkippableFact]
@@ -327,7 +280,7 @@ with open(sys.argv[1] + '/t05/d050/late.txt', 'wb') as h: h.write(b'late')
         NtfsWalkResult result = volume.WalkIncremental(fixture.GoldenSnapshot!, []);
         Assert.Equal(NtfsWalkFallback.ParentMismatch, result.Fallback);
         Assert.Contains("another volume", result.FallbackDetail, StringComparison.Ordinal);
-        AssertSameLines(VisitLines(volume), [.. result.Snapshot.Files.Select(Line)], "mismatch");
+        IncrementalDisks.AssertSameLines(VisitLines(volume), [.. result.Snapshot.Files.Select(Line)], "mismatch");
     }
 
     [SkippableFact]
@@ -468,7 +421,7 @@ with open(sys.argv[1] + '/t05/d050/late.txt', 'wb') as h: h.write(b'late')
         Assert.False(result.IsIncremental);
         Assert.Contains(detail, result.FallbackDetail, StringComparison.Ordinal);
         var errors = new List<NtfsEnumerationError>();
-        AssertSameLines(VisitLines(OpenVolume(clone), errors), [.. result.Snapshot.Files.Select(Line)], reason.ToString());
+        IncrementalDisks.AssertSameLines(VisitLines(OpenVolume(clone), errors), [.. result.Snapshot.Files.Select(Line)], reason.ToString());
         Assert.Equal(expectErrors, errors.Count > 0);
         Assert.Equal(errors.Count, result.Snapshot.Problems.Length);
         return result;
@@ -480,18 +433,5 @@ with open(sys.argv[1] + '/t05/d050/late.txt', 'wb') as h: h.write(b'late')
         snapshot.Write(stream);
         stream.Position = 0;
         return NtfsWalkSnapshot.Read(stream);
-    }
-
-    // Equal lists, or a message naming the first lines that differ.
-    private static void AssertSameLines(List<string> expected, List<string> actual, string what)
-    {
-        if (expected.SequenceEqual(actual))
-        {
-            return;
-        }
-
-        var missing = expected.Except(actual).Take(5).ToList();
-        var extra = actual.Except(expected).Take(5).ToList();
-        Assert.Fail($"{what}: {expected.Count} lines expected, {actual.Count} found; missing:\n  {string.Join("\n  ", missing)}\nextra:\n  {string.Join("\n  ", extra)}");
     }
 }

@@ -14,11 +14,8 @@ namespace Prism.Scanner.Tests.Fleet;
 /// the change wrote. The oracle is clamscan over the regular files of a fuse2fs mount of the flattened clone (after
 /// e2fsck -fy replays a dirty journal on a copy).
 /// </summary>
-public sealed class Ext4FleetFixture : IDisposable
+public sealed class Ext4FleetFixture : FleetFixture
 {
-    private readonly TempDir _dir = new();
-    private readonly Dictionary<string, string> _volumes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HashSet<Hit>> _oracle = new(StringComparer.Ordinal);
 
     public Ext4FleetFixture()
     {
@@ -43,7 +40,7 @@ public sealed class Ext4FleetFixture : IDisposable
         Plain = Frag(32);
         HashedMd5 = Frag(50_000);
         HashedSha = Frag(70_000);
-        DatabaseDirectory = Directory.CreateDirectory(_dir.File("db")).FullName;
+        DatabaseDirectory = Directory.CreateDirectory(Dir.File("db")).FullName;
         File.WriteAllText(Path.Combine(DatabaseDirectory, "linux.ndb"),
             $"Prism.Linux.Eicar:0:*:{Hex(Eicar)}\n"
             + $"Prism.Linux.Wild:0:*:{Hex(wa)}????{Hex(wb)}{{4-12}}{Hex(wc)}\n"
@@ -55,7 +52,7 @@ public sealed class Ext4FleetFixture : IDisposable
         Databases = [.. new[] { "linux.ndb", "linux.hdb", "linux.hsb" }.Select(d => Path.Combine(DatabaseDirectory, d))];
 
         // The golden tree.
-        string tree = Directory.CreateDirectory(_dir.File("tree")).FullName;
+        string tree = Directory.CreateDirectory(Dir.File("tree")).FullName;
         void Put(string path, byte[] data)
         {
             string full = tree + path;
@@ -88,7 +85,7 @@ public sealed class Ext4FleetFixture : IDisposable
         File.CreateSymbolicLink(tree + "/usr/bin/link-to-dropper", "dropper");
         Oracle.Run("/bin/ln", [tree + "/usr/bin/dropper", tree + "/usr/lib/dropper-hardlink"]);
 
-        string golden = _dir.File("golden.vol");
+        string golden = Dir.File("golden.vol");
         using (FileStream f = File.Create(golden))
         {
             f.SetLength(FleetDisks.VolumeSize);
@@ -96,10 +93,10 @@ public sealed class Ext4FleetFixture : IDisposable
 
         Run(Oracle.Require("mke2fs", "e2fsprogs"), ["-q", "-F", "-t", "ext4", "-b", "4096", "-U", "6a1c2a9e-6b3d-4e8f-9a21-5c7d0e3b8f47",
             "-E", "hash_seed=6a1c2a9e-6b3d-4e8f-9a21-5c7d0e3b8f47", "-d", tree, golden]);
-        _volumes["golden"] = golden;
-        string raw = _dir.File("golden.raw");
+        SetGoldenVolume(golden);
+        string raw = Dir.File("golden.raw");
         FleetDisks.AssembleDisk(golden, raw, "83");
-        GoldenPath = _dir.File("golden.vhdx");
+        GoldenPath = Dir.File("golden.vhdx");
         FleetDisks.Import(raw, GoldenPath);
         File.Delete(raw);
 
@@ -160,31 +157,8 @@ public sealed class Ext4FleetFixture : IDisposable
         Built = true;
     }
 
-    public bool Built { get; }
-
-    public string GoldenPath { get; } = "";
-
-    public string DatabaseDirectory { get; } = "";
-
-    public string[] Databases { get; } = [];
-
-    public byte[] Eicar { get; } = [];
-
-    public byte[] Wild { get; } = [];
-
-    public byte[] Plain { get; } = [];
-
-    public byte[] HashedMd5 { get; } = [];
-
-    public byte[] HashedSha { get; } = [];
-
     /// <summary>The block of readme.txt the dirty journal rewrites.</summary>
     public long DirtyBlock { get; private set; }
-
-    /// <summary>Clone name → VHDX path, in build order.</summary>
-    public List<(string Name, string Path)> Clones { get; } = [];
-
-    public string[] ClonePaths => [.. Clones.Select(c => c.Path)];
 
     public static bool ToolsPresent() =>
         new[] { "mke2fs", "debugfs", "e2fsck", "fuse2fs", "sfdisk", "fusermount", "clamscan" }.All(t => Oracle.Find(t) is not null)
@@ -206,60 +180,35 @@ public sealed class Ext4FleetFixture : IDisposable
     }
 
     /// <summary>clamscan --allmatch (or not) over the regular files of the flattened disk's ext4 volume (cached per disk).</summary>
-    internal HashSet<Hit> ClamscanOf(string vhdx, bool allMatch = true)
+    internal HashSet<Hit> ClamscanOf(string vhdx, bool allMatch = true) => CachedOracle(vhdx, vhdx + (allMatch ? "" : ":first"), volume =>
     {
-        lock (_oracle)
+        // e2fsck -fy replays a dirty journal into this copy, as the kernel would at mount.
+        ProcessResult r = Oracle.Run(Oracle.Require("e2fsck", "e2fsprogs"), ["-fy", volume], check: false);
+        Assert.True(r.ExitCode is 0 or 1, $"e2fsck -fy exited {r.ExitCode}: {r.StdOut}{r.StdErr}");
+        return WithMount(volume, Dir.Path, readOnly: true, m =>
         {
-            string key = vhdx + (allMatch ? "" : ":first");
-            if (!_oracle.TryGetValue(key, out HashSet<Hit>? hits))
+            var targets = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string file in Directory.EnumerateFiles(m, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
             {
-                string volume = FleetDisks.ExtractVolume(vhdx, _dir.Path);
-                try
+                // clamscan says "Empty file" for empty ones (no finding either way).
+                if (new FileInfo(file) is { LinkTarget: null, Length: > 0 })
                 {
-                    // e2fsck -fy replays a dirty journal into this copy, as the kernel would at mount.
-                    ProcessResult r = Oracle.Run(Oracle.Require("e2fsck", "e2fsprogs"), ["-fy", volume], check: false);
-                    Assert.True(r.ExitCode is 0 or 1, $"e2fsck -fy exited {r.ExitCode}: {r.StdOut}{r.StdErr}");
-                    _oracle[key] = hits = WithMount(volume, _dir.Path, readOnly: true, m =>
-                    {
-                        var targets = new Dictionary<string, string>(StringComparer.Ordinal);
-                        foreach (string file in Directory.EnumerateFiles(m, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-                        {
-                            // clamscan says "Empty file" for empty ones (no finding either way).
-                            if (new FileInfo(file) is { LinkTarget: null, Length: > 0 })
-                            {
-                                targets[file] = "/" + Path.GetRelativePath(m, file);
-                            }
-                        }
-
-                        var found = new HashSet<Hit>();
-                        foreach ((string file, SortedSet<string> sigs) in ClamscanOracle.Scan(Databases, [.. targets.Keys], allMatch))
-                        {
-                            foreach (string sig in sigs)
-                            {
-                                found.Add(new Hit(targets[file], null, sig));
-                            }
-                        }
-
-                        return found;
-                    });
-                }
-                finally
-                {
-                    File.Delete(volume);
+                    targets[file] = "/" + Path.GetRelativePath(m, file);
                 }
             }
 
-            return hits;
-        }
-    }
+            var found = new HashSet<Hit>();
+            foreach ((string file, SortedSet<string> sigs) in ClamscanOracle.Scan(Databases, [.. targets.Keys], allMatch))
+            {
+                foreach (string sig in sigs)
+                {
+                    found.Add(new Hit(targets[file], null, sig));
+                }
+            }
 
-    public void Dispose() => _dir.Dispose();
-
-    private static byte[] Embed(byte[] data, byte[] pattern, int at)
-    {
-        pattern.CopyTo(data, at);
-        return data;
-    }
+            return found;
+        });
+    });
 
     private static void Run(string tool, string[] args) =>
         Oracle.Run(tool, args, environment: new Dictionary<string, string> { ["E2FSPROGS_FAKE_TIME"] = "1700000000" });
@@ -276,16 +225,6 @@ public sealed class Ext4FleetFixture : IDisposable
             return 0;
         });
 
-    /// <summary>Copies the golden volume, lets the "guest" change it, and writes only the changed sectors into a new child.</summary>
-    private void AddClone(string name, Action<string, string> guest)
-    {
-        string volume = _dir.File(name + ".vol");
-        FleetDisks.SparseCopy(_volumes["golden"], volume);
-        guest(volume, _dir.Path);
-        string vhdx = _dir.File(name + ".vhdx");
-        VhdxDisk.CreateDifferencing(vhdx, GoldenPath);
-        FleetDisks.WriteDivergence(vhdx, _volumes["golden"], volume);
-        File.Delete(volume);
-        Clones.Add((name, vhdx));
-    }
+    /// <summary>A clone of the golden (its changed volume not kept: no clone is based on another).</summary>
+    private void AddClone(string name, Action<string, string> guest) => AddClone(name, "golden", guest, keepVolume: false);
 }

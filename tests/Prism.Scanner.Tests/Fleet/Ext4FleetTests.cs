@@ -18,8 +18,7 @@ public sealed class Ext4FleetTests(Ext4FleetFixture fixture, ITestOutputHelper o
     {
         fixture.Require();
         var engine = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
-        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        (FleetReport fleet, FleetReport full) = await fixture.ScanFleetAndFullAsync(engine);
 
         Assert.Empty(fleet.Parent.Errors);
         Assert.Contains(fleet.Parent.Volumes, v => v.StartsWith("partition 1: ext4", StringComparison.Ordinal));
@@ -32,21 +31,11 @@ public sealed class Ext4FleetTests(Ext4FleetFixture fixture, ITestOutputHelper o
         Assert.Contains(new Hit("/home/user/md5.bin", null, "Prism.Linux.Md5"), FleetDisks.Hits(fleet.Parent));
         Assert.DoesNotContain(fleet.Parent.Findings, f => f.Path.StartsWith("$raw", StringComparison.Ordinal));
 
+        List<HashSet<Hit>> oracles = fixture.AssertClonesMatchOracle(fleet, full, path => fixture.ClamscanOf(path), output);
         for (int i = 0; i < fixture.Clones.Count; i++)
         {
-            (string name, string path) = fixture.Clones[i];
-            DiskReport f = fleet.Clones[i];
-            DiskReport u = full.Clones[i];
-            Assert.Empty(f.Errors);
-            Assert.Empty(u.Errors);
-            HashSet<Hit> oracle = fixture.ClamscanOf(path);
-            FleetDisks.AssertSame(oracle, FleetDisks.Hits(u), $"{name}: --full vs clamscan");
-            FleetDisks.AssertSame(oracle, FleetDisks.Hits(f), $"{name}: fleet vs clamscan");
-            Assert.True(f.BytesRead <= u.BytesRead, $"{name}: fleet read {f.BytesRead} > full {u.BytesRead}");
-            Assert.True((name == "untouched") == oracle.SetEquals(golden), $"{name}: clamscan sees {(name == "untouched" ? "a change" : "no change")}");
-            output.WriteLine($"{name,-14} findings {f.Findings.Count,2} fleet read {f.BytesRead,11:N0} inherited {f.BytesInherited,11:N0} "
-                + $"scanned {f.StreamsScanned,3} reused {f.StreamsInherited,3} divergent {f.DivergentBytes,10:N0} | full read {u.BytesRead,11:N0} "
-                + $"| {string.Join("; ", f.Volumes)}");
+            string name = fixture.Clones[i].Name;
+            Assert.True((name == "untouched") == oracles[i].SetEquals(golden), $"{name}: clamscan sees {(name == "untouched" ? "a change" : "no change")}");
         }
 
         DiskReport Clone(string name) => fleet.Clones[fixture.Clones.FindIndex(c => c.Name == name)];
@@ -85,8 +74,7 @@ public sealed class Ext4FleetTests(Ext4FleetFixture fixture, ITestOutputHelper o
         clamd.Require();
         var client = new ClamdClient(ClamdEndpoint.Parse(clamd.SocketPath));
         var engine = new ClamdEngine(client, await client.GetVersionAsync());
-        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        (FleetReport fleet, FleetReport full) = await fixture.ScanFleetAndFullAsync(engine);
         for (int i = 0; i < fixture.Clones.Count; i++)
         {
             (string name, string path) = fixture.Clones[i];

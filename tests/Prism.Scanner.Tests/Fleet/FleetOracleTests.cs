@@ -18,26 +18,14 @@ public sealed class FleetOracleTests(GoldenFleetFixture fixture, ITestOutputHelp
     {
         fixture.Require();
         var engine = new BuiltinEngine(SignatureDatabase.Load(fixture.Databases));
-        FleetReport fleet = await new FleetScanner(engine).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
-        FleetReport full = await new FleetScanner(engine, new FleetScanOptions { Full = true }).ScanAsync(fixture.GoldenPath, fixture.ClonePaths);
+        (FleetReport fleet, FleetReport full) = await fixture.ScanFleetAndFullAsync(engine);
 
         Assert.Empty(fleet.Parent.Errors);
         FleetDisks.AssertSame(fixture.ClamscanOf(fixture.GoldenPath), FleetDisks.Hits(fleet.Parent), "parent vs clamscan");
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < fixture.Clones.Count; i++)
+        foreach (HashSet<Hit> oracle in fixture.AssertClonesMatchOracle(fleet, full, fixture.ClamscanOf, output))
         {
-            (string name, string path) = fixture.Clones[i];
-            DiskReport f = fleet.Clones[i];
-            DiskReport u = full.Clones[i];
-            Assert.Empty(f.Errors);
-            Assert.Empty(u.Errors);
-            HashSet<Hit> oracle = fixture.ClamscanOf(path);
             seen.UnionWith(oracle.Select(h => h.Signature));
-            FleetDisks.AssertSame(oracle, FleetDisks.Hits(u), $"{name}: --full vs clamscan");
-            FleetDisks.AssertSame(oracle, FleetDisks.Hits(f), $"{name}: fleet vs clamscan");
-            Assert.True(f.BytesRead <= u.BytesRead, $"{name}: fleet read {f.BytesRead} > full {u.BytesRead}");
-            output.WriteLine($"{name,-16} findings {f.Findings.Count,2} fleet read {f.BytesRead,11:N0} inherited {f.BytesInherited,11:N0} "
-                + $"scanned {f.StreamsScanned,3} reused {f.StreamsInherited,3} divergent {f.DivergentBytes,10:N0} | full read {u.BytesRead,11:N0}");
         }
 
         output.WriteLine($"parent read {fleet.Parent.BytesRead:N0}; fleet {fleet.Seconds:0.00}s, full {full.Seconds:0.00}s");

@@ -12,12 +12,8 @@ namespace Prism.Scanner.Tests.Fleet;
 /// 128 MiB MBR+NTFS disk built with mkntfs/ntfs-3g/ntfscp and imported into a dynamic VHDX, and clones that
 /// diverge the way a guest would (built once per test class). Which files match is for clamscan to say.
 /// </summary>
-public sealed class GoldenFleetFixture : IDisposable
+public sealed class GoldenFleetFixture : FleetFixture
 {
-    private readonly TempDir _dir = new();
-    private readonly Dictionary<string, string> _volumes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HashSet<Hit>> _oracle = new(StringComparer.Ordinal);
-
     public GoldenFleetFixture()
     {
         if (!FleetDisks.ToolsPresent())
@@ -44,7 +40,7 @@ public sealed class GoldenFleetFixture : IDisposable
         Plain = Frag(32);
         HashedMd5 = Frag(50_000);
         HashedSha = Frag(70_000);
-        DatabaseDirectory = Directory.CreateDirectory(_dir.File("db")).FullName;
+        DatabaseDirectory = Directory.CreateDirectory(Dir.File("db")).FullName;
         File.WriteAllText(Path.Combine(DatabaseDirectory, "fleet.ndb"),
             $"Prism.Fleet.Eicar:0:*:{Hex(Eicar)}\n"
             + $"Prism.Fleet.Straddle:0:*:{Hex(Straddle)}\n"
@@ -59,9 +55,9 @@ public sealed class GoldenFleetFixture : IDisposable
         Databases = Databases.Select(d => Path.Combine(DatabaseDirectory, d)).ToArray();
 
         // Golden volume.
-        string golden = _dir.File("golden.vol");
+        string golden = Dir.File("golden.vol");
         FleetDisks.CreateVolume(golden);
-        FleetDisks.WithMount(golden, _dir.Path, m =>
+        FleetDisks.WithMount(golden, Dir.Path, m =>
         {
             File.WriteAllText(Path.Combine(m, "readme.txt"), "golden image\n" + new string('x', 300));
             Directory.CreateDirectory(Path.Combine(m, "data"));
@@ -95,15 +91,15 @@ public sealed class GoldenFleetFixture : IDisposable
             File.WriteAllBytes(Path.Combine(m, "rename", "clean.bin"), Frag(30_000));
             File.WriteAllBytes(Path.Combine(m, "rename", "infected.bin"), Embed(Frag(9_000), Eicar, 1_000));
         });
-        string host = _dir.File("host-file");
+        string host = Dir.File("host-file");
         File.WriteAllBytes(host, Frag(1_200_000));
         FleetDisks.NtfsCp(golden, host, "/data/cp-a.bin");
         File.WriteAllBytes(host, Embed(Frag(6_000), Plain, 10));
         FleetDisks.NtfsCp(golden, host, "/data/cp-b.bin");
-        _volumes["golden"] = golden;
-        string raw = _dir.File("golden.raw");
+        SetGoldenVolume(golden);
+        string raw = Dir.File("golden.raw");
         FleetDisks.AssembleDisk(golden, raw);
-        GoldenPath = _dir.File("golden.vhdx");
+        GoldenPath = Dir.File("golden.vhdx");
         FleetDisks.Import(raw, GoldenPath);
         File.Delete(raw);
 
@@ -185,37 +181,14 @@ public sealed class GoldenFleetFixture : IDisposable
         Built = true;
     }
 
-    public bool Built { get; }
-
-    public string GoldenPath { get; } = "";
-
-    public string DatabaseDirectory { get; } = "";
-
-    public string[] Databases { get; } = [];
-
-    public byte[] Eicar { get; } = [];
-
     public byte[] Straddle { get; } = [];
 
-    public byte[] Wild { get; } = [];
-
     public byte[] AdsPattern { get; } = [];
-
-    public byte[] Plain { get; } = [];
-
-    public byte[] HashedMd5 { get; } = [];
-
-    public byte[] HashedSha { get; } = [];
 
     /// <summary>The 2 MiB-aligned disk offset the Straddle pattern crosses in the "inplace" clone.</summary>
     public long StraddleDiskOffset { get; private set; }
 
-    /// <summary>Clone name → VHDX path, in build order.</summary>
-    public List<(string Name, string Path)> Clones { get; } = [];
-
-    public string[] ClonePaths => Clones.Select(c => c.Path).ToArray();
-
-    public string Scratch => _dir.Path;
+    public string Scratch => Dir.Path;
 
     /// <summary>Skips (or fails under PRISM_REQUIRE_ORACLES=1) when the disks could not be built.</summary>
     public void Require()
@@ -225,46 +198,5 @@ public sealed class GoldenFleetFixture : IDisposable
     }
 
     /// <summary>clamscan --allmatch over the flattened disk's files and streams (cached per disk).</summary>
-    internal HashSet<Hit> ClamscanOf(string vhdx)
-    {
-        lock (_oracle)
-        {
-            if (!_oracle.TryGetValue(vhdx, out HashSet<Hit>? hits))
-            {
-                string volume = FleetDisks.ExtractVolume(vhdx, _dir.Path);
-                try
-                {
-                    _oracle[vhdx] = hits = FleetDisks.Clamscan(volume, _dir.Path, Databases);
-                }
-                finally
-                {
-                    File.Delete(volume);
-                }
-            }
-
-            return hits;
-        }
-    }
-
-    public void Dispose() => _dir.Dispose();
-
-    private static byte[] Embed(byte[] data, byte[] pattern, int at)
-    {
-        pattern.CopyTo(data, at);
-        return data;
-    }
-
-    /// <summary>Copies the base's volume, lets the "guest" change it, and writes only the changed sectors into a new child.</summary>
-    private void AddClone(string name, string baseName, Action<string, string> guest)
-    {
-        string volume = _dir.File(name + ".vol");
-        FleetDisks.SparseCopy(_volumes[baseName], volume);
-        guest(volume, _dir.Path);
-        string baseVhdx = baseName == "golden" ? GoldenPath : Clones.Single(c => c.Name == baseName).Path;
-        string vhdx = _dir.File(name + ".vhdx");
-        VhdxDisk.CreateDifferencing(vhdx, baseVhdx);
-        FleetDisks.WriteDivergence(vhdx, _volumes[baseName], volume);
-        _volumes[name] = volume;
-        Clones.Add((name, vhdx));
-    }
+    internal HashSet<Hit> ClamscanOf(string vhdx) => CachedOracle(vhdx, vhdx, volume => FleetDisks.Clamscan(volume, Dir.Path, Databases));
 }

@@ -25,33 +25,6 @@ public sealed class ClamscanComparisonTests(ITestOutputHelper output) : IDisposa
 
         SignatureDatabase db = SignatureDatabase.Load(quadFilter ? AnchorStrategy.QuadWherePossible : AnchorStrategy.AutomatonOnly, corpus.DatabaseDirectory);
         Assert.True(db.HasPeTargetSignatures);
-        foreach (string file in corpus.Files)
-        {
-            output.WriteLine($"{Path.GetFileName(file)}: {string.Join(", ", expected[file])}");
-            byte[] data = File.ReadAllBytes(file);
-            AssertSame(expected[file], db.Scan(data), file, "whole span");
-            using (FileStream stream = File.OpenRead(file))
-            {
-                AssertSame(expected[file], db.Scan(stream), file, "stream");
-            }
-
-            foreach (int chunk in new[] { 1 << 16, 1 << 20, 4099 })
-            {
-                using ScanSession session = db.CreateSession();
-                for (int offset = 0; offset < data.Length; offset += chunk)
-                {
-                    session.Append(data.AsSpan(offset, Math.Min(chunk, data.Length - offset)));
-                }
-
-                AssertSame(expected[file], session.Complete(), file, $"chunks of {chunk}");
-            }
-        }
-    }
-
-    private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string file, string how)
-    {
-        var names = new SortedSet<string>(actual.Select(d => d.SignatureName), StringComparer.Ordinal);
-        Assert.True(expected.SetEquals(names),
-            $"{Path.GetFileName(file)} ({how}): clamscan [{string.Join(", ", expected)}] vs Prism [{string.Join(", ", names)}]");
+        ClamscanComparison.AssertSameEveryWay(db, corpus.Files, expected, output, stream: true, (1 << 16, false), (1 << 20, false), (4099, false));
     }
 }

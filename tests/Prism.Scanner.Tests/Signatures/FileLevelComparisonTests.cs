@@ -26,26 +26,6 @@ public sealed class FileLevelComparisonTests(ITestOutputHelper output) : IDispos
 
         SignatureDatabase db = SignatureDatabase.Load(corpus.DatabaseDirectory);
         Assert.True(db.Issues.Count == 0, string.Join("\n", db.Issues));
-        foreach (string file in corpus.Files)
-        {
-            output.WriteLine($"{Path.GetFileName(file)}: {string.Join(", ", expected[file])}");
-            byte[] data = File.ReadAllBytes(file);
-            AssertSame(expected[file], db.Scan(data), file, "whole span");
-            using ScanSession session = db.CreateSession();
-            for (int offset = 0; offset < data.Length; offset += 97)
-            {
-                session.Append(data.AsSpan(offset, Math.Min(97, data.Length - offset)));
-            }
-
-            AssertSame(expected[file], session.Complete(), file, "chunks of 97");
-        }
-    }
-
-    private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string file, string how)
-    {
-        var names = new SortedSet<string>(actual.Select(d => d.SignatureName), StringComparer.Ordinal);
-        Assert.True(expected.SetEquals(names),
-            $"{Path.GetFileName(file)} ({how}): clamscan [{string.Join(", ", expected)}] vs Prism [{string.Join(", ", names)}]; "
-            + $"only clamscan [{string.Join(", ", expected.Except(names))}], only Prism [{string.Join(", ", names.Except(expected))}]");
+        ClamscanComparison.AssertSameEveryWay(db, corpus.Files, expected, output, stream: false, (97, false));
     }
 }

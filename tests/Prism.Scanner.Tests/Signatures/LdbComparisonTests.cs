@@ -28,25 +28,6 @@ public sealed class LdbComparisonTests(ITestOutputHelper output) : IDisposable
         SignatureDatabase db = SignatureDatabase.Load(corpus.DatabaseDirectory);
         Assert.Empty(db.Issues);
         Assert.Equal(67, db.LogicalSignatureCount);
-        foreach (string file in corpus.Files)
-        {
-            output.WriteLine($"{Path.GetFileName(file)}: {string.Join(", ", expected[file])}");
-            byte[] data = File.ReadAllBytes(file);
-            AssertSame(expected[file], db.Scan(data), file, "whole span");
-            using ScanSession session = db.CreateSession();
-            for (int offset = 0; offset < data.Length; offset += 4099)
-            {
-                session.Append(data.AsSpan(offset, Math.Min(4099, data.Length - offset)));
-            }
-
-            AssertSame(expected[file], session.Complete(), file, "chunks of 4099");
-        }
-    }
-
-    private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string file, string how)
-    {
-        var names = new SortedSet<string>(actual.Select(d => d.SignatureName), StringComparer.Ordinal);
-        Assert.True(expected.SetEquals(names),
-            $"{Path.GetFileName(file)} ({how}): clamscan [{string.Join(", ", expected)}] vs Prism [{string.Join(", ", names)}]");
+        ClamscanComparison.AssertSameEveryWay(db, corpus.Files, expected, output, stream: false, (4099, false));
     }
 }

@@ -25,7 +25,6 @@ public sealed class TypedComparisonTests(ITestOutputHelper output) : IDisposable
         Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([corpus.DatabaseDirectory], corpus.Files);
 
         // Guard against a vacuous comparison: every target type and executable form matched somewhere.
-        var all = expected.Values.SelectMany(s => s).ToList();
         string[] forms =
         [
             ".Any0", ".Any1", ".Any2", ".Any4", ".Any5", ".Any6", ".Any9", ".Any10", ".Any11", ".Any12", ".At100",
@@ -34,13 +33,11 @@ public sealed class TypedComparisonTests(ITestOutputHelper output) : IDisposable
             ".Ldb", "pdfmid.Any10", "pdflower.Any10", "pdfedge.Any10", "java.Any12", "unibin.Any9", "swflzma.Any11",
             "mailqmail.Any4", "tiffbe.Any5",
         ];
-        foreach (string form in forms)
-        {
-            Assert.True(all.Any(n => n.Contains(form, StringComparison.Ordinal)), $"clamscan never reported {form}");
-        }
+        ClamscanComparison.AssertEveryFormReported(expected, forms);
 
         // ...and the near misses of typing did not type (a "%PDF-x." ending past byte 1024, no dot, "cafebabe" with a
         // large count, a start magic one byte late; "%PDF-x." one byte late is still in the first 1024 bytes).
+        var all = expected.Values.SelectMany(s => s).ToList();
         foreach (string miss in new[] { "pdfpast.Any10", "pdffar.Any10", "pdfnodot.Any10", "cafe.Any9", "cafe.Any12", "late.Any" })
         {
             string[] typed = [.. all.Where(n => n.Contains(miss, StringComparison.Ordinal) && !n.EndsWith(".Any0", StringComparison.Ordinal)
@@ -50,28 +47,6 @@ public sealed class TypedComparisonTests(ITestOutputHelper output) : IDisposable
 
         SignatureDatabase db = SignatureDatabase.Load(corpus.DatabaseDirectory);
         Assert.Empty(db.Issues);
-        foreach (string file in corpus.Files)
-        {
-            output.WriteLine($"{Path.GetFileName(file)}: {string.Join(", ", expected[file])}");
-            byte[] data = File.ReadAllBytes(file);
-            AssertSame(expected[file], db.Scan(data), file, "whole span");
-            foreach ((int chunk, bool knownLength) in new[] { (1, true), (7, false), (97, true), (4099, false) })
-            {
-                using ScanSession session = db.CreateSession(knownLength ? data.Length : null);
-                for (int offset = 0; offset < data.Length; offset += chunk)
-                {
-                    session.Append(data.AsSpan(offset, Math.Min(chunk, data.Length - offset)));
-                }
-
-                AssertSame(expected[file], session.Complete(), file, $"chunks of {chunk}, length {(knownLength ? "known" : "unknown")}");
-            }
-        }
-    }
-
-    private static void AssertSame(SortedSet<string> expected, IReadOnlyList<Detection> actual, string file, string how)
-    {
-        var names = new SortedSet<string>(actual.Select(d => d.SignatureName), StringComparer.Ordinal);
-        Assert.True(expected.SetEquals(names),
-            $"{Path.GetFileName(file)} ({how}): clamscan [{string.Join(", ", expected)}] vs Prism [{string.Join(", ", names)}]");
+        ClamscanComparison.AssertSameEveryWay(db, corpus.Files, expected, output, stream: false, (1, true), (7, false), (97, true), (4099, false));
     }
 }
