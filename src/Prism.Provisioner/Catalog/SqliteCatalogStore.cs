@@ -292,8 +292,37 @@ internal sealed class SqliteCatalogStore : ICatalogStore
     public ICatalogLease TakeLease(string id)
     {
         Directory.CreateDirectory(LockDirectory);
-        return new FileLease(this, id, new FileStream(LockPath(id), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None));
+        if (OperatingSystem.IsWindows())
+        {
+            // The sharing mode is taken with the open itself: nobody can hold the file between the two.
+            return new FileLease(this, id, new FileStream(LockPath(id), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None));
+        }
+
+        // On Unix the file is created by open() and locked by a later flock(): in between, a stale-lock sweep could lock
+        // it, find no row, and delete it, and this process would then lock a deleted file another process can no longer
+        // see. So the file is created and locked under a private name and only then linked under the lease's name: the
+        // lease's path never shows an unlocked file.
+        string pending = System.IO.Path.Combine(LockDirectory, $"{id}.{Environment.ProcessId}{PendingSuffix}");
+        var lockFile = new FileStream(pending, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        try
+        {
+            File.Move(pending, LockPath(id), overwrite: false);
+        }
+        catch
+        {
+            lockFile.Dispose();
+            File.Delete(pending);
+            throw;
+        }
+
+        return new FileLease(this, id, lockFile);
     }
+
+    /// <summary>The suffix of a lock file still being created (<see cref="TakeLease"/>).</summary>
+    private const string PendingSuffix = ".pending";
+
+    /// <summary>How old a pending lock file must be before a sweep removes it (its process died while creating it).</summary>
+    private static readonly TimeSpan s_pendingAge = TimeSpan.FromMinutes(5);
 
     /// <inheritdoc />
     public ICatalogLease? TryTakeLease(string id)
@@ -309,12 +338,17 @@ internal sealed class SqliteCatalogStore : ICatalogStore
             Directory.CreateDirectory(LockDirectory);
             return new FileStream(LockPath(id), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException) when (File.Exists(LockPath(id)))
+        catch (IOException e) when (IsHeldElsewhere(e) || File.Exists(LockPath(id)))
         {
-            // Locked by the live process that owns it (EWOULDBLOCK / sharing violation).
+            // Locked by the live process that owns it (EWOULDBLOCK / sharing violation) — also when that process
+            // released and deleted it between this open and this lock attempt: not taken either way.
             return null;
         }
     }
+
+    /// <summary>True for the error of a lock another open file holds: EWOULDBLOCK on Linux (11) and macOS (35), a sharing violation on Windows.</summary>
+    private static bool IsHeldElsewhere(IOException e) =>
+        e.HResult == (OperatingSystem.IsWindows() ? unchecked((int)0x80070020) : OperatingSystem.IsMacOS() ? 35 : 11);
 
     /// <inheritdoc />
     public void RemoveStaleLeases()
@@ -341,6 +375,26 @@ internal sealed class SqliteCatalogStore : ICatalogStore
             else
             {
                 taken?.Dispose();
+            }
+        }
+
+        // Left by a process that died between creating its lock file and linking it under the lease's name: old and
+        // unlocked. (A young one may be in the middle of TakeLease; it is never touched.)
+        foreach (string file in Directory.EnumerateFiles(LockDirectory, "*" + PendingSuffix))
+        {
+            if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) < s_pendingAge)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var stale = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                File.Delete(file);
+            }
+            catch (IOException)
+            {
+                // Locked (a live process still holds it) or already gone.
             }
         }
     }
