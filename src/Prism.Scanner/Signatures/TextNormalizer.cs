@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Prism.Scanner.Signatures;
 
 /// <summary>
@@ -33,6 +37,7 @@ internal sealed class TextNormalizer
     private readonly bool _whole;
     private readonly int _capacity;
     private readonly byte[] _page = new byte[PageSize];
+    private readonly byte[] _mid = new byte[PageSize];
     private readonly byte[] _out = new byte[PageSize];
     private readonly byte[] _tail;
     private readonly ScanSession _sink;
@@ -76,13 +81,22 @@ internal sealed class TextNormalizer
 
         while (data.Length > 0)
         {
+            if (_pageLength == 0 && data.Length >= PageSize)
+            {
+                // A whole page in place.
+                Page(data[..PageSize]);
+                data = data[PageSize..];
+                continue;
+            }
+
             int n = Math.Min(data.Length, PageSize - _pageLength);
             data[..n].CopyTo(_page.AsSpan(_pageLength));
             _pageLength += n;
             data = data[n..];
             if (_pageLength == PageSize)
             {
-                Page(PageSize);
+                Page(_page);
+                _pageLength = 0;
             }
         }
     }
@@ -92,13 +106,14 @@ internal sealed class TextNormalizer
     {
         if (!_whole && _pageLength > 0)
         {
-            Page(_pageLength);
+            Page(_page.AsSpan(0, _pageLength));
+            _pageLength = 0;
         }
     }
 
-    private void Page(int length)
+    private void Page(ReadOnlySpan<byte> page)
     {
-        if (_outPos + length > _capacity)
+        if (_outPos + page.Length > _capacity)
         {
             // clamscan scans its buffer and keeps its last maxpatlen bytes for the next one.
             _sink.Append(_tail.AsSpan(0, _tailLength));
@@ -106,40 +121,16 @@ internal sealed class TextNormalizer
             _spaceWritten = false;
         }
 
-        Emit(_page.AsSpan(0, length));
-        _pageLength = 0;
+        Emit(page);
     }
 
     private void Emit(ReadOnlySpan<byte> input)
     {
-        int n = 0;
-        bool spaceWritten = _spaceWritten;
-        byte[] output = _out;
-        ReadOnlySpan<byte> map = s_map;
-        foreach (byte c in input)
-        {
-            byte mapped = map[c];
-            if (mapped == Drop)
-            {
-                continue;
-            }
-
-            if (mapped == (byte)' ')
-            {
-                if (!spaceWritten)
-                {
-                    output[n++] = mapped;
-                    spaceWritten = true;
-                }
-
-                continue;
-            }
-
-            output[n++] = mapped;
-            spaceWritten = false;
-        }
-
-        _spaceWritten = spaceWritten;
+        // Two branch-free passes (a byte-by-byte loop with a branch per class mispredicts on binary data): drop the
+        // dropped bytes, then collapse each run of spaces to one — dropped bytes do not end a run, so once they are
+        // gone a space is written unless the byte before it is a space too.
+        int kept = DropAndMap(input, _mid);
+        int n = CollapseSpaces(_mid.AsSpan(0, kept), _out, ref _spaceWritten);
 
         ReadOnlySpan<byte> produced = _out.AsSpan(0, n);
         _outPos += n;
@@ -149,6 +140,124 @@ internal sealed class TextNormalizer
         }
 
         _sink.Append(produced);
+    }
+
+    /// <summary>Writes the mapped bytes of <paramref name="input"/> that are not dropped; returns how many.</summary>
+    internal static int DropAndMap(ReadOnlySpan<byte> input, Span<byte> output)
+    {
+        ref byte src = ref MemoryMarshal.GetReference(input);
+        ref byte dst = ref MemoryMarshal.GetReference(output);
+        ref byte map = ref MemoryMarshal.GetArrayDataReference(s_map);
+        int length = input.Length;
+        if (output.Length < length)
+        {
+            throw new ArgumentException("The output is shorter than the input.", nameof(output));
+        }
+
+        int i = 0;
+        int n = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // Text: a block of 16 bytes with nothing to drop is mapped in one go.
+            Vector128<byte> tab = Vector128.Create((byte)0x09);
+            Vector128<byte> upperA = Vector128.Create((byte)'A');
+            for (; i + Vector128<byte>.Count <= length; i += Vector128<byte>.Count)
+            {
+                Vector128<byte> v = Vector128.LoadUnsafe(ref src, (nuint)i);
+                Vector128<byte> white = Vector128.LessThan(v - tab, Vector128.Create((byte)5)) | Vector128.Equals(v, Vector128.Create((byte)' '));
+                Vector128<byte> printable = Vector128.LessThan(v - Vector128.Create((byte)0x21), Vector128.Create((byte)(0x80 - 0x21)));
+                if ((white | printable) != Vector128<byte>.AllBitsSet)
+                {
+                    n = DropAndMapScalar(ref src, i, i + Vector128<byte>.Count, ref dst, n, ref map);
+                    continue;
+                }
+
+                Vector128<byte> upper = Vector128.LessThan(v - upperA, Vector128.Create((byte)26));
+                Vector128<byte> mapped = Vector128.ConditionalSelect(white, Vector128.Create((byte)' '), v + (upper & Vector128.Create((byte)32)));
+                mapped.StoreUnsafe(ref dst, (nuint)n);
+                n += Vector128<byte>.Count;
+            }
+        }
+
+        return DropAndMapScalar(ref src, i, length, ref dst, n, ref map);
+    }
+
+    private static int DropAndMapScalar(ref byte src, int from, int to, ref byte dst, int n, ref byte map)
+    {
+        for (int i = from; i < to; i++)
+        {
+            byte mapped = Unsafe.Add(ref map, Unsafe.Add(ref src, i));
+            Unsafe.Add(ref dst, n) = mapped;
+
+            // 1 unless mapped is Drop (0): mapped < 0x80.
+            n += (mapped + 0xFF) >> 8;
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="input"/> (no dropped bytes) with each space that follows a space left out;
+    /// <paramref name="spaceWritten"/> says whether the byte before the input was a space, and then whether its last was.
+    /// </summary>
+    internal static int CollapseSpaces(ReadOnlySpan<byte> input, Span<byte> output, ref bool spaceWritten)
+    {
+        if (input.Length == 0)
+        {
+            return 0;
+        }
+
+        if (output.Length < input.Length)
+        {
+            throw new ArgumentException("The output is shorter than the input.", nameof(output));
+        }
+
+        ref byte src = ref MemoryMarshal.GetReference(input);
+        ref byte dst = ref MemoryMarshal.GetReference(output);
+        int length = input.Length;
+        int n = 0;
+        int i = 0;
+
+        // The first byte against the state carried in.
+        byte first = src;
+        dst = first;
+        n += first == (byte)' ' && spaceWritten ? 0 : 1;
+        i = 1;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // A block of 16 bytes without two spaces in a row (byte i - 1 included) is copied as it is.
+            Vector128<byte> space = Vector128.Create((byte)' ');
+            for (; i + Vector128<byte>.Count <= length; i += Vector128<byte>.Count)
+            {
+                Vector128<byte> v = Vector128.LoadUnsafe(ref src, (nuint)i);
+                Vector128<byte> before = Vector128.LoadUnsafe(ref src, (nuint)(i - 1));
+                if ((Vector128.Equals(v, space) & Vector128.Equals(before, space)) != Vector128<byte>.Zero)
+                {
+                    n = CollapseScalar(ref src, i, i + Vector128<byte>.Count, ref dst, n);
+                    continue;
+                }
+
+                v.StoreUnsafe(ref dst, (nuint)n);
+                n += Vector128<byte>.Count;
+            }
+        }
+
+        n = CollapseScalar(ref src, i, length, ref dst, n);
+        spaceWritten = Unsafe.Add(ref src, length - 1) == (byte)' ';
+        return n;
+    }
+
+    private static int CollapseScalar(ref byte src, int from, int to, ref byte dst, int n)
+    {
+        for (int i = from; i < to; i++)
+        {
+            byte b = Unsafe.Add(ref src, i);
+            byte before = Unsafe.Add(ref src, i - 1);
+            Unsafe.Add(ref dst, n) = b;
+            n += ((b ^ ' ') | (before ^ ' ')) != 0 ? 1 : 0;
+        }
+
+        return n;
     }
 
     private static byte[] BuildMap()
