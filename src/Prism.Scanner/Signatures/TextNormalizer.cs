@@ -1,6 +1,8 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Prism.Scanner.Signatures;
 
@@ -32,6 +34,9 @@ internal sealed class TextNormalizer
 
     /// <summary>Per input byte: its normalised byte, ' ' for white space, <see cref="Drop"/> for a dropped one.</summary>
     private static readonly byte[] s_map = BuildMap();
+
+    /// <summary>Shuffle controls for <see cref="DropAndMap"/>, see <see cref="BuildCompactTable"/>.</summary>
+    private static readonly ulong[] s_compact = BuildCompactTable();
 
     private readonly int _maxPatternLength;
     private readonly bool _whole;
@@ -166,20 +171,59 @@ internal sealed class TextNormalizer
                 Vector128<byte> v = Vector128.LoadUnsafe(ref src, (nuint)i);
                 Vector128<byte> white = Vector128.LessThan(v - tab, Vector128.Create((byte)5)) | Vector128.Equals(v, Vector128.Create((byte)' '));
                 Vector128<byte> printable = Vector128.LessThan(v - Vector128.Create((byte)0x21), Vector128.Create((byte)(0x80 - 0x21)));
-                if ((white | printable) != Vector128<byte>.AllBitsSet)
-                {
-                    n = DropAndMapScalar(ref src, i, i + Vector128<byte>.Count, ref dst, n, ref map);
-                    continue;
-                }
-
                 Vector128<byte> upper = Vector128.LessThan(v - upperA, Vector128.Create((byte)26));
                 Vector128<byte> mapped = Vector128.ConditionalSelect(white, Vector128.Create((byte)' '), v + (upper & Vector128.Create((byte)32)));
-                mapped.StoreUnsafe(ref dst, (nuint)n);
-                n += Vector128<byte>.Count;
+                Vector128<byte> keep = white | printable;
+                if (keep == Vector128<byte>.AllBitsSet)
+                {
+                    mapped.StoreUnsafe(ref dst, (nuint)n);
+                    n += Vector128<byte>.Count;
+                }
+                else if (Ssse3.IsSupported)
+                {
+                    // Binary data: the kept bytes of each half moved to its front by a shuffle (from a table of the 256
+                    // keep masks of 8 bytes), each half stored whole at the output's end — the next store overwrites
+                    // what lies past the kept bytes, and n + 16 <= i + 16 <= the output's length.
+                    uint bits = keep.ExtractMostSignificantBits();
+                    uint low = bits & 0xFF;
+                    uint high = bits >> 8;
+                    Vector128<byte> control = Vector128.Create(s_compact[low], s_compact[high] + 0x0808080808080808UL).AsByte();
+                    Vector128<byte> packed = Ssse3.Shuffle(mapped, control);
+                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, n), packed.AsUInt64().GetElement(0));
+                    n += BitOperations.PopCount(low);
+                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, n), packed.AsUInt64().GetElement(1));
+                    n += BitOperations.PopCount(high);
+                }
+                else
+                {
+                    n = DropAndMapScalar(ref src, i, i + Vector128<byte>.Count, ref dst, n, ref map);
+                }
             }
         }
 
         return DropAndMapScalar(ref src, i, length, ref dst, n, ref map);
+    }
+
+    /// <summary>Per keep mask of 8 bytes: the shuffle control moving the kept bytes, in order, to the front.</summary>
+    private static ulong[] BuildCompactTable()
+    {
+        ulong[] table = new ulong[256];
+        for (int mask = 0; mask < 256; mask++)
+        {
+            ulong control = 0;
+            int k = 0;
+            for (int bit = 0; bit < 8; bit++)
+            {
+                if ((mask & (1 << bit)) != 0)
+                {
+                    control |= (ulong)bit << (8 * k++);
+                }
+            }
+
+            table[mask] = control;
+        }
+
+        return table;
     }
 
     private static int DropAndMapScalar(ref byte src, int from, int to, ref byte dst, int n, ref byte map)
