@@ -7,7 +7,7 @@ namespace Prism.Scanner.Signatures;
 /// data: <see cref="TextTyping"/>). Modelled: ClamAV 1.4's magic at the start of the file for
 /// these types and, for a file none of them starts, its content rules within the first <see cref="TypingWindow"/> bytes
 /// for Java classes and universal binaries ("cafebabe" and a count) and PDF ("%PDF-" or "%pdf-", any byte, "."
-/// anywhere). Not modelled: ClamAV's mail rules on header lines after the first, HTML, and the start magic of the
+/// anywhere, unless the compiled-Python or a self-extractor rule outranks it: <see cref="TextTyping.OverridesPdfRule"/>). Not modelled: ClamAV's mail rules on header lines after the first, HTML, and the start magic of the
 /// types it has no target for (ZIP, RAR, ...), which keep such a file from its content rules.
 /// </summary>
 internal static class FileTyping
@@ -116,7 +116,7 @@ internal static class FileTyping
             ReadOnlySpan<byte> candidate = window.Slice(at, 7);
             if ((candidate.StartsWith("%PDF-"u8) || candidate.StartsWith("%pdf-"u8)) && candidate[6] == (byte)'.')
             {
-                return Pdf;
+                return TextTyping.OverridesPdfRule(window) ? AnyFile : Pdf;
             }
         }
 

@@ -31,8 +31,11 @@ internal enum TextKind
 /// target for (ZIP, RAR, GZIP, ...); then text tests on the first <see cref="FileTyping.TypingWindow"/> bytes (ASCII
 /// with ISO-8859 and extended bytes, UTF-8, UTF-16 with or without a byte-order mark); then, for text and binary data,
 /// its content rules within those bytes (HTML tags, also on the window decoded as ClamAV decodes UTF-16; mail header
-/// lines, which give target type 4; embedded executables, installers, XML documents, ...). Not modelled: the old-tar checksum test, the MBR partition check (a
-/// 0x55 0xAA at byte 510 is taken as a plain byte) and HTML behind a UTF-8/UTF-32 byte-order mark.
+/// lines, which give target type 4; compiled Python, scanned as type OTHER like binary data; embedded executables,
+/// installers, XML documents, ...; self-extractor rules, which outrank HTML, mail and Python and are then ignored) and,
+/// for binary data, its tar header test. Not modelled: the MBR partition check (a 0x55 0xAA at byte 510 is taken as a
+/// plain byte), HTML behind a UTF-8/UTF-32 byte-order mark, and the order of a self-extractor rule's match and the
+/// other content rules' (any of those types the self-extractor does not outrank wins here).
 /// </summary>
 internal static class TextTyping
 {
@@ -158,13 +161,16 @@ internal static class TextTyping
             return TextKind.Other;
         }
 
-        if (HasHtmlTag(window, 0, out _) || window.StartsWith("<%@ LANGUAGE ="u8))
+        string latin1 = System.Text.Encoding.Latin1.GetString(window);
+        // HTML, mail and Python rank below the self-extractors: one anywhere in the window replaces them (wherever it
+        // lies, or as the later match) and is then ignored, leaving the file text or binary data.
+        bool selfExtractor = s_sfxRule.IsMatch(latin1);
+        if (!selfExtractor && (HasHtmlTag(window, 0, out _) || window.StartsWith("<%@ LANGUAGE ="u8)))
         {
             return TextKind.Html;
         }
 
-        string latin1 = System.Text.Encoding.Latin1.GetString(window);
-        if (s_mailRules.Any(r => r.IsMatch(latin1)))
+        if (!selfExtractor && s_mailRules.Any(r => r.IsMatch(latin1)))
         {
             return TextKind.Mail;
         }
@@ -174,9 +180,8 @@ internal static class TextTyping
             return TextKind.Other;
         }
 
-        if (s_pythonRule.IsMatch(latin1) && !s_sfxRule.IsMatch(latin1))
+        if (!selfExtractor && s_pythonRule.IsMatch(latin1))
         {
-            // The Python rule ends at byte 4: a later self-extractor match replaces it (and is then ignored).
             return TextKind.Binary;
         }
 
@@ -202,6 +207,20 @@ internal static class TextTyping
         }
 
         return kind;
+    }
+
+    /// <summary>
+    /// True when ClamAV's content rules in the typing window cannot leave a PDF type: the compiled-Python rule at the
+    /// start (a type ranked above PDF, matched first) or a self-extractor rule anywhere (ranked above PDF, and then ignored).
+    /// </summary>
+    public static bool OverridesPdfRule(ReadOnlySpan<byte> window)
+    {
+        if (window.Length >= 4 && window[1] == 0x0D && window[2] == 0x0D && window[3] == 0x0A)
+        {
+            return true;
+        }
+
+        return s_sfxRule.IsMatch(System.Text.Encoding.Latin1.GetString(window));
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class OtherComparisonTests(ITestOutputHelper output) : IDisposable
             "bin.N14", "bin.Md5", "binagain.L14Twice", "binshort.N14", "binedge.N14", "mpeg.N14", "pycmagic.N14", "pyc27.N14",
             "pycrule.N14", "tarbad.N14", "internal.N13", "internal.L13", "internal.Eof13", ".At14", ".Range14", ".Eof14",
             ".EofRange14", ".Wild14", ".Pair14", ".L14", ".L14Once", ".L14Range", ".L14Size", ".L14Nocase", ".L14Pcre",
-            ".L14PcreAt", ".L0", ".Eof0", ".N0",
+            ".L14PcreAt", ".L0", ".Eof0", ".N0", "binhtmlsfx.N14", "pycpdf.N14", "sfxpdf.N14", "binpdf.N10", "pdf.N10",
         ];
         ClamscanComparison.AssertEveryFormReported(expected, forms);
 
@@ -37,9 +37,11 @@ public sealed class OtherComparisonTests(ITestOutputHelper output) : IDisposable
         foreach ((string file, SortedSet<string> names) in expected)
         {
             string kind = Path.GetFileNameWithoutExtension(file)[2..];
-            bool other = kind is "bin" or "binagain" or "binshort" or "binedge" or "mpeg" or "pycmagic" or "pyc27" or "pycrule" or "tarbad";
+            bool other = kind is "bin" or "binagain" or "binshort" or "binedge" or "mpeg" or "pycmagic" or "pyc27" or "pycrule" or "tarbad"
+                or "binhtmlsfx" or "pycpdf" or "sfxpdf";
             Assert.True(other || !names.Any(n => n.Contains("14", StringComparison.Ordinal)), $"{kind}: clamscan matched target 14 on a decoy");
             Assert.True(kind == "internal" || !names.Any(n => n.Contains("13", StringComparison.Ordinal)), $"{kind}: clamscan matched target 13");
+            Assert.True(kind is "pdf" or "binpdf" || !names.Any(n => n.Contains("N10", StringComparison.Ordinal)), $"{kind}: clamscan typed PDF");
             Assert.DoesNotContain(names, n => n.Contains("Miss", StringComparison.Ordinal));
         }
 

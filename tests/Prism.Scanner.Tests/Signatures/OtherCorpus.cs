@@ -39,7 +39,7 @@ internal sealed class OtherCorpus
         foreach (string kind in new[]
         {
             "bin", "binagain", "binshort", "binedge", "binlate", "mpeg", "pycmagic", "pyc27", "pycrule", "pycsfx", "tarok",
-            "tarbad", "internal", "text", "utf16", "pe", "pdf",
+            "tarbad", "internal", "text", "utf16", "pe", "pdf", "binhtmlsfx", "pycpdf", "binpdf", "sfxpdf",
         })
         {
             corpus.AddFile(dataDir, $"O{seed}{kind}", kind);
@@ -54,14 +54,14 @@ internal sealed class OtherCorpus
 
     private void AddFile(string dataDir, string id, string kind)
     {
-        bool text = kind is "binedge" or "binlate" or "mpeg" or "pycrule" or "pycsfx" or "internal" or "text";
+        bool text = kind is "binedge" or "binlate" or "mpeg" or "pycrule" or "pycsfx" or "internal" or "text" or "pycpdf";
         byte[] p = Payload(text);
         byte[] q = Payload(text);
         byte[] file = Body(kind, text);
         int start = kind switch
         {
             "pe" => 0x400,
-            "tarok" or "tarbad" or "binedge" or "binlate" => 1024,
+            "tarok" or "tarbad" or "binedge" or "binlate" or "binhtmlsfx" or "pycpdf" or "binpdf" or "sfxpdf" => 1024,
             "pdf" or "internal" or "pycsfx" => 64,
             _ => 16,
         };
@@ -155,6 +155,27 @@ internal sealed class OtherCorpus
             case "pdf":
                 "%PDF-1.4\n"u8.CopyTo(file);
                 break;
+            case "binhtmlsfx":
+                // An HTML tag rule and a ZIP self-extractor's, in either order: clamscan keeps binary data.
+                file[2] = file[3] = 0;
+                int html = 100 + _rng.Next(600);
+                "<html>"u8.CopyTo(file.AsSpan(html));
+                "PK\x03\x04"u8.CopyTo(file.AsSpan(html < 400 ? 700 + _rng.Next(300) : 20 + _rng.Next(60)));
+                break;
+            case "pycpdf":
+                // The Python rule ranks above the PDF one.
+                "Z\r\r\n"u8.CopyTo(file);
+                "%PDF-1.4"u8.CopyTo(file.AsSpan(200 + _rng.Next(600)));
+                break;
+            case "binpdf" or "sfxpdf":
+                file[2] = file[3] = 0;
+                "%PDF-1.4"u8.CopyTo(file.AsSpan(300 + _rng.Next(300)));
+                if (kind == "sfxpdf")
+                {
+                    "Rar!\x1A\x07\x00"u8.CopyTo(file.AsSpan(_rng.Next(2) == 0 ? 100 : 700));
+                }
+
+                break;
         }
 
         return file;
@@ -165,7 +186,7 @@ internal sealed class OtherCorpus
     {
         string ph = Convert.ToHexStringLower(p);
         string qh = Convert.ToHexStringLower(q);
-        foreach (int t in new[] { 0, 13, 14 })
+        foreach (int t in new[] { 0, 10, 13, 14 })
         {
             _ndb.Append(CultureInfo.InvariantCulture, $"{id}.N{t}:{t}:*:{ph}\n");
         }
