@@ -7,7 +7,8 @@ namespace Prism.Scanner.Tests.Signatures;
 /// <summary>
 /// Target types 14 (clamscan's second scan of binary data and compiled Python as type OTHER) and 13 (ClamAV's internal
 /// JSON) against clamscan --allmatch on the same seeded files and database (<see cref="OtherCorpus"/>): per file the
-/// same signature names, scanned whole, as a stream and in chunks with and without the length known.
+/// same signature names, scanned whole, as a stream and in chunks with and without the length known, and whole with
+/// the database read from its compiled cache.
 /// </summary>
 public sealed class OtherComparisonTests(ITestOutputHelper output) : IDisposable
 {
@@ -48,5 +49,11 @@ public sealed class OtherComparisonTests(ITestOutputHelper output) : IDisposable
         SignatureDatabase db = SignatureDatabase.Load(corpus.DatabaseDirectory);
         Assert.Empty(db.Issues);
         ClamscanComparison.AssertSameEveryWay(db, corpus.Files, expected, output, stream: true, (1, false), (7, true), (1000, false), (4099, true));
+
+        // The compiled cache keeps the target types 13 and 14.
+        SignatureDatabase.Compile(corpus.DatabaseDirectory, out _);
+        SignatureDatabase cached = SignatureDatabase.Load([corpus.DatabaseDirectory], notice: null);
+        Assert.NotNull(cached.CachePath);
+        ClamscanComparison.AssertSameEveryWay(cached, corpus.Files, expected, output, stream: false);
     }
 }
