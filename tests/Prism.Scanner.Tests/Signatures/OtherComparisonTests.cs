@@ -56,4 +56,36 @@ public sealed class OtherComparisonTests(ITestOutputHelper output) : IDisposable
         Assert.NotNull(cached.CachePath);
         ClamscanComparison.AssertSameEveryWay(cached, corpus.Files, expected, output, stream: false);
     }
+
+    /// <summary>
+    /// The seeded random body forms of <see cref="GeneratedCorpus"/> (wildcards, nibbles, alternatives, negations, gaps,
+    /// '*', fixed, shifted and EOF offsets, with spoiled copies) signed again under target type 14, on its random files
+    /// of which every other one is made binary data (a 0000 unit at byte 2) and the rest typed as clamscan types them.
+    /// </summary>
+    [SkippableFact]
+    public void Scan_GeneratedFormsAsTarget14_SameSignatureNamesAsClamscan()
+    {
+        GeneratedCorpus corpus = GeneratedCorpus.Create(_dir, seed: 14, fileCount: 8, maxFileSize: 400_000);
+        string ndb = File.ReadAllText(Path.Combine(corpus.DatabaseDirectory, "custom.ndb"));
+        IEnumerable<string> other = ndb.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(':', 3))
+            .Where(f => f[1] == "0")
+            .Select(f => $"{f[0]}.T14:14:{f[2]}\n");
+        File.WriteAllText(Path.Combine(corpus.DatabaseDirectory, "other.ndb"), string.Concat(other));
+        for (int i = 0; i < corpus.Files.Count; i += 2)
+        {
+            using FileStream f = File.OpenWrite(corpus.Files[i]);
+            if (f.Length > 4)
+            {
+                f.Position = 2;
+                f.Write([0, 0]);
+            }
+        }
+
+        Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([corpus.DatabaseDirectory], corpus.Files);
+        Assert.True(expected.Values.Count(names => names.Any(n => n.EndsWith(".T14", StringComparison.Ordinal))) >= 3,
+            "clamscan matched target 14 in too few files for a meaningful comparison");
+        SignatureDatabase db = SignatureDatabase.Load(corpus.DatabaseDirectory);
+        ClamscanComparison.AssertSameEveryWay(db, corpus.Files, expected, output, stream: false, (4099, false), (1 << 16, true));
+    }
 }
