@@ -3,10 +3,11 @@ namespace Prism.Scanner.Signatures;
 /// <summary>
 /// ClamAV's file typing by magic at the start of a file, reduced to the target type (the integer of the ndb/ldb
 /// Target field) whose signatures apply to it: 1 MS executable ("MZ"), 2 OLE2, 4 mail, 5 graphics, 6 ELF, 9 Mach-O,
-/// 10 PDF, 11 Flash, 12 Java class; 0 for every other file. Modelled: ClamAV 1.4's magic at the start of the file for
+/// 10 PDF, 11 Flash, 12 Java class, 13 ClamAV's internal JSON; 0 for every other file (14 is given later, to binary
+/// data: <see cref="TextTyping"/>). Modelled: ClamAV 1.4's magic at the start of the file for
 /// these types and, for a file none of them starts, its content rules within the first <see cref="TypingWindow"/> bytes
 /// for Java classes and universal binaries ("cafebabe" and a count) and PDF ("%PDF-" or "%pdf-", any byte, "."
-/// anywhere). Not modelled: ClamAV's mail rules on header lines after the first, HTML, and the start magic of the
+/// anywhere, unless the compiled-Python or a self-extractor rule outranks it: <see cref="TextTyping.OverridesPdfRule"/>). Not modelled: ClamAV's mail rules on header lines after the first, HTML, and the start magic of the
 /// types it has no target for (ZIP, RAR, ...), which keep such a file from its content rules.
 /// </summary>
 internal static class FileTyping
@@ -21,6 +22,12 @@ internal static class FileTyping
     public const int Pdf = 10;
     public const int Flash = 11;
     public const int Java = 12;
+
+    /// <summary>ClamAV's internal properties (JSON starting with its CLAMJSONv0 magic).</summary>
+    public const int Internal = 13;
+
+    /// <summary>Other data: files ClamAV types binary data or compiled Python are scanned a second time as this type (<see cref="TextKind.Binary"/>).</summary>
+    public const int Other = 14;
 
     /// <summary>ClamAV's start-of-file magic for the target types above (magic, target).</summary>
     private static readonly (byte[] Magic, int Target)[] s_magic =
@@ -70,6 +77,7 @@ internal static class FileTyping
         (Ascii("X-UIDL: "), Mail),
         (Ascii("v:\nReceived: "), Mail),
         (Ascii("v:\r\nReceived: "), Mail),
+        (Ascii("{\n  \"Magic\":\"CLAMJSONv0\""), Internal),
     ];
 
     /// <summary>Bytes ClamAV reads to type a file (CL_FILE_MBUFF_SIZE); a shorter file is typed from what it has.</summary>
@@ -108,7 +116,7 @@ internal static class FileTyping
             ReadOnlySpan<byte> candidate = window.Slice(at, 7);
             if ((candidate.StartsWith("%PDF-"u8) || candidate.StartsWith("%pdf-"u8)) && candidate[6] == (byte)'.')
             {
-                return Pdf;
+                return TextTyping.OverridesPdfRule(window) ? AnyFile : Pdf;
             }
         }
 

@@ -162,6 +162,7 @@ public sealed partial class ScanSession : IDisposable
 
         _fileTarget = target;
         StartTextRescan(start, target);
+        StartOtherScan();
         if (target is FileTyping.Pe or FileTyping.Elf or FileTyping.MachO && _db.NeedsPeLayout)
         {
             // Section sizes are truncated at the end of the file: without a known length, wait for the end.

@@ -6,7 +6,10 @@ internal enum TextKind
     /// <summary>Another of ClamAV's types (a start magic or a content rule in the first bytes): no text handling.</summary>
     Other,
 
-    /// <summary>Binary data: neither text nor HTML.</summary>
+    /// <summary>
+    /// Binary data (neither text nor another type; also by the MPEG stream magics) or compiled Python (by its magics or
+    /// its content rule): clamscan scans it a second time as type OTHER, with the target type 0 and 14 signatures.
+    /// </summary>
     Binary,
 
     /// <summary>ASCII text: normalised and rescanned, unless an HTML rule matches anywhere in the file.</summary>
@@ -28,13 +31,54 @@ internal enum TextKind
 /// target for (ZIP, RAR, GZIP, ...); then text tests on the first <see cref="FileTyping.TypingWindow"/> bytes (ASCII
 /// with ISO-8859 and extended bytes, UTF-8, UTF-16 with or without a byte-order mark); then, for text and binary data,
 /// its content rules within those bytes (HTML tags, also on the window decoded as ClamAV decodes UTF-16; mail header
-/// lines, which give target type 4; embedded executables, installers, XML documents, ...). Not modelled: the old-tar checksum test, the MBR partition check (a
-/// 0x55 0xAA at byte 510 is taken as a plain byte) and HTML behind a UTF-8/UTF-32 byte-order mark.
+/// lines, which give target type 4; compiled Python, scanned as type OTHER like binary data; embedded executables,
+/// installers, XML documents, ...; self-extractor rules, which outrank HTML, mail and Python and are then ignored) and,
+/// for binary data, its tar header test. Not modelled: the MBR partition check (a 0x55 0xAA at byte 510 is taken as a
+/// plain byte), HTML behind a UTF-8/UTF-32 byte-order mark, and the order of a self-extractor rule's match and the
+/// other content rules' (any of those types the self-extractor does not outrank wins here).
 /// </summary>
 internal static class TextTyping
 {
     /// <summary>ClamAV's start magics (offset, bytes) of types <see cref="FileTyping"/> has no target for.</summary>
     private static readonly (int Offset, byte[] Magic)[] s_otherMagic = BuildOtherMagic();
+
+    /// <summary>ClamAV's start magics of compiled Python (CL_TYPE_PYTHON_COMPILED), scanned as type OTHER like binary data.</summary>
+    private static readonly byte[][] s_pythonMagic =
+    [
+        .. new[]
+        {
+            "02099900", "03099900", "892e0d0a", "04170d0a", "994e0d0a", "fcc40d0a", "fdc40d0a", "87c60d0a", "88c60d0a",
+            "2aeb0d0a", "2beb0d0a", "2ded0d0a", "2eed0d0a", "3bf20d0a", "3cf20d0a", "45f20d0a", "59f20d0a", "63f20d0a",
+            "6df20d0a", "6ef20d0a", "77f20d0a", "81f20d0a", "8bf20d0a", "8cf20d0a", "95f20d0a", "9ff20d0a", "a9f20d0a",
+            "b3f20d0a", "b4f20d0a", "c7f20d0a", "d1f20d0a", "d2f20d0a", "dbf20d0a", "e5f20d0a", "eff20d0a", "f9f20d0a",
+            "03f30d0a", "04f30d0a", "0af30d0a", "b80b0d0a", "c20b0d0a", "cc0b0d0a", "d60b0d0a", "e00b0d0a", "ea0b0d0a",
+            "f40b0d0a", "f50b0d0a", "ff0b0d0a", "090c0d0a", "130c0d0a", "1d0c0d0a", "1f0c0d0a", "270c0d0a", "3b0c0d0a",
+            "450c0d0a", "4f0c0d0a", "580c0d0a", "620c0d0a", "6c0c0d0a", "760c0d0a", "800c0d0a", "8a0c0d0a", "940c0d0a",
+            "9e0c0d0a", "b20c0d0a", "bc0c0d0a", "c60c0d0a", "d00c0d0a", "da0c0d0a", "e40c0d0a", "ee0c0d0a", "f80c0d0a",
+            "020d0d0a", "0c0d0d0a", "160d0d0a", "170d0d0a", "200d0d0a", "210d0d0a", "2a0d0d0a", "2b0d0d0a", "2c0d0d0a",
+            "2d0d0d0a", "2f0d0d0a", "300d0d0a", "310d0d0a", "320d0d0a", "330d0d0a", "3e0d0d0a", "3f0d0d0a", "f00d0d0a",
+            "00010d0a", "50010d0a",
+        }.Select(Convert.FromHexString),
+    ];
+
+    /// <summary>ClamAV's start magics that type a file as binary data outright (MPEG video and system streams).</summary>
+    private static readonly byte[][] s_binaryMagic = [[0x00, 0x00, 0x01, 0xB3], [0x00, 0x00, 0x01, 0xBA]];
+
+    /// <summary>ClamAV's content rule for compiled Python 3.7 and later: any byte, then 0D 0D 0A, at the start.</summary>
+    private static readonly System.Text.RegularExpressions.Regex s_pythonRule =
+        new("\\A[\\s\\S]\\x0D\\x0D\\x0A", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>ClamAV's SIS content rule (a type below compiled Python's, so a Python start wins over it).</summary>
+    private static readonly System.Text.RegularExpressions.Regex s_sisRule =
+        new("\\A[\\s\\S]{8,12}?\\x19\\x04\\x00\\x10", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// ClamAV's self-extractor content rules (ZIP, RAR, ARJ, CAB, 7-Zip): matched after another type's rule they
+    /// replace it, and the typing then ignores them, leaving the file text or binary data.
+    /// </summary>
+    private static readonly System.Text.RegularExpressions.Regex s_sfxRule =
+        new("PK\\x03\\x04|Rar!\\x1A\\x07\\x00|\\x60\\xEA[\\s\\S]{7}[\\x00-\\x02]\\x02|MSCF\\x00{4}|7z\\xBC\\xAF\\x27\\x1C",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>HTML tags ClamAV types HTML by, anywhere (its type-1 rules without a gap).</summary>
     private static readonly byte[][] s_htmlTags =
@@ -62,13 +106,11 @@ internal static class TextTyping
             "\\n[Mm][Ii][Mm][Ee]-[Vv]ersion: [\\s\\S]{0,1024}?\\n[Cc]ontent-[Tt]ype: ",
             "\\A[\\s\\S]{0,128}?/RGB\\nID\\n\\xFF{24}",
             "\\x00BEA01",
-            "\\A[\\s\\S]{8,12}?\\x19\\x04\\x00\\x10",
             "\\A<\\?xml version=\"1\\.0\"[\\s\\S]{0,1024}?<(?:[\\s\\S]{2}:)?(?:Workbook|wordDocument)",
             "\\A<\\?xml version=\"1\\.0\"[\\s\\S]{0,1024}?progid=\"Word\\.Document\"\\?>",
             "<xdp:xdp",
             "\\AER[\\s\\S]{510}PM\\x00\\x00",
             "\\A\\xEF\\xBB\\xBF<\\?xml version=\"1\\.0\"[\\s\\S]*<HWPML",
-            "\\A[\\s\\S]\\x0D\\x0D\\x0A",
             "\\A[\\s\\S]{2}-lh[0-7dx]-",
             "\\A[\\s\\S]{2}-lz[s45]-",
             "\\A[\\s\\S]{2}-pm0-",
@@ -101,21 +143,49 @@ internal static class TextTyping
             }
         }
 
-        TextKind kind = IsAscii(window) ? TextKind.Ascii
+        foreach (byte[] magic in s_pythonMagic)
+        {
+            if (window.StartsWith(magic))
+            {
+                return TextKind.Binary;
+            }
+        }
+
+        bool binaryMagic = window.StartsWith(s_binaryMagic[0]) || window.StartsWith(s_binaryMagic[1]);
+        TextKind kind = binaryMagic ? TextKind.Binary
+            : IsAscii(window) ? TextKind.Ascii
             : IsUtf8(window) || IsUtf16(window) ? TextKind.Unicode
             : TextKind.Binary;
-        if (HasHtmlTag(window, 0, out _) || window.StartsWith("<%@ LANGUAGE ="u8))
+        if (kind == TextKind.Binary && IsTar(window))
+        {
+            return TextKind.Other;
+        }
+
+        string latin1 = System.Text.Encoding.Latin1.GetString(window);
+        // HTML, mail and Python rank below the self-extractors: one anywhere in the window replaces them (wherever it
+        // lies, or as the later match) and is then ignored, leaving the file text or binary data.
+        bool selfExtractor = s_sfxRule.IsMatch(latin1);
+        if (!selfExtractor && (HasHtmlTag(window, 0, out _) || window.StartsWith("<%@ LANGUAGE ="u8)))
         {
             return TextKind.Html;
         }
 
-        string latin1 = System.Text.Encoding.Latin1.GetString(window);
-        if (s_mailRules.Any(r => r.IsMatch(latin1)))
+        if (!selfExtractor && s_mailRules.Any(r => r.IsMatch(latin1)))
         {
             return TextKind.Mail;
         }
 
         if (s_otherRules.Any(r => r.IsMatch(latin1)))
+        {
+            return TextKind.Other;
+        }
+
+        if (!selfExtractor && s_pythonRule.IsMatch(latin1))
+        {
+            return TextKind.Binary;
+        }
+
+        if (s_sisRule.IsMatch(latin1))
         {
             return TextKind.Other;
         }
@@ -137,6 +207,20 @@ internal static class TextTyping
         }
 
         return kind;
+    }
+
+    /// <summary>
+    /// True when ClamAV's content rules in the typing window cannot leave a PDF type: the compiled-Python rule at the
+    /// start (a type ranked above PDF, matched first) or a self-extractor rule anywhere (ranked above PDF, and then ignored).
+    /// </summary>
+    public static bool OverridesPdfRule(ReadOnlySpan<byte> window)
+    {
+        if (window.Length >= 4 && window[1] == 0x0D && window[2] == 0x0D && window[3] == 0x0A)
+        {
+            return true;
+        }
+
+        return s_sfxRule.IsMatch(System.Text.Encoding.Latin1.GetString(window));
     }
 
     /// <summary>
@@ -318,29 +402,67 @@ internal static class TextTyping
         return !bom || bad < data.Length / 2;
     }
 
+    /// <summary>
+    /// ClamAV's tar test on binary data: the first 512 bytes are a tar header whose checksum field (8 octal digits at
+    /// offset 148, after optional blanks, ending at a blank or NUL) equals the sum of the header's bytes with the field
+    /// counted as blanks. Such a file is typed tar (old or POSIX), not binary data.
+    /// </summary>
+    private static bool IsTar(ReadOnlySpan<byte> window)
+    {
+        const int HeaderSize = 512, FieldOffset = 148, FieldSize = 8;
+        if (window.Length < HeaderSize)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> field = window.Slice(FieldOffset, FieldSize);
+        int at = 0;
+        while (at < FieldSize && IsCSpace(field[at]))
+        {
+            at++;
+        }
+
+        if (at == FieldSize)
+        {
+            return false;
+        }
+
+        int recorded = 0;
+        while (at < FieldSize && field[at] is >= (byte)'0' and <= (byte)'7')
+        {
+            recorded = (recorded << 3) | (field[at++] - '0');
+        }
+
+        if (at < FieldSize && field[at] != 0 && !IsCSpace(field[at]))
+        {
+            return false;
+        }
+
+        int sum = FieldSize * ' ';
+        for (int i = 0; i < HeaderSize; i++)
+        {
+            sum += i is >= FieldOffset and < FieldOffset + FieldSize ? 0 : window[i];
+        }
+
+        return sum == recorded;
+    }
+
+    private static bool IsCSpace(byte b) => b is (byte)' ' or (>= 9 and <= 13);
+
     private static (int Offset, byte[] Magic)[] BuildOtherMagic()
     {
         string[] hex =
         [
-            "1f8b", "23407e5e", "28546869732066696c65206d75737420626520636f6e76657274656420776974682042696e48657820342e3029",
-            "2e524d46", "425a68", "494433", "49545346", "4f676753", "504b0304", "504b3030504b0304", "52494646", "52494658",
+            "1f8b", "23407e5e",
+            "28546869732066696c65206d75737420626520636f6e76657274656420776974682042696e48657820342e3029", "2e524d46",
+            "425a68", "494433", "49545346", "4f676753", "504b0304", "504b3030504b0304", "52494646", "52494658",
             "52617221", "535a4444", "60ea", "626567696e20", "789f3e22", "b6b9acaefeffffff", "fffb90",
-            "5349502d48495420285349502f48", "5b616c69617365735d", "377abcaf271c", "303730373031", "303730373032", "303730373037",
-            "71c7", "c771", "53594d430100", "377f0682002de218", "377f0683002de218", "53514c69746520666f726d6174203300",
-            "d9d505f920a163d7", "4d53434600000000", "000001b3", "000001ba", "78617221", "fd377a585a00",
+            "5349502d48495420285349502f48", "5b616c69617365735d", "377abcaf271c", "303730373031", "303730373032",
+            "303730373037", "71c7", "c771", "53594d430100", "377f0682002de218", "377f0683002de218",
+            "53514c69746520666f726d6174203300", "d9d505f920a163d7", "4d53434600000000", "78617221", "fd377a585a00",
             "48575020446f63756d656e742046696c652056332e3030201a0102030405", "7b5c7274", "252150532d41646f62652d",
-            "4c0000000114020000000000c000000000000046", "45474741", "7b0a2020224d61676963223a22434c414d4a534f4e763022",
-            "e4525c7b8cd8a74daeb15378d02996d3", "02099900", "03099900", "892e0d0a", "04170d0a", "994e0d0a", "fcc40d0a",
-            "fdc40d0a", "87c60d0a", "88c60d0a", "2aeb0d0a", "2beb0d0a", "2ded0d0a", "2eed0d0a", "3bf20d0a", "3cf20d0a",
-            "45f20d0a", "59f20d0a", "63f20d0a", "6df20d0a", "6ef20d0a", "77f20d0a", "81f20d0a", "8bf20d0a", "8cf20d0a",
-            "95f20d0a", "9ff20d0a", "a9f20d0a", "b3f20d0a", "b4f20d0a", "c7f20d0a", "d1f20d0a", "d2f20d0a", "dbf20d0a",
-            "e5f20d0a", "eff20d0a", "f9f20d0a", "03f30d0a", "04f30d0a", "0af30d0a", "b80b0d0a", "c20b0d0a", "cc0b0d0a",
-            "d60b0d0a", "e00b0d0a", "ea0b0d0a", "f40b0d0a", "f50b0d0a", "ff0b0d0a", "090c0d0a", "130c0d0a", "1d0c0d0a",
-            "1f0c0d0a", "270c0d0a", "3b0c0d0a", "450c0d0a", "4f0c0d0a", "580c0d0a", "620c0d0a", "6c0c0d0a", "760c0d0a",
-            "800c0d0a", "8a0c0d0a", "940c0d0a", "9e0c0d0a", "b20c0d0a", "bc0c0d0a", "c60c0d0a", "d00c0d0a", "da0c0d0a",
-            "e40c0d0a", "ee0c0d0a", "f80c0d0a", "020d0d0a", "0c0d0d0a", "160d0d0a", "170d0d0a", "200d0d0a", "210d0d0a",
-            "2a0d0d0a", "2b0d0d0a", "2c0d0d0a", "2d0d0d0a", "2f0d0d0a", "300d0d0a", "310d0d0a", "320d0d0a", "330d0d0a",
-            "3e0d0d0a", "3f0d0d0a", "f00d0d0a", "00010d0a", "50010d0a", "414c5a01",
+            "4c0000000114020000000000c000000000000046", "45474741",
+            "e4525c7b8cd8a74daeb15378d02996d3", "414c5a01",
         ];
         var list = hex.Select(h => (0, Convert.FromHexString(h))).ToList();
         list.Add((257, Convert.FromHexString("7573746172")));
