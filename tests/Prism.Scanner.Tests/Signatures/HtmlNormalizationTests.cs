@@ -27,6 +27,11 @@ public sealed class HtmlNormalizationTests : IDisposable
         "<html><a\nhref\n=\n\"U&amp;V\" title=x>L</a><A HREF=\"&#65;B\">M</A>< b >n< /b ><>o<!>p<!x>q</html>\r\n\r\n  ",
         "<html><p>\u00a1C\u00a1D\u00a1Oz \u00e3\u0080\u0082 \u00ef\u00bc\u008e \u00f0\u009f\u0098\u0080 end</p><p x=\"\u00e3\u0080\u0082\u00a1C\u00c3\u00a9\">v</p></html>",
         "<html><style>a{b:c}</style ><style>x</style>after<script language=javascript>if(a<b){c='d'}</script >post</html>",
+        "<html><p>x</p><a href=\"Q\">",
+        "<html><p>end &#65",
+        "<html><p title=\"unterminated",
+        "<html><script>var a = 'B';",
+        "<HTML>" + new string('w', 9000) + "  TAIL <b>" + new string('v', 8190) + " x",
     ];
 
     [SkippableFact]
@@ -48,6 +53,17 @@ public sealed class HtmlNormalizationTests : IDisposable
         AssertSameAsClamscan(files);
     }
 
+    /// <summary>Constructs whose output is not modelled are named, never normalised silently.</summary>
+    [Theory]
+    [InlineData("<html><img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\"></html>")]
+    [InlineData("<html><img src=data:text/plain,abc></html>")]
+    [InlineData("<html><script language=JScript.Encode>#@~^CAAAAA==x^#~@</script></html>")]
+    [InlineData("<%@ language=VBScript.Encode %><html></html>")]
+    public void UnmodelledConstruct_IsNamed(string html)
+    {
+        Assert.NotNull(HtmlNormalizer.Normalize(Encoding.Latin1.GetBytes(html)).Unmodelled);
+    }
+
     [SkippableFact]
     public void SeededRandomHtml_AcrossReadChunks_SameBuffersAsClamscan()
     {
@@ -56,7 +72,7 @@ public sealed class HtmlNormalizationTests : IDisposable
         for (int k = 0; k < 12; k++)
         {
             string path = _dir.File($"random{k:D2}.html");
-            File.WriteAllBytes(path, RandomHtml(rng, k < 4 ? 3000 : 30_000, longWords: k % 3 == 0));
+            File.WriteAllBytes(path, RandomHtml(rng, k < 4 ? 3000 : 40_000, longWords: k % 3 == 0));
             files.Add(path);
         }
 
@@ -216,8 +232,15 @@ public sealed class HtmlNormalizationTests : IDisposable
                     }
 
                     break;
-                case 8 when longWords && rng.Next(20) == 0:
-                    sb.Append('W', 9000 + rng.Next(1000));
+                case 8 when longWords && rng.Next(4) == 0:
+                    // A word longer than clamscan's read chunk, so a chunk ends without white space to cut back to.
+                    sb.Append('W', 8000 + rng.Next(1000)).Append(rng.Next(2) == 0 ? "  \n  x" : "<p>");
+                    break;
+                case 9 when rng.Next(3) == 0:
+                    sb.Append(rng.Next(3) switch { 0 => "a\0b", 1 => " \0 ", _ => "&am\0p;" });
+                    break;
+                case 10 when rng.Next(3) == 0:
+                    sb.Append(rng.Next(3) switch { 0 => "<a href=\"Http://X.Y/Z\">", 1 => "<img src=P.GIF>", _ => "<p a=\"x y\" b='\\'' c>" });
                     break;
                 default:
                     sb.Append(words[rng.Next(words.Length)]).Append(spaces[rng.Next(3)]);
