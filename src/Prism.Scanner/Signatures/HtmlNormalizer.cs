@@ -26,6 +26,29 @@ internal static class HtmlNormalizer
     /// <summary>clamscan's MaxHTMLNoTags default, compared with the original file's length.</summary>
     public const long MaxHtmlNoTags = 8L << 20;
 
+    /// <summary>The page cli_scanhtml_utf16 decodes at a time (16 pages of 4 KiB).</summary>
+    public const int Utf16Page = 16 * TextNormalizer.PageSize;
+
+    /// <summary>
+    /// What clamscan normalises for a file typed HTML by the UTF-16 decoding of its first bytes (cli_scanhtml_utf16):
+    /// each byte pair (b0, b1) of each 64 KiB page as the one byte b0 + (b1 &lt;&lt; 4), an odd last byte dropped.
+    /// </summary>
+    public static byte[] DecodeUtf16(ReadOnlySpan<byte> file)
+    {
+        var decoded = new byte[(file.Length / Utf16Page * (Utf16Page / 2)) + (file.Length % Utf16Page / 2)];
+        int j = 0;
+        for (int page = 0; page < file.Length; page += Utf16Page)
+        {
+            ReadOnlySpan<byte> bytes = file.Slice(page, Math.Min(Utf16Page, file.Length - page));
+            for (int k = 0; k + 1 < bytes.Length; k += 2)
+            {
+                decoded[j++] = (byte)(bytes[k] + (bytes[k + 1] << 4));
+            }
+        }
+
+        return decoded;
+    }
+
     /// <summary>Normalises a whole file.</summary>
     public static HtmlNormalization Normalize(ReadOnlySpan<byte> file)
     {

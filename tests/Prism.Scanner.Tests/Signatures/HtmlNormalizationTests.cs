@@ -53,6 +53,49 @@ public sealed class HtmlNormalizationTests : IDisposable
         AssertSameAsClamscan(files);
     }
 
+    /// <summary>
+    /// HTML in UTF-16 (with and without a byte-order mark, both byte orders, bytes that are not ASCII, an odd length,
+    /// longer than one 64 KiB decoding page): clamscan decodes it its own way, then normalises.
+    /// </summary>
+    [SkippableFact]
+    public void Utf16Html_SameBuffersAsClamscan()
+    {
+        string text = "<HTML><Body>Hello  World &amp; caf\u00e9 \u20ac &#65; <a href='Q.html'>x</a></Body></HTML>\n";
+        var long16 = new StringBuilder("<html><body>");
+        var rng = new Random(1302);
+        while (long16.Length < 40_000)
+        {
+            long16.Append(rng.Next(4) switch { 0 => "Word ", 1 => "<b>Tag</b> ", 2 => "&lt;x&gt; ", _ => "\u00e9\u4e2d " });
+        }
+
+        long16.Append("</body></html>");
+        // Measured: little-endian text is typed HTML by the decoded window and decoded first (cli_scanhtml_utf16); a
+        // big-endian file with its byte-order mark is typed HTML directly and its raw bytes are normalised (the NULs
+        // dropped by the normaliser's reader).
+        var decodedCases = new (string Name, byte[] Data)[]
+        {
+            ("u16le-bom.html", [0xFF, 0xFE, .. Encoding.Unicode.GetBytes(text)]),
+            ("u16le.html", Encoding.Unicode.GetBytes(text)),
+            ("u16le-odd.html", [.. Encoding.Unicode.GetBytes(text), 0x41]),
+            ("u16le-long.html", [0xFF, 0xFE, .. Encoding.Unicode.GetBytes(long16.ToString())]),
+        };
+        AssertSameAsClamscan(WriteAll(decodedCases), utf16: true);
+        AssertSameAsClamscan(WriteAll([("u16be-bom.html", [0xFE, 0xFF, .. Encoding.BigEndianUnicode.GetBytes(text)])]));
+    }
+
+    private List<string> WriteAll((string Name, byte[] Data)[] cases)
+    {
+        var files = new List<string>();
+        foreach ((string name, byte[] data) in cases)
+        {
+            string path = _dir.File(name);
+            File.WriteAllBytes(path, data);
+            files.Add(path);
+        }
+
+        return files;
+    }
+
     /// <summary>Constructs whose output is not modelled are named, never normalised silently.</summary>
     [Theory]
     [InlineData("<html><img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\"></html>")]
@@ -95,12 +138,13 @@ public sealed class HtmlNormalizationTests : IDisposable
         AssertSameAsClamscan([path]);
     }
 
-    private void AssertSameAsClamscan(IReadOnlyList<string> files)
+    private void AssertSameAsClamscan(IReadOnlyList<string> files, bool utf16 = false)
     {
         Dictionary<string, (byte[] NoComment, byte[]? NoTags)> expected = ClamscanHtmlBuffers(files);
         foreach (string file in files)
         {
-            HtmlNormalization actual = HtmlNormalizer.Normalize(File.ReadAllBytes(file));
+            byte[] data = File.ReadAllBytes(file);
+            HtmlNormalization actual = HtmlNormalizer.Normalize(utf16 ? HtmlNormalizer.DecodeUtf16(data) : data);
             Assert.Null(actual.Unmodelled);
             (byte[] noComment, byte[]? noTags) = expected[file];
             AssertBytes(noComment, actual.NoComment, Path.GetFileName(file) + " nocomment.html");
