@@ -122,6 +122,35 @@ public sealed class HtmlNormalizationTests : IDisposable
         AssertSameAsClamscan(files);
     }
 
+    /// <summary>Seeded "syntax soup": random runs of the bytes and words the normaliser's states turn on.</summary>
+    [SkippableFact]
+    public void SeededSyntaxSoup_SameBuffersAsClamscan()
+    {
+        string[] pieces =
+        [
+            "<", ">", "</", "<!", "<!--", "-->", "&", "&#", "&#x", ";", "=", "'", "\"", "\\", " ", "  ", "\t", "\n", "\r", "\0",
+            "a", "B", "x", "X", "0", "7", "f", "amp", "lt", "Alpha", "nbsp", "script", "/script", "style", "/style", "a href",
+            "img src", "p", ":", "-", "_", "%@", "\u0001", "\u007f", "\u0080", "\u00a1", "C", "\u00c3\u00a9", "\u00e3\u0080\u0082", "\u00ff",
+        ];
+        var rng = new Random(1303);
+        var files = new List<string>();
+        for (int k = 0; k < 40; k++)
+        {
+            var sb = new StringBuilder("<html>");
+            int size = rng.Next(200, k < 30 ? 3000 : 20_000);
+            while (sb.Length < size)
+            {
+                sb.Append(pieces[rng.Next(pieces.Length)]);
+            }
+
+            string path = _dir.File($"soup{k:D2}.html");
+            File.WriteAllBytes(path, Encoding.Latin1.GetBytes(sb.ToString()));
+            files.Add(path);
+        }
+
+        AssertSameAsClamscan(files);
+    }
+
     /// <summary>Every entity ClamAV knows decodes as clamscan decodes it (one file, each entity between markers).</summary>
     [SkippableFact]
     public void EntityTable_SameAsClamscan()
