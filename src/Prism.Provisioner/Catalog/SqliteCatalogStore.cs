@@ -387,15 +387,18 @@ internal sealed class SqliteCatalogStore : ICatalogStore
                 continue;
             }
 
+            FileStream stale;
             try
             {
-                using var stale = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-                File.Delete(file);
+                stale = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
             }
             catch (IOException)
             {
                 // Locked (a live process still holds it) or already gone.
+                continue;
             }
+
+            ReleaseLock(stale, file);
         }
     }
 

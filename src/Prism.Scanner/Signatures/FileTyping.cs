@@ -121,5 +121,6 @@ internal static class FileTyping
         return next < 0 ? -1 : at + 1 + next;
     }
 
-    private static byte[] Ascii(string s) => [.. s.Select(c => (byte)c)];
+    /// <summary>The bytes of a magic written as a string of byte values (each char one byte).</summary>
+    internal static byte[] Ascii(string s) => [.. s.Select(c => (byte)c)];
 }

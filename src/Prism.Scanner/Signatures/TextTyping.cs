@@ -43,7 +43,7 @@ internal static class TextTyping
         {
             "<HEAD>", "<HTML>", "<Head>", "<Html>", "<IFRAME", "<IMG", "<Img", "<OBJECT", "<Object", "<SCRIPT", "<Script",
             "<TABLE", "<head>", "<html>", "<iframe", "<img", "<object", "<script", "<table",
-        }.Select(Ascii),
+        }.Select(FileTyping.Ascii),
     ];
 
     /// <summary>
@@ -348,6 +348,4 @@ internal static class TextTyping
         list.Add((4, Convert.FromHexString("d0cf11e0a1b11ae1")));
         return [.. list];
     }
-
-    private static byte[] Ascii(string s) => [.. s.Select(c => (byte)c)];
 }

@@ -30,7 +30,7 @@ public sealed class DiffCommandTests
         string golden = Ext4Images.Make(dir.File("golden.img"), tree, 96, "-t", "ext4", "-b", "4096");
         string changed = dir.File("clone.img");
         File.Copy(golden, changed);
-        WithMount(changed, dir.Path, m =>
+        FuseMount.WithFuse2fs(changed, dir.Path, readOnly: false, m =>
         {
             Directory.CreateDirectory(m + "/new/dir");
             for (int i = 0; i < 60; i++)
@@ -268,8 +268,4 @@ with open(m + '/docs/d05.txt:notes', 'wb') as h: h.write(b'a new named stream')
 
         disk.Flush();
     }
-
-    // fuse2fs in the foreground as our child: after the unmount, its exit means every write reached the image.
-    private static void WithMount(string image, string scratch, Action<string> action) =>
-        FuseMount.WithFuse2fs(image, scratch, readOnly: false, action);
 }

@@ -158,7 +158,7 @@ for n in sorted(os.listdir(m + '/var/cache'))[:40]:
                 data = v.GetSectorMap(v.Find("/var/log/syslog")!)[0].VolumeOffset;
             }
 
-            using FileStream f = File.OpenWrite(image);
+            using FileStream f = RawFile.OpenForPatch(image);
             f.Position = data + 100;
             f.Write("rewritten"u8);
         });
@@ -181,7 +181,7 @@ for n in sorted(os.listdir(m + '/var/cache'))[:40]:
                 block = v.GetSectorMap(v.Find("/usr3/lib04")!)[0].VolumeOffset;
             }
 
-            using FileStream f = File.OpenWrite(image);
+            using FileStream f = RawFile.OpenForPatch(image);
             f.Position = block + 24;
             f.Write(new byte[64]);
         });
@@ -247,7 +247,7 @@ for n in sorted(os.listdir(m + '/var/cache'))[:40]:
             BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(8), table + 1);
             (ushort _, ushort computed) = Ext4GroupDescriptor.Checksums(d, last, sb, new Ext4Checksum(sb.ChecksumSeed))!.Value;
             BinaryPrimitives.WriteUInt16LittleEndian(d.AsSpan(0x1E), computed);
-            using FileStream f = File.OpenWrite(image);
+            using FileStream f = RawFile.OpenForPatch(image);
             f.Position = at;
             f.Write(d);
         });

@@ -25,8 +25,8 @@ public sealed class UnwrittenExtentTests(Ext4VolumesFixture fixture)
             u = Assert.Single(v.GetSectorMap(v.Find("/sparse.bin")!), x => x.Kind == Ext4ExtentKind.Unwritten);
         }
 
-        // Stale bytes the unwritten flag must hide, written by dd (conv=notrunc), which takes no flock: once in a CI run
-        // File.OpenWrite here failed with EWOULDBLOCK on this fresh copy, for a reason not yet found.
+        // Stale bytes the unwritten flag must hide, written by dd (conv=notrunc), which takes no flock (see RawFile: a child
+        // forked by a parallel test can still hold the reader's shared lock).
         string stale = dir.File("stale.bin");
         File.WriteAllBytes(stale, Enumerable.Repeat((byte)0xAA, (int)u.Length).ToArray());
         Oracle.Run("dd", [$"if={stale}", $"of={image}", "bs=1", $"seek={u.VolumeOffset}", "conv=notrunc", "status=none"]);

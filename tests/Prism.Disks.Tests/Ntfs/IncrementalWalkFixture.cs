@@ -121,7 +121,7 @@ print(n)
         int n = Interlocked.Increment(ref _clones);
         string image = _dir.File($"clone{n}.img");
         File.Copy(parentImage, image);
-        using (FileStream f = File.OpenWrite(image))
+        using (FileStream f = RawFile.OpenForPatch(image))
         {
             foreach ((long at, byte[] bytes) in patches)
             {

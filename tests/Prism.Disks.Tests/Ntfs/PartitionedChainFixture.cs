@@ -222,7 +222,7 @@ for i in range(1000):
         {
             raws[state] = Path.Combine(folder, $"state{state}.raw");
             File.Copy(layout, raws[state]);
-            using FileStream f = File.OpenWrite(raws[state]);
+            using FileStream f = RawFile.OpenForPatch(raws[state]);
             foreach ((int number, VolumeHistory volume) in volumes)
             {
                 PartitionTableTests.PartxRow row = rows.Single(r => r.Number == number);

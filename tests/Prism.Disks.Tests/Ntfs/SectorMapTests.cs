@@ -28,7 +28,7 @@ public sealed class SectorMapTests
         Assert.NotEmpty(extents.Streams[0].Ranges);
         string copy = dir.File("marked.img");
         File.Copy(image, copy);
-        using (FileStream f = File.OpenWrite(copy))
+        using (FileStream f = RawFile.OpenForPatch(copy))
         {
             foreach (ByteRange r in extents.Streams[0].Ranges)
             {

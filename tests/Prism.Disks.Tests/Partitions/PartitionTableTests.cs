@@ -207,7 +207,7 @@ public sealed partial class PartitionTableTests
     {
         string volume = ClusterSizeTests.BuildVolumeOfSize(dir, length, 4096);
         byte[] data = File.ReadAllBytes(volume);
-        using FileStream f = File.OpenWrite(disk);
+        using FileStream f = RawFile.OpenForPatch(disk);
         f.Position = offset;
         f.Write(data);
         return volume;

@@ -102,7 +102,7 @@ public sealed class Ext4FleetFixture : FleetFixture
 
         // Clones.
         AddClone("untouched", (_, _) => { });
-        AddClone("upgrade", (v, s) => WithMount(v, s, readOnly: false, m =>
+        AddClone("upgrade", (v, s) => FuseMount.WithFuse2fs(v, s, readOnly: false, m =>
         {
             // dpkg-like: a new file beside each, renamed over the old one.
             for (int i = 0; i < 4; i++)
@@ -112,27 +112,27 @@ public sealed class Ext4FleetFixture : FleetFixture
                 File.Move(target + ".dpkg-new", target, overwrite: true);
             }
         }));
-        AddClone("webshell", (v, s) => WithMount(v, s, readOnly: false, m =>
+        AddClone("webshell", (v, s) => FuseMount.WithFuse2fs(v, s, readOnly: false, m =>
             File.WriteAllBytes(Path.Combine(m, "var", "www", "html", "shell.php"), Embed(Encoding.ASCII.GetBytes("<?php system($_GET['c']); ?>\n" + new string(' ', 200)), Eicar, 40))));
-        AddClone("logappend", (v, s) => WithMount(v, s, readOnly: false, m =>
+        AddClone("logappend", (v, s) => FuseMount.WithFuse2fs(v, s, readOnly: false, m =>
         {
             using var f = new FileStream(Path.Combine(m, "var", "log", "app.log"), FileMode.Append);
             f.Write(Encoding.ASCII.GetBytes("appended by the guest\n"));
             f.Write(Embed(Frag(5_000), Plain, 4_000));
         }));
-        AddClone("delete-reuse", (v, s) => WithMount(v, s, readOnly: false, m =>
+        AddClone("delete-reuse", (v, s) => FuseMount.WithFuse2fs(v, s, readOnly: false, m =>
         {
             File.Delete(Path.Combine(m, "home", "user", "old.bin"));
             File.WriteAllBytes(Path.Combine(m, "home", "user", "new.bin"), [.. HashedSha]);
             File.WriteAllBytes(Path.Combine(m, "home", "user", "filler.bin"), Frag(500_000));
         }));
-        AddClone("rename", (v, s) => WithMount(v, s, readOnly: false, m =>
+        AddClone("rename", (v, s) => FuseMount.WithFuse2fs(v, s, readOnly: false, m =>
         {
             Directory.CreateDirectory(Path.Combine(m, "tmp"));
             File.Move(Path.Combine(m, "home", "user", "eicar.txt"), Path.Combine(m, "tmp", "renamed.txt"));
             Directory.Move(Path.Combine(m, "opt", "d0"), Path.Combine(m, "opt", "moved"));
         }));
-        AddClone("many-files", (v, s) => WithMount(v, s, readOnly: false, m =>
+        AddClone("many-files", (v, s) => FuseMount.WithFuse2fs(v, s, readOnly: false, m =>
         {
             string cache = Directory.CreateDirectory(Path.Combine(m, "srv", "cache")).FullName;
             for (int i = 0; i < 400; i++)
@@ -185,7 +185,7 @@ public sealed class Ext4FleetFixture : FleetFixture
         // e2fsck -fy replays a dirty journal into this copy, as the kernel would at mount.
         ProcessResult r = Oracle.Run(Oracle.Require("e2fsck", "e2fsprogs"), ["-fy", volume], check: false);
         Assert.True(r.ExitCode is 0 or 1, $"e2fsck -fy exited {r.ExitCode}: {r.StdOut}{r.StdErr}");
-        return WithMount(volume, Dir.Path, readOnly: true, m =>
+        return FuseMount.WithFuse2fs(volume, Dir.Path, readOnly: true, m =>
         {
             var targets = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (string file in Directory.EnumerateFiles(m, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
@@ -212,18 +212,6 @@ public sealed class Ext4FleetFixture : FleetFixture
 
     private static void Run(string tool, string[] args) =>
         Oracle.Run(tool, args, environment: new Dictionary<string, string> { ["E2FSPROGS_FAKE_TIME"] = "1700000000" });
-
-    // fuse2fs runs in the foreground as our child: after the unmount, waiting for it to exit guarantees that every
-    // write reached the image file before it is copied or read.
-    private static T WithMount<T>(string volume, string scratch, bool readOnly, Func<string, T> action) =>
-        FuseMount.WithFuse2fs(volume, scratch, readOnly, action);
-
-    private static void WithMount(string volume, string scratch, bool readOnly, Action<string> action) =>
-        WithMount(volume, scratch, readOnly, m =>
-        {
-            action(m);
-            return 0;
-        });
 
     /// <summary>A clone of the golden (its changed volume not kept: no clone is based on another).</summary>
     private void AddClone(string name, Action<string, string> guest) => AddClone(name, "golden", guest, keepVolume: false);
