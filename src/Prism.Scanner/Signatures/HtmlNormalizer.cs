@@ -6,9 +6,10 @@ namespace Prism.Scanner.Signatures;
 /// text lower-cased, comments dropped, entities decoded, white space folded) and <see cref="NoTags"/> (notags.html:
 /// the text outside tags, scripts and styles, with link and image URLs). <see cref="Unmodelled"/> names the first
 /// construct whose output is not modelled (a <c>data:</c> URI value, an encoded script); the buffers are then not
-/// clamscan's.
+/// clamscan's. <see cref="Script"/> tells that a <c>&lt;script&gt;</c> tag was met: clamscan then also scans the
+/// JavaScript normalisation of the script bodies (its <c>javascript</c> buffer), which is not modelled.
 /// </summary>
-internal sealed record HtmlNormalization(byte[] NoComment, byte[] NoTags, string? Unmodelled);
+internal sealed record HtmlNormalization(byte[] NoComment, byte[] NoTags, string? Unmodelled, bool Script = false);
 
 /// <summary>
 /// ClamAV 1.4's HTML normaliser, a byte-exact model of its state machine and of the way it reads the file: chunks of
@@ -175,6 +176,7 @@ internal static class HtmlNormalizer
         private uint _mbchar;
         private uint _mbchar2;
         private string? _unmodelled;
+        private bool _script;
 
         /// <summary>Offset of <c>&lt;style&gt;</c>'s content in the current chunk (or the chunk start), -1 outside a style.</summary>
         private int _styleBegin = -1;
@@ -208,7 +210,7 @@ internal static class HtmlNormalizer
                 FinishEntity();
             }
 
-            return new HtmlNormalization(_noComment.ToArray(), _noTags.ToArray(), _unmodelled);
+            return new HtmlNormalization(_noComment.ToArray(), _noTags.ToArray(), _unmodelled, _script);
         }
 
         /// <summary>cli_readchunk over a mapped file: the next chunk into _chunk, its length (0 when it held only NULs, -1 at the end).</summary>
@@ -829,6 +831,7 @@ internal static class HtmlNormalizer
                 }
 
                 _inTag = InTag.Script;
+                _script = true;
             }
             else if (tag.SequenceEqual("style"u8))
             {

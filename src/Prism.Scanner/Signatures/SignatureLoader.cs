@@ -547,7 +547,7 @@ internal sealed partial class SignatureLoader
     }
 
     /// <summary>True for the target types matched here: any file, the types <see cref="FileTyping"/> tells by magic, and 7 (normalised text, <see cref="TextNormalizer"/>).</summary>
-    private static bool IsSupportedTarget(int target) => target is 0 or 1 or 2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12;
+    private static bool IsSupportedTarget(int target) => target is 0 or 1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12;
 
     /// <summary>
     /// Why a target type is skipped: clamscan matches type 3 only on the HTML it has normalised, and

@@ -1,0 +1,177 @@
+using System.Buffers;
+
+namespace Prism.Scanner.Signatures;
+
+/// <summary>
+/// clamscan's scan of HTML (cli_scanhtml): a file <see cref="TextTyping"/> types HTML by a rule in its first bytes is
+/// not scanned raw at all (no body or logical match, no hash of the file); its normalisations (<see cref="HtmlNormalizer"/>;
+/// for HTML found in the UTF-16 decoding of the first bytes, of the file decoded so) are each scanned as a file of
+/// their own with the signatures of target types 0 and 3 and the file hashes: nocomment.html always, notags.html when
+/// the normalised input is at most <see cref="HtmlNormalizer.MaxHtmlNoTags"/> bytes. A file larger than
+/// <see cref="HtmlNormalizer.MaxHtmlNormalize"/> is not normalised, so nothing matches it. An ASCII file in which an
+/// HTML rule matches only later keeps its raw scan and gets the same buffers scanned. The names found join the file's.
+/// Not modelled: the <c>javascript</c> buffer of <c>&lt;script&gt;</c> bodies (ClamAV's JavaScript normaliser), which
+/// clamscan scans with targets 0 and 3 and then 0 and 7.
+/// </summary>
+public sealed partial class ScanSession
+{
+    /// <summary>The target type of normalised HTML.</summary>
+    private const int HtmlTarget = 3;
+
+    private HtmlMode _html;
+    private bool _htmlUtf16;
+    private byte[]? _htmlBytes;
+    private int _htmlLength;
+
+    private enum HtmlMode
+    {
+        /// <summary>Not HTML (or not yet typed).</summary>
+        None,
+
+        /// <summary>ASCII text: its HTML normalisations are scanned too when an HTML rule matches anywhere in it.</summary>
+        Candidate,
+
+        /// <summary>HTML from its first bytes: only its normalisations are scanned.</summary>
+        Typed,
+    }
+
+    /// <summary>A session scanning one normalised buffer of <paramref name="length"/> bytes as a file of target type <paramref name="target"/>.</summary>
+    private ScanSession(SignatureDatabase db, long length, int target)
+        : this(db, length)
+    {
+        _fileTarget = target;
+        _layoutKnown = true;
+    }
+
+    /// <summary>Decides, once the file is typed, whether it is HTML (raw scan skipped) or ASCII text that may turn out HTML, and starts holding its bytes.</summary>
+    private void StartHtmlRescan(ReadOnlySpan<byte> start, int target)
+    {
+        if (target != FileTyping.AnyFile || _normalizedText || _html != HtmlMode.None || !_db.HtmlRescan)
+        {
+            return;
+        }
+
+        // StartTextRescan has typed the file when the database made it.
+        TextKind kind = _db.TextPlan.Enabled || _db.HasTypedTargetSignatures ? _textKind : TextTyping.KindOf(start);
+        bool tooLarge = _expectedLength is long n && n > HtmlNormalizer.MaxHtmlNormalize;
+        if (kind is TextKind.Html or TextKind.HtmlUtf16)
+        {
+            _html = HtmlMode.Typed;
+            _htmlUtf16 = kind == TextKind.HtmlUtf16;
+            _md5?.Dispose();
+            _sha1?.Dispose();
+            _sha256?.Dispose();
+            _md5 = _sha1 = _sha256 = null;
+        }
+        else if (kind == TextKind.Ascii && !tooLarge)
+        {
+            _html = HtmlMode.Candidate;
+        }
+        else
+        {
+            return;
+        }
+
+        if (!tooLarge)
+        {
+            _htmlBytes = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(_expectedLength ?? 0, 64 << 10, HtmlNormalizer.MaxHtmlNormalize));
+        }
+    }
+
+    /// <summary>Holds the fresh bytes for the normaliser; true when the raw file is not scanned (typed HTML).</summary>
+    private bool FeedHtml(ReadOnlySpan<byte> fresh, long end)
+    {
+        if (_htmlBytes is not null)
+        {
+            if (end > HtmlNormalizer.MaxHtmlNormalize)
+            {
+                ReleaseHtmlBytes();
+                if (_html == HtmlMode.Candidate)
+                {
+                    _html = HtmlMode.None;
+                }
+            }
+            else
+            {
+                if (_htmlLength + fresh.Length > _htmlBytes.Length)
+                {
+                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(HtmlNormalizer.MaxHtmlNormalize, Math.Max(2L * _htmlBytes.Length, _htmlLength + fresh.Length)));
+                    _htmlBytes.AsSpan(0, _htmlLength).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(_htmlBytes);
+                    _htmlBytes = larger;
+                }
+
+                fresh.CopyTo(_htmlBytes.AsSpan(_htmlLength));
+                _htmlLength += fresh.Length;
+            }
+        }
+
+        return _html == HtmlMode.Typed;
+    }
+
+    /// <summary>Ends a file typed HTML: its normalisations' names only (none when it was too large to normalise).</summary>
+    private IReadOnlyList<Detection> FinishHtml()
+    {
+        _completed = true;
+        if (_htmlBytes is not null)
+        {
+            ScanHtmlBuffers(_htmlBytes.AsSpan(0, _htmlLength));
+        }
+
+        ReleaseHtmlBytes();
+        return _detections.AsReadOnly();
+    }
+
+    /// <summary>For ASCII text in which an HTML rule matches past its first bytes, adds the names its normalisations match.</summary>
+    private void MergeHtmlRescan()
+    {
+        if (_html == HtmlMode.Candidate && _htmlBytes is not null && TextTyping.HasHtmlTag(_htmlBytes.AsSpan(0, _htmlLength), 0, out _))
+        {
+            ScanHtmlBuffers(_htmlBytes.AsSpan(0, _htmlLength));
+        }
+
+        ReleaseHtmlBytes();
+    }
+
+    private void ScanHtmlBuffers(ReadOnlySpan<byte> file)
+    {
+        byte[]? decoded = _htmlUtf16 ? HtmlNormalizer.DecodeUtf16(file) : null;
+        ReadOnlySpan<byte> html = decoded ?? file;
+        HtmlNormalization normalized = HtmlNormalizer.Normalize(html);
+        var names = new HashSet<string>(_detections.Select(d => d.SignatureName), StringComparer.Ordinal);
+        ScanHtmlBuffer(normalized.NoComment, names);
+        if (html.Length <= HtmlNormalizer.MaxHtmlNoTags)
+        {
+            ScanHtmlBuffer(normalized.NoTags, names);
+        }
+    }
+
+    /// <summary>Scans one normalised buffer as a file of its own (its offsets, EOF, logical counts and hashes); an empty one is not scanned.</summary>
+    private void ScanHtmlBuffer(byte[] buffer, HashSet<string> names)
+    {
+        if (buffer.Length == 0)
+        {
+            return;
+        }
+
+        using var session = new ScanSession(_db, buffer.Length, HtmlTarget);
+        foreach (Detection d in session.ScanWhole(buffer))
+        {
+            if (names.Add(d.SignatureName))
+            {
+                // The match lies in a normalised buffer: no offset in the file.
+                _detections.Add(new Detection(d.SignatureName, null));
+            }
+        }
+    }
+
+    private void ReleaseHtmlBytes()
+    {
+        if (_htmlBytes is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_htmlBytes);
+            _htmlBytes = null;
+            _htmlLength = 0;
+        }
+    }
+}
