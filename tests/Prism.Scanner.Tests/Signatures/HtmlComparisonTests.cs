@@ -1,0 +1,42 @@
+using System.Text;
+using Prism.Scanner.Signatures;
+using Prism.Testing;
+using Xunit.Abstractions;
+
+namespace Prism.Scanner.Tests.Signatures;
+
+/// <summary>
+/// clamscan's scan of HTML (target type 3) against clamscan --allmatch on the same seeded files and database
+/// (<see cref="HtmlCorpus"/>): per file the same signature names, scanned whole, as a stream and in chunks.
+/// </summary>
+public sealed class HtmlComparisonTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Scan_HtmlFiles_SameSignatureNamesAsClamscan(int seed)
+    {
+        HtmlCorpus corpus = HtmlCorpus.Create(_dir, seed);
+        Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([corpus.DatabaseDirectory], corpus.Files);
+
+        // Against a vacuous comparison: each form matched somewhere (and the decoys were seen not to match).
+        ClamscanComparison.AssertEveryFormReported(expected,
+        [
+            "T3.", "T0.", "R0.", "L3.", "C3.", "E0.", "Doc.Html3", "Doc.HtmlLogical", "Ent3", "EntTags3", "Nbsp3", "Url3", "UrlLower3",
+            "Hidden3", "Attr3", "Start3", "Start0", "End3", "End0", "TagsEnd3", "Late0", "Small3", "Large3",
+            "HNoComment.", "HNoTags.", "HRaw.",
+        ]);
+        var all = expected.Values.SelectMany(s => s).ToHashSet(StringComparer.Ordinal);
+        Assert.DoesNotContain(all, n => n == "Cross3" || n == "StartRaw0");
+        Assert.All(corpus.Files.Where(f => f.EndsWith(".page", StringComparison.Ordinal)),
+            f => Assert.DoesNotContain(expected[f], n => n.StartsWith("R0.", StringComparison.Ordinal) || n.StartsWith("T7.", StringComparison.Ordinal) || n.StartsWith("HRaw.", StringComparison.Ordinal)));
+
+        SignatureDatabase db = SignatureDatabase.Load(corpus.DatabaseDirectory);
+        Assert.Empty(db.Issues);
+        ClamscanComparison.AssertSameEveryWay(db, corpus.Files, expected, output, stream: true, (7, false), (4099, true), (65536, false));
+    }
+}
