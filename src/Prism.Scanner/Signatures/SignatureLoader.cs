@@ -550,12 +550,11 @@ internal sealed partial class SignatureLoader
     private static bool IsSupportedTarget(int target) => target is 0 or 1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12;
 
     /// <summary>
-    /// Why a target type is skipped: clamscan matches type 3 only on the HTML it has normalised, and
-    /// type 14 on data its full file typing leaves untyped; 8 is unused and 13 internal.
+    /// Why a target type is skipped: clamscan matches type 14 on data its full file typing leaves untyped; 8 is
+    /// unused and 13 internal.
     /// </summary>
     private static NotSupportedException UnsupportedTarget(int target) => new(target switch
     {
-        3 => $"target type 3 ({s_targetNames[target]}) is not supported: ClamAV's HTML normalisation is not modelled",
         14 => $"target type 14 (other data) is not supported: ClamAV's full file typing is not modelled",
         _ => $"target type {target} ({s_targetNames[target]}) is not supported",
     });
