@@ -7,8 +7,9 @@ namespace Prism.Scanner.Signatures;
 /// not scanned raw at all (no body or logical match, no hash of the file); its normalisations (<see cref="HtmlNormalizer"/>;
 /// for HTML found in the UTF-16 decoding of the first bytes, of the file decoded so) are each scanned as a file of
 /// their own with the signatures of target types 0 and 3 and the file hashes: nocomment.html always, notags.html when
-/// the normalised input is at most <see cref="HtmlNormalizer.MaxHtmlNoTags"/> bytes. A file larger than
-/// <see cref="HtmlNormalizer.MaxHtmlNormalize"/> is not normalised, so nothing matches it. An ASCII file in which an
+/// the normalised input is at most <see cref="HtmlNormalizer.MaxHtmlNoTags"/> bytes. A file whose normalised input is
+/// larger than <see cref="HtmlNormalizer.MaxHtmlNormalize"/> is not normalised, so nothing matches it (both limits
+/// measured inclusive, on the decoded length for UTF-16). An ASCII file in which an
 /// HTML rule matches only later keeps its raw scan and gets the same buffers scanned. The names found join the file's.
 /// Not modelled: the <c>javascript</c> buffer of <c>&lt;script&gt;</c> bodies (ClamAV's JavaScript normaliser), which
 /// clamscan scans with targets 0 and 3 and then 0 and 7.
@@ -43,6 +44,12 @@ public sealed partial class ScanSession
         _layoutKnown = true;
     }
 
+    /// <summary>
+    /// The most bytes of a file held for normalisation: clamscan compares its limits with the length of what it
+    /// normalises (measured), for UTF-16 HTML the decoded file, about half as long.
+    /// </summary>
+    private long HtmlHoldLimit => _htmlUtf16 ? (2 * HtmlNormalizer.MaxHtmlNormalize) + 1 : HtmlNormalizer.MaxHtmlNormalize;
+
     /// <summary>Decides, once the file is typed, whether it is HTML (raw scan skipped) or ASCII text that may turn out HTML, and starts holding its bytes.</summary>
     private void StartHtmlRescan(ReadOnlySpan<byte> start, int target)
     {
@@ -53,11 +60,11 @@ public sealed partial class ScanSession
 
         // StartTextRescan has typed the file when the database made it.
         TextKind kind = _db.TextPlan.Enabled || _db.HasTypedTargetSignatures ? _textKind : TextTyping.KindOf(start);
-        bool tooLarge = _expectedLength is long n && n > HtmlNormalizer.MaxHtmlNormalize;
+        _htmlUtf16 = kind == TextKind.HtmlUtf16;
+        bool tooLarge = _expectedLength is long n && n > HtmlHoldLimit;
         if (kind is TextKind.Html or TextKind.HtmlUtf16)
         {
             _html = HtmlMode.Typed;
-            _htmlUtf16 = kind == TextKind.HtmlUtf16;
             _md5?.Dispose();
             _sha1?.Dispose();
             _sha256?.Dispose();
@@ -74,7 +81,7 @@ public sealed partial class ScanSession
 
         if (!tooLarge)
         {
-            _htmlBytes = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(_expectedLength ?? 0, 64 << 10, HtmlNormalizer.MaxHtmlNormalize));
+            _htmlBytes = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(_expectedLength ?? 0, 64 << 10, HtmlHoldLimit));
         }
     }
 
@@ -83,7 +90,7 @@ public sealed partial class ScanSession
     {
         if (_htmlBytes is not null)
         {
-            if (end > HtmlNormalizer.MaxHtmlNormalize)
+            if (end > HtmlHoldLimit)
             {
                 ReleaseHtmlBytes();
                 if (_html == HtmlMode.Candidate)
@@ -95,7 +102,7 @@ public sealed partial class ScanSession
             {
                 if (_htmlLength + fresh.Length > _htmlBytes.Length)
                 {
-                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(HtmlNormalizer.MaxHtmlNormalize, Math.Max(2L * _htmlBytes.Length, _htmlLength + fresh.Length)));
+                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(HtmlHoldLimit, Math.Max(2L * _htmlBytes.Length, _htmlLength + fresh.Length)));
                     _htmlBytes.AsSpan(0, _htmlLength).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(_htmlBytes);
                     _htmlBytes = larger;
@@ -137,6 +144,11 @@ public sealed partial class ScanSession
     {
         byte[]? decoded = _htmlUtf16 ? HtmlNormalizer.DecodeUtf16(file) : null;
         ReadOnlySpan<byte> html = decoded ?? file;
+        if (html.Length > HtmlNormalizer.MaxHtmlNormalize)
+        {
+            return;
+        }
+
         HtmlNormalization normalized = HtmlNormalizer.Normalize(html);
         var names = new HashSet<string>(_detections.Select(d => d.SignatureName), StringComparer.Ordinal);
         ScanHtmlBuffer(normalized.NoComment, names);
