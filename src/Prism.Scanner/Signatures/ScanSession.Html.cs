@@ -1,16 +1,19 @@
 using System.Buffers;
+using System.Security.Cryptography;
 
 namespace Prism.Scanner.Signatures;
 
 /// <summary>
 /// clamscan's scan of HTML (cli_scanhtml): a file <see cref="TextTyping"/> types HTML by a rule in its first bytes is
-/// not scanned raw at all (no body or logical match, no hash of the file); its normalisations (<see cref="HtmlNormalizer"/>;
+/// not scanned raw at all (no body or logical match, no hash signature of the file — only an allow-list entry naming
+/// the file's hash still clears it); its normalisations (<see cref="HtmlNormalizer"/>;
 /// for HTML found in the UTF-16 decoding of the first bytes, of the file decoded so) are each scanned as a file of
 /// their own with the signatures of target types 0 and 3 and the file hashes: nocomment.html always, notags.html when
 /// the normalised input is at most <see cref="HtmlNormalizer.MaxHtmlNoTags"/> bytes. A file whose normalised input is
 /// larger than <see cref="HtmlNormalizer.MaxHtmlNormalize"/> is not normalised, so nothing matches it (both limits
 /// measured inclusive, on the decoded length for UTF-16). An ASCII file in which an
-/// HTML rule matches only later keeps its raw scan and gets the same buffers scanned. The names found join the file's.
+/// HTML rule matches only later keeps its raw scan and gets the same buffers scanned. The names found join the file's;
+/// an allow-listed buffer hash clears only that buffer's names (measured).
 /// Not modelled: the <c>javascript</c> buffer of <c>&lt;script&gt;</c> bodies (ClamAV's JavaScript normaliser), which
 /// clamscan scans with targets 0 and 3 and then 0 and 7.
 /// </summary>
@@ -65,10 +68,11 @@ public sealed partial class ScanSession
         if (kind is TextKind.Html or TextKind.HtmlUtf16)
         {
             _html = HtmlMode.Typed;
-            _md5?.Dispose();
-            _sha1?.Dispose();
-            _sha256?.Dispose();
-            _md5 = _sha1 = _sha256 = null;
+
+            // The file's own hash matches no signature, but an allow-list entry naming it still clears the file (measured).
+            _md5 = KeepForAllowList(_md5, _db.Md5);
+            _sha1 = KeepForAllowList(_sha1, _db.Sha1);
+            _sha256 = KeepForAllowList(_sha256, _db.Sha256);
         }
         else if (kind == TextKind.Ascii && !tooLarge)
         {
@@ -113,20 +117,41 @@ public sealed partial class ScanSession
             }
         }
 
-        return _html == HtmlMode.Typed;
+        if (_html != HtmlMode.Typed)
+        {
+            return false;
+        }
+
+        UpdateHashes(fresh, end);
+        return true;
     }
 
     /// <summary>Ends a file typed HTML: its normalisations' names only (none when it was too large to normalise).</summary>
     private IReadOnlyList<Detection> FinishHtml()
     {
         _completed = true;
-        if (_htmlBytes is not null)
+        bool allowed = FinishHash(ref _md5, _db.Md5);
+        allowed |= FinishHash(ref _sha1, _db.Sha1);
+        allowed |= FinishHash(ref _sha256, _db.Sha256);
+        _detections.Clear();
+        if (_htmlBytes is not null && !allowed)
         {
             ScanHtmlBuffers(_htmlBytes.AsSpan(0, _htmlLength));
         }
 
         ReleaseHtmlBytes();
         return _detections.AsReadOnly();
+    }
+
+    private static IncrementalHash? KeepForAllowList(IncrementalHash? hash, HashSignatureSet set)
+    {
+        if (hash is not null && set.AllowedCount == 0)
+        {
+            hash.Dispose();
+            return null;
+        }
+
+        return hash;
     }
 
     /// <summary>For ASCII text in which an HTML rule matches past its first bytes, adds the names its normalisations match.</summary>

@@ -15,7 +15,8 @@ namespace Prism.Scanner.Tests.Signatures;
 /// near-miss tags. The database signs phrases as nocomment.html and notags.html spell them under target types 3 and 0
 /// (ndb with wildcards, alternatives, jumps, offsets 0 and EOF-n; ldb with counts, FileSize, a PCRE, and
 /// subsignatures that only meet across buffers), their raw spelling under target 0, target 7 decoys, and hash
-/// signatures of the raw files and of normalised buffers (md5 in .hdb, sha256 in .hsb).
+/// signatures of the raw files and of normalised buffers (md5 in .hdb, sha256 in .hsb), and .fp allow-list entries
+/// of a raw page and of a page's nocomment.html.
 /// </summary>
 internal sealed class HtmlCorpus
 {
@@ -34,6 +35,7 @@ internal sealed class HtmlCorpus
     private readonly StringBuilder _ldb = new();
     private readonly StringBuilder _hdb = new();
     private readonly StringBuilder _hsb = new();
+    private readonly StringBuilder _fp = new();
     private readonly List<string> _phrases = [];
     private int _id;
 
@@ -53,6 +55,7 @@ internal sealed class HtmlCorpus
         File.WriteAllText(Path.Combine(c.DatabaseDirectory, "html.ldb"), c._ldb.ToString());
         File.WriteAllText(Path.Combine(c.DatabaseDirectory, "html.hdb"), c._hdb.ToString());
         File.WriteAllText(Path.Combine(c.DatabaseDirectory, "html.hsb"), c._hsb.ToString());
+        File.WriteAllText(Path.Combine(c.DatabaseDirectory, "html.fp"), c._fp.ToString());
         return c;
     }
 
@@ -174,6 +177,15 @@ internal sealed class HtmlCorpus
                 // The raw file's hash must not match (clamscan does not scan it); its buffers' hashes do.
                 AddHashes(page, hashRaw: true);
             }
+            else if (i == 3)
+            {
+                // An allow-listed raw file is clean although it is not scanned raw; an allow-listed buffer clears only its names.
+                AllowList(page, "FpRaw");
+            }
+            else if (i == 4)
+            {
+                AllowList(HtmlNormalizer.Normalize(page).NoComment, "FpNoComment");
+            }
         }
 
         Add(dir, "exact", Encoding.Latin1.GetBytes("<html>the " + _phrases[0] + " end </html>"));
@@ -205,6 +217,11 @@ internal sealed class HtmlCorpus
         Add(dir, "utf16lenobom", Encoding.Unicode.GetBytes(Page(_rng.Next(500, 3000))));
         Add(dir, "utf16be", [0xFE, 0xFF, .. Encoding.BigEndianUnicode.GetBytes(Page(_rng.Next(500, 3000)))]);
     }
+
+#pragma warning disable CA5351 // ClamAV's .fp names files by MD5.
+    private void AllowList(byte[] data, string name) =>
+        _fp.Append(CultureInfo.InvariantCulture, $"{Convert.ToHexStringLower(MD5.HashData(data))}:{data.Length}:{name}\n");
+#pragma warning restore CA5351
 
     /// <summary>.hdb (md5) and .hsb (sha256) signatures of the file and of its normalised buffers.</summary>
     private void AddHashes(byte[] file, bool hashRaw)
