@@ -7,9 +7,17 @@ namespace Prism.Scanner.Signatures;
 /// the text outside tags, scripts and styles, with link and image URLs). <see cref="Unmodelled"/> names the first
 /// construct whose output is not modelled (a <c>data:</c> URI value, an encoded script); the buffers are then not
 /// clamscan's. <see cref="Script"/> tells that a <c>&lt;script&gt;</c> tag was met: clamscan then also scans the
-/// JavaScript normalisation of the script bodies (its <c>javascript</c> buffer), which is not modelled.
+/// JavaScript normalisation of the script bodies, its <c>javascript</c> buffer (<see cref="JavaScript"/>, by
+/// <see cref="JsNormalizer"/>; <see cref="JavaScriptUnmodelled"/> names a construct that makes it differ from clamscan's).
 /// </summary>
-internal sealed record HtmlNormalization(byte[] NoComment, byte[] NoTags, string? Unmodelled, bool Script = false);
+internal sealed record HtmlNormalization(byte[] NoComment, byte[] NoTags, string? Unmodelled, bool Script = false)
+{
+    /// <summary>The javascript buffer, null when no script was met.</summary>
+    public byte[]? JavaScript { get; init; }
+
+    /// <summary>The first construct in a script whose normalisation is not modelled, or null.</summary>
+    public string? JavaScriptUnmodelled { get; init; }
+}
 
 /// <summary>
 /// ClamAV 1.4's HTML normaliser, a byte-exact model of its state machine and of the way it reads the file: chunks of
@@ -177,6 +185,11 @@ internal static class HtmlNormalizer
         private uint _mbchar2;
         private string? _unmodelled;
         private bool _script;
+        private readonly List<byte> _javascript = [];
+        private JsNormalizer? _js;
+        private int _jsBegin = -1;
+        private int _jsEnd = -1;
+        private string? _jsUnmodelled;
 
         /// <summary>Offset of <c>&lt;style&gt;</c>'s content in the current chunk (or the chunk start), -1 outside a style.</summary>
         private int _styleBegin = -1;
@@ -192,6 +205,17 @@ internal static class HtmlNormalizer
                 {
                     aborted = true;
                     break;
+                }
+
+                if (_js is not null)
+                {
+                    // The chunk's part of the script goes to the JavaScript normaliser at the chunk's end.
+                    FeedScript(length);
+                    _jsBegin = _jsEnd = -1;
+                    if (_inTag != InTag.Script)
+                    {
+                        FinishScript();
+                    }
                 }
 
                 if (_inTag == InTag.Style)
@@ -210,7 +234,35 @@ internal static class HtmlNormalizer
                 FinishEntity();
             }
 
-            return new HtmlNormalization(_noComment.ToArray(), _noTags.ToArray(), _unmodelled, _script);
+            if (_js is not null)
+            {
+                // The script so far (no </script>): normalised and written at the end.
+                FinishScript();
+            }
+
+            return new HtmlNormalization(_noComment.ToArray(), _noTags.ToArray(), _unmodelled, _script)
+            {
+                JavaScript = _script ? [.. _javascript] : null,
+                JavaScriptUnmodelled = _jsUnmodelled,
+            };
+        }
+
+        /// <summary>js_process: the script's bytes of the current chunk, from its start (or the chunk's) to its end (or <paramref name="ptr"/>).</summary>
+        private void FeedScript(int ptr)
+        {
+            int begin = _jsBegin >= 0 ? _jsBegin : 0;
+            int end = _jsEnd >= 0 ? _jsEnd : ptr;
+            if (end > begin)
+            {
+                _js!.Process(_chunk.AsSpan(begin, end - begin));
+            }
+        }
+
+        private void FinishScript()
+        {
+            _js!.Finish(_javascript);
+            _jsUnmodelled ??= _js.Unmodelled;
+            _js = null;
         }
 
         /// <summary>cli_readchunk over a mapped file: the next chunk into _chunk, its length (0 when it held only NULs, -1 at the end).</summary>
@@ -810,6 +862,14 @@ internal static class HtmlNormalizer
                 if (tag.SequenceEqual("/script"u8))
                 {
                     _inTag = InTag.None;
+                    if (_js is not null)
+                    {
+                        // The script ends after </script> and the white space following it.
+                        _jsEnd = i;
+                        FeedScript(i);
+                        FinishScript();
+                        _jsBegin = _jsEnd = -1;
+                    }
                 }
                 else if (tag.SequenceEqual("/style"u8) && _inTag == InTag.Style)
                 {
@@ -832,6 +892,12 @@ internal static class HtmlNormalizer
 
                 _inTag = InTag.Script;
                 _script = true;
+                if (_js is null)
+                {
+                    _js = new JsNormalizer();
+                    _jsBegin = i;
+                    _jsEnd = -1;
+                }
             }
             else if (tag.SequenceEqual("style"u8))
             {
