@@ -12,10 +12,10 @@ namespace Prism.Scanner.Signatures;
 /// the normalised input is at most <see cref="HtmlNormalizer.MaxHtmlNoTags"/> bytes. A file whose normalised input is
 /// larger than <see cref="HtmlNormalizer.MaxHtmlNormalize"/> is not normalised, so nothing matches it (both limits
 /// measured inclusive, on the decoded length for UTF-16). An ASCII file in which an
-/// HTML rule matches only later keeps its raw scan and gets the same buffers scanned. The names found join the file's;
-/// an allow-listed buffer hash clears only that buffer's names (measured).
-/// Not modelled: the <c>javascript</c> buffer of <c>&lt;script&gt;</c> bodies (ClamAV's JavaScript normaliser), which
-/// clamscan scans with targets 0 and 3 and then 0 and 7.
+/// HTML rule matches only later keeps its raw scan and gets the same buffers scanned. With a <c>&lt;script&gt;</c>,
+/// the <c>javascript</c> buffer (<see cref="JsNormalizer"/>) is scanned with targets 0 and 3, then 0 and 7, its hashes
+/// both times — unless it met a construct whose normalisation is not modelled (then it is not scanned). The names
+/// found join the file's; an allow-listed buffer hash clears only that buffer's names (measured).
 /// </summary>
 public sealed partial class ScanSession
 {
@@ -176,22 +176,29 @@ public sealed partial class ScanSession
 
         HtmlNormalization normalized = HtmlNormalizer.Normalize(html);
         var names = new HashSet<string>(_detections.Select(d => d.SignatureName), StringComparer.Ordinal);
-        ScanHtmlBuffer(normalized.NoComment, names);
+        ScanHtmlBuffer(normalized.NoComment, names, HtmlTarget);
         if (html.Length <= HtmlNormalizer.MaxHtmlNoTags)
         {
-            ScanHtmlBuffer(normalized.NoTags, names);
+            ScanHtmlBuffer(normalized.NoTags, names, HtmlTarget);
+        }
+
+        if (normalized.JavaScript is byte[] javascript && normalized.JavaScriptUnmodelled is null)
+        {
+            // Scanned as HTML, then as ASCII text (its hashes both times).
+            ScanHtmlBuffer(javascript, names, HtmlTarget);
+            ScanHtmlBuffer(javascript, names, TextTarget);
         }
     }
 
     /// <summary>Scans one normalised buffer as a file of its own (its offsets, EOF, logical counts and hashes); an empty one is not scanned.</summary>
-    private void ScanHtmlBuffer(byte[] buffer, HashSet<string> names)
+    private void ScanHtmlBuffer(byte[] buffer, HashSet<string> names, int target)
     {
         if (buffer.Length == 0)
         {
             return;
         }
 
-        using var session = new ScanSession(_db, buffer.Length, HtmlTarget);
+        using var session = new ScanSession(_db, buffer.Length, target);
         foreach (Detection d in session.ScanWhole(buffer))
         {
             if (names.Add(d.SignatureName))

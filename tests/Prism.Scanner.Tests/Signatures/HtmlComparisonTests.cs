@@ -28,7 +28,7 @@ public sealed class HtmlComparisonTests(ITestOutputHelper output) : IDisposable
         [
             "T3.", "T0.", "R0.", "L3.", "C3.", "E0.", "Doc.Html3", "Doc.HtmlLogical", "Ent3", "EntTags3", "Nbsp3", "Url3", "UrlLower3",
             "Hidden3", "Attr3", "Start3", "Start0", "End3", "End0", "TagsEnd3", "Late0", "Small3", "Large3",
-            "HNoComment.", "HNoTags.", "HRaw.",
+            "HNoComment.", "HNoTags.", "HRaw.", "HJs.", "Js7", "Js3", "JsEnd7", "JsStart0", "JsFold0", "JsL7",
         ]);
         var all = expected.Values.SelectMany(s => s).ToHashSet(StringComparer.Ordinal);
         Assert.DoesNotContain(all, n => n == "Cross3" || n == "StartRaw0");

@@ -119,6 +119,14 @@ internal sealed class HtmlCorpus
         _ldb.Append("Large3;Engine:81-255,Target:3,FileSize:401-99999999;0;3c68746d6c3e\n");
         _ldb.Append(CultureInfo.InvariantCulture, $"Pcre3;Target:3;0&1;{Hex("quartz")};0/quartz\\x20[a-z]+t\\x20/\n");
         _ldb.Append(CultureInfo.InvariantCulture, $"Text7;Target:7;0;{Hex("the")}\n");
+
+        // The javascript buffer: scanned with targets 0 and 3, then 0 and 7; renamed declarations, folded strings.
+        _ndb.Append(CultureInfo.InvariantCulture, $"Js7:7:*:{Hex("document.write(\"")}\n");
+        _ndb.Append(CultureInfo.InvariantCulture, $"Js3:3:*:{Hex("var n000=")}\n");
+        _ndb.Append(CultureInfo.InvariantCulture, $"JsEnd7:7:EOF-9:{Hex("</script>")}\n");
+        _ndb.Append(CultureInfo.InvariantCulture, $"JsStart0:0:0:{Hex("<script>")}\n");
+        _ndb.Append(CultureInfo.InvariantCulture, $"JsFold0:0:*:{Hex("\"<b>evil</b>\"")}\n");
+        _ldb.Append(CultureInfo.InvariantCulture, $"JsL7;Target:7;0&1;{Hex("eval")};{Hex("n001")}\n");
     }
 
     /// <summary>Body text: phrases and words in random case, random white-space runs, entities, comments, links, attributes.</summary>
@@ -210,6 +218,24 @@ internal sealed class HtmlCorpus
         string plain = Body(2500).Replace("<", "(", StringComparison.Ordinal);
         Add(dir, "text", Encoding.Latin1.GetBytes("The " + plain + " <b>bold</b> <scr ipt> HREF end "));
         Add(dir, "binary", [0x00, 0x01, 0x02, 0x03, .. Encoding.Latin1.GetBytes("<html><body>" + Body(900) + "</body></html>")]);
+
+        // Scripts: declarations, string folding, unescape, eval, comments, a script left open.
+        for (int i = 0; i < 4; i++)
+        {
+            string script = "<script>\n// " + Word() + "\nvar " + Word() + " = \"" + _phrases[_rng.Next(_phrases.Count)] + "\" + ' T';\n"
+                + "document.write(unescape('%3Cb%3E' + 'Evil%3C/b%3E'));\nfunction F(a, b) { var c = a + b; return c; }\n"
+                + (i % 2 == 0 ? "eval(\"var q = '" + Word() + "';\");\n" : string.Empty) + "/* " + Word() + " */ x = 1.5e3;\n"
+                + (i == 3 ? string.Empty : "</SCRIPT>");
+            byte[] page = Encoding.Latin1.GetBytes(Page(_rng.Next(100, 1500)).Replace("<BODY>", "<BODY>" + script, StringComparison.Ordinal));
+            Add(dir, "script", page);
+            if (i == 0)
+            {
+                byte[] js = HtmlNormalizer.Normalize(page).JavaScript!;
+#pragma warning disable CA5351 // ClamAV's .hdb names files by MD5.
+                _hdb.Append(CultureInfo.InvariantCulture, $"{Convert.ToHexStringLower(MD5.HashData(js))}:{js.Length}:HJs.{_id - 1}\n");
+#pragma warning restore CA5351
+            }
+        }
 
         // UTF-16: little-endian with and without its mark (decoded b0 + 16 * b1), big-endian with its mark (raw).
         string u = Page(_rng.Next(500, 3000));
