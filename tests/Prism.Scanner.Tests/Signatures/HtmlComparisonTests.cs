@@ -43,4 +43,36 @@ public sealed class HtmlComparisonTests(ITestOutputHelper output) : IDisposable
         Assert.Empty(db.Issues);
         ClamscanComparison.AssertSameEveryWay(db, corpus.Files, expected, output, stream: true, (7, false), (4099, true), (65536, false));
     }
+
+    /// <summary>
+    /// notags.html is scanned only while the file is at most 8 MiB (clamscan's MaxHTMLNoTags, inclusive): pages of
+    /// exactly 8 MiB and one byte more, with a link whose original-case URL only notags.html carries.
+    /// </summary>
+    [SkippableFact]
+    public void Scan_NoTagsLimit_SameAsClamscan()
+    {
+        string db = Directory.CreateDirectory(_dir.File("limitdb")).FullName;
+        File.WriteAllText(Path.Combine(db, "limit.ndb"), "Url3:3:*:485454503a2f2f4576696c2e4578616d706c65\nBody3:3:*:3c626f64793e\n");
+        var files = new List<string>();
+        foreach (int size in new[] { 8 << 20, (8 << 20) + 1 })
+        {
+            var sb = new StringBuilder("<html><body>");
+            while (sb.Length < size - 100)
+            {
+                sb.Append("Some words <a href=\"HTTP://Evil.Example/P\">link</a> &amp; more\n");
+            }
+
+            sb.Append(new string('x', size - sb.Length - "</body></html>".Length)).Append("</body></html>");
+            string path = _dir.File($"limit{size}.html");
+            File.WriteAllBytes(path, Encoding.Latin1.GetBytes(sb.ToString()));
+            Assert.Equal(size, new FileInfo(path).Length);
+            files.Add(path);
+        }
+
+        Dictionary<string, SortedSet<string>> expected = ClamscanOracle.Scan([db], files);
+        Assert.Contains("Url3", expected[files[0]]);
+        Assert.DoesNotContain("Url3", expected[files[1]]);
+        SignatureDatabase database = SignatureDatabase.Load(db);
+        ClamscanComparison.AssertSameEveryWay(database, files, expected, output, stream: true, (1 << 20, false));
+    }
 }
