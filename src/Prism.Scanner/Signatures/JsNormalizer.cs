@@ -13,8 +13,9 @@ namespace Prism.Scanner.Signatures;
 /// outside braces and brackets), adjacent string literals joined by <c>+</c>, <c>unescape("…")</c> decoded and
 /// <c>eval("…")</c> replaced by the normalised tokens of its argument, and its output (lower case, white space as
 /// spaces, a space only between two alphanumeric characters, strings in double quotes, numbers re-printed).
-/// Not modelled, and named in <see cref="Unmodelled"/> when met: the decoders of Dean Edwards' packer and of
-/// scriptasylum's <c>dF</c> encoder.
+/// The decoders of Dean Edwards' packer (<c>function(p,a,c,k,e,r)</c> and its call's arguments) and of scriptasylum's
+/// <c>dF</c> encoder run as ClamAV runs them; where ClamAV would read past its token list, <see cref="Unmodelled"/>
+/// names the case.
 /// </summary>
 internal sealed class JsNormalizer
 {
@@ -307,25 +308,46 @@ internal sealed class JsNormalizer
         for (int i = 0; i < _tokens.Count; i++)
         {
             (int Begin, int End, byte[]? Text) res = (0, 0, null);
+            bool append = false;
             Token t = _tokens[i];
             if (t.Type == Tok.Function && i + 13 < _tokens.Count)
             {
+                string? name = null;
                 i++;
                 if (_tokens[i].Type == Tok.Identifier)
                 {
+                    name = _tokens[i].Name;
                     i++;
                 }
 
                 if (MatchParameters(i, "p", "a", "c", "k", "e", "r") || MatchParameters(i, "p", "a", "c", "k", "e", "d"))
                 {
-                    Unmodelled ??= "Dean Edwards' packer (function(p,a,c,k,e,r))";
+                    res = HandlePacker(i, name);
                 }
             }
             else if (i + 2 < _tokens.Count && t.Type == Tok.Identifier && t.Name == "dF" && _tokens[i + 1].Type == Tok.ParOpen)
             {
-                if (_tokens[i + 2].Type == Tok.StringLiteral)
+                int start = i + 2;
+                if (_tokens[start].Type == Tok.StringLiteral && _tokens[start].Text is byte[] str)
                 {
-                    Unmodelled ??= "the dF decoder";
+                    if (str.Length == 0)
+                    {
+                        Unmodelled ??= "the dF decoder on an empty string";
+                    }
+                    else
+                    {
+                        // scriptasylum's encoder: unescape, subtract the last digit from every byte, unescape again.
+                        byte last = (byte)(str[^1] - '0');
+                        byte[] s1 = Unescape(str[..^1]);
+                        for (int k = 0; k < s1.Length; k++)
+                        {
+                            s1[k] -= last;
+                        }
+
+                        int nul = Array.IndexOf(s1, (byte)0);
+                        res = (start - 2, start + 2, Unescape(nul < 0 ? s1 : s1[..nul]));
+                        append = true;
+                    }
                 }
             }
             else if (i + 2 < _tokens.Count && t.Type == Tok.Identifier && t.Name == "eval" && _tokens[i + 1].Type == Tok.ParOpen)
@@ -355,7 +377,18 @@ internal sealed class JsNormalizer
                 if (res.Begin < parent.Count && res.End <= parent.Count)
                 {
                     parent.RemoveRange(res.Begin, res.End - res.Begin);
-                    parent.InsertRange(res.Begin, _tokens);
+                    if (append)
+                    {
+                        parent.AddRange(_tokens);
+                    }
+                    else
+                    {
+                        parent.InsertRange(res.Begin, _tokens);
+                    }
+                }
+                else if (append)
+                {
+                    parent.AddRange(_tokens);
                 }
 
                 _tokens = parent;
@@ -367,6 +400,190 @@ internal sealed class JsNormalizer
             }
         }
     }
+
+    /// <summary>
+    /// handle_de: for Dean Edwards' packer declared at <paramref name="start"/> (its parameter list), the arguments of
+    /// its call (after the function's end, or of the last call by <paramref name="name"/>) decoded; the range of those
+    /// arguments is replaced by the decoded script's tokens.
+    /// </summary>
+    private (int Begin, int End, byte[]? Text) HandlePacker(int start, string? name)
+    {
+        int count = _tokens.Count;
+        int nesting = 1;
+        int i;
+        for (i = start; i < count; i++)
+        {
+            if (_tokens[i].Type == Tok.Function)
+            {
+                nesting += _tokens[i].Scope is not null ? 1 : -1;
+                if (nesting == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (nesting != 0)
+        {
+            return (0, 0, null);
+        }
+
+        var parameters = new int[6];
+        Array.Fill(parameters, -1);
+        byte[]? text = null;
+        int first = -1;
+        if (name is not null)
+        {
+            // Measured (clamscan 1.4.6): every call is decoded, the decoded texts joined, and the range replaced runs
+            // from the first call's arguments to the last call's.
+            for (; i + 2 < count; i++)
+            {
+                if (_tokens[i].Type == Tok.Identifier && _tokens[i].Name == name && _tokens[i + 1].Type == Tok.ParOpen)
+                {
+                    i += 2;
+                    if (CollectArguments(ref i, parameters))
+                    {
+                        first = first < 0 ? parameters[0] : first;
+                        text = [.. text ?? [], .. DecodePacker(parameters)];
+                    }
+                }
+            }
+
+            if (first >= 0)
+            {
+                parameters[0] = first;
+            }
+        }
+        else
+        {
+            while (i < count && _tokens[i].Type != Tok.ParOpen)
+            {
+                i++;
+            }
+
+            i++;
+            if (i >= count)
+            {
+                return (0, 0, null);
+            }
+
+            if (CollectArguments(ref i, parameters))
+            {
+                text = DecodePacker(parameters);
+            }
+        }
+
+        if (parameters[0] < 0 || parameters[5] < 0)
+        {
+            return (0, 0, null);
+        }
+
+        if (parameters[5] + 3 >= count)
+        {
+            Unmodelled ??= "Dean Edwards' packer call at the script's end";
+            return (0, 0, null);
+        }
+
+        int end = parameters[5] + 1;
+        end += _tokens[end].Type == Tok.BracketOpen && _tokens[end + 1].Type == Tok.BracketClose && _tokens[end + 2].Type == Tok.ParClose ? 3 : 1;
+        return (parameters[0], end, text ?? []);
+    }
+
+    /// <summary>The six call arguments' first tokens (each argument up to a comma, the last up to a parenthesis); false when the tokens end first.</summary>
+    private bool CollectArguments(ref int i, int[] parameters)
+    {
+        int count = _tokens.Count;
+        int j;
+        for (j = 0; j < 6 && i < count; j++)
+        {
+            parameters[j] = i++;
+            Tok until = j != 5 ? Tok.Comma : Tok.ParClose;
+            while (i < count && _tokens[i].Type != until)
+            {
+                i++;
+            }
+
+            if (i >= count)
+            {
+                Unmodelled ??= "Dean Edwards' packer call cut short";
+            }
+
+            i++;
+        }
+
+        return j == 6;
+    }
+
+    /// <summary>decode_de: each alphanumeric word of p read as a number in base a and replaced by that word of k ('|'-separated) when it has one.</summary>
+    private byte[] DecodePacker(int[] parameters)
+    {
+        byte[]? p = CString(_tokens[parameters[0]]);
+        long a = _tokens[parameters[1]].Type == Tok.NumericInt ? _tokens[parameters[1]].Int : -1;
+        byte[]? k = _tokens[parameters[3]].IsString ? _tokens[parameters[3]].Text : null;
+        if (p is null || k is null)
+        {
+            return [];
+        }
+
+        var words = new List<byte[]>();
+        int from = 0;
+        for (int bar = Array.IndexOf(k, (byte)'|'); bar >= 0; bar = Array.IndexOf(k, (byte)'|', from))
+        {
+            words.Add(k[from..bar]);
+            from = bar + 1;
+        }
+
+        words.Add(k[from..]);
+        var output = new List<byte>();
+        int pi = 0;
+        do
+        {
+            while (pi < p.Length && !IsAlnum(p[pi]))
+            {
+                if (p[pi] == (byte)'\\' && pi + 1 < p.Length && (p[pi + 1] == (byte)'\'' || p[pi + 1] == (byte)'"'))
+                {
+                    pi++;
+                }
+                else
+                {
+                    output.Add(p[pi++]);
+                }
+            }
+
+            if (pi >= p.Length)
+            {
+                break;
+            }
+
+            uint val = 0;
+            int o = pi;
+            while (pi < p.Length && IsAlnum(p[pi]))
+            {
+                byte v = p[pi++];
+                uint x = v >= (byte)'a' ? (uint)(10 + v - 'a') : v >= (byte)'A' ? (uint)(36 + v - 'A') : (uint)(v - '0');
+                val = unchecked((uint)(((long)val * a) + x));
+            }
+
+            if (val >= (uint)words.Count || words[(int)val].Length == 0)
+            {
+                output.AddRange(p[o..pi]);
+            }
+            else
+            {
+                output.AddRange(words[(int)val]);
+            }
+        }
+        while (pi < p.Length);
+        return [.. output];
+    }
+
+    /// <summary>TOKEN_GET(token, cstring): the text of a string, name, keyword, operator or punctuation token; null for numbers and functions.</summary>
+    private static byte[]? CString(Token t) => t.Type switch
+    {
+        Tok.Identifier => Encoding.Latin1.GetBytes(t.Name!),
+        Tok.NumericInt or Tok.NumericFloat or Tok.Function => null,
+        _ => t.Text,
+    };
 
     private bool MatchParameters(int i, params string[] names)
     {

@@ -29,6 +29,11 @@ public sealed class JsNormalizationTests : IDisposable
         "<html><script>var x = \"</script>\"; var y = 1;</script></html>",
         "<html><script>var ok = 1;",
         "<html><script>\\u0061bc = 1; a\\u0062 = 2; e = 1.5e; f = 2.5e+; h = 3.e4;</script></html>",
+        "<html><script>eval(function(p,a,c,k,e,r){e=String;if(!''.replace(/^/,String)){while(c--)r[c]=k[c]||c;k=[function(e){return r[e]}];e=function(){return'\\\\w+'};c=1};while(c--)if(k[c])p=p.replace(new RegExp('\\\\b'+e(c)+'\\\\b','g'),k[c]);return p}('0 1=\\'2\\';3(1);a A Z 10 z',62,5,'var|msg|Hello World|alert||'.split('|'),0,{}))</script></html>",
+        "<html><script>function unpack(p,a,c,k,e,d){while(c--)if(k[c])p=p.replace(new RegExp('\\\\b'+c+'\\\\b','g'),k[c]);return p} var z = 1; unpack('0 1=2;3 4',10,5,'var|x|y|alert|q'.split('|'),0,{}); unpack('1(0)',10,2,'x|alert'.split('|'),0,{});</script></html>",
+        "<html><script>function up(p,a,c,k,e,r){return p} var z = 1; up('0 1',10,2,'var|a'.split('|'),0,{}); x = 2; up('0',10,1,'b'.split('|'),0,{}); y = 3; up('1 0;',10,2,'c|d'.split('|'),0,{}); w = 4;</script></html>",
+        "<html><script>eval(function(p,a,c,k,e,d){return p}('0 1',x,2,'var|y'.split('|'),0,{}));eval(function(p,a,c,k,e,d){return p}(q,36,2,'var|y'.split('|'),0,[]));</script></html>",
+        "<html><script>dF('%77%62%73%21%62%3E%32%3C%21%74%6A%6F%68%6D%66%28%2A1'); var after = 1; dF(x); dF('9')</script></html>",
     ];
 
     [SkippableFact]
