@@ -22,6 +22,9 @@ public sealed partial class ScanSession
     /// <summary>The target type of normalised HTML.</summary>
     private const int HtmlTarget = 3;
 
+    /// <summary>Holds up to this size are rented from the shared pool.</summary>
+    private const int PooledHtmlBytes = 1 << 20;
+
     private HtmlMode _html;
     private bool _htmlUtf16;
     private byte[]? _htmlBytes;
@@ -85,7 +88,7 @@ public sealed partial class ScanSession
 
         if (!tooLarge)
         {
-            _htmlBytes = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(_expectedLength ?? 0, 64 << 10, HtmlHoldLimit));
+            _htmlBytes = RentHtmlBytes((int)Math.Clamp(_expectedLength ?? 0, 64 << 10, HtmlHoldLimit));
         }
     }
 
@@ -106,9 +109,9 @@ public sealed partial class ScanSession
             {
                 if (_htmlLength + fresh.Length > _htmlBytes.Length)
                 {
-                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(HtmlHoldLimit, Math.Max(2L * _htmlBytes.Length, _htmlLength + fresh.Length)));
+                    byte[] larger = RentHtmlBytes((int)Math.Min(HtmlHoldLimit, Math.Max(2L * _htmlBytes.Length, _htmlLength + fresh.Length)));
                     _htmlBytes.AsSpan(0, _htmlLength).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(_htmlBytes);
+                    ReturnHtmlBytes(_htmlBytes);
                     _htmlBytes = larger;
                 }
 
@@ -209,11 +212,23 @@ public sealed partial class ScanSession
         }
     }
 
+    /// <summary>Small holds come from the shared pool; large ones are plain arrays the GC reclaims (the pool would keep them).</summary>
+    private static byte[] RentHtmlBytes(int size) =>
+        size <= PooledHtmlBytes ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+
+    private static void ReturnHtmlBytes(byte[] bytes)
+    {
+        if (bytes.Length <= PooledHtmlBytes)
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
     private void ReleaseHtmlBytes()
     {
         if (_htmlBytes is not null)
         {
-            ArrayPool<byte>.Shared.Return(_htmlBytes);
+            ReturnHtmlBytes(_htmlBytes);
             _htmlBytes = null;
             _htmlLength = 0;
         }
