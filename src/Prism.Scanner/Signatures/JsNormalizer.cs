@@ -29,11 +29,20 @@ internal sealed class JsNormalizer
         "protected", "public", "short", "static", "super", "synchronized", "throws", "transient", "volatile",
     ];
 
-    private static readonly HashSet<string> s_operators =
+    /// <summary>ClamAV's operators, longest first (matched greedily up to 5 bytes); their bytes are shared by the tokens.</summary>
+    private static readonly byte[][] s_operators =
     [
-        "=", "+", "===", ">>>", "!==", "<<", "<=", "==", ">=", ">>", "||", "--", "!=", "&&", "++", "*=", "/=", "%=", "+=",
-        "-=", "<<=", ">>=", ">>>=", "&=", "^=", "|=", "&", ":", "/", "!", ">", "<", "-", "*", "|", "%", "?", "~", "^",
+        .. new[]
+        {
+            "=", "+", "===", ">>>", "!==", "<<", "<=", "==", ">=", ">>", "||", "--", "!=", "&&", "++", "*=", "/=", "%=", "+=",
+            "-=", "<<=", ">>=", ">>>=", "&=", "^=", "|=", "&", ":", "/", "!", ">", "<", "-", "*", "|", "%", "?", "~", "^",
+        }.OrderByDescending(o => o.Length).Select(o => Encoding.ASCII.GetBytes(o)),
     ];
+
+    /// <summary>The bytes of each keyword and punctuation character, shared by the tokens (never modified).</summary>
+    private static readonly Dictionary<string, byte[]> s_keywordBytes = s_keywords.ToDictionary(k => k, k => Encoding.ASCII.GetBytes(k), StringComparer.Ordinal);
+
+    private static readonly byte[][] s_single = [.. Enumerable.Range(0, 128).Select(c => new[] { (byte)c })];
 
     private readonly Scope _global;
     private Scope _current;
@@ -687,7 +696,15 @@ internal sealed class JsNormalizer
             case Tok.Identifier:
                 Space(last, (byte)'a', o);
                 long id = Lookup(t.Name!);
-                o.PutS(id == -1 ? Encoding.Latin1.GetBytes(t.Name!) : Encoding.ASCII.GetBytes("n" + id.ToString("D3", CultureInfo.InvariantCulture)));
+                if (id == -1)
+                {
+                    o.PutS(t.Name!);
+                }
+                else
+                {
+                    o.PutS("n" + id.ToString("D3", CultureInfo.InvariantCulture));
+                }
+
                 return (byte)'a';
 
             case Tok.Function:
@@ -844,7 +861,7 @@ internal sealed class JsNormalizer
         (byte)'.' => Tok.Dot,
         _ => Tok.Semicolon,
     })
-    { Text = [c] };
+    { Text = s_single[c] };
 
     private Token? ParseString(byte quote, LexState toState)
     {
@@ -1056,11 +1073,11 @@ internal sealed class JsNormalizer
 
             _state = LexState.Initial;
             _pos--;
-            string name = Encoding.Latin1.GetString([.. _buf]);
-            if (s_keywords.Contains(name))
+            string name = Encoding.Latin1.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_buf));
+            if (s_keywordBytes.TryGetValue(name, out byte[]? keyword))
             {
                 Tok type = name switch { "var" => Tok.Var, "function" => Tok.Function, _ => Tok.Keyword };
-                return new Token(type) { Text = Encoding.ASCII.GetBytes(name) };
+                return new Token(type) { Text = keyword };
             }
 
             return new Token(Tok.Identifier) { Name = name };
@@ -1072,13 +1089,13 @@ internal sealed class JsNormalizer
 
     private Token ParseOperator()
     {
-        for (int len = Math.Min(5, _inSize - _pos); len > 0; len--)
+        ReadOnlySpan<byte> rest = _in.AsSpan(_pos, Math.Min(5, _inSize - _pos));
+        foreach (byte[] op in s_operators)
         {
-            string op = Encoding.Latin1.GetString(_in, _pos, len);
-            if (s_operators.Contains(op))
+            if (rest.StartsWith(op))
             {
-                _pos += len;
-                return new Token(op == "+" ? Tok.Plus : Tok.Operator) { Text = Encoding.Latin1.GetBytes(op) };
+                _pos += op.Length;
+                return new Token(op is [(byte)'+'] ? Tok.Plus : Tok.Operator) { Text = op };
             }
         }
 
@@ -1264,6 +1281,20 @@ internal sealed class JsNormalizer
         {
             foreach (byte b in s)
             {
+                _file.Add(IsSpace(b) ? (byte)' ' : b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b + 32) : b);
+                if (++_pos == Size)
+                {
+                    _pos = 0;
+                }
+            }
+        }
+
+        /// <summary>A name or number, one byte per character.</summary>
+        public void PutS(string s)
+        {
+            foreach (char ch in s)
+            {
+                byte b = (byte)ch;
                 _file.Add(IsSpace(b) ? (byte)' ' : b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b + 32) : b);
                 if (++_pos == Size)
                 {
