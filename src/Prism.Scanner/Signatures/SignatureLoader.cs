@@ -546,7 +546,7 @@ internal sealed partial class SignatureLoader
         Bodies.Add(new BodySignature(name, target, offset, segments));
     }
 
-    /// <summary>True for the target types matched here: any file, the types <see cref="FileTyping"/> tells by magic, and 7 (normalised text, <see cref="TextNormalizer"/>).</summary>
+    /// <summary>True for the target types matched here: any file, the types <see cref="FileTyping"/> tells by magic, 3 (normalised HTML, <see cref="HtmlNormalizer"/>) and 7 (normalised text, <see cref="TextNormalizer"/>).</summary>
     private static bool IsSupportedTarget(int target) => target is 0 or 1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12;
 
     /// <summary>
