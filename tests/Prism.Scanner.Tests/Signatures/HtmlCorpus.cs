@@ -242,6 +242,8 @@ internal sealed class HtmlCorpus
         Add(dir, "utf16le", [0xFF, 0xFE, .. Encoding.Unicode.GetBytes(u)]);
         Add(dir, "utf16lenobom", Encoding.Unicode.GetBytes(Page(_rng.Next(500, 3000))));
         Add(dir, "utf16be", [0xFE, 0xFF, .. Encoding.BigEndianUnicode.GetBytes(Page(_rng.Next(500, 3000)))]);
+        string scripted = Page(_rng.Next(300, 2000)).Replace("<BODY>", "<BODY><script>var " + Word() + " = 'Document'; document.write(\"A\" + \"b\");</script>", StringComparison.Ordinal);
+        Add(dir, "utf16lescript", [0xFF, 0xFE, .. Encoding.Unicode.GetBytes(scripted)]);
     }
 
 #pragma warning disable CA5351 // ClamAV's .fp names files by MD5.
