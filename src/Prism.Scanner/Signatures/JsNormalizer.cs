@@ -1155,6 +1155,17 @@ internal sealed class JsNormalizer
     /// <summary>glibc atoi: (int) strtol, which saturates at LONG_MAX.</summary>
     private static long Atoi(string digits)
     {
+        if (digits.Length <= 18)
+        {
+            long small = 0;
+            foreach (char ch in digits)
+            {
+                small = (small * 10) + (ch - '0');
+            }
+
+            return unchecked((int)small);
+        }
+
         BigInteger v = digits.Length == 0 ? BigInteger.Zero : BigInteger.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture);
         long l = v > long.MaxValue ? long.MaxValue : (long)v;
         return unchecked((int)l);
