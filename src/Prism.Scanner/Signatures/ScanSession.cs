@@ -56,7 +56,7 @@ public sealed partial class ScanSession : IDisposable
         _sha1 = WantsHash(db.Sha1) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
 #pragma warning restore CA5351
         _sha256 = WantsHash(db.Sha256) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        _layoutKnown = !db.NeedsPeLayout && !db.HasTypedTargetSignatures && !db.TextPlan.Enabled;
+        _layoutKnown = !db.NeedsPeLayout && !db.HasTypedTargetSignatures && !db.TextPlan.Enabled && !db.HtmlRescan;
     }
 
     /// <summary>Bytes fed so far.</summary>
@@ -103,6 +103,7 @@ public sealed partial class ScanSession : IDisposable
 
         _sectionHashers = null;
         DisposeTextRescan();
+        ReleaseHtmlBytes();
         _completed = true;
     }
 
@@ -163,6 +164,7 @@ public sealed partial class ScanSession : IDisposable
         _fileTarget = target;
         StartTextRescan(start, target);
         StartOtherScan();
+        StartHtmlRescan(start, target);
         if (target is FileTyping.Pe or FileTyping.Elf or FileTyping.MachO && _db.NeedsPeLayout)
         {
             // Section sizes are truncated at the end of the file: without a known length, wait for the end.
@@ -265,6 +267,12 @@ public sealed partial class ScanSession : IDisposable
         ReadOnlySpan<byte> fresh = window[from..];
         long freshBase = windowBase + from;
         long end = freshBase + fresh.Length;
+        if (_html != HtmlMode.None && FeedHtml(fresh, end))
+        {
+            _total = end;
+            return;
+        }
+
         if (_normalizer is not null)
         {
             FeedText(fresh, freshBase);
@@ -593,6 +601,11 @@ public sealed partial class ScanSession : IDisposable
 
     private IReadOnlyList<Detection> Finish(ReadOnlySpan<byte> window, long windowBase)
     {
+        if (_html == HtmlMode.Typed)
+        {
+            return FinishHtml();
+        }
+
         _completed = true;
         VerifyPending(window, windowBase, final: true);
         foreach (Hit hit in _eofCandidates)
@@ -607,6 +620,7 @@ public sealed partial class ScanSession : IDisposable
 
         EvaluateLogicals();
         MergeTextRescan();
+        MergeHtmlRescan();
         bool allowed = FinishHash(ref _md5, _db.Md5);
         allowed |= FinishHash(ref _sha1, _db.Sha1);
         allowed |= FinishHash(ref _sha256, _db.Sha256);

@@ -547,17 +547,15 @@ internal sealed partial class SignatureLoader
     }
 
     /// <summary>
-    /// True for the target types matched here: any file, the types <see cref="FileTyping"/> tells by magic, 7 (normalised
-    /// text, <see cref="TextNormalizer"/>) and 14 (binary data, <see cref="TextTyping"/>).
+    /// True for the target types matched here: any file, the types <see cref="FileTyping"/> tells by magic, 3 (normalised
+    /// HTML, <see cref="HtmlNormalizer"/>), 7 (normalised text, <see cref="TextNormalizer"/>) and 14 (binary data,
+    /// <see cref="TextTyping"/>).
     /// </summary>
-    private static bool IsSupportedTarget(int target) => target is 0 or 1 or 2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12 or 13 or 14;
+    private static bool IsSupportedTarget(int target) => target is 0 or 1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12 or 13 or 14;
 
-    /// <summary>
-    /// Why a target type is skipped: clamscan matches type 3 only on the HTML it has normalised; 8 is typed to no file.
-    /// </summary>
+    /// <summary>Why a target type is skipped: 8 is typed to no file.</summary>
     private static NotSupportedException UnsupportedTarget(int target) => new(target switch
     {
-        3 => $"target type 3 ({s_targetNames[target]}) is not supported: ClamAV's HTML normalisation is not modelled",
         8 => $"target type 8 ({s_targetNames[target]}) is not supported: ClamAV types no file for it, so it never matches",
         _ => $"target type {target} ({s_targetNames[target]}) is not supported",
     });

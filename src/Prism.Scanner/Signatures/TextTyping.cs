@@ -21,6 +21,9 @@ internal enum TextKind
     /// <summary>HTML by a rule in the first bytes: clamscan scans its HTML normalisations, not the raw file.</summary>
     Html,
 
+    /// <summary>As <see cref="Html"/>, by a rule on the first bytes decoded as ClamAV decodes UTF-16: the file is decoded so before it is normalised.</summary>
+    HtmlUtf16,
+
     /// <summary>Mail by ClamAV's header-line rules in the first bytes (target type 4, not rescanned as text).</summary>
     Mail,
 }
@@ -201,6 +204,22 @@ internal static class TextTyping
             }
 
             if (HasHtmlTag(decoded, 0, out _) || decoded.StartsWith("<%@ LANGUAGE ="u8))
+            {
+                return TextKind.HtmlUtf16;
+            }
+        }
+
+        // Then UTF-16 text is decoded to ASCII (measured: big-endian with its mark) and HTML in it types the raw file HTML.
+        if (kind == TextKind.Unicode && window.Length >= 2 && window[0] == 0xFE && window[1] == 0xFF)
+        {
+            Span<byte> decoded = stackalloc byte[FileTyping.TypingWindow / 2];
+            decoded = decoded[..((window.Length / 2) - 1)];
+            for (int i = 0; i < decoded.Length; i++)
+            {
+                decoded[i] = window[2 * (i + 1)] == 0 ? window[(2 * (i + 1)) + 1] : (byte)0xFF;
+            }
+
+            if (HasHtmlTag(decoded, 0, out _))
             {
                 return TextKind.Html;
             }

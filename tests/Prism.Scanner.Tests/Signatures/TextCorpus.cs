@@ -101,7 +101,7 @@ internal sealed class TextCorpus
         _ldb.Append("Size7;Engine:81-255,Target:7,FileSize:0-4000;0;6b696c6f\n");
         _ldb.Append("Size0;Engine:81-255,Target:0,FileSize:4001-999999999;0;6b696c6f\n");
         _ldb.Append("Pcre7;Target:7;0&1;6c696d61;0/lima\\x20[a-z]+o\\x20/\n");
-        // Target type 3 (HTML, not modelled): counted as unsupported; clamscan applies them to HTML files only.
+        // Target type 3 (HTML): clamscan applies them to the normalisations of HTML files only.
         foreach (string w in s_words.Take(3))
         {
             _ndb.Append(CultureInfo.InvariantCulture, $"H3.{w}:3:*:{Hex(w)}\n");
@@ -182,7 +182,7 @@ internal sealed class TextCorpus
             Add(dir, "binary", binary);
         }
 
-        // HTML: clamscan normalises these as HTML instead of text (not modelled; compared by typing only).
+        // HTML: clamscan normalises these as HTML instead of text (a script, a tag past the typing window, "<a " and a far "HREF").
         Add(dir, "htmlhead", Encoding.Latin1.GetBytes(Text(300, false) + "<script>" + Text(2000, false)));
         Add(dir, "htmllate", Encoding.Latin1.GetBytes(Text(3000, false) + "<TABLE>" + Text(500, false)));
         Add(dir, "htmlhref", Encoding.Latin1.GetBytes(Text(200, false) + "<a x " + Text(3000, false) + "HrEF" + Text(100, false)));
