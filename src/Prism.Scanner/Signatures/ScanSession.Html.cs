@@ -12,7 +12,7 @@ namespace Prism.Scanner.Signatures;
 /// the normalised input is at most <see cref="HtmlNormalizer.MaxHtmlNoTags"/> bytes. A file whose normalised input is
 /// larger than <see cref="HtmlNormalizer.MaxHtmlNormalize"/> is not normalised, so nothing matches it (both limits
 /// measured inclusive, on the decoded length for UTF-16). An ASCII file in which an
-/// HTML rule matches only later keeps its raw scan and gets the same buffers scanned. With a <c>&lt;script&gt;</c>,
+/// HTML rule matches only later, and UTF-16LE HTML, keep their raw scan and get the same buffers scanned. With a <c>&lt;script&gt;</c>,
 /// the <c>javascript</c> buffer (<see cref="JsNormalizer"/>) is scanned with targets 0 and 3, then 0 and 7, its hashes
 /// both times — unless it met a construct whose normalisation is not modelled (then it is not scanned). The names
 /// found join the file's; an allow-listed buffer hash clears only that buffer's names (measured).
@@ -40,6 +40,13 @@ public sealed partial class ScanSession
 
         /// <summary>HTML from its first bytes: only its normalisations are scanned.</summary>
         Typed,
+
+        /// <summary>
+        /// HTML found in the UTF-16 decoding of its first bytes (UTF-16LE, with or without its mark): scanned raw as well
+        /// — no HTML rule matches the raw bytes, so clamscan's raw pass is not skipped (measured: a target-0 pattern of
+        /// the UTF-16 bytes and a logical signature sized to the raw file match) — and the decoded file's normalisations.
+        /// </summary>
+        Decoded,
     }
 
     /// <summary>A session scanning one normalised buffer of <paramref name="length"/> bytes as a file of target type <paramref name="target"/>.</summary>
@@ -68,7 +75,11 @@ public sealed partial class ScanSession
         TextKind kind = _db.TextPlan.Enabled || _db.HasTypedTargetSignatures ? _textKind : TextTyping.KindOf(start);
         _htmlUtf16 = kind == TextKind.HtmlUtf16;
         bool tooLarge = _expectedLength is long n && n > HtmlHoldLimit;
-        if (kind is TextKind.Html or TextKind.HtmlUtf16)
+        if (kind == TextKind.HtmlUtf16)
+        {
+            _html = HtmlMode.Decoded;
+        }
+        else if (kind == TextKind.Html)
         {
             _html = HtmlMode.Typed;
 
@@ -160,7 +171,8 @@ public sealed partial class ScanSession
     /// <summary>For ASCII text in which an HTML rule matches past its first bytes, adds the names its normalisations match.</summary>
     private void MergeHtmlRescan()
     {
-        if (_html == HtmlMode.Candidate && _htmlBytes is not null && TextTyping.HasHtmlTag(_htmlBytes.AsSpan(0, _htmlLength), 0, out _))
+        if (_htmlBytes is not null
+            && (_html == HtmlMode.Decoded || (_html == HtmlMode.Candidate && TextTyping.HasHtmlTag(_htmlBytes.AsSpan(0, _htmlLength), 0, out _))))
         {
             ScanHtmlBuffers(_htmlBytes.AsSpan(0, _htmlLength));
         }

@@ -6,7 +6,7 @@ namespace Prism.Scanner.Tests.Fleet;
 /// <summary>
 /// Every signature form of the built-in engine on a fleet (#13): the seeded corpora of the clamscan comparison tests
 /// (random body forms, typed files and executables, PE layouts with section hashes, logical signatures, file-level
-/// hashes and allow/ignore lists, normalised text, binary data) in an ext4 golden, their databases together as one;
+/// hashes and allow/ignore lists, normalised text and HTML, binary data) in an ext4 golden, their databases together as one;
 /// clones replace files with those of corpora of other seeds, add such files, or delete files. The oracle is clamscan
 /// over each clone's mounted files (<see cref="Ext4Fleet.ClamscanOf"/>).
 /// </summary>
@@ -40,6 +40,7 @@ public sealed class FormsFleetFixture : Ext4Fleet
                 new("file-level", Of(FileLevelCorpus.Create(T(), 21, signatureCount: 30, fileCount: 8))),
                 new("text", Of(TextCorpus.Create(T(), 3, whole: false))),
                 new("other", Of(OtherCorpus.Create(T(), 1))),
+                new("html", Of(HtmlCorpus.Create(T(), 1))),
             };
             var second = new List<Corpus>
             {
@@ -48,6 +49,7 @@ public sealed class FormsFleetFixture : Ext4Fleet
                 new("ldb", Of(LdbCorpus.Create(T(), 12, signatureCount: 40, fileCount: 8))),
                 new("text", Of(TextCorpus.Create(T(), 4, whole: false))),
                 new("other", Of(OtherCorpus.Create(T(), 2))),
+                new("html", Of(HtmlCorpus.Create(T(), 2))),
             };
 
             // One database: every corpus's files, named after their corpus.
@@ -139,4 +141,6 @@ public sealed class FormsFleetFixture : Ext4Fleet
     private static (string Db, List<string> Files) Of(TextCorpus c) => (c.DatabaseDirectory, c.Files);
 
     private static (string Db, List<string> Files) Of(OtherCorpus c) => (c.DatabaseDirectory, c.Files);
+
+    private static (string Db, List<string> Files) Of(HtmlCorpus c) => (c.DatabaseDirectory, c.Files);
 }
