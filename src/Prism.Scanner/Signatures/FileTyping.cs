@@ -7,12 +7,16 @@ namespace Prism.Scanner.Signatures;
 /// data: <see cref="TextTyping"/>). Modelled: ClamAV 1.4's magic at the start of the file for
 /// these types and, for a file none of them starts, its content rules within the first <see cref="TypingWindow"/> bytes
 /// for Java classes and universal binaries ("cafebabe" and a count) and PDF ("%PDF-" or "%pdf-", any byte, "."
-/// anywhere, unless the compiled-Python or a self-extractor rule outranks it: <see cref="TextTyping.OverridesPdfRule"/>). Not modelled: ClamAV's mail rules on header lines after the first, HTML, and the start magic of the
-/// types it has no target for (ZIP, RAR, ...), which keep such a file from its content rules.
+/// anywhere, unless the compiled-Python or a self-extractor rule outranks it: <see cref="TextTyping.OverridesPdfRule"/>,
+/// and not in a file the start magic of a type without a target types: <see cref="TextTyping.HasOtherStartMagic"/>).
+/// Mail and HTML rules: <see cref="TextTyping"/>.
 /// </summary>
 internal static class FileTyping
 {
     public const int AnyFile = 0;
+
+    /// <summary>A file ClamAV types as one it ignores (CL_TYPE_IGNORED): nothing matches it.</summary>
+    public const int Ignored = -1;
     public const int Pe = 1;
     public const int Ole2 = 2;
     public const int Mail = 4;
@@ -80,6 +84,25 @@ internal static class FileTyping
         (Ascii("{\n  \"Magic\":\"CLAMJSONv0\""), Internal),
     ];
 
+    /// <summary>
+    /// ClamAV's start magics of the types it ignores (CL_TYPE_IGNORED: Real Media, MP3, Ogg, SIP log, SYM data file,
+    /// SQLite database, journal and WAL): such a file is not scanned at all — no body, logical or hash signature matches
+    /// it (measured, <c>StartMagicContentRuleTests</c>).
+    /// </summary>
+    private static readonly byte[][] s_ignoredMagic =
+    [
+        .. new[]
+        {
+            "2e524d46", "494433", "4f676753", "fffb90", "5349502d48495420285349502f48", "53594d430100", "377f0682002de218",
+            "377f0683002de218", "53514c69746520666f726d6174203300", "d9d505f920a163d7",
+        }.Select(Convert.FromHexString),
+    ];
+
+    /// <summary>ClamAV's content rule of an ignored "PDF image" (a start within the first 128 bytes of a file no start magic types).</summary>
+    private static readonly byte[] s_pdfImage = Convert.FromHexString("2f5247420a49440affffffffffffffffffffffffffffffffffffffffffffffff");
+
+    private const int PdfImageMaxOffset = 128;
+
     /// <summary>Bytes ClamAV reads to type a file (CL_FILE_MBUFF_SIZE); a shorter file is typed from what it has.</summary>
     public const int TypingWindow = 1024;
 
@@ -89,6 +112,14 @@ internal static class FileTyping
     /// </summary>
     public static int? TargetOf(ReadOnlySpan<byte> start, bool final)
     {
+        foreach (byte[] magic in s_ignoredMagic)
+        {
+            if (start.StartsWith(magic))
+            {
+                return Ignored;
+            }
+        }
+
         foreach ((byte[] magic, int target) in s_magic)
         {
             if (start.StartsWith(magic))
@@ -111,6 +142,17 @@ internal static class FileTyping
         }
 
         ReadOnlySpan<byte> window = start[..Math.Min(start.Length, TypingWindow)];
+        if (TextTyping.HasOtherStartMagic(window))
+        {
+            return AnyFile;
+        }
+
+        int image = window.IndexOf(s_pdfImage);
+        if (image is >= 0 and <= PdfImageMaxOffset)
+        {
+            return Ignored;
+        }
+
         for (int at = window.IndexOf((byte)'%'); at >= 0 && at + 7 <= window.Length; at = NextPercent(window, at))
         {
             ReadOnlySpan<byte> candidate = window.Slice(at, 7);

@@ -56,7 +56,9 @@ public sealed partial class ScanSession : IDisposable
         _sha1 = WantsHash(db.Sha1) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
 #pragma warning restore CA5351
         _sha256 = WantsHash(db.Sha256) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        _layoutKnown = !db.NeedsPeLayout && !db.HasTypedTargetSignatures && !db.TextPlan.Enabled && !db.HtmlRescan;
+
+        // Every file is typed from its first bytes: one of the types clamscan ignores matches nothing.
+        _layoutKnown = false;
     }
 
     /// <summary>Bytes fed so far.</summary>
@@ -162,6 +164,16 @@ public sealed partial class ScanSession : IDisposable
         }
 
         _fileTarget = target;
+        if (target == FileTyping.Ignored)
+        {
+            _md5?.Dispose();
+            _sha1?.Dispose();
+            _sha256?.Dispose();
+            _md5 = _sha1 = _sha256 = null;
+            _layoutKnown = true;
+            return true;
+        }
+
         StartTextRescan(start, target);
         StartOtherScan();
         StartHtmlRescan(start, target);
@@ -267,6 +279,12 @@ public sealed partial class ScanSession : IDisposable
         ReadOnlySpan<byte> fresh = window[from..];
         long freshBase = windowBase + from;
         long end = freshBase + fresh.Length;
+        if (_fileTarget == FileTyping.Ignored)
+        {
+            _total = end;
+            return;
+        }
+
         if (_html != HtmlMode.None && FeedHtml(fresh, end))
         {
             _total = end;
@@ -601,6 +619,12 @@ public sealed partial class ScanSession : IDisposable
 
     private IReadOnlyList<Detection> Finish(ReadOnlySpan<byte> window, long windowBase)
     {
+        if (_fileTarget == FileTyping.Ignored)
+        {
+            _completed = true;
+            return [];
+        }
+
         if (_html == HtmlMode.Typed)
         {
             return FinishHtml();

@@ -45,6 +45,9 @@ internal static class TextTyping
     /// <summary>ClamAV's start magics (offset, bytes) of types <see cref="FileTyping"/> has no target for.</summary>
     private static readonly (int Offset, byte[] Magic)[] s_otherMagic = BuildOtherMagic();
 
+    /// <summary>ClamAV's start magics (offset, bytes) of types without a target, for tests.</summary>
+    internal static IReadOnlyList<(int Offset, byte[] Magic)> OtherStartMagics => s_otherMagic;
+
     /// <summary>ClamAV's start magics of compiled Python (CL_TYPE_PYTHON_COMPILED), scanned as type OTHER like binary data.</summary>
     private static readonly byte[][] s_pythonMagic =
     [
@@ -134,16 +137,30 @@ internal static class TextTyping
         }.Select(p => new System.Text.RegularExpressions.Regex(p, System.Text.RegularExpressions.RegexOptions.CultureInvariant)),
     ];
 
-    /// <summary>The kind of a file FileTyping typed as <see cref="FileTyping.AnyFile"/>, from its first bytes (at most the typing window).</summary>
-    public static TextKind KindOf(ReadOnlySpan<byte> start)
+    /// <summary>
+    /// True when one of ClamAV's start magics of a type without a target (ZIP, GZIP, RIFF, tar, ...) types the file:
+    /// clamscan then applies none of its content rules (measured: a GZIP file with "%PDF-1." in its first bytes is not PDF).
+    /// </summary>
+    public static bool HasOtherStartMagic(ReadOnlySpan<byte> window)
     {
-        ReadOnlySpan<byte> window = start[..Math.Min(start.Length, FileTyping.TypingWindow)];
         foreach ((int offset, byte[] magic) in s_otherMagic)
         {
             if (window.Length >= offset + magic.Length && window.Slice(offset, magic.Length).SequenceEqual(magic))
             {
-                return TextKind.Other;
+                return true;
             }
+        }
+
+        return false;
+    }
+
+    /// <summary>The kind of a file FileTyping typed as <see cref="FileTyping.AnyFile"/>, from its first bytes (at most the typing window).</summary>
+    public static TextKind KindOf(ReadOnlySpan<byte> start)
+    {
+        ReadOnlySpan<byte> window = start[..Math.Min(start.Length, FileTyping.TypingWindow)];
+        if (HasOtherStartMagic(window))
+        {
+            return TextKind.Other;
         }
 
         foreach (byte[] magic in s_pythonMagic)
