@@ -33,6 +33,20 @@ internal static class FileTyping
     /// <summary>Other data: files ClamAV types binary data or compiled Python are scanned a second time as this type (<see cref="TextKind.Binary"/>).</summary>
     public const int Other = 14;
 
+    /// <summary>
+    /// ClamAV's start magics of the types it ignores (CL_TYPE_IGNORED: Real Media, MP3, Ogg, SIP log, SYM data file,
+    /// SQLite database, journal and WAL), typed <see cref="Ignored"/>: such a file is not scanned at all — no body,
+    /// logical or hash signature matches it (measured, <c>StartMagicContentRuleTests</c>).
+    /// </summary>
+    internal static readonly byte[][] IgnoredStartMagics =
+    [
+        .. new[]
+        {
+            "2e524d46", "494433", "4f676753", "fffb90", "5349502d48495420285349502f48", "53594d430100", "377f0682002de218",
+            "377f0683002de218", "53514c69746520666f726d6174203300", "d9d505f920a163d7",
+        }.Select(Convert.FromHexString),
+    ];
+
     /// <summary>ClamAV's start-of-file magic for the target types above (magic, target).</summary>
     private static readonly (byte[] Magic, int Target)[] s_magic =
     [
@@ -82,20 +96,7 @@ internal static class FileTyping
         (Ascii("v:\nReceived: "), Mail),
         (Ascii("v:\r\nReceived: "), Mail),
         (Ascii("{\n  \"Magic\":\"CLAMJSONv0\""), Internal),
-    ];
-
-    /// <summary>
-    /// ClamAV's start magics of the types it ignores (CL_TYPE_IGNORED: Real Media, MP3, Ogg, SIP log, SYM data file,
-    /// SQLite database, journal and WAL): such a file is not scanned at all — no body, logical or hash signature matches
-    /// it (measured, <c>StartMagicContentRuleTests</c>).
-    /// </summary>
-    private static readonly byte[][] s_ignoredMagic =
-    [
-        .. new[]
-        {
-            "2e524d46", "494433", "4f676753", "fffb90", "5349502d48495420285349502f48", "53594d430100", "377f0682002de218",
-            "377f0683002de218", "53514c69746520666f726d6174203300", "d9d505f920a163d7",
-        }.Select(Convert.FromHexString),
+        .. IgnoredStartMagics.Select(m => (m, Ignored)),
     ];
 
     /// <summary>ClamAV's content rule of an ignored "PDF image" (a start within the first 128 bytes of a file no start magic types).</summary>
@@ -112,14 +113,6 @@ internal static class FileTyping
     /// </summary>
     public static int? TargetOf(ReadOnlySpan<byte> start, bool final)
     {
-        foreach (byte[] magic in s_ignoredMagic)
-        {
-            if (start.StartsWith(magic))
-            {
-                return Ignored;
-            }
-        }
-
         foreach ((byte[] magic, int target) in s_magic)
         {
             if (start.StartsWith(magic))
@@ -147,8 +140,7 @@ internal static class FileTyping
             return AnyFile;
         }
 
-        int image = window.IndexOf(s_pdfImage);
-        if (image is >= 0 and <= PdfImageMaxOffset)
+        if (window[..Math.Min(window.Length, PdfImageMaxOffset + s_pdfImage.Length)].IndexOf(s_pdfImage) >= 0)
         {
             return Ignored;
         }

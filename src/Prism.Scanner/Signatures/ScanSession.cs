@@ -94,10 +94,7 @@ public sealed partial class ScanSession : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _md5?.Dispose();
-        _sha1?.Dispose();
-        _sha256?.Dispose();
-        _md5 = _sha1 = _sha256 = null;
+        DisposeFileHashes();
         foreach (SectionHasher h in _sectionHashers ?? [])
         {
             h.Dispose();
@@ -107,6 +104,14 @@ public sealed partial class ScanSession : IDisposable
         DisposeTextRescan();
         ReleaseHtmlBytes();
         _completed = true;
+    }
+
+    private void DisposeFileHashes()
+    {
+        _md5?.Dispose();
+        _sha1?.Dispose();
+        _sha256?.Dispose();
+        _md5 = _sha1 = _sha256 = null;
     }
 
     /// <summary>Scans a whole file in place, without copying it into the session.</summary>
@@ -166,10 +171,7 @@ public sealed partial class ScanSession : IDisposable
         _fileTarget = target;
         if (target == FileTyping.Ignored)
         {
-            _md5?.Dispose();
-            _sha1?.Dispose();
-            _sha256?.Dispose();
-            _md5 = _sha1 = _sha256 = null;
+            DisposeFileHashes();
             _layoutKnown = true;
             return true;
         }

@@ -42,7 +42,10 @@ internal enum TextKind
 /// </summary>
 internal static class TextTyping
 {
-    /// <summary>ClamAV's start magics (offset, bytes) of types <see cref="FileTyping"/> has no target for.</summary>
+    /// <summary>
+    /// ClamAV's start magics (offset, bytes) of types <see cref="FileTyping"/> has no target for (those of the types it
+    /// ignores are <see cref="FileTyping.IgnoredStartMagics"/>: such a file never gets here).
+    /// </summary>
     private static readonly (int Offset, byte[] Magic)[] s_otherMagic = BuildOtherMagic();
 
     /// <summary>ClamAV's start magics (offset, bytes) of types without a target, for tests.</summary>
@@ -70,9 +73,6 @@ internal static class TextTyping
     /// <summary>ClamAV's start magics that type a file as binary data outright (MPEG video and system streams).</summary>
     private static readonly byte[][] s_binaryMagic = [[0x00, 0x00, 0x01, 0xB3], [0x00, 0x00, 0x01, 0xBA]];
 
-    /// <summary>ClamAV's content rule for compiled Python 3.7 and later: any byte, then 0D 0D 0A, at the start.</summary>
-    private static readonly System.Text.RegularExpressions.Regex s_pythonRule =
-        new("\\A[\\s\\S]\\x0D\\x0D\\x0A", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>ClamAV's SIS content rule (a type below compiled Python's, so a Python start wins over it).</summary>
     private static readonly System.Text.RegularExpressions.Regex s_sisRule =
@@ -200,7 +200,7 @@ internal static class TextTyping
             return TextKind.Other;
         }
 
-        if (!selfExtractor && s_pythonRule.IsMatch(latin1))
+        if (!selfExtractor && MatchesPythonRule(window))
         {
             return TextKind.Binary;
         }
@@ -251,13 +251,11 @@ internal static class TextTyping
     /// </summary>
     public static bool OverridesPdfRule(ReadOnlySpan<byte> window)
     {
-        if (window.Length >= 4 && window[1] == 0x0D && window[2] == 0x0D && window[3] == 0x0A)
-        {
-            return true;
-        }
-
-        return s_sfxRule.IsMatch(System.Text.Encoding.Latin1.GetString(window));
+        return MatchesPythonRule(window) || s_sfxRule.IsMatch(System.Text.Encoding.Latin1.GetString(window));
     }
+
+    /// <summary>ClamAV's content rule for compiled Python 3.7 and later: any byte, then 0D 0D 0A, at the start.</summary>
+    private static bool MatchesPythonRule(ReadOnlySpan<byte> window) => window.Length >= 4 && window[1..4].SequenceEqual("\r\r\n"u8);
 
     /// <summary>
     /// True when an HTML tag rule of ClamAV matches in <paramref name="data"/>: a tag, or "&lt;a " / "&lt;A " followed
@@ -490,12 +488,11 @@ internal static class TextTyping
         string[] hex =
         [
             "1f8b", "23407e5e",
-            "28546869732066696c65206d75737420626520636f6e76657274656420776974682042696e48657820342e3029", "2e524d46",
-            "425a68", "494433", "49545346", "4f676753", "504b0304", "504b3030504b0304", "52494646", "52494658",
-            "52617221", "535a4444", "60ea", "626567696e20", "789f3e22", "b6b9acaefeffffff", "fffb90",
-            "5349502d48495420285349502f48", "5b616c69617365735d", "377abcaf271c", "303730373031", "303730373032",
-            "303730373037", "71c7", "c771", "53594d430100", "377f0682002de218", "377f0683002de218",
-            "53514c69746520666f726d6174203300", "d9d505f920a163d7", "4d53434600000000", "78617221", "fd377a585a00",
+            "28546869732066696c65206d75737420626520636f6e76657274656420776974682042696e48657820342e3029",
+            "425a68", "49545346", "504b0304", "504b3030504b0304", "52494646", "52494658",
+            "52617221", "535a4444", "60ea", "626567696e20", "789f3e22", "b6b9acaefeffffff",
+            "5b616c69617365735d", "377abcaf271c", "303730373031", "303730373032",
+            "303730373037", "71c7", "c771", "4d53434600000000", "78617221", "fd377a585a00",
             "48575020446f63756d656e742046696c652056332e3030201a0102030405", "7b5c7274", "252150532d41646f62652d",
             "4c0000000114020000000000c000000000000046", "45474741",
             "e4525c7b8cd8a74daeb15378d02996d3", "414c5a01",

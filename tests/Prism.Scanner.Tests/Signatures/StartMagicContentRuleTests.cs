@@ -26,7 +26,7 @@ public sealed class StartMagicContentRuleTests(ITestOutputHelper output) : IDisp
         byte[] body = Encoding.ASCII.GetBytes("\n%PDF-1.4\n1 0 obj\n<< >>\nendobj\nQQPDFMARKERQQ\n" + new string('x', 1500));
         var files = new List<string>();
         int i = 0;
-        foreach ((int offset, byte[] magic) in TextTyping.OtherStartMagics)
+        foreach ((int offset, byte[] magic) in TextTyping.OtherStartMagics.Concat(FileTyping.IgnoredStartMagics.Select(m => (0, m))))
         {
             byte[] data = new byte[offset + magic.Length + 3 + body.Length];
             magic.CopyTo(data, offset);
