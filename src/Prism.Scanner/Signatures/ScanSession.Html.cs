@@ -64,15 +64,15 @@ public sealed partial class ScanSession
     private long HtmlHoldLimit => _htmlUtf16 ? (2 * HtmlNormalizer.MaxHtmlNormalize) + 1 : HtmlNormalizer.MaxHtmlNormalize;
 
     /// <summary>Decides, once the file is typed, whether it is HTML (raw scan skipped) or ASCII text that may turn out HTML, and starts holding its bytes.</summary>
-    private void StartHtmlRescan(ReadOnlySpan<byte> start, int target)
+    private void StartHtmlRescan(int target)
     {
         if (target != FileTyping.AnyFile || _normalizedText || _html != HtmlMode.None || !_db.HtmlRescan)
         {
             return;
         }
 
-        // StartTextRescan has typed the file when the database made it.
-        TextKind kind = _db.TextPlan.Enabled || _db.HasTypedTargetSignatures ? _textKind : TextTyping.KindOf(start);
+        // StartTextRescan has typed the file.
+        TextKind kind = _textKind;
         _htmlUtf16 = kind == TextKind.HtmlUtf16;
         bool tooLarge = _expectedLength is long n && n > HtmlHoldLimit;
         if (kind == TextKind.HtmlUtf16)

@@ -28,11 +28,12 @@ public sealed partial class ScanSession
 
     /// <summary>
     /// Types a file without a target-type magic once its first bytes are known (<see cref="TextTyping"/>): mail by
-    /// header-line rules becomes target type 4; text starts the normalised session.
+    /// header-line rules becomes target type 4; text starts the normalised session; the kind also decides the HTML scan
+    /// (<see cref="StartHtmlRescan"/>) and binary data's (<see cref="StartOtherScan"/>).
     /// </summary>
     private void StartTextRescan(ReadOnlySpan<byte> start, int target)
     {
-        if (_normalizedText || _normalizer is not null || target != FileTyping.AnyFile || !(_db.TextPlan.Enabled || _db.HasTypedTargetSignatures))
+        if (_normalizedText || _normalizer is not null || target != FileTyping.AnyFile || !(_db.TextPlan.Enabled || _db.HasTypedTargetSignatures || _db.HtmlRescan))
         {
             return;
         }

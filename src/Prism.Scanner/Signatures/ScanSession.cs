@@ -178,7 +178,7 @@ public sealed partial class ScanSession : IDisposable
 
         StartTextRescan(start, target);
         StartOtherScan();
-        StartHtmlRescan(start, target);
+        StartHtmlRescan(target);
         if (target is FileTyping.Pe or FileTyping.Elf or FileTyping.MachO && _db.NeedsPeLayout)
         {
             // Section sizes are truncated at the end of the file: without a known length, wait for the end.
