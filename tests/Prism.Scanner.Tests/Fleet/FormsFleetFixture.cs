@@ -33,31 +33,31 @@ public sealed class FormsFleetFixture : Ext4Fleet
             // The golden's corpora, and the corpora of other seeds whose files the clones bring in.
             var first = new List<Corpus>
             {
-                new("generated", Of(GeneratedCorpus.Create(T(), 31, fileCount: 6, maxFileSize: 300_000))),
-                new("typed", Of(TypedCorpus.Create(T(), 3))),
-                new("pe", Of(PeCorpus.Create(T(), 2, fileCount: 12))),
-                new("ldb", Of(LdbCorpus.Create(T(), 11, signatureCount: 40, fileCount: 8))),
-                new("file-level", Of(FileLevelCorpus.Create(T(), 21, signatureCount: 30, fileCount: 8))),
-                new("text", Of(TextCorpus.Create(T(), 3, whole: false))),
-                new("other", Of(OtherCorpus.Create(T(), 1))),
-                new("html", Of(HtmlCorpus.Create(T(), 1))),
+                new("generated", GeneratedCorpus.Create(T(), 31, fileCount: 6, maxFileSize: 300_000)),
+                new("typed", TypedCorpus.Create(T(), 3)),
+                new("pe", PeCorpus.Create(T(), 2, fileCount: 12)),
+                new("ldb", LdbCorpus.Create(T(), 11, signatureCount: 40, fileCount: 8)),
+                new("file-level", FileLevelCorpus.Create(T(), 21, signatureCount: 30, fileCount: 8)),
+                new("text", TextCorpus.Create(T(), 3, whole: false)),
+                new("other", OtherCorpus.Create(T(), 1)),
+                new("html", HtmlCorpus.Create(T(), 1)),
             };
             var second = new List<Corpus>
             {
-                new("generated", Of(GeneratedCorpus.Create(T(), 32, fileCount: 6, maxFileSize: 300_000))),
-                new("typed", Of(TypedCorpus.Create(T(), 4))),
-                new("ldb", Of(LdbCorpus.Create(T(), 12, signatureCount: 40, fileCount: 8))),
-                new("text", Of(TextCorpus.Create(T(), 4, whole: false))),
-                new("other", Of(OtherCorpus.Create(T(), 2))),
-                new("html", Of(HtmlCorpus.Create(T(), 2))),
+                new("generated", GeneratedCorpus.Create(T(), 32, fileCount: 6, maxFileSize: 300_000)),
+                new("typed", TypedCorpus.Create(T(), 4)),
+                new("ldb", LdbCorpus.Create(T(), 12, signatureCount: 40, fileCount: 8)),
+                new("text", TextCorpus.Create(T(), 4, whole: false)),
+                new("other", OtherCorpus.Create(T(), 2)),
+                new("html", HtmlCorpus.Create(T(), 2)),
             };
 
             // One database: every corpus's files, named after their corpus.
             DatabaseDirectory = Directory.CreateDirectory(Dir.File("db")).FullName;
             int set = 0;
-            foreach ((string kind, string db, _) in first.Concat(second))
+            foreach ((string kind, ISignatureCorpus corpus) in first.Concat(second))
             {
-                foreach (string file in Directory.EnumerateFiles(db).Order(StringComparer.Ordinal))
+                foreach (string file in Directory.EnumerateFiles(corpus.DatabaseDirectory).Order(StringComparer.Ordinal))
                 {
                     File.Copy(file, Path.Combine(DatabaseDirectory, $"{set:D2}-{kind}-{Path.GetFileName(file)}"));
                 }
@@ -68,10 +68,10 @@ public sealed class FormsFleetFixture : Ext4Fleet
             Databases = [.. Directory.EnumerateFiles(DatabaseDirectory).Order(StringComparer.Ordinal)];
 
             string tree = Directory.CreateDirectory(Dir.File("tree")).FullName;
-            foreach ((string kind, _, List<string> files) in first)
+            foreach ((string kind, ISignatureCorpus corpus) in first)
             {
                 string folder = Directory.CreateDirectory(Path.Combine(tree, "srv", kind)).FullName;
-                foreach (string file in files)
+                foreach (string file in corpus.Files)
                 {
                     File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
                     GoldenFiles.Add($"/srv/{kind}/{Path.GetFileName(file)}");
@@ -79,7 +79,7 @@ public sealed class FormsFleetFixture : Ext4Fleet
             }
 
             BuildGolden(tree);
-            List<string> incoming = [.. second.SelectMany(c => c.Files)];
+            List<string> incoming = [.. second.SelectMany(c => c.Content.Files)];
             AddClone("untouched", (_, _) => { });
             AddClone("replaced", (v, s) => FuseMount.WithFuse2fs(v, s, readOnly: false, m =>
             {
@@ -91,10 +91,10 @@ public sealed class FormsFleetFixture : Ext4Fleet
             }));
             AddClone("added", (v, s) => FuseMount.WithFuse2fs(v, s, readOnly: false, m =>
             {
-                foreach ((string kind, _, List<string> files) in second)
+                foreach ((string kind, ISignatureCorpus corpus) in second)
                 {
                     string folder = Directory.CreateDirectory(Path.Combine(m, "home", "new", kind)).FullName;
-                    foreach (string file in files)
+                    foreach (string file in corpus.Files)
                     {
                         File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
                     }
@@ -121,26 +121,5 @@ public sealed class FormsFleetFixture : Ext4Fleet
     /// <summary>The golden's corpus files, by path in the volume.</summary>
     public List<string> GoldenFiles { get; } = [];
 
-    private readonly record struct Corpus(string Kind, (string Db, List<string> Files) Content)
-    {
-        public void Deconstruct(out string kind, out string db, out List<string> files) => (kind, db, files) = (Kind, Content.Db, Content.Files);
-
-        public List<string> Files => Content.Files;
-    }
-
-    private static (string Db, List<string> Files) Of(GeneratedCorpus c) => (c.DatabaseDirectory, c.Files);
-
-    private static (string Db, List<string> Files) Of(TypedCorpus c) => (c.DatabaseDirectory, c.Files);
-
-    private static (string Db, List<string> Files) Of(PeCorpus c) => (c.DatabaseDirectory, c.Files);
-
-    private static (string Db, List<string> Files) Of(LdbCorpus c) => (c.DatabaseDirectory, c.Files);
-
-    private static (string Db, List<string> Files) Of(FileLevelCorpus c) => (c.DatabaseDirectory, c.Files);
-
-    private static (string Db, List<string> Files) Of(TextCorpus c) => (c.DatabaseDirectory, c.Files);
-
-    private static (string Db, List<string> Files) Of(OtherCorpus c) => (c.DatabaseDirectory, c.Files);
-
-    private static (string Db, List<string> Files) Of(HtmlCorpus c) => (c.DatabaseDirectory, c.Files);
+    private sealed record Corpus(string Kind, ISignatureCorpus Content);
 }

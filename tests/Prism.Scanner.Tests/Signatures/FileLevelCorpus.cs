@@ -10,7 +10,7 @@ namespace Prism.Scanner.Tests.Signatures;
 /// U, high bytes under i, \s, \v, \w, escaped '/'), and seeded random signatures whose files plant matches, near
 /// misses and decoys at random places. Which file matches what is for clamscan to say, not this class.
 /// </summary>
-internal sealed class FileLevelCorpus
+internal sealed class FileLevelCorpus : ISignatureCorpus
 {
     private const string Pcre = "Engine:81-255,Target:0";
 

@@ -9,7 +9,7 @@ namespace Prism.Scanner.Tests.Signatures;
 /// with matching and almost-matching instances embedded at random places, many straddling 64 KiB and 1 MiB
 /// boundaries. Which files match which signatures is for clamscan to say, not this class.
 /// </summary>
-internal sealed class GeneratedCorpus
+internal sealed class GeneratedCorpus : ISignatureCorpus
 {
     public const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 

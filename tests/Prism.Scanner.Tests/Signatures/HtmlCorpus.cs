@@ -18,7 +18,7 @@ namespace Prism.Scanner.Tests.Signatures;
 /// signatures of the raw files and of normalised buffers (md5 in .hdb, sha256 in .hsb), and .fp allow-list entries
 /// of a raw page and of a page's nocomment.html.
 /// </summary>
-internal sealed class HtmlCorpus
+internal sealed class HtmlCorpus : ISignatureCorpus
 {
     private static readonly string[] s_words =
     [

@@ -11,7 +11,7 @@ namespace Prism.Scanner.Tests.Signatures;
 /// FileSize; plus the documented examples. Files hold each chosen subsignature 0-3 times (case-varied, wide, inside
 /// or outside word boundaries) and near misses. Which file matches what is for clamscan to say, not this class.
 /// </summary>
-internal sealed class LdbCorpus
+internal sealed class LdbCorpus : ISignatureCorpus
 {
     private readonly Random _rng;
     private readonly StringBuilder _ldb = new();

@@ -16,7 +16,7 @@ namespace Prism.Scanner.Tests.Signatures;
 /// off-by-one near misses, and as logical signatures (counts, FileSize, PCRE, byte compare) and an MD5. Which file
 /// matches what is for clamscan to say.
 /// </summary>
-internal sealed class OtherCorpus
+internal sealed class OtherCorpus : ISignatureCorpus
 {
     private const int PayloadLength = 24;
 

@@ -13,7 +13,7 @@ namespace Prism.Scanner.Tests.Signatures;
 /// offsets, absent sections), target 0 EOF-n and "*" signatures, and .mdb/.msb section hashes in MD5, SHA-1 and
 /// SHA-256 with exact, wrong and "*" sizes. Which file matches what is for clamscan to say, not this class.
 /// </summary>
-internal sealed class PeCorpus
+internal sealed class PeCorpus : ISignatureCorpus
 {
     private readonly Random _rng;
     private readonly StringBuilder _ndb = new();

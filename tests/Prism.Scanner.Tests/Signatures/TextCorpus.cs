@@ -16,7 +16,7 @@ namespace Prism.Scanner.Tests.Signatures;
 /// forms under target 0, and the examples of ClamAV's signature documentation. With <c>whole</c>, a target-7 EOF-n
 /// signature makes clamscan normalise the whole file and scan it as a file.
 /// </summary>
-internal sealed class TextCorpus
+internal sealed class TextCorpus : ISignatureCorpus
 {
     private static readonly string[] s_words =
     [

@@ -14,7 +14,7 @@ namespace Prism.Scanner.Tests.Signatures;
 /// 10, 11, 12) and, for executables, EP+n, Sx+n, SEx, SL+n and EOF-n hits, off-by-one near misses and logical
 /// signatures with Target 6/9 and EntryPoint/NumberOfSections. Which file matches what is for clamscan to say.
 /// </summary>
-internal sealed class TypedCorpus
+internal sealed class TypedCorpus : ISignatureCorpus
 {
     /// <summary>Target types the built-in engine supports; every payload is signed under each.</summary>
     public static readonly int[] Targets = [0, 1, 2, 4, 5, 6, 9, 10, 11, 12];
